@@ -1,0 +1,52 @@
+package patchwatch
+
+import "time"
+
+// Status says what a finding asks of the owner.
+type Status string
+
+// Finding statuses.
+const (
+	// StatusUpdate: a fixed version is published; installing it fixes the host.
+	StatusUpdate Status = "update-available"
+	// StatusSubscription: the fix is published only through a subscription
+	// such as Ubuntu Pro.
+	StatusSubscription Status = "subscription-required"
+	// StatusPendingReboot: the fix is installed but the running kernel is
+	// older; a reboot activates it.
+	StatusPendingReboot Status = "pending-reboot"
+	// StatusUnknownVersion: a version could not be parsed, so exposure could
+	// not be decided; reported rather than silently dropped.
+	StatusUnknownVersion Status = "unknown-version"
+)
+
+// FindingPackage is one installed package that an advisory's fix covers.
+type FindingPackage struct {
+	Name      string `json:"name"`
+	Installed string `json:"installed"`
+	Fixed     string `json:"fixed"`
+	// Source is the source package through which the fix matched, when the
+	// match went through a source package.
+	Source string `json:"source,omitempty"`
+}
+
+// Finding is one advisory outstanding on one host.
+type Finding struct {
+	Host           string           `json:"host"`
+	Advisory       string           `json:"advisory"`
+	Source         Source           `json:"source"`
+	Title          string           `json:"title"`
+	Severity       Severity         `json:"severity"`
+	SourceSeverity string           `json:"source_severity,omitempty"`
+	Published      time.Time        `json:"published"`
+	CVEs           []string         `json:"cves,omitempty"`
+	URL            string           `json:"url,omitempty"`
+	Status         Status           `json:"status"`
+	Subscription   string           `json:"subscription,omitempty"`
+	Packages       []FindingPackage `json:"packages"`
+	// Command is the shell command that installs the fix.
+	Command    string `json:"command,omitempty"`
+	RebootHint bool   `json:"reboot_required_after_update,omitempty"`
+	// Notes explain caveats: missing source information, unparsable versions.
+	Notes []string `json:"notes,omitempty"`
+}

@@ -1,0 +1,105 @@
+package patchwatch
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ubuntuReleases maps Ubuntu version numbers to codenames. Legacy USN
+// records name releases by codename, OSV records and os-release by number.
+var ubuntuReleases = map[string]string{
+	"12.04": "precise", "12.10": "quantal", "13.04": "raring", "13.10": "saucy",
+	"14.04": "trusty", "14.10": "utopic", "15.04": "vivid", "15.10": "wily",
+	"16.04": "xenial", "16.10": "yakkety", "17.04": "zesty", "17.10": "artful",
+	"18.04": "bionic", "18.10": "cosmic", "19.04": "disco", "19.10": "eoan",
+	"20.04": "focal", "20.10": "groovy", "21.04": "hirsute", "21.10": "impish",
+	"22.04": "jammy", "22.10": "kinetic", "23.04": "lunar", "23.10": "mantic",
+	"24.04": "noble", "24.10": "oracular", "25.04": "plucky", "25.10": "questing",
+	"26.04": "resolute",
+}
+
+// debianReleases maps Debian major versions to codenames.
+var debianReleases = map[string]string{
+	"2.0": "hamm", "2.1": "slink", "2.2": "potato", "3.0": "woody", "3.1": "sarge",
+	"4": "etch", "5": "lenny", "6": "squeeze", "7": "wheezy", "8": "jessie",
+	"9": "stretch", "10": "buster", "11": "bullseye", "12": "bookworm",
+	"13": "trixie", "14": "forky", "15": "duke",
+}
+
+// UbuntuVersion returns the version number of an Ubuntu codename.
+func UbuntuVersion(codename string) (string, bool) {
+	codename = strings.ToLower(codename)
+	for v, c := range ubuntuReleases {
+		if c == codename {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// UbuntuCodename returns the codename of an Ubuntu version number.
+func UbuntuCodename(version string) (string, bool) {
+	c, ok := ubuntuReleases[version]
+	return c, ok
+}
+
+// DebianVersion returns the major version of a Debian codename.
+func DebianVersion(codename string) (string, bool) {
+	codename = strings.ToLower(codename)
+	for v, c := range debianReleases {
+		if c == codename {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// DebianCodename returns the codename of a Debian major version.
+func DebianCodename(version string) (string, bool) {
+	c, ok := debianReleases[version]
+	return c, ok
+}
+
+// ReleaseKey names a distribution release the way fixes and hosts are
+// indexed: "ubuntu:22.04", "debian:12".
+func ReleaseKey(distro, version string) string {
+	return distro + ":" + version
+}
+
+// ResolveRelease derives the release key and family from os-release fields.
+// It returns an error naming what is missing or unknown.
+func ResolveRelease(os OSRelease) (key string, family Family, err error) {
+	id := strings.ToLower(os.ID)
+	switch id {
+	case "ubuntu":
+		v := os.VersionID
+		if v == "" && os.VersionCodename != "" {
+			v, _ = UbuntuVersion(os.VersionCodename)
+		}
+		if _, ok := ubuntuReleases[v]; !ok {
+			return "", "", fmt.Errorf("unknown ubuntu release %q (VERSION_ID) / %q (VERSION_CODENAME)", os.VersionID, os.VersionCodename)
+		}
+		return ReleaseKey("ubuntu", v), FamilyDebian, nil
+	case "debian":
+		v := os.VersionID
+		if v == "" && os.VersionCodename != "" {
+			v, _ = DebianVersion(os.VersionCodename)
+		}
+		if v == "" && os.DebianVersion != "" {
+			// /etc/debian_version: "11.7" on a point release, "bookworm/sid" on testing.
+			major, _, _ := strings.Cut(os.DebianVersion, ".")
+			if _, ok := debianReleases[major]; ok {
+				v = major
+			} else if codename, _, ok := strings.Cut(os.DebianVersion, "/"); ok {
+				v, _ = DebianVersion(codename)
+			}
+		}
+		if _, ok := debianReleases[v]; !ok {
+			return "", "", fmt.Errorf("unknown debian release %q (VERSION_ID) / %q (VERSION_CODENAME)", os.VersionID, os.VersionCodename)
+		}
+		return ReleaseKey("debian", v), FamilyDebian, nil
+	case "":
+		return "", "", fmt.Errorf("os-release has no ID")
+	}
+	return "", "", fmt.Errorf("unsupported distribution %q", os.ID)
+}

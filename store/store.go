@@ -1,0 +1,379 @@
+// Package store persists advisories, hosts and feed cursors in bbolt, the
+// embedded default database. It is the only package that imports bbolt.
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// SchemaVersion is the layout version this code reads and writes. Open
+// migrates older layouts forward and refuses newer ones.
+const SchemaVersion = 1
+
+// Bucket names. Keys sort: fix index keys are release, package and advisory
+// ID separated by NUL, so one prefix scan finds the fixes for a package.
+var (
+	bucketMeta       = []byte("meta")
+	bucketAdvisories = []byte("advisories")
+	bucketFixIndex   = []byte("fix_index")
+	bucketHosts      = []byte("hosts")
+	bucketCursors    = []byte("cursors")
+	bucketHTTPCache  = []byte("http_cache")
+
+	keySchema = []byte("schema_version")
+)
+
+// Errors.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrLocked is returned by Open when another process holds the database.
+	ErrLocked = errors.New("database is in use by another process")
+	// ErrSchema is returned by Open for a database written by a newer patchwatch.
+	ErrSchema = errors.New("unsupported database schema")
+)
+
+// Store is a patchwatch database.
+type Store struct {
+	db *bolt.DB
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout bounds the wait for another process's lock; default 2s.
+	LockTimeout time.Duration
+	ReadOnly    bool
+}
+
+// Open opens or creates the database at path, creating every bucket and
+// migrating the schema in one transaction.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = 2 * time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if opts.ReadOnly {
+		err = db.View(func(tx *bolt.Tx) error { return checkSchema(tx) })
+	} else {
+		err = db.Update(migrate)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("%w: not a patchwatch database", ErrSchema)
+	}
+	v := meta.Get(keySchema)
+	if len(v) != 8 || binary.BigEndian.Uint64(v) != SchemaVersion {
+		return fmt.Errorf("%w: version %x, this build reads %d", ErrSchema, v, SchemaVersion)
+	}
+	return nil
+}
+
+// migrate brings any earlier layout to SchemaVersion. Version 1 is the first
+// release, so a new database is the only earlier layout so far; later
+// versions add their steps here.
+func migrate(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	current := uint64(0)
+	if v := meta.Get(keySchema); len(v) == 8 {
+		current = binary.BigEndian.Uint64(v)
+	}
+	if current > SchemaVersion {
+		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
+	}
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketHTTPCache} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Outcome is what an upsert did with one advisory.
+type Outcome string
+
+// Upsert outcomes.
+const (
+	Inserted  Outcome = "new"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+	// Stale: the stored copy has a later modified time and was kept.
+	Stale Outcome = "stale"
+)
+
+func fixKey(release, pkg, id string) []byte {
+	k := make([]byte, 0, len(release)+len(pkg)+len(id)+2)
+	k = append(k, release...)
+	k = append(k, 0)
+	k = append(k, pkg...)
+	k = append(k, 0)
+	return append(k, id...)
+}
+
+// upsert stores one advisory inside tx, keeping the fix index in step.
+func upsert(tx *bolt.Tx, a patchwatch.Advisory) (Outcome, error) {
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return "", err
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		return "", fmt.Errorf("encode advisory %s: %w", a.ID, err)
+	}
+	advisories, index := tx.Bucket(bucketAdvisories), tx.Bucket(bucketFixIndex)
+	outcome := Inserted
+	if old := advisories.Get([]byte(a.ID)); old != nil {
+		if bytes.Equal(old, data) {
+			return Unchanged, nil
+		}
+		var prev patchwatch.Advisory
+		if err := json.Unmarshal(old, &prev); err != nil {
+			return "", fmt.Errorf("decode stored advisory %s: %w", a.ID, err)
+		}
+		if a.Modified.Before(prev.Modified) {
+			return Stale, nil
+		}
+		for _, f := range prev.Fixes {
+			if err := index.Delete(fixKey(f.Release, f.Package, a.ID)); err != nil {
+				return "", err
+			}
+		}
+		outcome = Updated
+	}
+	if err := advisories.Put([]byte(a.ID), data); err != nil {
+		return "", err
+	}
+	for _, f := range a.Fixes {
+		if err := index.Put(fixKey(f.Release, f.Package, a.ID), nil); err != nil {
+			return "", err
+		}
+	}
+	return outcome, nil
+}
+
+// UpsertAdvisories stores advisories in one transaction: a new ID is
+// inserted, a later modified time replaces the stored copy, an identical
+// copy changes nothing, and an older copy is ignored as stale. It returns
+// one outcome per advisory, in order.
+func (s *Store) UpsertAdvisories(ctx context.Context, advisories []patchwatch.Advisory) ([]Outcome, error) {
+	return s.CommitFeed(ctx, "", advisories, nil)
+}
+
+// CommitFeed upserts advisories and, in the same transaction, sets the
+// feed's cursor, so that a cursor never runs ahead of what is stored. An
+// empty feed name leaves every cursor alone.
+func (s *Store) CommitFeed(ctx context.Context, feed string, advisories []patchwatch.Advisory, cursor []byte) ([]Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	outcomes := make([]Outcome, len(advisories))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, a := range advisories {
+			o, err := upsert(tx, a)
+			if err != nil {
+				return fmt.Errorf("store advisory %s: %w", a.ID, err)
+			}
+			outcomes[i] = o
+		}
+		if feed != "" && cursor != nil {
+			return tx.Bucket(bucketCursors).Put([]byte(feed), cursor)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return outcomes, nil
+}
+
+// Advisory returns one advisory; ErrNotFound if it is not stored.
+func (s *Store) Advisory(ctx context.Context, id string) (patchwatch.Advisory, error) {
+	var a patchwatch.Advisory
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketAdvisories).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("advisory %s: %w", id, ErrNotFound)
+		}
+		return json.Unmarshal(v, &a)
+	})
+	return a, err
+}
+
+// EachAdvisory calls fn for every stored advisory in ID order; an error
+// from fn stops the walk and is returned.
+func (s *Store) EachAdvisory(ctx context.Context, fn func(patchwatch.Advisory) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAdvisories).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var a patchwatch.Advisory
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode advisory %s: %w", k, err)
+			}
+			return fn(a)
+		})
+	})
+}
+
+// CountAdvisories returns how many advisories are stored.
+func (s *Store) CountAdvisories(ctx context.Context) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketAdvisories).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// AdvisoriesFor returns the advisories with a fix for any of the packages
+// on release, found through the fix index without scanning advisories.
+func (s *Store) AdvisoriesFor(ctx context.Context, release string, packages []string) ([]patchwatch.Advisory, error) {
+	var out []patchwatch.Advisory
+	err := s.db.View(func(tx *bolt.Tx) error {
+		seen := map[string]bool{}
+		ids := []string{}
+		c := tx.Bucket(bucketFixIndex).Cursor()
+		for _, pkg := range packages {
+			prefix := fixKey(release, pkg, "")
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				id := string(k[len(prefix):])
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+		advisories := tx.Bucket(bucketAdvisories)
+		for _, id := range ids {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			v := advisories.Get([]byte(id))
+			if v == nil {
+				return fmt.Errorf("fix index names missing advisory %s", id)
+			}
+			var a patchwatch.Advisory
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode advisory %s: %w", id, err)
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutHost stores a host with its latest inventory, replacing the previous one.
+func (s *Store) PutHost(ctx context.Context, h patchwatch.Host) error {
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("encode host %s: %w", h.Name, err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketHosts).Put([]byte(h.Name), data)
+	})
+}
+
+// Host returns one host; ErrNotFound if it is not stored.
+func (s *Store) Host(ctx context.Context, name string) (patchwatch.Host, error) {
+	var h patchwatch.Host
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketHosts).Get([]byte(name))
+		if v == nil {
+			return fmt.Errorf("host %s: %w", name, ErrNotFound)
+		}
+		return json.Unmarshal(v, &h)
+	})
+	return h, err
+}
+
+// Hosts returns every host in name order.
+func (s *Store) Hosts(ctx context.Context) ([]patchwatch.Host, error) {
+	var out []patchwatch.Host
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
+			var h patchwatch.Host
+			if err := json.Unmarshal(v, &h); err != nil {
+				return fmt.Errorf("decode host %s: %w", k, err)
+			}
+			out = append(out, h)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Cursor returns a feed's cursor, or nil when the feed never committed one.
+func (s *Store) Cursor(ctx context.Context, feed string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketCursors).Get([]byte(feed)); v != nil {
+			out = bytes.Clone(v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Validators are the HTTP cache validators of one URL, for conditional GET.
+type Validators struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// Validators returns what was stored for url, or zero Validators.
+func (s *Store) Validators(ctx context.Context, url string) (Validators, error) {
+	var v Validators
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketHTTPCache).Get([]byte(url)); b != nil {
+			return json.Unmarshal(b, &v)
+		}
+		return nil
+	})
+	return v, err
+}
+
+// PutValidators stores the validators of url.
+func (s *Store) PutValidators(ctx context.Context, url string, v Validators) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketHTTPCache).Put([]byte(url), data)
+	})
+}
