@@ -15,6 +15,9 @@ const (
 	// StatusPendingReboot: the fix is installed but the running kernel is
 	// older; a reboot activates it.
 	StatusPendingReboot Status = "pending-reboot"
+	// StatusNoFix: the advisory lists the package as affected with no fixed
+	// version yet.
+	StatusNoFix Status = "no-fix-available"
 	// StatusUnknownVersion: a version could not be parsed, so exposure could
 	// not be decided; reported rather than silently dropped.
 	StatusUnknownVersion Status = "unknown-version"

@@ -29,7 +29,6 @@ var (
 	bucketFixIndex   = []byte("fix_index")
 	bucketHosts      = []byte("hosts")
 	bucketCursors    = []byte("cursors")
-	bucketHTTPCache  = []byte("http_cache")
 
 	keySchema = []byte("schema_version")
 )
@@ -108,7 +107,7 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketHTTPCache} {
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -347,33 +346,4 @@ func (s *Store) Cursor(ctx context.Context, feed string) ([]byte, error) {
 		return nil
 	})
 	return out, err
-}
-
-// Validators are the HTTP cache validators of one URL, for conditional GET.
-type Validators struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
-}
-
-// Validators returns what was stored for url, or zero Validators.
-func (s *Store) Validators(ctx context.Context, url string) (Validators, error) {
-	var v Validators
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketHTTPCache).Get([]byte(url)); b != nil {
-			return json.Unmarshal(b, &v)
-		}
-		return nil
-	})
-	return v, err
-}
-
-// PutValidators stores the validators of url.
-func (s *Store) PutValidators(ctx context.Context, url string, v Validators) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketHTTPCache).Put([]byte(url), data)
-	})
 }

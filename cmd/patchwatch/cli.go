@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// Exit codes, documented in README.md.
+const (
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitUsage    = 2
+	ExitFindings = 3 // with --exit-code: outstanding findings exist
+)
+
+// ExitError carries a process exit code out of a subcommand.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func usageError(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// Env is what a subcommand may touch of the outside world; tests inject it.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Env) logger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"import", "import advisory files (USN OSV or legacy JSON; directories, .gz/.bz2/.xz, zip/tar)", runImport},
+		{"host", "host import: record a host's inventory; host show NAME", runHost},
+		{"hosts", "list hosts with their outstanding counts", runHosts},
+		{"outstanding", "list outstanding advisories per host", runOutstanding},
+		{"advisory", "show one advisory and the hosts it affects", runAdvisory},
+		{"poll", "poll the advisory feeds (--once for one round)", runPoll},
+		{"serve", "run the pollers on an interval until stopped", runServe},
+	}
+}
+
+// Run executes one patchwatch command line (without the program name).
+func Run(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(env.Stdout)
+		if len(args) == 0 {
+			return &ExitError{Code: ExitUsage}
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	return usageError("unknown command %q (see patchwatch help)", args[0])
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: patchwatch COMMAND [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Every command takes --db PATH (default $PATCHWATCH_DB, else ./patchwatch.db).")
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(env *Env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("patchwatch "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	// Allow flags after positional arguments, as users type them.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return &ExitError{Code: ExitOK}
+			}
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			positional = append(positional, args[1:]...)
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+func dbFlag(env *Env, fs *flag.FlagSet) *string {
+	def := env.Getenv("PATCHWATCH_DB")
+	if def == "" {
+		def = "patchwatch.db"
+	}
+	return fs.String("db", def, "database `path` (default $PATCHWATCH_DB, else ./patchwatch.db)")
+}
+
+func formatFlag(fs *flag.FlagSet) *string {
+	return fs.String("format", "table", "output format: table or json")
+}
+
+func checkFormat(f string) error {
+	if f != "table" && f != "json" {
+		return usageError("--format must be table or json, not %q", f)
+	}
+	return nil
+}
+
+func openStore(path string, readOnly bool) (*store.Store, error) {
+	s, err := store.Open(path, store.Options{ReadOnly: readOnly})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}

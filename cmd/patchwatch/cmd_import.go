@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/importer"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// importBatch bounds the advisories stored in one transaction.
+const importBatch = 1000
+
+func runImport(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "import")
+	db := dbFlag(env, fs)
+	quiet := fs.Bool("quiet", false, "print only the summary and rejections")
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, "usage: patchwatch import [--db PATH] PATH...")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageError("import needs at least one file or directory")
+	}
+	s, err := openStore(*db, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	counts := map[store.Outcome]int{}
+	rejected := 0
+	var pending []importer.Record
+	report := func(r importer.Record, outcomes []store.Outcome) {
+		for i, o := range outcomes {
+			counts[o]++
+			if !*quiet {
+				fmt.Fprintf(env.Stdout, "%-9s %s (%s)\n", o, r.Advisories[i].ID, r.Name)
+			}
+		}
+	}
+	// flush stores the pending records in one transaction; if that fails,
+	// it stores them one by one so a bad record rejects only itself.
+	flush := func() error {
+		defer func() { pending = pending[:0] }()
+		var batch []patchwatch.Advisory
+		for _, r := range pending {
+			batch = append(batch, r.Advisories...)
+		}
+		if outcomes, err := s.UpsertAdvisories(ctx, batch); err == nil {
+			for _, r := range pending {
+				report(r, outcomes[:len(r.Advisories)])
+				outcomes = outcomes[len(r.Advisories):]
+			}
+			return nil
+		} else if ctx.Err() != nil {
+			return err
+		}
+		for _, r := range pending {
+			outcomes, err := s.UpsertAdvisories(ctx, r.Advisories)
+			if err != nil {
+				if ctx.Err() != nil {
+					return err
+				}
+				rejected++
+				fmt.Fprintf(env.Stdout, "rejected  %s: %v\n", r.Name, err)
+				continue
+			}
+			report(r, outcomes)
+		}
+		return nil
+	}
+	n := 0
+	err = importer.Walk(ctx, fs.Args(), importer.Parsers(), func(r importer.Record) error {
+		if r.Err != nil {
+			rejected++
+			fmt.Fprintf(env.Stdout, "rejected  %s: %v\n", r.Name, r.Err)
+		}
+		if len(r.Advisories) == 0 {
+			return nil
+		}
+		pending = append(pending, r)
+		n += len(r.Advisories)
+		if n >= importBatch {
+			n = 0
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "imported: %d new, %d updated, %d unchanged, %d stale (older than stored), %d rejected\n",
+		counts[store.Inserted], counts[store.Updated], counts[store.Unchanged], counts[store.Stale], rejected)
+	if rejected > 0 {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d files or records rejected", rejected)}
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+func runOutstanding(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "outstanding")
+	db := dbFlag(env, fs)
+	format := formatFlag(fs)
+	host := fs.String("host", "", "only this host")
+	minSeverity := fs.String("min-severity", "", "only findings at or above this severity (negligible, low, medium, high, critical)")
+	exitCode := fs.Bool("exit-code", false, "exit with status 3 when any finding is listed")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format); err != nil {
+		return err
+	}
+	var floor patchwatch.Severity
+	if *minSeverity != "" {
+		var ok bool
+		if floor, ok = patchwatch.ParseSeverity(*minSeverity); !ok {
+			return usageError("--min-severity: unknown severity %q", *minSeverity)
+		}
+	}
+	s, err := openStore(*db, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	findings, err := outstanding(ctx, s, *host)
+	if err != nil {
+		return err
+	}
+	kept := findings[:0]
+	for _, f := range findings {
+		if f.Severity >= floor {
+			kept = append(kept, f)
+		}
+	}
+	findings = kept
+	if *format == "json" {
+		err = writeJSON(env.Stdout, findings)
+	} else {
+		err = writeFindingsTable(env.Stdout, findings)
+	}
+	if err != nil {
+		return err
+	}
+	if *exitCode && len(findings) > 0 {
+		return &ExitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// outstanding returns the findings of one host, or of every host when
+// name is empty.
+func outstanding(ctx context.Context, s *store.Store, name string) ([]patchwatch.Finding, error) {
+	var hosts []patchwatch.Host
+	if name != "" {
+		h, err := s.Host(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, h)
+	} else {
+		var err error
+		if hosts, err = s.Hosts(ctx); err != nil {
+			return nil, err
+		}
+	}
+	findings := []patchwatch.Finding{}
+	for i := range hosts {
+		fs, err := hostFindings(ctx, s, &hosts[i])
+		if err != nil {
+			return nil, err
+		}
+		findings = append(findings, fs...)
+	}
+	matcher.SortFindings(findings)
+	return findings, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeFindingsTable(w io.Writer, findings []patchwatch.Finding) error {
+	if len(findings) == 0 {
+		_, err := fmt.Fprintln(w, "No outstanding advisories.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tADVISORY\tSEVERITY\tPUBLISHED\tSTATUS\tTITLE")
+	for _, f := range findings {
+		status := string(f.Status)
+		if f.Subscription != "" {
+			status += " (" + f.Subscription + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Host, f.Advisory, f.Severity, f.Published.Format("2006-01-02"), status, oneLine(f.Title, 60))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, f := range findings {
+		fmt.Fprintf(w, "\n%s on %s: %s\n", f.Advisory, f.Host, oneLine(f.Title, 100))
+		for _, p := range f.Packages {
+			via := ""
+			if p.Source != "" {
+				via = " (source " + p.Source + ")"
+			}
+			fmt.Fprintf(w, "  %s %s -> %s%s\n", p.Name, p.Installed, p.Fixed, via)
+		}
+		if f.Command != "" {
+			fmt.Fprintf(w, "  fix: %s\n", f.Command)
+		}
+		if f.Status == patchwatch.StatusSubscription {
+			fmt.Fprintf(w, "  note: the fix is published only through %s\n", f.Subscription)
+		}
+		if f.RebootHint && f.Status != patchwatch.StatusPendingReboot {
+			fmt.Fprintln(w, "  reboot: required after the update")
+		}
+		for _, n := range f.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		if f.URL != "" {
+			fmt.Fprintf(w, "  %s\n", f.URL)
+		}
+	}
+	return nil
+}
+
+func runAdvisory(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "advisory")
+	db := dbFlag(env, fs)
+	format := formatFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("usage: patchwatch advisory ID")
+	}
+	s, err := openStore(*db, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	a, err := s.Advisory(ctx, strings.TrimSpace(fs.Arg(0)))
+	if err != nil {
+		return err
+	}
+	all, err := outstanding(ctx, s, "")
+	if err != nil {
+		return err
+	}
+	affected := []patchwatch.Finding{}
+	for _, f := range all {
+		if f.Advisory == a.ID {
+			affected = append(affected, f)
+		}
+	}
+	if *format == "json" {
+		return writeJSON(env.Stdout, struct {
+			Advisory patchwatch.Advisory  `json:"advisory"`
+			Affected []patchwatch.Finding `json:"affected_hosts"`
+		}{a, affected})
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "%s: %s\n", a.ID, a.Title)
+	fmt.Fprintf(w, "source:     %s\npublished:  %s\nmodified:   %s\nseverity:   %s\n", a.Source, a.Published.Format("2006-01-02"), a.Modified.Format("2006-01-02"), a.Severity)
+	if len(a.CVEs) > 0 {
+		fmt.Fprintf(w, "cves:       %s\n", strings.Join(a.CVEs, " "))
+	}
+	if a.URL != "" {
+		fmt.Fprintf(w, "url:        %s\n", a.URL)
+	}
+	if a.RebootHint {
+		fmt.Fprintln(w, "reboot:     needed after updating")
+	}
+	fmt.Fprintln(w, "\nfixes:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, f := range a.Fixes {
+		fixed := f.FixedVersion
+		if fixed == "" {
+			fixed = "(no fix yet)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s (%s)\t%s\t%s\n", f.Release, f.Package, f.Kind, fixed, f.Subscription)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\naffected hosts: %d\n", len(affected))
+	for _, f := range affected {
+		fmt.Fprintf(w, "  %s (%s)\n", f.Host, f.Status)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+// Package config loads patchwatch's YAML configuration: documented
+// defaults, strict decoding (an unknown key is an error) and validation
+// whose errors name the key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of a patchwatch process.
+type Config struct {
+	// DB is the bbolt database path.
+	DB string `yaml:"db"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// PollInterval is the pause between two poll rounds of `serve`.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	HTTP         HTTP          `yaml:"http"`
+	Feeds        Feeds         `yaml:"feeds"`
+}
+
+// HTTP tunes every feed request.
+type HTTP struct {
+	Timeout  time.Duration `yaml:"timeout"`
+	MaxBytes int64         `yaml:"max_bytes"`
+	Attempts int           `yaml:"attempts"`
+	Backoff  time.Duration `yaml:"backoff"`
+}
+
+// Feeds configures each advisory source.
+type Feeds struct {
+	USN USN `yaml:"usn"`
+}
+
+// USN locates the Ubuntu sources.
+type USN struct {
+	Enabled bool   `yaml:"enabled"`
+	FeedURL string `yaml:"feed_url"`
+	// RecordURL is a template; {id} becomes the notice ID (USN-1234-1).
+	RecordURL string `yaml:"record_url"`
+	// BackfillURL is read once on the first poll; "-" disables the backfill.
+	BackfillURL      string `yaml:"backfill_url"`
+	BackfillMaxBytes int64  `yaml:"backfill_max_bytes"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() Config {
+	return Config{
+		DB:           "patchwatch.db",
+		LogLevel:     "info",
+		PollInterval: time.Hour,
+		HTTP: HTTP{
+			Timeout:  60 * time.Second,
+			MaxBytes: 64 << 20,
+			Attempts: 4,
+			Backoff:  2 * time.Second,
+		},
+		Feeds: Feeds{
+			USN: USN{
+				Enabled:          true,
+				FeedURL:          "https://ubuntu.com/security/notices/rss.xml",
+				RecordURL:        "https://raw.githubusercontent.com/canonical/ubuntu-security-notices/main/osv/usn/{id}.json",
+				BackfillURL:      "https://osv-vulnerabilities.storage.googleapis.com/Ubuntu/all.zip",
+				BackfillMaxBytes: 2 << 30,
+			},
+		},
+	}
+}
+
+// Load reads a YAML file over the defaults.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := Parse(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML over the defaults, refusing unknown keys, and validates.
+func Parse(r io.Reader) (Config, error) {
+	cfg := Default()
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return Config{}, err
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, err
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks every value and names the key of the first bad one.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DB == "" {
+		errs = append(errs, errors.New("db: must not be empty"))
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PollInterval < time.Minute {
+		errs = append(errs, fmt.Errorf("poll_interval: %v is shorter than 1m; be kind to the sources", c.PollInterval))
+	}
+	if c.HTTP.Timeout <= 0 {
+		errs = append(errs, errors.New("http.timeout: must be positive"))
+	}
+	if c.HTTP.MaxBytes <= 0 {
+		errs = append(errs, errors.New("http.max_bytes: must be positive"))
+	}
+	if c.HTTP.Attempts < 1 {
+		errs = append(errs, errors.New("http.attempts: must be at least 1"))
+	}
+	if c.HTTP.Backoff < 0 {
+		errs = append(errs, errors.New("http.backoff: must not be negative"))
+	}
+	if c.Feeds.USN.Enabled {
+		errs = append(errs, checkURL("feeds.usn.feed_url", c.Feeds.USN.FeedURL))
+		if !strings.Contains(c.Feeds.USN.RecordURL, "{id}") {
+			errs = append(errs, errors.New("feeds.usn.record_url: must contain {id}"))
+		} else {
+			errs = append(errs, checkURL("feeds.usn.record_url", strings.ReplaceAll(c.Feeds.USN.RecordURL, "{id}", "USN-1-1")))
+		}
+		if c.Feeds.USN.BackfillURL != "-" {
+			errs = append(errs, checkURL("feeds.usn.backfill_url", c.Feeds.USN.BackfillURL))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkURL(key, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an http(s) URL", key, raw)
+	}
+	return nil
+}
+
+// SlogLevel returns LogLevel as a slog level.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}

@@ -1,0 +1,214 @@
+// Package feeds fetches advisory sources over HTTP with the guarantees
+// every poller shares: conditional GET, timeouts, a size limit on every
+// response, and retries with backoff.
+package feeds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Errors returned by Fetch.
+var (
+	// ErrTooLarge: the response exceeded the size limit.
+	ErrTooLarge = errors.New("response exceeds the size limit")
+	// ErrStatus: the server answered with a status that is not retried.
+	ErrStatus = errors.New("unexpected HTTP status")
+)
+
+// Validators are the HTTP cache validators of a resource, kept between
+// polls for conditional GET.
+type Validators struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// Fetcher performs GETs with limits and retries. The zero value is not
+// usable; use NewFetcher.
+type Fetcher struct {
+	client    *http.Client
+	maxBytes  int64
+	attempts  int
+	backoff   time.Duration
+	userAgent string
+	log       *slog.Logger
+	// sleep waits between attempts; tests replace it.
+	sleep func(context.Context, time.Duration) error
+}
+
+// FetcherOptions configure a Fetcher; zero fields take the defaults.
+type FetcherOptions struct {
+	Timeout  time.Duration // per request, default 60s
+	MaxBytes int64         // per response, default 64 MiB
+	Attempts int           // default 4
+	Backoff  time.Duration // first wait, doubled each retry; default 2s
+	// Transport, when set, replaces http.DefaultTransport (tests, proxies).
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+	// Sleep replaces the wait between attempts (tests).
+	Sleep func(context.Context, time.Duration) error
+}
+
+// NewFetcher returns a Fetcher with opts applied over the defaults.
+func NewFetcher(opts FetcherOptions) *Fetcher {
+	f := &Fetcher{
+		client:    &http.Client{Timeout: opts.Timeout, Transport: opts.Transport},
+		maxBytes:  opts.MaxBytes,
+		attempts:  opts.Attempts,
+		backoff:   opts.Backoff,
+		userAgent: "patchwatch (+https://github.com/patchwatch/patchwatch)",
+		log:       opts.Logger,
+		sleep:     opts.Sleep,
+	}
+	if f.client.Timeout == 0 {
+		f.client.Timeout = 60 * time.Second
+	}
+	if f.maxBytes == 0 {
+		f.maxBytes = 64 << 20
+	}
+	if f.attempts == 0 {
+		f.attempts = 4
+	}
+	if f.backoff == 0 {
+		f.backoff = 2 * time.Second
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	if f.sleep == nil {
+		f.sleep = sleepContext
+	}
+	return f
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Result is a fetched resource.
+type Result struct {
+	Body []byte
+	// NotModified is set when the server answered 304 to the validators
+	// given; Body is then empty.
+	NotModified bool
+	Validators  Validators
+}
+
+// retryable marks an error that another attempt may cure.
+type retryable struct {
+	err   error
+	after time.Duration
+}
+
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() error { return r.err }
+
+// Fetch GETs url, conditionally when validators are given. Network errors,
+// truncated bodies, 5xx and 429 are retried with exponential backoff
+// (honouring Retry-After); other statuses and oversized bodies fail at once.
+func (f *Fetcher) Fetch(ctx context.Context, url string, v Validators) (Result, error) {
+	return f.FetchMax(ctx, url, v, f.maxBytes)
+}
+
+// FetchMax is Fetch with its own size limit, for bulk archives that are
+// larger than any single record.
+func (f *Fetcher) FetchMax(ctx context.Context, url string, v Validators, maxBytes int64) (Result, error) {
+	wait := f.backoff
+	var lastErr error
+	for attempt := 1; attempt <= f.attempts; attempt++ {
+		res, err := f.once(ctx, url, v, maxBytes)
+		if err == nil {
+			return res, nil
+		}
+		var r *retryable
+		if !errors.As(err, &r) || ctx.Err() != nil {
+			return Result{}, err
+		}
+		lastErr = err
+		if attempt == f.attempts {
+			break
+		}
+		d := wait
+		if r.after > 0 {
+			d = r.after
+		}
+		f.log.Warn("fetch failed, retrying", "url", url, "attempt", attempt, "wait", d, "err", err)
+		if err := f.sleep(ctx, d); err != nil {
+			return Result{}, fmt.Errorf("fetch %s: %w", url, err)
+		}
+		wait *= 2
+	}
+	return Result{}, fmt.Errorf("after %d attempts: %w", f.attempts, lastErr)
+}
+
+func (f *Fetcher) once(ctx context.Context, url string, v Validators, maxBytes int64) (Result, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	req.Header.Set("User-Agent", f.userAgent)
+	if v.ETag != "" {
+		req.Header.Set("If-None-Match", v.ETag)
+	}
+	if v.LastModified != "" {
+		req.Header.Set("If-Modified-Since", v.LastModified)
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return Result{}, &retryable{err: fmt.Errorf("fetch %s: %w", url, err)}
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return Result{NotModified: true, Validators: v}, nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return Result{}, &retryable{
+			err:   fmt.Errorf("fetch %s: %w %d", url, ErrStatus, resp.StatusCode),
+			after: retryAfter(resp.Header.Get("Retry-After")),
+		}
+	case resp.StatusCode != http.StatusOK:
+		return Result{}, fmt.Errorf("fetch %s: %w %d", url, ErrStatus, resp.StatusCode)
+	}
+	if resp.ContentLength > maxBytes {
+		return Result{}, fmt.Errorf("fetch %s: %w (%d > %d bytes)", url, ErrTooLarge, resp.ContentLength, maxBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	if err != nil {
+		return Result{}, &retryable{err: fmt.Errorf("read %s: %w", url, err)}
+	}
+	if int64(len(body)) > maxBytes {
+		return Result{}, fmt.Errorf("fetch %s: %w (%d bytes)", url, ErrTooLarge, maxBytes)
+	}
+	return Result{
+		Body:       body,
+		Validators: Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")},
+	}, nil
+}
+
+// retryAfter reads a Retry-After header in seconds or as an HTTP date,
+// capped so a hostile server cannot park the poller.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(h); err == nil && secs >= 0 {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = time.Until(t)
+	}
+	return min(max(d, 0), 10*time.Minute)
+}

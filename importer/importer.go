@@ -1,0 +1,124 @@
+// Package importer reads advisory files given by hand: it walks
+// directories, unwraps .gz/.bz2/.xz and zip/tar archives, and hands each
+// record to the parser that recognizes its content.
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/feeds"
+	"github.com/patchwatch/patchwatch/feeds/usn"
+)
+
+// Parser recognizes and reads one advisory format.
+type Parser struct {
+	Name string
+	// Detect reports, from the content alone, whether Parse reads it.
+	Detect func(data []byte) bool
+	Parse  func(data []byte) ([]patchwatch.Advisory, error)
+}
+
+// Parsers lists the formats patchwatch imports, tried in order.
+func Parsers() []Parser {
+	return []Parser{
+		{
+			Name:   "usn",
+			Detect: func(b []byte) bool { return usn.Detect(b) != usn.FormatUnknown },
+			Parse:  usn.Parse,
+		},
+	}
+}
+
+// ErrUnknownFormat is reported for a file no parser recognizes.
+var ErrUnknownFormat = errors.New("unrecognized format")
+
+// MaxFileBytes bounds one file after decompression.
+const MaxFileBytes = 1 << 30
+
+// Record is the outcome of reading one file (or archive member).
+type Record struct {
+	Name       string
+	Format     string
+	Advisories []patchwatch.Advisory
+	// Err is set when the file was rejected, wholly or in part.
+	Err error
+}
+
+// Walk reads every file under paths and calls fn once per file or archive
+// member, in a stable order. An error from fn stops the walk.
+func Walk(ctx context.Context, paths []string, parsers []Parser, fn func(Record) error) error {
+	for _, root := range paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		if !info.IsDir() {
+			if err := readFile(ctx, root, parsers, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("import: walk %s: %w", root, err)
+		}
+		slices.Sort(files)
+		for _, f := range files {
+			if err := readFile(ctx, f, parsers, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func readFile(ctx context.Context, path string, parsers []Parser, fn func(Record) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fn(Record{Name: path, Err: err})
+	}
+	if feeds.IsArchive(raw) {
+		err := feeds.EachArchiveFile(raw, MaxFileBytes, func(name string, content []byte) error {
+			return fn(parse(path+"!"+name, content, parsers))
+		})
+		if err != nil {
+			return fn(Record{Name: path, Err: err})
+		}
+		return nil
+	}
+	data, err := feeds.Decompress(raw, MaxFileBytes)
+	if err != nil {
+		return fn(Record{Name: path, Err: err})
+	}
+	return fn(parse(path, data, parsers))
+}
+
+// Parse reads one record with the first parser that recognizes it.
+func parse(name string, data []byte, parsers []Parser) Record {
+	for _, p := range parsers {
+		if p.Detect(data) {
+			advisories, err := p.Parse(data)
+			return Record{Name: name, Format: p.Name, Advisories: advisories, Err: err}
+		}
+	}
+	return Record{Name: name, Err: ErrUnknownFormat}
+}

@@ -1,0 +1,382 @@
+// Package matcher decides which advisories are outstanding on a host. It is
+// pure: hosts and advisories in, findings out, no I/O.
+package matcher
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/version"
+)
+
+// Index holds advisories' fixes keyed by release and package name, so that
+// matching a host costs one lookup per installed package plus one version
+// comparison per candidate fix.
+type Index struct {
+	fixes map[string][]*fixRef
+	count int
+}
+
+type fixRef struct {
+	advisory *patchwatch.Advisory
+	fix      *patchwatch.Fix
+	fixed    version.Deb
+	fixedErr error
+}
+
+// NewIndex indexes advisories for matching.
+func NewIndex(advisories []patchwatch.Advisory) *Index {
+	ix := &Index{fixes: make(map[string][]*fixRef)}
+	for i := range advisories {
+		ix.Add(advisories[i])
+	}
+	return ix
+}
+
+func indexKey(release, pkg string) string { return release + "\x00" + pkg }
+
+// Add indexes one more advisory. An advisory with an ID already indexed is
+// added again, not replaced: build a new Index when advisories change.
+func (ix *Index) Add(a patchwatch.Advisory) {
+	adv := &a
+	ix.count++
+	for i := range adv.Fixes {
+		f := &adv.Fixes[i]
+		ref := &fixRef{advisory: adv, fix: f}
+		if f.FixedVersion != "" {
+			ref.fixed, ref.fixedErr = version.ParseDeb(f.FixedVersion)
+		}
+		k := indexKey(f.Release, f.Package)
+		ix.fixes[k] = append(ix.fixes[k], ref)
+	}
+}
+
+// Len returns the number of advisories indexed.
+func (ix *Index) Len() int { return ix.count }
+
+// Notes attached to findings.
+const (
+	NoteNoSourceInfo = "the inventory has no source package names: matched by binary name only, so binaries whose name differs from their source package (libssl3 from openssl) were not checked"
+)
+
+// pkgState is one installed package as matching sees it.
+type pkgState struct {
+	pkg     patchwatch.Package
+	srcName string
+	srcVer  string
+	kernel  bool
+	// newest is the newest installed version of the package's kernel
+	// source, to tell "update" from "installed, waiting for a reboot".
+	newest *version.Deb
+
+	binParsed, srcParsed bool
+	bin, src             version.Deb
+	binErr, srcErr       error
+}
+
+// version returns the package's source or binary version, parsed once.
+func (p *pkgState) version(useSource bool) (string, version.Deb, error) {
+	if useSource {
+		if !p.srcParsed {
+			p.src, p.srcErr = version.ParseDeb(p.srcVer)
+			p.srcParsed = true
+		}
+		return p.srcVer, p.src, p.srcErr
+	}
+	if !p.binParsed {
+		p.bin, p.binErr = version.ParseDeb(p.pkg.Version)
+		p.binParsed = true
+	}
+	return p.pkg.Version, p.bin, p.binErr
+}
+
+// sourceOf returns the source package and version a binary is matched by.
+// Signed kernel images come from linux-signed-* sources that advisories do
+// not name; they carry the kernel's own version and are matched as the
+// kernel source (Debian's "linux", Ubuntu's "linux-<flavour>").
+func sourceOf(h *patchwatch.Host, p patchwatch.Package) (string, string) {
+	src, ver := p.Source()
+	if rest, ok := strings.CutPrefix(src, "linux-signed"); ok {
+		if strings.HasPrefix(h.Release, "debian:") {
+			return "linux", p.Version
+		}
+		return "linux" + rest, p.Version
+	}
+	return src, ver
+}
+
+// LookupNames returns every package name under which Match looks up fixes
+// for h: binary names and source names, signed kernels mapped to their
+// kernel source. A store can fetch just these advisories.
+func LookupNames(h *patchwatch.Host) []string {
+	names := make([]string, 0, 2*len(h.Packages))
+	for _, p := range h.Packages {
+		src, _ := sourceOf(h, p)
+		names = append(names, p.Name, src)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// Match returns the findings for one host, most severe first.
+func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
+	if h.Family != patchwatch.FamilyDebian {
+		return nil
+	}
+	states := relevantPackages(h)
+	byAdvisory := map[string]*patchwatch.Finding{}
+	var order []string
+	seen := map[[2]string]bool{}
+	for i := range states {
+		st := &states[i]
+		lookups := [2]string{st.srcName, st.pkg.Name}
+		for li, name := range lookups {
+			if li == 1 && name == lookups[0] {
+				break
+			}
+			for _, ref := range ix.fixes[indexKey(h.Release, name)] {
+				// A source fix matches through the package's source; a binary
+				// fix through the binary name.
+				bySource := ref.fix.Kind == patchwatch.KindSource
+				if bySource && name != st.srcName || !bySource && name != st.pkg.Name {
+					continue
+				}
+				dedup := [2]string{ref.advisory.ID, st.pkg.Name + ":" + st.pkg.Arch}
+				if seen[dedup] {
+					continue
+				}
+				status, installed, note := judge(st, ref, bySource)
+				if status == "" {
+					continue
+				}
+				seen[dedup] = true
+				f := byAdvisory[ref.advisory.ID]
+				if f == nil {
+					f = newFinding(h, ref.advisory)
+					byAdvisory[ref.advisory.ID] = f
+					order = append(order, ref.advisory.ID)
+				}
+				fp := patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fix.FixedVersion}
+				if bySource && st.srcName != st.pkg.Name {
+					fp.Source = st.srcName
+				}
+				f.Packages = append(f.Packages, fp)
+				if note != "" && !slices.Contains(f.Notes, note) {
+					f.Notes = append(f.Notes, note)
+				}
+				if st.kernel {
+					f.RebootHint = true
+				}
+				f.Status = worseStatus(f.Status, status, ref.fix.Subscription)
+				if status == patchwatch.StatusUpdate && ref.fix.Subscription != "" {
+					f.Subscription = ref.fix.Subscription
+				}
+			}
+		}
+	}
+	findings := make([]patchwatch.Finding, 0, len(order))
+	for _, id := range order {
+		f := byAdvisory[id]
+		if !h.SourceInfo {
+			f.Notes = append(f.Notes, NoteNoSourceInfo)
+		}
+		f.Command = fixCommand(h, f)
+		findings = append(findings, *f)
+	}
+	SortFindings(findings)
+	return findings
+}
+
+func newFinding(h *patchwatch.Host, a *patchwatch.Advisory) *patchwatch.Finding {
+	return &patchwatch.Finding{
+		Host:           h.Name,
+		Advisory:       a.ID,
+		Source:         a.Source,
+		Title:          a.Title,
+		Severity:       a.Severity,
+		SourceSeverity: a.SourceSeverity,
+		Published:      a.Published,
+		CVEs:           a.CVEs,
+		URL:            a.URL,
+		RebootHint:     a.RebootHint,
+	}
+}
+
+// judge compares one installed package with one fix. It returns an empty
+// status when the package is not exposed.
+func judge(st *pkgState, ref *fixRef, bySource bool) (patchwatch.Status, string, string) {
+	raw, installed, err := st.version(bySource)
+	if ref.fix.FixedVersion == "" {
+		return patchwatch.StatusNoFix, raw, ""
+	}
+	if err != nil {
+		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("installed version %q of %s could not be parsed (%v): exposure unknown", raw, st.pkg.Name, err)
+	}
+	if ref.fixedErr != nil {
+		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("fixed version %q of %s could not be parsed (%v): exposure unknown", ref.fix.FixedVersion, ref.fix.Package, ref.fixedErr)
+	}
+	if installed.Compare(ref.fixed) >= 0 {
+		return "", raw, ""
+	}
+	if st.kernel && st.newest != nil && st.newest.Compare(ref.fixed) >= 0 {
+		return patchwatch.StatusPendingReboot, raw, ""
+	}
+	return patchwatch.StatusUpdate, raw, ""
+}
+
+// statusRank orders statuses by how much they ask of the owner.
+var statusRank = map[patchwatch.Status]int{
+	"":                              0,
+	patchwatch.StatusPendingReboot:  1,
+	patchwatch.StatusUnknownVersion: 2,
+	patchwatch.StatusNoFix:          3,
+	patchwatch.StatusSubscription:   4,
+	patchwatch.StatusUpdate:         5,
+}
+
+func worseStatus(current, next patchwatch.Status, subscription string) patchwatch.Status {
+	if next == patchwatch.StatusUpdate && subscription != "" {
+		next = patchwatch.StatusSubscription
+	}
+	if statusRank[next] > statusRank[current] {
+		return next
+	}
+	return current
+}
+
+// relevantPackages returns the host's packages to match. Kernel packages
+// built for one ABI are installed side by side; only the running kernel's
+// (or, when the running kernel is unknown, the newest) count, and each
+// carries the newest installed version of its source so that a fix that is
+// installed but not running is told apart from a missing one.
+func relevantPackages(h *patchwatch.Host) []pkgState {
+	states := make([]pkgState, 0, len(h.Packages))
+	runningABI := patchwatch.RunningKernelABI(h.KernelRelease)
+	runningVersion, runningVersionOK := debianRunningVersion(h.KernelVersion)
+	newestBySource := map[string]*version.Deb{}
+	newestABIBySource := map[string]string{}
+	runningInstalled := false
+	for _, p := range h.Packages {
+		src, srcVer := sourceOf(h, p)
+		abi := patchwatch.KernelABI(p.Name, src)
+		if abi == "" {
+			continue
+		}
+		if abi == runningABI {
+			runningInstalled = true
+		}
+		v, err := version.ParseDeb(srcVer)
+		if err != nil {
+			continue
+		}
+		if cur := newestBySource[src]; cur == nil || v.Compare(*cur) > 0 {
+			newestBySource[src] = &v
+			newestABIBySource[src] = abi
+		}
+	}
+	for _, p := range h.Packages {
+		src, srcVer := sourceOf(h, p)
+		st := pkgState{pkg: p, srcName: src, srcVer: srcVer}
+		if abi := patchwatch.KernelABI(p.Name, src); abi != "" {
+			st.kernel = true
+			st.newest = newestBySource[src]
+			switch {
+			case runningInstalled && abi != runningABI:
+				continue
+			case !runningInstalled && abi != newestABIBySource[src]:
+				continue
+			}
+			if runningInstalled && runningVersionOK {
+				// Debian keeps the ABI across some updates: the version
+				// really running is in `uname -v`, not in the package.
+				st.srcVer = runningVersion
+				st.pkg.Version = runningVersion
+			}
+		}
+		states = append(states, st)
+	}
+	return states
+}
+
+// debianRunningVersion extracts the package version from a Debian kernel's
+// `uname -v`: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29)".
+func debianRunningVersion(unameV string) (string, bool) {
+	fields := strings.Fields(unameV)
+	for i, f := range fields {
+		if f == "Debian" && i+1 < len(fields) {
+			v := fields[i+1]
+			if _, err := version.ParseDeb(v); err == nil {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// fixCommand writes the apt command that installs the finding's fixes.
+func fixCommand(h *patchwatch.Host, f *patchwatch.Finding) string {
+	if f.Status == patchwatch.StatusPendingReboot {
+		return "sudo reboot"
+	}
+	if f.Status == patchwatch.StatusNoFix || f.Status == patchwatch.StatusUnknownVersion {
+		return ""
+	}
+	var names []string
+	kernel := false
+	for _, p := range f.Packages {
+		src := p.Source
+		if src == "" {
+			src = p.Name
+		}
+		if patchwatch.KernelABI(p.Name, src) != "" {
+			kernel = true
+			continue
+		}
+		names = append(names, p.Name)
+	}
+	if kernel {
+		// A new kernel ABI is a new package: the meta packages pull it in.
+		for _, p := range h.Packages {
+			src, _ := p.Source()
+			if patchwatch.IsKernelSource(src) && src != "linux-firmware" && patchwatch.KernelABI(p.Name, src) == "" && strings.HasPrefix(p.Name, "linux-") && p.Name != "linux-libc-dev" {
+				names = append(names, p.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	prefix := ""
+	if f.Status == patchwatch.StatusSubscription {
+		prefix = "sudo pro attach && "
+	}
+	var cmd string
+	if len(names) == 0 {
+		cmd = prefix + "sudo apt-get update && sudo apt-get dist-upgrade"
+	} else {
+		cmd = prefix + "sudo apt-get install --only-upgrade " + strings.Join(names, " ")
+	}
+	if f.RebootHint {
+		cmd += " && sudo reboot"
+	}
+	return cmd
+}
+
+// SortFindings orders findings most severe first, then newest, then by host
+// and advisory ID, so output is stable.
+func SortFindings(fs []patchwatch.Finding) {
+	slices.SortStableFunc(fs, func(a, b patchwatch.Finding) int {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if c := b.Published.Compare(a.Published); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Host, b.Host); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Advisory, b.Advisory)
+	})
+}
