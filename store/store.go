@@ -65,7 +65,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open database: %w", err)
 	}
 	s := &Store{db: db}
 	if opts.ReadOnly {

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"log/slog"
 	"strings"
 	"time"
@@ -155,6 +157,11 @@ func checkFormat(f string) error {
 }
 
 func openStore(path string, readOnly bool) (*store.Store, error) {
+	if readOnly {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist yet: run patchwatch import and patchwatch host import first, or pass --db", path)
+		}
+	}
 	s, err := store.Open(path, store.Options{ReadOnly: readOnly})
 	if err != nil {
 		return nil, err
