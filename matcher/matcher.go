@@ -129,7 +129,11 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 	states := relevantPackages(h)
 	byAdvisory := map[string]*patchwatch.Finding{}
 	var order []string
-	seen := map[[2]string]bool{}
+	type matchKey struct {
+		advisory *patchwatch.Advisory
+		pkg      int
+	}
+	seen := map[matchKey]bool{}
 	for i := range states {
 		st := &states[i]
 		lookups := [2]string{st.srcName, st.pkg.Name}
@@ -144,7 +148,7 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 				if bySource && name != st.srcName || !bySource && name != st.pkg.Name {
 					continue
 				}
-				dedup := [2]string{ref.advisory.ID, st.pkg.Name + ":" + st.pkg.Arch}
+				dedup := matchKey{ref.advisory, i}
 				if seen[dedup] {
 					continue
 				}

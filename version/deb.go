@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	debversion "github.com/knqyf263/go-deb-version"
 )
 
 // ErrSyntax is wrapped by every error about a version string that the
@@ -14,13 +12,15 @@ import (
 var ErrSyntax = errors.New("bad version syntax")
 
 // Deb is a parsed Debian package version.
+//
+// Comparison is dpkg's own algorithm (lib/dpkg/version.c), written out here
+// rather than delegated to github.com/knqyf263/go-deb-version: that library
+// runs regular expressions on every comparison (about 40 times slower, too
+// slow for fleet-wide matching) and refuses versions that dpkg compares
+// with only a warning ("a1.0", "1.0^1"). The tests prove this code against
+// the verdicts of the real dpkg and against go-deb-version on every row.
 type Deb struct {
-	raw string
-	lib debversion.Version
-	// lenient is set for versions that dpkg compares with only a warning
-	// (for example "a1.0" or "1.0^1") but go-deb-version refuses; they are
-	// compared with dpkg's own algorithm, written out below.
-	lenient            bool
+	raw                string
 	epoch              int
 	upstream, revision string
 }
@@ -66,20 +66,11 @@ func ParseDeb(s string) (Deb, error) {
 			return Deb{}, fmt.Errorf("%w: version %q has an empty upstream part", ErrSyntax, s)
 		}
 	}
-	lib, err := debversion.NewVersion(trimmed)
-	if err != nil {
-		v.lenient = true
-		return v, nil
-	}
-	v.lib = lib
 	return v, nil
 }
 
 // Compare returns -1, 0 or 1 as v is older than, equal to or newer than w.
 func (v Deb) Compare(w Deb) int {
-	if !v.lenient && !w.lenient {
-		return sign(v.lib.Compare(w.lib))
-	}
 	if v.epoch != w.epoch {
 		if v.epoch < w.epoch {
 			return -1

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	debversion "github.com/knqyf263/go-deb-version"
+
 	"github.com/patchwatch/patchwatch/version"
 )
 
@@ -121,4 +123,39 @@ func FuzzCompareDeb(f *testing.F) {
 			t.Fatalf("not antisymmetric: %q vs %q: %d, %d", a, b, ab, ba)
 		}
 	})
+}
+
+// TestAgreesWithGoDebVersion checks dpkg's algorithm as written here
+// against github.com/knqyf263/go-deb-version on every row both accept.
+func TestAgreesWithGoDebVersion(t *testing.T) {
+	compared := 0
+	for _, file := range []string{"testdata/deb_cases.tsv", "testdata/deb_oracle.tsv"} {
+		for _, row := range readTSV(t, file) {
+			la, err1 := debversion.NewVersion(row["a"])
+			lb, err2 := debversion.NewVersion(row["b"])
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			got, err := version.CompareDeb(row["a"], row["b"])
+			if err != nil {
+				continue // dpkg refuses it too (checked above)
+			}
+			want := la.Compare(lb)
+			if (want > 0) != (got > 0) || (want < 0) != (got < 0) {
+				t.Errorf("%q vs %q: %d, go-deb-version %d", row["a"], row["b"], got, want)
+			}
+			compared++
+		}
+	}
+	if compared < 4000 {
+		t.Errorf("only %d rows compared", compared)
+	}
+}
+
+func BenchmarkCompareDeb(b *testing.B) {
+	x, _ := version.ParseDeb("1:2.36-9+deb12u4")
+	y, _ := version.ParseDeb("1:2.36-9+deb12u10")
+	for b.Loop() {
+		x.Compare(y)
+	}
 }

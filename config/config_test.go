@@ -1,0 +1,42 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchwatch/patchwatch/config"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name, yaml, wantErr string
+	}{
+		{"empty gives defaults", "", ""},
+		{"override", "poll_interval: 30m\nfeeds:\n  usn:\n    backfill_url: \"-\"\n", ""},
+		{"unknown key", "poll_intervall: 1h\n", "poll_intervall"},
+		{"unknown nested key", "feeds:\n  usn:\n    feed: x\n", "feed"},
+		{"bad interval", "poll_interval: 10s\n", "poll_interval"},
+		{"bad url", "feeds:\n  usn:\n    feed_url: ftp://x\n", "feeds.usn.feed_url"},
+		{"record url without id", "feeds:\n  usn:\n    record_url: https://x/y.json\n", "feeds.usn.record_url"},
+		{"bad level", "log_level: loud\n", "log_level"},
+		{"bad attempts", "http:\n  attempts: 0\n", "http.attempts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse(strings.NewReader(tt.yaml))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.HTTP.Timeout != 60*time.Second {
+					t.Errorf("defaults lost: %+v", cfg.HTTP)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want it to name %q", err, tt.wantErr)
+			}
+		})
+	}
+}
