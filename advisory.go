@@ -124,9 +124,13 @@ type Advisory struct {
 	RebootHint bool `json:"reboot_hint,omitempty"`
 }
 
-// Errors returned by Validate.
+// Errors.
 var (
+	// ErrInvalidAdvisory is returned by Validate.
 	ErrInvalidAdvisory = errors.New("invalid advisory")
+	// ErrNotAdvisory marks well-formed records that carry no fix data to
+	// match, such as announcements or CVE records; importers skip them.
+	ErrNotAdvisory = errors.New("not an advisory with fixes")
 )
 
 // Validate reports whether the advisory carries what matching needs.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds"
+	"github.com/patchwatch/patchwatch/feeds/dsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
 )
 
@@ -32,6 +33,11 @@ func Parsers() []Parser {
 			Name:   "usn",
 			Detect: func(b []byte) bool { return usn.Detect(b) != usn.FormatUnknown },
 			Parse:  usn.Parse,
+		},
+		{
+			Name:   "debian-list",
+			Detect: dsa.Detect,
+			Parse:  dsa.Parse,
 		},
 	}
 }

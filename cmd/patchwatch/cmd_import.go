@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/patchwatch/patchwatch"
@@ -33,7 +34,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	defer s.Close()
 
 	counts := map[store.Outcome]int{}
-	rejected := 0
+	rejected, skipped := 0, 0
 	var pending []importer.Record
 	report := func(r importer.Record, outcomes []store.Outcome) {
 		for i, o := range outcomes {
@@ -76,9 +77,17 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	n := 0
 	err = importer.Walk(ctx, fs.Args(), importer.Parsers(), func(r importer.Record) error {
-		if r.Err != nil {
+		// A file may be rejected in part: a list file reports one error per entry.
+		for _, err := range splitErrors(r.Err) {
+			if errors.Is(err, patchwatch.ErrNotAdvisory) {
+				skipped++
+				if !*quiet {
+					fmt.Fprintf(env.Stdout, "skipped   %s: %v\n", r.Name, err)
+				}
+				continue
+			}
 			rejected++
-			fmt.Fprintf(env.Stdout, "rejected  %s: %v\n", r.Name, r.Err)
+			fmt.Fprintf(env.Stdout, "rejected  %s: %v\n", r.Name, err)
 		}
 		if len(r.Advisories) == 0 {
 			return nil
@@ -97,10 +106,21 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "imported: %d new, %d updated, %d unchanged, %d stale (older than stored), %d rejected\n",
-		counts[store.Inserted], counts[store.Updated], counts[store.Unchanged], counts[store.Stale], rejected)
+	fmt.Fprintf(env.Stdout, "imported: %d new, %d updated, %d unchanged, %d stale (older than stored), %d skipped (no fix data), %d rejected\n",
+		counts[store.Inserted], counts[store.Updated], counts[store.Unchanged], counts[store.Stale], skipped, rejected)
 	if rejected > 0 {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d files or records rejected", rejected)}
 	}
 	return nil
+}
+
+// splitErrors unpacks an errors.Join into its parts.
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
 }

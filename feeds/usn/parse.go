@@ -19,7 +19,7 @@ import (
 
 // ErrNotUSN is returned for well-formed records that are not notices, such
 // as the UBUNTU-CVE records that share the OSV format.
-var ErrNotUSN = errors.New("not a USN record")
+var ErrNotUSN = fmt.Errorf("%w: not a USN record", patchwatch.ErrNotAdvisory)
 
 // NoticeURL is the public page of a notice.
 func NoticeURL(id string) string { return "https://ubuntu.com/security/notices/" + id }
