@@ -69,7 +69,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"import", "import advisory files (USN OSV or legacy JSON; directories, .gz/.bz2/.xz, zip/tar)", runImport},
+		{"import", "import advisory files (USN OSV or legacy JSON, DSA/DLA lists; directories, .gz/.bz2/.xz, zip/tar)", runImport},
 		{"host", "host import: record a host's inventory; host show NAME", runHost},
 		{"hosts", "list hosts with their outstanding counts", runHosts},
 		{"outstanding", "list outstanding advisories per host", runOutstanding},
@@ -175,4 +175,26 @@ func oneLine(s string, n int) string {
 		return s[:n-1] + "…"
 	}
 	return s
+}
+
+// queryFlags parses the flags every query shares (--db, --format) plus
+// the ones add declares, and opens the database read-only.
+func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (*flag.FlagSet, string, *store.Store, error) {
+	fs := newFlags(env, name)
+	db := dbFlag(env, fs)
+	format := formatFlag(fs)
+	if add != nil {
+		add(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, "", nil, err
+	}
+	if err := checkFormat(*format); err != nil {
+		return nil, "", nil, err
+	}
+	s, err := openStore(*db, true)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return fs, *format, s, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -89,31 +88,20 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 }
 
 func runHostShow(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "host show")
-	db := dbFlag(env, fs)
-	format := formatFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError("usage: patchwatch host show NAME")
-	}
-	s, err := openStore(*db, true)
+	fs, format, s, err := queryFlags(env, "host show", args, nil)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if fs.NArg() != 1 {
+		return usageError("usage: patchwatch host show NAME")
+	}
 	h, err := s.Host(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(h)
+	if format == "json" {
+		return writeJSON(env.Stdout, h)
 	}
 	fmt.Fprintf(env.Stdout, "name:      %s\nowner:     %s\nos:        %s (%s)\nkernel:    %s %s\npackages:  %d\nreported:  %s\n",
 		h.Name, h.Owner, h.OS.PrettyName, h.Release, h.KernelRelease, h.KernelVersion, len(h.Packages), h.ReportedAt.Format("2006-01-02 15:04 MST"))
@@ -133,16 +121,7 @@ type hostSummary struct {
 }
 
 func runHosts(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "hosts")
-	db := dbFlag(env, fs)
-	format := formatFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	s, err := openStore(*db, true)
+	_, format, s, err := queryFlags(env, "hosts", args, nil)
 	if err != nil {
 		return err
 	}
@@ -169,10 +148,8 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 		}
 		rows = append(rows, row)
 	}
-	if *format == "json" {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+	if format == "json" {
+		return writeJSON(env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tOWNER\tRELEASE\tPACKAGES\tOUTSTANDING\tPENDING REBOOT\tREPORTED")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,18 +15,17 @@ import (
 )
 
 func runOutstanding(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "outstanding")
-	db := dbFlag(env, fs)
-	format := formatFlag(fs)
-	host := fs.String("host", "", "only this host")
-	minSeverity := fs.String("min-severity", "", "only findings at or above this severity (negligible, low, medium, high, critical)")
-	exitCode := fs.Bool("exit-code", false, "exit with status 3 when any finding is listed")
-	if err := parseFlags(fs, args); err != nil {
+	var host, minSeverity *string
+	var exitCode *bool
+	_, format, s, err := queryFlags(env, "outstanding", args, func(fs *flag.FlagSet) {
+		host = fs.String("host", "", "only this host")
+		minSeverity = fs.String("min-severity", "", "only findings at or above this severity (negligible, low, medium, high, critical)")
+		exitCode = fs.Bool("exit-code", false, "exit with status 3 when any finding is listed")
+	})
+	if err != nil {
 		return err
 	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
+	defer s.Close()
 	var floor patchwatch.Severity
 	if *minSeverity != "" {
 		var ok bool
@@ -33,11 +33,6 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 			return usageError("--min-severity: unknown severity %q", *minSeverity)
 		}
 	}
-	s, err := openStore(*db, true)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	findings, err := outstanding(ctx, s, *host)
 	if err != nil {
 		return err
@@ -49,7 +44,7 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	findings = kept
-	if *format == "json" {
+	if format == "json" {
 		err = writeJSON(env.Stdout, findings)
 	} else {
 		err = writeFindingsTable(env.Stdout, findings)
@@ -143,23 +138,14 @@ func writeFindingsTable(w io.Writer, findings []patchwatch.Finding) error {
 }
 
 func runAdvisory(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "advisory")
-	db := dbFlag(env, fs)
-	format := formatFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError("usage: patchwatch advisory ID")
-	}
-	s, err := openStore(*db, true)
+	fs, format, s, err := queryFlags(env, "advisory", args, nil)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if fs.NArg() != 1 {
+		return usageError("usage: patchwatch advisory ID")
+	}
 	a, err := s.Advisory(ctx, strings.TrimSpace(fs.Arg(0)))
 	if err != nil {
 		return err
@@ -174,7 +160,7 @@ func runAdvisory(ctx context.Context, env *Env, args []string) error {
 			affected = append(affected, f)
 		}
 	}
-	if *format == "json" {
+	if format == "json" {
 		return writeJSON(env.Stdout, struct {
 			Advisory patchwatch.Advisory  `json:"advisory"`
 			Affected []patchwatch.Finding `json:"affected_hosts"`

@@ -84,10 +84,22 @@ func pollOnce(ctx context.Context, s *store.Store, pollers []poller, log *slog.L
 }
 
 func runPoll(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "poll")
+	return runPollLoop(ctx, env, "poll", args)
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	return runPollLoop(ctx, env, "serve", args)
+}
+
+// runPollLoop is `poll` (with --once for one round) and `serve`.
+func runPollLoop(ctx context.Context, env *Env, name string, args []string) error {
+	fs := newFlags(env, name)
 	db := dbFlag(env, fs)
 	configPath := fs.String("config", "", "YAML configuration `file`")
-	once := fs.Bool("once", false, "run one round and exit")
+	once := new(bool)
+	if name == "poll" {
+		once = fs.Bool("once", false, "run one round and exit")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -98,22 +110,6 @@ func runPoll(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	return pollRounds(ctx, env, cfg, *once)
-}
-
-func runServe(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "serve")
-	db := dbFlag(env, fs)
-	configPath := fs.String("config", "", "YAML configuration `file`")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	dbSet := false
-	fs.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
-	cfg, err := loadConfig(env, *configPath, *db, dbSet)
-	if err != nil {
-		return err
-	}
-	return pollRounds(ctx, env, cfg, false)
 }
 
 // pollRounds polls once, or on cfg.PollInterval until ctx ends.
