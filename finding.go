@@ -50,6 +50,9 @@ type Finding struct {
 	// Command is the shell command that installs the fix.
 	Command    string `json:"command,omitempty"`
 	RebootHint bool   `json:"reboot_required_after_update,omitempty"`
+	// KEV lists the finding's CVEs that are in CISA's Known Exploited
+	// Vulnerabilities catalog.
+	KEV []KEVEntry `json:"kev,omitempty"`
 	// Notes explain caveats: missing source information, unparsable versions.
 	Notes []string `json:"notes,omitempty"`
 }

@@ -15,15 +15,32 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/dsa"
+	"github.com/patchwatch/patchwatch/feeds/kev"
 	"github.com/patchwatch/patchwatch/feeds/usn"
 )
 
-// Parser recognizes and reads one advisory format.
+// Parser recognizes and reads one format.
 type Parser struct {
 	Name string
 	// Detect reports, from the content alone, whether Parse reads it.
 	Detect func(data []byte) bool
-	Parse  func(data []byte) ([]patchwatch.Advisory, error)
+	Parse  func(data []byte) (Contents, error)
+}
+
+// Contents is what one file holds; a parser fills one of the fields.
+type Contents struct {
+	Advisories []patchwatch.Advisory
+	// KEV is a whole CISA KEV catalog.
+	KEV *kev.Catalog
+	// Urgencies is the Debian security tracker's whole set of CVE urgencies.
+	Urgencies []patchwatch.CVEUrgency
+}
+
+func advisories(parse func([]byte) ([]patchwatch.Advisory, error)) func([]byte) (Contents, error) {
+	return func(data []byte) (Contents, error) {
+		a, err := parse(data)
+		return Contents{Advisories: a}, err
+	}
 }
 
 // Parsers lists the formats patchwatch imports, tried in order.
@@ -32,12 +49,31 @@ func Parsers() []Parser {
 		{
 			Name:   "usn",
 			Detect: func(b []byte) bool { return usn.Detect(b) != usn.FormatUnknown },
-			Parse:  usn.Parse,
+			Parse:  advisories(usn.Parse),
 		},
 		{
 			Name:   "debian-list",
 			Detect: dsa.Detect,
-			Parse:  dsa.Parse,
+			Parse:  advisories(dsa.Parse),
+		},
+		{
+			Name:   "kev",
+			Detect: kev.Detect,
+			Parse: func(data []byte) (Contents, error) {
+				c, err := kev.Parse(data)
+				if err != nil {
+					return Contents{}, err
+				}
+				return Contents{KEV: &c}, nil
+			},
+		},
+		{
+			Name:   "debian-tracker",
+			Detect: dsa.DetectTracker,
+			Parse: func(data []byte) (Contents, error) {
+				u, err := dsa.ParseTracker(data)
+				return Contents{Urgencies: u}, err
+			},
 		},
 	}
 }
@@ -50,9 +86,9 @@ const MaxFileBytes = 1 << 30
 
 // Record is the outcome of reading one file (or archive member).
 type Record struct {
-	Name       string
-	Format     string
-	Advisories []patchwatch.Advisory
+	Name   string
+	Format string
+	Contents
 	// Err is set when the file was rejected, wholly or in part.
 	Err error
 }
@@ -122,8 +158,8 @@ func readFile(ctx context.Context, path string, parsers []Parser, fn func(Record
 func parse(name string, data []byte, parsers []Parser) Record {
 	for _, p := range parsers {
 		if p.Detect(data) {
-			advisories, err := p.Parse(data)
-			return Record{Name: name, Format: p.Name, Advisories: advisories, Err: err}
+			contents, err := p.Parse(data)
+			return Record{Name: name, Format: p.Name, Contents: contents, Err: err}
 		}
 	}
 	return Record{Name: name, Err: ErrUnknownFormat}

@@ -19,7 +19,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -29,6 +29,8 @@ var (
 	bucketFixIndex   = []byte("fix_index")
 	bucketHosts      = []byte("hosts")
 	bucketCursors    = []byte("cursors")
+	bucketKEV        = []byte("kev")
+	bucketUrgency    = []byte("debian_urgency")
 
 	keySchema = []byte("schema_version")
 )
@@ -86,15 +88,16 @@ func checkSchema(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: not a patchwatch database", ErrSchema)
 	}
 	v := meta.Get(keySchema)
-	if len(v) != 8 || binary.BigEndian.Uint64(v) != SchemaVersion {
-		return fmt.Errorf("%w: version %x, this build reads %d", ErrSchema, v, SchemaVersion)
+	if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 || binary.BigEndian.Uint64(v) > SchemaVersion {
+		return fmt.Errorf("%w: version %x, this build reads 1 to %d", ErrSchema, v, SchemaVersion)
 	}
 	return nil
 }
 
-// migrate brings any earlier layout to SchemaVersion. Version 1 is the first
-// release, so a new database is the only earlier layout so far; later
-// versions add their steps here.
+// migrate brings any earlier layout to SchemaVersion. Every step so far
+// only adds buckets (version 2: kev, debian_urgency), so creating the
+// missing ones is the whole migration; a read-only open of an older
+// database finds them absent, and the readers treat that as empty.
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -107,7 +110,7 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors} {
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -342,6 +345,117 @@ func (s *Store) Cursor(ctx context.Context, feed string) ([]byte, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketCursors).Get([]byte(feed)); v != nil {
 			out = bytes.Clone(v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReplaceKEV stores a whole KEV catalog in place of the previous one, and
+// sets the feed's cursor in the same transaction when feed is not empty.
+func (s *Store) ReplaceKEV(ctx context.Context, entries []patchwatch.KEVEntry, feed string, cursor []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketKEV); err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketKEV)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			data, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(e.CVE), data); err != nil {
+				return err
+			}
+		}
+		if feed != "" {
+			return tx.Bucket(bucketCursors).Put([]byte(feed), cursor)
+		}
+		return nil
+	})
+}
+
+// KEV returns the catalog entries of the given CVEs that are listed.
+func (s *Store) KEV(ctx context.Context, cves []string) (map[string]patchwatch.KEVEntry, error) {
+	out := map[string]patchwatch.KEVEntry{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKEV)
+		if b == nil {
+			return nil
+		}
+		for _, cve := range cves {
+			v := b.Get([]byte(cve))
+			if v == nil {
+				continue
+			}
+			var e patchwatch.KEVEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode KEV entry %s: %w", cve, err)
+			}
+			out[cve] = e
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CountKEV returns how many KEV entries are stored.
+func (s *Store) CountKEV(ctx context.Context) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketKEV); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ReplaceUrgencies stores the tracker's urgencies in place of the previous
+// set, and sets the feed's cursor in the same transaction when feed is set.
+func (s *Store) ReplaceUrgencies(ctx context.Context, urgencies []patchwatch.CVEUrgency, feed string, cursor []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketUrgency); err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketUrgency)
+		if err != nil {
+			return err
+		}
+		for _, u := range urgencies {
+			if err := b.Put(fixKey(u.Release, u.Package, u.CVE), []byte(u.Urgency)); err != nil {
+				return err
+			}
+		}
+		if feed != "" {
+			return tx.Bucket(bucketCursors).Put([]byte(feed), cursor)
+		}
+		return nil
+	})
+}
+
+// Urgencies returns the tracker's urgencies of a source package on a
+// release, by CVE.
+func (s *Store) Urgencies(ctx context.Context, release, pkg string) (map[string]string, error) {
+	out := map[string]string{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := fixKey(release, pkg, "")
+		b := tx.Bucket(bucketUrgency)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			out[string(k[len(prefix):])] = string(v)
 		}
 		return nil
 	})

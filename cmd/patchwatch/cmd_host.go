@@ -162,6 +162,8 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 // advisorySource is what matching one host needs from the store.
 type advisorySource interface {
 	AdvisoriesFor(ctx context.Context, release string, packages []string) ([]patchwatch.Advisory, error)
+	KEV(ctx context.Context, cves []string) (map[string]patchwatch.KEVEntry, error)
+	Urgencies(ctx context.Context, release, pkg string) (map[string]string, error)
 }
 
 // hostFindings matches one host against the advisories that name any of
@@ -172,5 +174,28 @@ func hostFindings(ctx context.Context, s advisorySource, h *patchwatch.Host) ([]
 	if err != nil {
 		return nil, fmt.Errorf("find advisories for %s: %w", h.Name, err)
 	}
-	return matcher.NewIndex(advisories).Match(h), nil
+	findings := matcher.NewIndex(advisories).Match(h)
+	var cves []string
+	for _, f := range findings {
+		cves = append(cves, f.CVEs...)
+	}
+	kev, err := s.KEV(ctx, cves)
+	if err != nil {
+		return nil, err
+	}
+	urgencies := map[string]map[string]string{}
+	var lookupErr error
+	urgency := func(release, pkg, cve string) string {
+		byCVE, ok := urgencies[pkg]
+		if !ok {
+			byCVE, err = s.Urgencies(ctx, release, pkg)
+			if err != nil {
+				lookupErr = err
+			}
+			urgencies[pkg] = byCVE
+		}
+		return byCVE[cve]
+	}
+	matcher.Enrich(h, findings, matcher.Context{KEV: kev, Urgency: urgency})
+	return findings, lookupErr
 }

@@ -89,7 +89,20 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 			rejected++
 			fmt.Fprintf(env.Stdout, "rejected  %s: %v\n", r.Name, err)
 		}
-		if len(r.Advisories) == 0 {
+		switch {
+		case r.KEV != nil:
+			if err := s.ReplaceKEV(ctx, r.KEV.Entries, "", nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "kev       catalog %s: %d known exploited CVEs (%s)\n", r.KEV.Version, len(r.KEV.Entries), r.Name)
+			return nil
+		case r.Urgencies != nil:
+			if err := s.ReplaceUrgencies(ctx, r.Urgencies, "", nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "tracker   %d Debian CVE urgencies (%s)\n", len(r.Urgencies), r.Name)
+			return nil
+		case len(r.Advisories) == 0:
 			return nil
 		}
 		pending = append(pending, r)
