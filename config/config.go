@@ -39,7 +39,28 @@ type HTTP struct {
 
 // Feeds configures each advisory source.
 type Feeds struct {
-	USN USN `yaml:"usn"`
+	USN    USN    `yaml:"usn"`
+	Debian Debian `yaml:"debian"`
+	KEV    KEV    `yaml:"kev"`
+}
+
+// Debian locates the Debian sources: the DSA RDF feed as the trigger, the
+// security tracker's list files for the fix data, and its JSON export for
+// per-CVE urgencies.
+type Debian struct {
+	Enabled    bool   `yaml:"enabled"`
+	RDFURL     string `yaml:"rdf_url"`
+	DSAListURL string `yaml:"dsa_list_url"`
+	// DLAListURL and TrackerURL may be "-" to disable them.
+	DLAListURL      string `yaml:"dla_list_url"`
+	TrackerURL      string `yaml:"tracker_url"`
+	TrackerMaxBytes int64  `yaml:"tracker_max_bytes"`
+}
+
+// KEV locates CISA's Known Exploited Vulnerabilities catalog.
+type KEV struct {
+	Enabled bool   `yaml:"enabled"`
+	URL     string `yaml:"url"`
 }
 
 // USN locates the Ubuntu sources.
@@ -72,6 +93,18 @@ func Default() Config {
 				RecordURL:        "https://raw.githubusercontent.com/canonical/ubuntu-security-notices/main/osv/usn/{id}.json",
 				BackfillURL:      "https://osv-vulnerabilities.storage.googleapis.com/Ubuntu/all.zip",
 				BackfillMaxBytes: 2 << 30,
+			},
+			Debian: Debian{
+				Enabled:         true,
+				RDFURL:          "https://www.debian.org/security/dsa-long.rdf",
+				DSAListURL:      "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DSA/list",
+				DLAListURL:      "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DLA/list",
+				TrackerURL:      "https://security-tracker.debian.org/tracker/data/json",
+				TrackerMaxBytes: 512 << 20,
+			},
+			KEV: KEV{
+				Enabled: true,
+				URL:     "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
 			},
 		},
 	}
@@ -142,6 +175,21 @@ func (c *Config) Validate() error {
 		if c.Feeds.USN.BackfillURL != "-" {
 			errs = append(errs, checkURL("feeds.usn.backfill_url", c.Feeds.USN.BackfillURL))
 		}
+	}
+	if d := c.Feeds.Debian; d.Enabled {
+		errs = append(errs, checkURL("feeds.debian.rdf_url", d.RDFURL), checkURL("feeds.debian.dsa_list_url", d.DSAListURL))
+		if d.DLAListURL != "-" {
+			errs = append(errs, checkURL("feeds.debian.dla_list_url", d.DLAListURL))
+		}
+		if d.TrackerURL != "-" {
+			errs = append(errs, checkURL("feeds.debian.tracker_url", d.TrackerURL))
+		}
+		if d.TrackerMaxBytes <= 0 {
+			errs = append(errs, errors.New("feeds.debian.tracker_max_bytes: must be positive"))
+		}
+	}
+	if c.Feeds.KEV.Enabled {
+		errs = append(errs, checkURL("feeds.kev.url", c.Feeds.KEV.URL))
 	}
 	return errors.Join(errs...)
 }

@@ -11,14 +11,83 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/config"
 	"github.com/patchwatch/patchwatch/feeds"
+	"github.com/patchwatch/patchwatch/feeds/dsa"
+	"github.com/patchwatch/patchwatch/feeds/kev"
 	"github.com/patchwatch/patchwatch/feeds/usn"
 	"github.com/patchwatch/patchwatch/store"
 )
 
-// poller is one advisory source as the poll loop drives it.
+// poller is one source as the poll loop drives it: it polls and commits
+// to the store itself, and says in a few words what it did.
 type poller interface {
 	Name() string
-	Poll(ctx context.Context, cursor []byte, commit usn.Commit) (usn.Stats, error)
+	Run(ctx context.Context, s *store.Store) (summary []any, err error)
+}
+
+// commitAdvisories returns a commit function that stores advisories and
+// the feed's cursor in one transaction, counting the outcomes.
+func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int) func(context.Context, []patchwatch.Advisory, []byte) error {
+	return func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error {
+		outcomes, err := s.CommitFeed(ctx, feed, advisories, cursor)
+		for _, o := range outcomes {
+			counts[o]++
+		}
+		return err
+	}
+}
+
+func outcomeSummary(counts map[store.Outcome]int) []any {
+	return []any{"new", counts[store.Inserted], "updated", counts[store.Updated], "unchanged", counts[store.Unchanged]}
+}
+
+type usnPoller struct{ p *usn.Poller }
+
+func (u usnPoller) Name() string { return usn.FeedName }
+
+func (u usnPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
+	cursor, err := s.Cursor(ctx, usn.FeedName)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[store.Outcome]int{}
+	stats, err := u.p.Poll(ctx, cursor, commitAdvisories(s, usn.FeedName, counts))
+	return append([]any{"fetched", stats.Fetched, "failed", stats.Failed}, outcomeSummary(counts)...), err
+}
+
+type debianPoller struct{ p *dsa.Poller }
+
+func (d debianPoller) Name() string { return dsa.FeedName }
+
+func (d debianPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
+	cursor, err := s.Cursor(ctx, dsa.FeedName)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[store.Outcome]int{}
+	stats, err := d.p.Poll(ctx, cursor, dsa.Sink{
+		Advisories: commitAdvisories(s, dsa.FeedName, counts),
+		Urgencies: func(ctx context.Context, u []patchwatch.CVEUrgency, cursor []byte) error {
+			return s.ReplaceUrgencies(ctx, u, dsa.FeedName, cursor)
+		},
+	})
+	return append([]any{"rejected", stats.Rejected, "urgencies", stats.Urgencies}, outcomeSummary(counts)...), err
+}
+
+type kevPoller struct{ p *kev.Poller }
+
+func (k kevPoller) Name() string { return kev.FeedName }
+
+func (k kevPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
+	cursor, err := s.Cursor(ctx, kev.FeedName)
+	if err != nil {
+		return nil, err
+	}
+	entries := 0
+	changed, err := k.p.Poll(ctx, cursor, func(ctx context.Context, c kev.Catalog, cursor []byte) error {
+		entries = len(c.Entries)
+		return s.ReplaceKEV(ctx, c.Entries, kev.FeedName, cursor)
+	})
+	return []any{"changed", changed, "entries", entries}, err
 }
 
 // loadConfig reads --config when given, else the defaults, and applies
@@ -46,10 +115,19 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 	})
 	var ps []poller
 	if c := cfg.Feeds.USN; c.Enabled {
-		ps = append(ps, usn.NewPoller(usn.Config{
+		ps = append(ps, usnPoller{usn.NewPoller(usn.Config{
 			FeedURL: c.FeedURL, RecordURL: c.RecordURL,
 			BackfillURL: c.BackfillURL, BackfillMaxBytes: c.BackfillMaxBytes,
-		}, fetch, log))
+		}, fetch, log)})
+	}
+	if c := cfg.Feeds.Debian; c.Enabled {
+		ps = append(ps, debianPoller{dsa.NewPoller(dsa.Config{
+			RDFURL: c.RDFURL, DSAListURL: c.DSAListURL, DLAListURL: c.DLAListURL,
+			TrackerURL: c.TrackerURL, TrackerMaxBytes: c.TrackerMaxBytes,
+		}, fetch, log)})
+	}
+	if c := cfg.Feeds.KEV; c.Enabled {
+		ps = append(ps, kevPoller{kev.NewPoller(c.URL, fetch, log)})
 	}
 	return ps
 }
@@ -59,26 +137,15 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 func pollOnce(ctx context.Context, s *store.Store, pollers []poller, log *slog.Logger) error {
 	var errs []error
 	for _, p := range pollers {
-		cursor, err := s.Cursor(ctx, p.Name())
-		if err != nil {
-			return err
-		}
-		counts := map[store.Outcome]int{}
-		commit := func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error {
-			outcomes, err := s.CommitFeed(ctx, p.Name(), advisories, cursor)
-			for _, o := range outcomes {
-				counts[o]++
-			}
-			return err
-		}
 		start := time.Now()
-		stats, err := p.Poll(ctx, cursor, commit)
-		log.Info("poll finished", "feed", p.Name(), "fetched", stats.Fetched, "failed", stats.Failed,
-			"new", counts[store.Inserted], "updated", counts[store.Updated], "unchanged", counts[store.Unchanged],
-			"duration", time.Since(start).Round(time.Millisecond), "err", err)
+		summary, err := p.Run(ctx, s)
+		attrs := append([]any{"feed", p.Name(), "duration", time.Since(start).Round(time.Millisecond)}, summary...)
 		if err != nil {
+			log.Error("poll failed; cursor kept", append(attrs, "err", err)...)
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name(), err))
+			continue
 		}
+		log.Info("poll finished", attrs...)
 	}
 	return errors.Join(errs...)
 }

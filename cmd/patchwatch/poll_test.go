@@ -30,6 +30,10 @@ func TestPollOnceThroughCLI(t *testing.T) {
 		case strings.HasPrefix(r.URL.Path, "/osv/"):
 			recordFetches.Add(1)
 			http.ServeFile(w, r, "../../samples/usn/"+strings.TrimPrefix(r.URL.Path, "/osv/"))
+		case strings.HasPrefix(r.URL.Path, "/debian/"):
+			http.ServeFile(w, r, "../../feeds/dsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/debian/"))
+		case r.URL.Path == "/kev.json":
+			http.ServeFile(w, r, "../../feeds/kev/testdata/known_exploited_vulnerabilities.json")
 		default:
 			http.NotFound(w, r)
 		}
@@ -38,7 +42,11 @@ func TestPollOnceThroughCLI(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pw.db")
 	cfgPath := filepath.Join(dir, "patchwatch.yaml")
-	cfg := "db: " + db + "\nlog_level: warn\nhttp:\n  attempts: 1\nfeeds:\n  usn:\n    feed_url: " + srv.URL + "/rss.xml\n    record_url: " + srv.URL + "/osv/{id}.json\n    backfill_url: \"-\"\n"
+	cfg := "db: " + db + "\nlog_level: warn\nhttp:\n  attempts: 1\nfeeds:\n" +
+		"  usn:\n    feed_url: " + srv.URL + "/rss.xml\n    record_url: " + srv.URL + "/osv/{id}.json\n    backfill_url: \"-\"\n" +
+		"  debian:\n    rdf_url: " + srv.URL + "/debian/dsa.rdf\n    dsa_list_url: " + srv.URL + "/debian/DSA.list\n" +
+		"    dla_list_url: " + srv.URL + "/debian/DLA.list\n    tracker_url: " + srv.URL + "/debian/tracker.json\n" +
+		"  kev:\n    url: " + srv.URL + "/kev.json\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -53,5 +61,22 @@ func TestPollOnceThroughCLI(t *testing.T) {
 	r := run(t, db, "advisory", "USN-8262-1")
 	if r.err != nil || !strings.Contains(r.stdout, "ubuntu:16.04  lua5.1 (source)  5.1.5-8ubuntu1+esm1  Ubuntu Pro (esm-infra)") {
 		t.Errorf("advisory after poll: %v\n%s", r.err, r.stdout)
+	}
+	// The Debian lists were read whole, and the tracker's urgency gives an
+	// old bullseye xorg-server its DSA's severity.
+	for _, id := range []string{"DSA-5380-1", "DSA-135", "DLA-3380-1"} {
+		if r := run(t, db, "advisory", id); r.err != nil {
+			t.Errorf("%s not stored after poll: %v", id, r.err)
+		}
+	}
+	pkgs := filepath.Join(dir, "pkgs.tsv")
+	os.WriteFile(pkgs, []byte("xserver-xorg-core\t2:1.20.11-1+deb11u5\txorg-server\t2:1.20.11-1+deb11u5\tamd64\n"), 0o600)
+	if r := run(t, db, "host", "import", "--name", "x11", "--os-release", "testdata/bullseye.os-release", pkgs); r.err != nil {
+		t.Fatal(r.err)
+	}
+	r = run(t, db, "outstanding", "--host", "x11", "--format", "json")
+	if !strings.Contains(r.stdout, `"advisory": "DSA-5380-1"`) || !strings.Contains(r.stdout, `"severity": "medium"`) ||
+		!strings.Contains(r.stdout, "sudo apt-get install --only-upgrade xserver-xorg-core") {
+		t.Errorf("bullseye finding:\n%s", r.stdout)
 	}
 }
