@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/feeds/dsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
 	"github.com/patchwatch/patchwatch/store"
 )
@@ -45,6 +46,39 @@ func BenchmarkImport10000USN(b *testing.B) {
 					b.Fatal(err)
 				}
 				batch = batch[:0]
+			}
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkImportDebianLists parses and stores the whole real DSA and DLA
+// lists (8,913 advisories) into a new database, as `patchwatch import` does.
+func BenchmarkImportDebianLists(b *testing.B) {
+	var lists [][]byte
+	for _, name := range []string{"../feeds/dsa/testdata/DSA.list", "../feeds/dsa/testdata/DLA.list"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lists = append(lists, data)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for _, data := range lists {
+			advisories, _ := dsa.Parse(data)
+			for start := 0; start < len(advisories); start += 1000 {
+				if _, err := s.UpsertAdvisories(context.Background(), advisories[start:min(start+1000, len(advisories))]); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		b.StopTimer()
