@@ -13,9 +13,12 @@ type Source string
 
 // The advisory sources patchwatch knows.
 const (
-	SourceUSN Source = "usn" // Ubuntu Security Notices
-	SourceDSA Source = "dsa" // Debian Security Advisories
-	SourceDLA Source = "dla" // Debian LTS Advisories
+	SourceUSN  Source = "usn"  // Ubuntu Security Notices
+	SourceDSA  Source = "dsa"  // Debian Security Advisories
+	SourceDLA  Source = "dla"  // Debian LTS Advisories
+	SourceRHSA Source = "rhsa" // Red Hat Security Advisories
+	SourceALSA Source = "alsa" // AlmaLinux Security Advisories
+	SourceRLSA Source = "rlsa" // Rocky Linux Security Advisories
 )
 
 // Severity is patchwatch's normalized severity scale. The zero value is
@@ -101,6 +104,9 @@ type Fix struct {
 	// Subscription names what a fix needs beyond the public archive, such as
 	// "Ubuntu Pro (esm-apps)"; empty for ordinary updates.
 	Subscription string `json:"subscription,omitempty"`
+	// Module is the rpm module stream ("ruby:2.7") a modular package's fix
+	// belongs to; it applies only to hosts on that stream.
+	Module string `json:"module,omitempty"`
 }
 
 // Advisory is one security announcement with its structured fix data.
@@ -117,8 +123,11 @@ type Advisory struct {
 	SourceSeverity string   `json:"source_severity,omitempty"`
 	Severity       Severity `json:"severity"`
 	CVEs           []string `json:"cves,omitempty"`
-	URL            string   `json:"url,omitempty"`
-	Fixes          []Fix    `json:"fixes"`
+	// CVSS is the highest CVSS base score the source gives, 0 when none.
+	CVSS       float64 `json:"cvss,omitempty"`
+	CVSSVector string  `json:"cvss_vector,omitempty"`
+	URL        string  `json:"url,omitempty"`
+	Fixes      []Fix   `json:"fixes"`
 	// RebootHint is set when the advisory says, or its packages imply (a
 	// kernel), that a reboot is needed after updating.
 	RebootHint bool `json:"reboot_hint,omitempty"`
@@ -170,11 +179,14 @@ func (a *Advisory) Normalize() {
 		if c := strings.Compare(x.Package, y.Package); c != 0 {
 			return c
 		}
+		if c := strings.Compare(x.Module, y.Module); c != 0 {
+			return c
+		}
 		return strings.Compare(string(x.Kind), string(y.Kind))
 	})
 	a.Fixes = slices.CompactFunc(a.Fixes, func(x, y Fix) bool {
 		return x.Release == y.Release && x.Package == y.Package && x.Kind == y.Kind &&
-			x.FixedVersion == y.FixedVersion && x.Subscription == y.Subscription
+			x.FixedVersion == y.FixedVersion && x.Subscription == y.Subscription && x.Module == y.Module
 	})
 	a.Published = a.Published.UTC()
 	a.Modified = a.Modified.UTC()

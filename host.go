@@ -26,6 +26,9 @@ type Package struct {
 	// binNMUs the source version differs from the binary version.
 	SourceName    string `json:"source_name,omitempty"`
 	SourceVersion string `json:"source_version,omitempty"`
+	// Module is the rpm module stream ("ruby:2.7") of a modular package,
+	// when the inventory carried %{MODULARITYLABEL}.
+	Module string `json:"module,omitempty"`
 }
 
 // Source returns the package's source name and version, falling back to the
@@ -66,6 +69,11 @@ type Host struct {
 	// SourceInfo is false when the inventory lacked source package names,
 	// so matching could only go by binary name.
 	SourceInfo bool `json:"source_info"`
+	// EpochInfo is false for rpm inventories without epochs (plain
+	// `rpm -qa`), whose comparisons then assume the fix's epoch.
+	EpochInfo bool `json:"epoch_info,omitempty"`
+	// ModuleInfo is false for rpm inventories without module labels.
+	ModuleInfo bool `json:"module_info,omitempty"`
 	// RebootRequired is the distribution's own reboot flag
 	// (/var/run/reboot-required) where it was reported.
 	RebootRequired bool      `json:"reboot_required,omitempty"`

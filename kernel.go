@@ -43,3 +43,29 @@ func KernelABI(binary, source string) string {
 func RunningKernelABI(release string) string {
 	return kernelABI.FindString(release)
 }
+
+// rpmKernelPackages are the rpm names of the packages one kernel is
+// installed as; several versions of each live side by side.
+var rpmKernelPackages = map[string]bool{
+	"kernel": true, "kernel-core": true, "kernel-modules": true, "kernel-modules-core": true, "kernel-modules-extra": true,
+	"kernel-rt": true, "kernel-rt-core": true, "kernel-rt-modules": true, "kernel-rt-modules-core": true, "kernel-rt-modules-extra": true,
+	"kernel-64k": true, "kernel-64k-core": true, "kernel-64k-modules": true, "kernel-64k-modules-core": true, "kernel-uki-virt": true,
+	"kernel-debug": true, "kernel-debug-core": true, "kernel-debug-modules": true,
+}
+
+// IsRPMKernel reports whether an rpm is part of an installed kernel.
+func IsRPMKernel(name string) bool { return rpmKernelPackages[name] }
+
+// RPMRunningKernel returns the version-release of a running RHEL-family
+// kernel from `uname -r` ("5.14.0-362.8.1.el9_3.x86_64" gives
+// "5.14.0-362.8.1.el9_3"), dropping the architecture and any flavour
+// suffix ("+debug", "+rt").
+func RPMRunningKernel(release string) string {
+	release, _, _ = strings.Cut(release, "+")
+	for _, arch := range []string{".x86_64", ".aarch64", ".ppc64le", ".s390x", ".i686"} {
+		if r, ok := strings.CutSuffix(release, arch); ok {
+			return r
+		}
+	}
+	return release
+}

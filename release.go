@@ -98,8 +98,39 @@ func ResolveRelease(os OSRelease) (key string, family Family, err error) {
 			return "", "", fmt.Errorf("unknown debian release %q (VERSION_ID) / %q (VERSION_CODENAME)", os.VersionID, os.VersionCodename)
 		}
 		return ReleaseKey("debian", v), FamilyDebian, nil
+	case "rhel", "almalinux", "rocky", "centos":
+		major, _, _ := strings.Cut(os.VersionID, ".")
+		if major == "" || strings.Trim(major, "0123456789") != "" {
+			return "", "", fmt.Errorf("%s release %q (VERSION_ID) is not a number", id, os.VersionID)
+		}
+		return ReleaseKey(id, major), FamilyRPM, nil
 	case "":
 		return "", "", fmt.Errorf("os-release has no ID")
 	}
 	return "", "", fmt.Errorf("unsupported distribution %q", os.ID)
+}
+
+// RHSARelease returns the Red Hat release key whose advisories apply to a
+// host of the RHEL family: the host's own for RHEL, "rhel:N" for the
+// rebuilds and CentOS Stream.
+func RHSARelease(release string) string {
+	distro, major, ok := strings.Cut(release, ":")
+	if !ok {
+		return release
+	}
+	switch distro {
+	case "almalinux", "rocky", "centos":
+		return ReleaseKey("rhel", major)
+	}
+	return release
+}
+
+// ReleaseFamily returns the family of a release key's distribution.
+func ReleaseFamily(release string) Family {
+	distro, _, _ := strings.Cut(release, ":")
+	switch distro {
+	case "ubuntu", "debian":
+		return FamilyDebian
+	}
+	return FamilyRPM
 }

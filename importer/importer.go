@@ -16,6 +16,8 @@ import (
 	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/dsa"
 	"github.com/patchwatch/patchwatch/feeds/kev"
+	"github.com/patchwatch/patchwatch/feeds/rebuild"
+	"github.com/patchwatch/patchwatch/feeds/rhsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
 )
 
@@ -36,6 +38,16 @@ type Contents struct {
 	Urgencies []patchwatch.CVEUrgency
 }
 
+func one(parse func([]byte) (patchwatch.Advisory, error)) func([]byte) ([]patchwatch.Advisory, error) {
+	return func(data []byte) ([]patchwatch.Advisory, error) {
+		a, err := parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return []patchwatch.Advisory{a}, nil
+	}
+}
+
 func advisories(parse func([]byte) ([]patchwatch.Advisory, error)) func([]byte) (Contents, error) {
 	return func(data []byte) (Contents, error) {
 		a, err := parse(data)
@@ -50,6 +62,16 @@ func Parsers() []Parser {
 			Name:   "usn",
 			Detect: func(b []byte) bool { return usn.Detect(b) != usn.FormatUnknown },
 			Parse:  advisories(usn.Parse),
+		},
+		{
+			Name:   "rhsa-csaf",
+			Detect: rhsa.Detect,
+			Parse:  advisories(one(rhsa.Parse)),
+		},
+		{
+			Name:   "alsa-rlsa-osv",
+			Detect: rebuild.Detect,
+			Parse:  advisories(one(rebuild.Parse)),
 		},
 		{
 			Name:   "debian-list",

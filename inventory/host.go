@@ -21,7 +21,30 @@ type HostInput struct {
 	Packages      []byte
 	KernelRelease string
 	KernelVersion string
-	Now           time.Time
+	// Stream selects a RHEL extended-support stream: eus, aus, e4s, tus
+	// or els; empty means the main stream.
+	Stream string
+	Now    time.Time
+}
+
+// rhelStream returns the release key of a RHEL host on an extended stream,
+// which is tied to the minor release ("rhel-eus:9.2").
+func rhelStream(osr patchwatch.OSRelease, stream string) (string, error) {
+	if osr.ID != "rhel" {
+		return "", fmt.Errorf("stream %s: only RHEL has extended-support streams, this host is %s", stream, osr.ID)
+	}
+	switch stream {
+	case "eus", "aus", "e4s", "tus", "els":
+	default:
+		return "", fmt.Errorf("unknown RHEL stream %q (eus, aus, e4s, tus, els)", stream)
+	}
+	version := osr.VersionID
+	if stream == "els" {
+		version, _, _ = strings.Cut(version, ".")
+	} else if !strings.Contains(version, ".") {
+		return "", fmt.Errorf("stream %s needs the minor release in VERSION_ID, got %q", stream, osr.VersionID)
+	}
+	return patchwatch.ReleaseKey("rhel-"+stream, version), nil
 }
 
 // BuildHost parses a host's os-release and package list into a Host. It
@@ -37,9 +60,26 @@ func BuildHost(in HostInput) (patchwatch.Host, error) {
 	if err != nil {
 		return patchwatch.Host{}, fmt.Errorf("%s: %w", in.OSReleaseName, err)
 	}
-	pkgs, sourceInfo, err := ParsePackages(in.PackagesName, in.Packages)
-	if err != nil {
-		return patchwatch.Host{}, err
+	var pkgs []patchwatch.Package
+	var sourceInfo, epochInfo, moduleInfo bool
+	if family == patchwatch.FamilyRPM {
+		list, err := ParseRPMPackages(in.PackagesName, in.Packages)
+		if err != nil {
+			return patchwatch.Host{}, err
+		}
+		pkgs, sourceInfo, epochInfo, moduleInfo = list.Packages, list.SourceInfo, list.EpochInfo, list.ModuleInfo
+		if in.Stream != "" {
+			if release, err = rhelStream(osr, in.Stream); err != nil {
+				return patchwatch.Host{}, err
+			}
+		}
+	} else {
+		if in.Stream != "" {
+			return patchwatch.Host{}, fmt.Errorf("a stream (%s) applies only to RHEL hosts", in.Stream)
+		}
+		if pkgs, sourceInfo, err = ParsePackages(in.PackagesName, in.Packages); err != nil {
+			return patchwatch.Host{}, err
+		}
 	}
 	slices.SortFunc(pkgs, func(a, b patchwatch.Package) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
@@ -57,6 +97,8 @@ func BuildHost(in HostInput) (patchwatch.Host, error) {
 		KernelVersion: strings.TrimSpace(in.KernelVersion),
 		Packages:      pkgs,
 		SourceInfo:    sourceInfo,
+		EpochInfo:     epochInfo,
+		ModuleInfo:    moduleInfo,
 		ReportedAt:    in.Now.UTC(),
 	}
 	return h, h.Validate()

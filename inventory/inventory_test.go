@@ -126,7 +126,7 @@ func TestParseOSRelease(t *testing.T) {
 		{"ubuntu-20.04.os-release", "ubuntu:20.04", false},
 		{"debian12.os-release", "debian:12", false},
 		{"debian-11.os-release", "debian:11", false},
-		{"rocky-9.3.os-release", "", true},
+		{"rocky-9.3.os-release", "rocky:9", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

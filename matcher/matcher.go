@@ -16,20 +16,22 @@ import (
 // matching a host costs one lookup per installed package plus one version
 // comparison per candidate fix.
 type Index struct {
-	fixes map[string][]*fixRef
-	count int
+	fixes    map[string][]*fixRef
+	releases map[string]bool
+	count    int
 }
 
 type fixRef struct {
 	advisory *patchwatch.Advisory
 	fix      *patchwatch.Fix
 	fixed    version.Deb
+	fixedRPM version.RPM
 	fixedErr error
 }
 
 // NewIndex indexes advisories for matching.
 func NewIndex(advisories []patchwatch.Advisory) *Index {
-	ix := &Index{fixes: make(map[string][]*fixRef)}
+	ix := &Index{fixes: make(map[string][]*fixRef), releases: make(map[string]bool)}
 	for i := range advisories {
 		ix.Add(advisories[i])
 	}
@@ -47,12 +49,22 @@ func (ix *Index) Add(a patchwatch.Advisory) {
 		f := &adv.Fixes[i]
 		ref := &fixRef{advisory: adv, fix: f}
 		if f.FixedVersion != "" {
-			ref.fixed, ref.fixedErr = version.ParseDeb(f.FixedVersion)
+			if patchwatch.ReleaseFamily(f.Release) == patchwatch.FamilyRPM {
+				ref.fixedRPM, ref.fixedErr = version.ParseRPM(f.FixedVersion)
+			} else {
+				ref.fixed, ref.fixedErr = version.ParseDeb(f.FixedVersion)
+			}
 		}
+		ix.releases[f.Release] = true
 		k := indexKey(f.Release, f.Package)
 		ix.fixes[k] = append(ix.fixes[k], ref)
 	}
 }
+
+// MarkRelease records that advisories of release are available even when
+// none of those indexed fixes a given host's packages: a rebuild host is
+// then matched against its own distribution's advisories, not Red Hat's.
+func (ix *Index) MarkRelease(release string) { ix.releases[release] = true }
 
 // Len returns the number of advisories indexed.
 func (ix *Index) Len() int { return ix.count }
@@ -75,6 +87,11 @@ type pkgState struct {
 	binParsed, srcParsed bool
 	bin, src             version.Deb
 	binErr, srcErr       error
+
+	// rpm hosts: the parsed EVR and, for kernels, the newest installed.
+	rpm       version.RPM
+	rpmErr    error
+	newestRPM *version.RPM
 }
 
 // version returns the package's source or binary version, parsed once.
@@ -123,17 +140,11 @@ func LookupNames(h *patchwatch.Host) []string {
 
 // Match returns the findings for one host, most severe first.
 func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
-	if h.Family != patchwatch.FamilyDebian {
-		return nil
+	if h.Family == patchwatch.FamilyRPM {
+		return ix.matchRPM(h)
 	}
 	states := relevantPackages(h)
-	byAdvisory := map[string]*patchwatch.Finding{}
-	var order []string
-	type matchKey struct {
-		advisory *patchwatch.Advisory
-		pkg      int
-	}
-	seen := map[matchKey]bool{}
+	c := newCollector(h)
 	for i := range states {
 		st := &states[i]
 		lookups := [2]string{st.srcName, st.pkg.Name}
@@ -148,50 +159,83 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 				if bySource && name != st.srcName || !bySource && name != st.pkg.Name {
 					continue
 				}
-				dedup := matchKey{ref.advisory, i}
-				if seen[dedup] {
+				if c.seen(ref, i) {
 					continue
 				}
 				status, installed, note := judge(st, ref, bySource)
-				if status == "" {
-					continue
-				}
-				seen[dedup] = true
-				f := byAdvisory[ref.advisory.ID]
-				if f == nil {
-					f = newFinding(h, ref.advisory)
-					byAdvisory[ref.advisory.ID] = f
-					order = append(order, ref.advisory.ID)
-				}
-				fp := patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fix.FixedVersion}
+				source := ""
 				if bySource && st.srcName != st.pkg.Name {
-					fp.Source = st.srcName
+					source = st.srcName
 				}
-				f.Packages = append(f.Packages, fp)
-				if note != "" && !slices.Contains(f.Notes, note) {
-					f.Notes = append(f.Notes, note)
-				}
-				if st.kernel {
-					f.RebootHint = true
-				}
-				f.Status = worseStatus(f.Status, status, ref.fix.Subscription)
-				if status == patchwatch.StatusUpdate && ref.fix.Subscription != "" {
-					f.Subscription = ref.fix.Subscription
-				}
+				c.add(ref, i, st, status, installed, source, note)
 			}
 		}
 	}
-	findings := make([]patchwatch.Finding, 0, len(order))
-	for _, id := range order {
-		f := byAdvisory[id]
+	return c.findings(func(f *patchwatch.Finding) {
 		if !h.SourceInfo {
 			f.Notes = append(f.Notes, NoteNoSourceInfo)
 		}
 		f.Command = fixCommand(h, f)
-		findings = append(findings, *f)
+	})
+}
+
+// collector gathers matched packages into one finding per advisory.
+type collector struct {
+	h          *patchwatch.Host
+	byAdvisory map[string]*patchwatch.Finding
+	order      []string
+	done       map[matchKey]bool
+}
+
+type matchKey struct {
+	advisory *patchwatch.Advisory
+	pkg      int
+}
+
+func newCollector(h *patchwatch.Host) *collector {
+	return &collector{h: h, byAdvisory: map[string]*patchwatch.Finding{}, done: map[matchKey]bool{}}
+}
+
+// seen reports whether package i already matched the advisory of ref.
+func (c *collector) seen(ref *fixRef, i int) bool { return c.done[matchKey{ref.advisory, i}] }
+
+// add records package i of the host against ref; an empty status means
+// the package is not exposed and nothing is recorded.
+func (c *collector) add(ref *fixRef, i int, st *pkgState, status patchwatch.Status, installed, source, note string) {
+	if status == "" {
+		return
 	}
-	SortFindings(findings)
-	return findings
+	c.done[matchKey{ref.advisory, i}] = true
+	f := c.byAdvisory[ref.advisory.ID]
+	if f == nil {
+		f = newFinding(c.h, ref.advisory)
+		c.byAdvisory[ref.advisory.ID] = f
+		c.order = append(c.order, ref.advisory.ID)
+	}
+	f.Packages = append(f.Packages, patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fix.FixedVersion, Source: source})
+	if note != "" && !slices.Contains(f.Notes, note) {
+		f.Notes = append(f.Notes, note)
+	}
+	if st.kernel {
+		f.RebootHint = true
+	}
+	f.Status = worseStatus(f.Status, status, ref.fix.Subscription)
+	if status == patchwatch.StatusUpdate && ref.fix.Subscription != "" {
+		f.Subscription = ref.fix.Subscription
+	}
+}
+
+// findings returns the findings in a stable order after finish has
+// completed each one.
+func (c *collector) findings(finish func(*patchwatch.Finding)) []patchwatch.Finding {
+	out := make([]patchwatch.Finding, 0, len(c.order))
+	for _, id := range c.order {
+		f := c.byAdvisory[id]
+		finish(f)
+		out = append(out, *f)
+	}
+	SortFindings(out)
+	return out
 }
 
 func newFinding(h *patchwatch.Host, a *patchwatch.Advisory) *patchwatch.Finding {

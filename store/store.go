@@ -461,3 +461,15 @@ func (s *Store) Urgencies(ctx context.Context, release, pkg string) (map[string]
 	})
 	return out, err
 }
+
+// HasRelease reports whether any stored advisory fixes a package on release.
+func (s *Store) HasRelease(ctx context.Context, release string) (bool, error) {
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(release), 0)
+		k, _ := tx.Bucket(bucketFixIndex).Cursor().Seek(prefix)
+		found = k != nil && bytes.HasPrefix(k, prefix)
+		return nil
+	})
+	return found, err
+}

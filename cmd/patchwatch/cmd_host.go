@@ -34,9 +34,12 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 	kernelRelease := fs.String("kernel-release", "", "running kernel as `uname -r` prints it")
 	kernelVersion := fs.String("kernel-version", "", "running kernel as `uname -v` prints it (Debian puts the package version there)")
 	rebootRequired := fs.Bool("reboot-required", false, "the host has /var/run/reboot-required")
+	stream := fs.String("stream", "", "RHEL extended-support stream the host follows: eus, aus, e4s, tus or els (default: the main stream)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE")
 		fmt.Fprintln(env.Stderr, "PACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'")
+		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa works too, without epochs)")
+		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa also works, without epochs)")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -50,7 +53,7 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		Name: *name, Owner: *owner,
 		OSReleaseName: *osRelease, PackagesName: fs.Arg(0),
 		KernelRelease: *kernelRelease, KernelVersion: *kernelVersion,
-		Now: env.now(),
+		Stream: *stream, Now: env.now(),
 	}
 	var err error
 	if in.OSRelease, err = os.ReadFile(*osRelease); err != nil {
@@ -82,6 +85,9 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "host %s: %s, %d packages", h.Name, h.Release, len(h.Packages))
 	if !h.SourceInfo {
 		fmt.Fprint(env.Stdout, " (no source package information: matching by binary name only)")
+	}
+	if h.Family == patchwatch.FamilyRPM && !h.EpochInfo {
+		fmt.Fprint(env.Stdout, " (no epochs: compared as if equal to each fix's)")
 	}
 	fmt.Fprintln(env.Stdout)
 	return nil
@@ -162,6 +168,7 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 // advisorySource is what matching one host needs from the store.
 type advisorySource interface {
 	AdvisoriesFor(ctx context.Context, release string, packages []string) ([]patchwatch.Advisory, error)
+	HasRelease(ctx context.Context, release string) (bool, error)
 	KEV(ctx context.Context, cves []string) (map[string]patchwatch.KEVEntry, error)
 	Urgencies(ctx context.Context, release, pkg string) (map[string]string, error)
 }
@@ -170,11 +177,25 @@ type advisorySource interface {
 // its packages, found through the store's fix index.
 func hostFindings(ctx context.Context, s advisorySource, h *patchwatch.Host) ([]patchwatch.Finding, error) {
 	names := matcher.LookupNames(h)
-	advisories, err := s.AdvisoriesFor(ctx, h.Release, names)
-	if err != nil {
-		return nil, fmt.Errorf("find advisories for %s: %w", h.Name, err)
+	releases := []string{h.Release}
+	if rhel := patchwatch.RHSARelease(h.Release); rhel != h.Release {
+		releases = append(releases, rhel)
 	}
-	findings := matcher.NewIndex(advisories).Match(h)
+	var advisories []patchwatch.Advisory
+	for _, release := range releases {
+		found, err := s.AdvisoriesFor(ctx, release, names)
+		if err != nil {
+			return nil, fmt.Errorf("find advisories for %s: %w", h.Name, err)
+		}
+		advisories = append(advisories, found...)
+	}
+	ix := matcher.NewIndex(advisories)
+	if own, err := s.HasRelease(ctx, h.Release); err != nil {
+		return nil, err
+	} else if own {
+		ix.MarkRelease(h.Release)
+	}
+	findings := ix.Match(h)
 	var cves []string
 	for _, f := range findings {
 		cves = append(cves, f.CVEs...)
