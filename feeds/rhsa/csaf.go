@@ -18,7 +18,7 @@ import (
 	"github.com/patchwatch/patchwatch/version"
 )
 
-// ErrarumURL is the public page of an advisory.
+// ErratumURL is the public page of an advisory.
 func ErratumURL(id string) string { return "https://access.redhat.com/errata/" + id }
 
 type document struct {
@@ -32,10 +32,6 @@ type document struct {
 			Category string `json:"category"`
 			Text     string `json:"text"`
 		} `json:"notes"`
-		References []struct {
-			Category string `json:"category"`
-			URL      string `json:"url"`
-		} `json:"references"`
 		Tracking struct {
 			ID                 string `json:"id"`
 			InitialReleaseDate string `json:"initial_release_date"`
@@ -132,11 +128,6 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 			a.Details = n.Text
 		}
 	}
-	for _, r := range d.Document.References {
-		if r.Category == "self" && strings.HasPrefix(r.URL, "https://") {
-			a.URL = r.URL
-		}
-	}
 
 	streams := map[string]string{} // product_name id -> release key
 	purls := map[string]string{}   // product_version id -> purl
@@ -169,7 +160,7 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 			if err != nil {
 				return patchwatch.Advisory{}, fmt.Errorf("%s: fixed product %q: %w", id, pid, err)
 			}
-			if strings.HasSuffix(p.name, "-debuginfo") || strings.HasSuffix(p.name, "-debugsource") {
+			if strings.Contains(p.name, "-debuginfo") || strings.HasSuffix(p.name, "-debugsource") {
 				continue
 			}
 			kind := patchwatch.KindBinary
