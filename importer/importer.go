@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds"
@@ -134,7 +135,13 @@ func Walk(ctx context.Context, paths []string, parsers []Parser, fn func(Record)
 			if err != nil {
 				return err
 			}
-			if d.Type().IsRegular() {
+			// Documentation and hidden files that sit beside the records
+			// are not records; a file named explicitly is always read.
+			name := d.Name()
+			if d.IsDir() && strings.HasPrefix(name, ".") && p != root {
+				return filepath.SkipDir
+			}
+			if d.Type().IsRegular() && !strings.HasPrefix(name, ".") && !strings.HasSuffix(name, ".md") {
 				files = append(files, p)
 			}
 			return nil

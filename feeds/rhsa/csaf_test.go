@@ -50,16 +50,16 @@ func TestParseDocuments(t *testing.T) {
 		absent             []string          // release prefixes that must not appear
 	}{
 		{"2023/rhsa-2023_7434.json", "RHSA-2023:7434", "Important", 7.8, true, map[string]string{
-			"rhel-aus:8.2 kernel binary ":        "0:4.18.0-193.119.1.el8_2",
-			"rhel-e4s:8.2 kernel-core binary ":   "0:4.18.0-193.119.1.el8_2",
-			"rhel-tus:8.2 kernel source ":        "0:4.18.0-193.119.1.el8_2",
+			"rhel-aus:8.2 kernel binary ":      "0:4.18.0-193.119.1.el8_2",
+			"rhel-e4s:8.2 kernel-core binary ": "0:4.18.0-193.119.1.el8_2",
+			"rhel-tus:8.2 kernel source ":      "0:4.18.0-193.119.1.el8_2",
 		}, []string{"rhel:8 "}},
 		{"2024/rhsa-2024_0811.json", "RHSA-2024:0811", "Moderate", 7.0, false, map[string]string{
-			"rhel:9 sudo binary ":          "0:1.9.5p2-10.el9_3",
-			"rhel-eus:9.2 sudo binary ":    "0:1.9.5p2-9.el9_2.2",
-			"rhel-eus:9.0 sudo binary ":    "0:1.9.5p2-7.el9_0.4",
-			"rhel:8 sudo binary ":          "0:1.9.5p2-1.el8_9",
-			"rhel-eus:8.6 sudo binary ":    "0:1.9.5p2-1.el8_6",
+			"rhel:9 sudo binary ":       "0:1.9.5p2-10.el9_3",
+			"rhel-eus:9.2 sudo binary ": "0:1.9.5p2-9.el9_2.2",
+			"rhel-eus:9.0 sudo binary ": "0:1.9.5p2-7.el9_0.4",
+			"rhel:8 sudo binary ":       "0:1.9.5p2-1.el8_9",
+			"rhel-eus:8.6 sudo binary ": "0:1.9.5p2-1.el8_6",
 		}, nil},
 		{"2023/rhsa-2023_3821.json", "RHSA-2023:3821", "Moderate", 0, false, map[string]string{
 			"rhel:8 ruby binary ruby:2.7": "0:2.7.8-139.module+el8.8.0+18745+f1bef313",
@@ -132,7 +132,7 @@ func TestParseRejects(t *testing.T) {
 
 func TestStreamRelease(t *testing.T) {
 	tests := map[string]string{
-		"cpe:/o:redhat:enterprise_linux:9::baseos":   "rhel:9",
+		"cpe:/o:redhat:enterprise_linux:9::baseos":    "rhel:9",
 		"cpe:/a:redhat:enterprise_linux:8::appstream": "rhel:8",
 		"cpe:/o:redhat:rhel_eus:9.2::baseos":          "rhel-eus:9.2",
 		"cpe:/o:redhat:rhel_aus:8.2::baseos":          "rhel-aus:8.2",
