@@ -39,9 +39,30 @@ type HTTP struct {
 
 // Feeds configures each advisory source.
 type Feeds struct {
-	USN    USN    `yaml:"usn"`
-	Debian Debian `yaml:"debian"`
-	KEV    KEV    `yaml:"kev"`
+	USN       USN     `yaml:"usn"`
+	Debian    Debian  `yaml:"debian"`
+	KEV       KEV     `yaml:"kev"`
+	RHSA      RHSA    `yaml:"rhsa"`
+	AlmaLinux Rebuild `yaml:"almalinux"`
+	Rocky     Rebuild `yaml:"rocky"`
+}
+
+// RHSA locates Red Hat's CSAF advisories.
+type RHSA struct {
+	Enabled bool   `yaml:"enabled"`
+	BaseURL string `yaml:"base_url"`
+	// Backfill is "archive" (the .tar.zst archive_latest.txt names) or
+	// "index" (every document index.txt lists).
+	Backfill        string `yaml:"backfill"`
+	ArchiveMaxBytes int64  `yaml:"archive_max_bytes"`
+	Concurrency     int    `yaml:"concurrency"`
+}
+
+// Rebuild locates an OSV archive of a RHEL rebuild's own advisories.
+type Rebuild struct {
+	Enabled  bool   `yaml:"enabled"`
+	URL      string `yaml:"url"`
+	MaxBytes int64  `yaml:"max_bytes"`
 }
 
 // Debian locates the Debian sources: the DSA RDF feed as the trigger, the
@@ -106,6 +127,15 @@ func Default() Config {
 				Enabled: true,
 				URL:     "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
 			},
+			RHSA: RHSA{
+				Enabled:         true,
+				BaseURL:         "https://security.access.redhat.com/data/csaf/v2/advisories/",
+				Backfill:        "archive",
+				ArchiveMaxBytes: 4 << 30,
+				Concurrency:     4,
+			},
+			AlmaLinux: Rebuild{Enabled: true, URL: "https://osv-vulnerabilities.storage.googleapis.com/AlmaLinux/all.zip", MaxBytes: 1 << 30},
+			Rocky:     Rebuild{Enabled: true, URL: "https://osv-vulnerabilities.storage.googleapis.com/Rocky%20Linux/all.zip", MaxBytes: 1 << 30},
 		},
 	}
 }
@@ -190,6 +220,26 @@ func (c *Config) Validate() error {
 	}
 	if c.Feeds.KEV.Enabled {
 		errs = append(errs, checkURL("feeds.kev.url", c.Feeds.KEV.URL))
+	}
+	if r := c.Feeds.RHSA; r.Enabled {
+		errs = append(errs, checkURL("feeds.rhsa.base_url", r.BaseURL))
+		if r.Backfill != "archive" && r.Backfill != "index" {
+			errs = append(errs, fmt.Errorf("feeds.rhsa.backfill: %q is not archive or index", r.Backfill))
+		}
+		if r.Concurrency < 1 || r.Concurrency > 32 {
+			errs = append(errs, errors.New("feeds.rhsa.concurrency: must be 1 to 32"))
+		}
+		if r.ArchiveMaxBytes <= 0 {
+			errs = append(errs, errors.New("feeds.rhsa.archive_max_bytes: must be positive"))
+		}
+	}
+	for key, r := range map[string]Rebuild{"feeds.almalinux": c.Feeds.AlmaLinux, "feeds.rocky": c.Feeds.Rocky} {
+		if r.Enabled {
+			errs = append(errs, checkURL(key+".url", r.URL))
+			if r.MaxBytes <= 0 {
+				errs = append(errs, errors.New(key+".max_bytes: must be positive"))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

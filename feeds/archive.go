@@ -10,6 +10,7 @@ import (
 	"io"
 	"path"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
 
@@ -31,11 +32,18 @@ func decompressor(data []byte) (io.Reader, error) {
 			return nil, fmt.Errorf("xz: %w", err)
 		}
 		return xr, nil
+	case bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		// Red Hat publishes its CSAF archive as .tar.zst.
+		zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr.IOReadCloser(), nil
 	}
 	return nil, nil
 }
 
-// Decompress unwraps gzip, bzip2 or xz content, detected by its magic
+// Decompress unwraps gzip, bzip2, xz or zstd content, detected by its magic
 // bytes; other content is returned as it is. limit bounds the output.
 func Decompress(data []byte, limit int64) ([]byte, error) {
 	r, err := decompressor(data)

@@ -13,6 +13,8 @@ import (
 	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/dsa"
 	"github.com/patchwatch/patchwatch/feeds/kev"
+	"github.com/patchwatch/patchwatch/feeds/rebuild"
+	"github.com/patchwatch/patchwatch/feeds/rhsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
 	"github.com/patchwatch/patchwatch/store"
 )
@@ -26,7 +28,7 @@ type poller interface {
 
 // commitAdvisories returns a commit function that stores advisories and
 // the feed's cursor in one transaction, counting the outcomes.
-func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int) func(context.Context, []patchwatch.Advisory, []byte) error {
+func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int) commitFunc {
 	return func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error {
 		outcomes, err := s.CommitFeed(ctx, feed, advisories, cursor)
 		for _, o := range outcomes {
@@ -38,20 +40,6 @@ func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int)
 
 func outcomeSummary(counts map[store.Outcome]int) []any {
 	return []any{"new", counts[store.Inserted], "updated", counts[store.Updated], "unchanged", counts[store.Unchanged]}
-}
-
-type usnPoller struct{ p *usn.Poller }
-
-func (u usnPoller) Name() string { return usn.FeedName }
-
-func (u usnPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
-	cursor, err := s.Cursor(ctx, usn.FeedName)
-	if err != nil {
-		return nil, err
-	}
-	counts := map[store.Outcome]int{}
-	stats, err := u.p.Poll(ctx, cursor, commitAdvisories(s, usn.FeedName, counts))
-	return append([]any{"fetched", stats.Fetched, "failed", stats.Failed}, outcomeSummary(counts)...), err
 }
 
 type debianPoller struct{ p *dsa.Poller }
@@ -71,6 +59,28 @@ func (d debianPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
 		},
 	})
 	return append([]any{"rejected", stats.Rejected, "urgencies", stats.Urgencies}, outcomeSummary(counts)...), err
+}
+
+// commitFunc stores advisories and a feed's cursor in one transaction.
+type commitFunc = func(context.Context, []patchwatch.Advisory, []byte) error
+
+// advisoryPoller is a source whose Poll takes a cursor and a commit of
+// advisories (usn, rhsa, alsa, rlsa).
+type advisoryPoller[S any] struct {
+	name string
+	poll func(ctx context.Context, cursor []byte, commit commitFunc) (S, error)
+}
+
+func (a advisoryPoller[S]) Name() string { return a.name }
+
+func (a advisoryPoller[S]) Run(ctx context.Context, s *store.Store) ([]any, error) {
+	cursor, err := s.Cursor(ctx, a.name)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[store.Outcome]int{}
+	stats, err := a.poll(ctx, cursor, commitAdvisories(s, a.name, counts))
+	return append([]any{"stats", fmt.Sprintf("%+v", stats)}, outcomeSummary(counts)...), err
 }
 
 type kevPoller struct{ p *kev.Poller }
@@ -115,16 +125,37 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 	})
 	var ps []poller
 	if c := cfg.Feeds.USN; c.Enabled {
-		ps = append(ps, usnPoller{usn.NewPoller(usn.Config{
+		p := usn.NewPoller(usn.Config{
 			FeedURL: c.FeedURL, RecordURL: c.RecordURL,
 			BackfillURL: c.BackfillURL, BackfillMaxBytes: c.BackfillMaxBytes,
-		}, fetch, log)})
+		}, fetch, log)
+		ps = append(ps, advisoryPoller[usn.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (usn.Stats, error) {
+			return p.Poll(ctx, cur, commit)
+		}})
 	}
 	if c := cfg.Feeds.Debian; c.Enabled {
 		ps = append(ps, debianPoller{dsa.NewPoller(dsa.Config{
 			RDFURL: c.RDFURL, DSAListURL: c.DSAListURL, DLAListURL: c.DLAListURL,
 			TrackerURL: c.TrackerURL, TrackerMaxBytes: c.TrackerMaxBytes,
 		}, fetch, log)})
+	}
+	if c := cfg.Feeds.RHSA; c.Enabled {
+		p := rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency}, fetch, log)
+		ps = append(ps, advisoryPoller[rhsa.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (rhsa.Stats, error) {
+			return p.Poll(ctx, cur, commit)
+		}})
+	}
+	for _, r := range []struct {
+		name string
+		cfg  config.Rebuild
+	}{{"alsa", cfg.Feeds.AlmaLinux}, {"rlsa", cfg.Feeds.Rocky}} {
+		if !r.cfg.Enabled {
+			continue
+		}
+		p := rebuild.NewPoller(r.name, r.cfg.URL, r.cfg.MaxBytes, fetch, log)
+		ps = append(ps, advisoryPoller[rebuild.Stats]{name: r.name, poll: func(ctx context.Context, cur []byte, commit commitFunc) (rebuild.Stats, error) {
+			return p.Poll(ctx, cur, commit)
+		}})
 	}
 	if c := cfg.Feeds.KEV; c.Enabled {
 		ps = append(ps, kevPoller{kev.NewPoller(c.URL, fetch, log)})

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -8,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestPollOnceThroughCLI runs `patchwatch poll --once` against an HTTP
@@ -17,6 +22,8 @@ func TestPollOnceThroughCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	csafArchive := tarZst(t, "../../feeds/rhsa/testdata", "2024/rhsa-2024_0010.json", "2023/rhsa-2023_7434.json")
+	almaZip := zipDir(t, "../../feeds/rebuild/testdata/almalinux9")
 	var recordFetches atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -32,6 +39,16 @@ func TestPollOnceThroughCLI(t *testing.T) {
 			http.ServeFile(w, r, "../../samples/usn/"+strings.TrimPrefix(r.URL.Path, "/osv/"))
 		case strings.HasPrefix(r.URL.Path, "/debian/"):
 			http.ServeFile(w, r, "../../feeds/dsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/debian/"))
+		case r.URL.Path == "/csaf/archive_latest.txt":
+			w.Write([]byte("csaf_advisories_2026-11-01.tar.zst\n"))
+		case r.URL.Path == "/csaf/csaf_advisories_2026-11-01.tar.zst":
+			w.Write(csafArchive)
+		case r.URL.Path == "/csaf/changes.csv":
+			w.Write([]byte(`"2024/rhsa-2024_0811.json","2026-11-20T00:00:00+00:00"` + "\n"))
+		case strings.HasPrefix(r.URL.Path, "/csaf/"):
+			http.ServeFile(w, r, "../../feeds/rhsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/csaf/"))
+		case r.URL.Path == "/alma.zip":
+			w.Write(almaZip)
 		case r.URL.Path == "/kev.json":
 			http.ServeFile(w, r, "../../feeds/kev/testdata/known_exploited_vulnerabilities.json")
 		default:
@@ -46,7 +63,10 @@ func TestPollOnceThroughCLI(t *testing.T) {
 		"  usn:\n    feed_url: " + srv.URL + "/rss.xml\n    record_url: " + srv.URL + "/osv/{id}.json\n    backfill_url: \"-\"\n" +
 		"  debian:\n    rdf_url: " + srv.URL + "/debian/dsa.rdf\n    dsa_list_url: " + srv.URL + "/debian/DSA.list\n" +
 		"    dla_list_url: " + srv.URL + "/debian/DLA.list\n    tracker_url: " + srv.URL + "/debian/tracker.json\n" +
-		"  kev:\n    url: " + srv.URL + "/kev.json\n"
+		"  kev:\n    url: " + srv.URL + "/kev.json\n" +
+		"  rhsa:\n    base_url: " + srv.URL + "/csaf/\n" +
+		"  almalinux:\n    url: " + srv.URL + "/alma.zip\n" +
+		"  rocky:\n    enabled: false\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +84,7 @@ func TestPollOnceThroughCLI(t *testing.T) {
 	}
 	// The Debian lists were read whole, and the tracker's urgency gives an
 	// old bullseye xorg-server its DSA's severity.
-	for _, id := range []string{"DSA-5380-1", "DSA-135", "DLA-3380-1"} {
+	for _, id := range []string{"DSA-5380-1", "DSA-135", "DLA-3380-1", "RHSA-2024:0010", "RHSA-2023:7434", "RHSA-2024:0811", "ALSA-2026:49525"} {
 		if r := run(t, db, "advisory", id); r.err != nil {
 			t.Errorf("%s not stored after poll: %v", id, r.err)
 		}
@@ -79,4 +99,38 @@ func TestPollOnceThroughCLI(t *testing.T) {
 		!strings.Contains(r.stdout, "sudo apt-get install --only-upgrade xserver-xorg-core") {
 		t.Errorf("bullseye finding:\n%s", r.stdout)
 	}
+}
+
+func tarZst(t *testing.T, dir string, names ...string) []byte {
+	t.Helper()
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write(data)
+	}
+	tw.Close()
+	var out bytes.Buffer
+	zw, _ := zstd.NewWriter(&out)
+	zw.Write(tb.Bytes())
+	zw.Close()
+	return out.Bytes()
+}
+
+func zipDir(t *testing.T, dir string) []byte {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		w, _ := zw.Create(filepath.Base(f))
+		w.Write(data)
+	}
+	zw.Close()
+	return buf.Bytes()
 }
