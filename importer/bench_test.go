@@ -10,6 +10,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds/dsa"
+	"github.com/patchwatch/patchwatch/feeds/rhsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
 	"github.com/patchwatch/patchwatch/store"
 )
@@ -79,6 +80,52 @@ func BenchmarkImportDebianLists(b *testing.B) {
 				if _, err := s.UpsertAdvisories(context.Background(), advisories[start:min(start+1000, len(advisories))]); err != nil {
 					b.Fatal(err)
 				}
+			}
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkImport30000CSAF parses and stores 30,000 Red Hat CSAF
+// documents, made by renumbering three real ones (a kernel advisory on
+// three streams, sudo on six, a module stream), in transactions of 1,000.
+func BenchmarkImport30000CSAF(b *testing.B) {
+	var docs [][]byte
+	for _, name := range []string{"2023/rhsa-2023_7434.json", "2024/rhsa-2024_0811.json", "2024/rhsa-2024_1431.json"} {
+		data, err := os.ReadFile("../feeds/rhsa/testdata/" + name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, data)
+	}
+	ids := []string{"RHSA-2023:7434", "RHSA-2024:0811", "RHSA-2024:1431"}
+	records := make([][]byte, 30000)
+	for i := range records {
+		k := i % 3
+		records[i] = bytes.ReplaceAll(docs[k], []byte(ids[k]), []byte(fmt.Sprintf("RHSA-2030:%05d", i)))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		batch := make([]patchwatch.Advisory, 0, 1000)
+		for _, r := range records {
+			a, err := rhsa.Parse(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch = append(batch, a)
+			if len(batch) == cap(batch) {
+				if _, err := s.UpsertAdvisories(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
 			}
 		}
 		b.StopTimer()

@@ -86,3 +86,50 @@ func BenchmarkIndex10000(b *testing.B) {
 		matcher.NewIndex(advisories)
 	}
 }
+
+// rpmFleet synthesizes RHEL-shaped data: binary fixes with explicit
+// epochs on rhel:8 and rhel:9, hosts of n packages with epoch-carrying EVRs.
+func rpmFleet(nAdvisories, nHosts, pkgsPerHost int) ([]patchwatch.Advisory, []*patchwatch.Host) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	releases := []string{"rhel:8", "rhel:9"}
+	// RHEL repositories hold some 20,000 binary package names; a host has 1,000.
+	const nNames = 20000
+	evr := func(n int) string { return fmt.Sprintf("%d:%d.%d.%d-%d.el9_%d", n%2, 1+n%5, n%11, n%7, 1+n%30, n%5) }
+	advisories := make([]patchwatch.Advisory, nAdvisories)
+	for i := range advisories {
+		a := patchwatch.Advisory{ID: fmt.Sprintf("RHSA-2030:%05d", i), Source: patchwatch.SourceRHSA, Title: "bench",
+			Published: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+		for range 1 + rng.IntN(5) {
+			a.Fixes = append(a.Fixes, patchwatch.Fix{Release: releases[rng.IntN(2)], Package: fmt.Sprintf("pkg%d", rng.IntN(nNames)),
+				Kind: patchwatch.KindBinary, FixedVersion: evr(rng.IntN(300))})
+		}
+		advisories[i] = a
+	}
+	hosts := make([]*patchwatch.Host, nHosts)
+	for i := range hosts {
+		h := &patchwatch.Host{Name: fmt.Sprintf("vm%d", i), Release: releases[i%2], Family: patchwatch.FamilyRPM, EpochInfo: true, ModuleInfo: true, SourceInfo: true}
+		start := rng.IntN(nNames)
+		for j := range pkgsPerHost {
+			name := fmt.Sprintf("pkg%d", (start+j)%nNames)
+			h.Packages = append(h.Packages, patchwatch.Package{Name: name, Version: evr(rng.IntN(300)), Arch: "x86_64", SourceName: name})
+		}
+		hosts[i] = h
+	}
+	return advisories, hosts
+}
+
+// BenchmarkMatch1000RPMHosts matches 1,000 rpm hosts of 1,000 packages
+// against 30,000 advisories.
+func BenchmarkMatch1000RPMHosts(b *testing.B) {
+	advisories, hosts := rpmFleet(30000, 1000, 1000)
+	ix := matcher.NewIndex(advisories)
+	b.ReportAllocs()
+	findings := 0
+	for b.Loop() {
+		findings = 0
+		for _, h := range hosts {
+			findings += len(ix.Match(h))
+		}
+	}
+	b.ReportMetric(float64(findings), "findings")
+}

@@ -16,7 +16,9 @@ import (
 // matching a host costs one lookup per installed package plus one version
 // comparison per candidate fix.
 type Index struct {
-	fixes    map[string][]*fixRef
+	// fixes maps release, then package name, to the fixes naming it; two
+	// levels so that a lookup builds no key string.
+	fixes    map[string]map[string][]*fixRef
 	releases map[string]bool
 	count    int
 }
@@ -31,14 +33,12 @@ type fixRef struct {
 
 // NewIndex indexes advisories for matching.
 func NewIndex(advisories []patchwatch.Advisory) *Index {
-	ix := &Index{fixes: make(map[string][]*fixRef), releases: make(map[string]bool)}
+	ix := &Index{fixes: make(map[string]map[string][]*fixRef), releases: make(map[string]bool)}
 	for i := range advisories {
 		ix.Add(advisories[i])
 	}
 	return ix
 }
-
-func indexKey(release, pkg string) string { return release + "\x00" + pkg }
 
 // Add indexes one more advisory. An advisory with an ID already indexed is
 // added again, not replaced: build a new Index when advisories change.
@@ -56,8 +56,12 @@ func (ix *Index) Add(a patchwatch.Advisory) {
 			}
 		}
 		ix.releases[f.Release] = true
-		k := indexKey(f.Release, f.Package)
-		ix.fixes[k] = append(ix.fixes[k], ref)
+		byPackage := ix.fixes[f.Release]
+		if byPackage == nil {
+			byPackage = make(map[string][]*fixRef)
+			ix.fixes[f.Release] = byPackage
+		}
+		byPackage[f.Package] = append(byPackage[f.Package], ref)
 	}
 }
 
@@ -144,6 +148,7 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 		return ix.matchRPM(h)
 	}
 	states := relevantPackages(h)
+	byPackage := ix.fixes[h.Release]
 	c := newCollector(h)
 	for i := range states {
 		st := &states[i]
@@ -152,7 +157,7 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 			if li == 1 && name == lookups[0] {
 				break
 			}
-			for _, ref := range ix.fixes[indexKey(h.Release, name)] {
+			for _, ref := range byPackage[name] {
 				// A source fix matches through the package's source; a binary
 				// fix through the binary name.
 				bySource := ref.fix.Kind == patchwatch.KindSource
@@ -415,7 +420,9 @@ func fixCommand(h *patchwatch.Host, f *patchwatch.Finding) string {
 // SortFindings orders findings most severe first, then newest, then by host
 // and advisory ID, so output is stable.
 func SortFindings(fs []patchwatch.Finding) {
-	slices.SortStableFunc(fs, func(a, b patchwatch.Finding) int {
+	// The order is total (host and advisory break every tie), so an
+	// unstable sort gives the same result and moves far less.
+	slices.SortFunc(fs, func(a, b patchwatch.Finding) int {
 		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 			return c
 		}

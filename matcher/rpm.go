@@ -107,6 +107,7 @@ func moduleMatches(h *patchwatch.Host, st *pkgState, mod string) (bool, string) 
 func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 	release, releaseNote := ix.rpmRelease(h)
 	states := rpmStates(h)
+	byPackage := ix.fixes[release]
 	c := newCollector(h)
 	for i := range states {
 		st := &states[i]
@@ -115,7 +116,7 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 			if li == 1 && name == lookups[0] {
 				break
 			}
-			for _, ref := range ix.fixes[indexKey(release, name)] {
+			for _, ref := range byPackage[name] {
 				bySource := ref.fix.Kind == patchwatch.KindSource
 				if bySource && name != st.srcName || !bySource && name != st.pkg.Name || c.seen(ref, i) {
 					continue
