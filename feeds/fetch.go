@@ -212,3 +212,15 @@ func retryAfter(h string) time.Duration {
 	}
 	return min(max(d, 0), 10*time.Minute)
 }
+
+// SplitErrors unpacks an errors.Join into its parts: parsers of whole list
+// files report one error per rejected entry.
+func SplitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
+}

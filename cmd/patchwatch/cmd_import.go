@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/importer"
 	"github.com/patchwatch/patchwatch/store"
 )
@@ -78,7 +79,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	n := 0
 	err = importer.Walk(ctx, fs.Args(), importer.Parsers(), func(r importer.Record) error {
 		// A file may be rejected in part: a list file reports one error per entry.
-		for _, err := range splitErrors(r.Err) {
+		for _, err := range feeds.SplitErrors(r.Err) {
 			if errors.Is(err, patchwatch.ErrNotAdvisory) {
 				skipped++
 				if !*quiet {
@@ -125,15 +126,4 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d files or records rejected", rejected)}
 	}
 	return nil
-}
-
-// splitErrors unpacks an errors.Join into its parts.
-func splitErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		return joined.Unwrap()
-	}
-	return []error{err}
 }

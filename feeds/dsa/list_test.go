@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/dsa"
 )
 
@@ -18,16 +19,6 @@ func readFile(tb testing.TB, name string) []byte {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-func splitErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // TestWholeLists checks that every entry of both real list files is
@@ -53,7 +44,7 @@ func TestWholeLists(t *testing.T) {
 			}
 			advisories, err := dsa.Parse(data)
 			skipped := 0
-			for _, e := range splitErrors(err) {
+			for _, e := range feeds.SplitErrors(err) {
 				var le *dsa.LineError
 				if !errors.As(e, &le) || le.Line == 0 {
 					t.Errorf("error without a line: %v", e)

@@ -211,7 +211,7 @@ func (p *Poller) readList(ctx context.Context, cur *Cursor, stats *Stats, sink S
 		return nil
 	}
 	advisories, err := Parse(res.Body)
-	for _, e := range splitErrors(err) {
+	for _, e := range feeds.SplitErrors(err) {
 		if errors.Is(e, patchwatch.ErrNotAdvisory) {
 			continue
 		}
@@ -272,16 +272,6 @@ func (p *Poller) readTracker(ctx context.Context, cur *Cursor, stats *Stats, sin
 	*cur = next
 	stats.Urgencies = len(urgencies)
 	return nil
-}
-
-func splitErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 var rdfID = regexp.MustCompile(`(?i)\b(DSA|DLA)-(\d+)(-\d+)?\b`)
