@@ -35,11 +35,16 @@ type FindingPackage struct {
 
 // Finding is one advisory outstanding on one host.
 type Finding struct {
-	Host           string           `json:"host"`
-	Advisory       string           `json:"advisory"`
-	Source         Source           `json:"source"`
-	Title          string           `json:"title"`
-	Severity       Severity         `json:"severity"`
+	Host     string   `json:"host"`
+	Advisory string   `json:"advisory"`
+	Source   Source   `json:"source"`
+	Title    string   `json:"title"`
+	Severity Severity `json:"severity"`
+	// Urgency is patchwatch's verdict on how soon to act; UrgencyReasons
+	// says which rules produced it (docs/urgency.md).
+	Urgency        Urgency          `json:"urgency"`
+	UrgencyReasons []string         `json:"urgency_reasons,omitempty"`
+	CVSS           float64          `json:"cvss,omitempty"`
 	SourceSeverity string           `json:"source_severity,omitempty"`
 	Published      time.Time        `json:"published"`
 	CVEs           []string         `json:"cves,omitempty"`
@@ -50,6 +55,15 @@ type Finding struct {
 	// Command is the shell command that installs the fix.
 	Command    string `json:"command,omitempty"`
 	RebootHint bool   `json:"reboot_required_after_update,omitempty"`
+	// RunningKernel is set when the exposed package is the running kernel.
+	RunningKernel bool `json:"running_kernel,omitempty"`
+	// FirstSeen is when patchwatch first saw this finding open (since its
+	// last reopening); Deadline when it becomes overdue.
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+	Deadline  time.Time `json:"deadline,omitzero"`
+	Overdue   bool      `json:"overdue,omitempty"`
+	// Silenced names the accepted-risk exception that hides the finding.
+	Silenced *Silence `json:"silenced,omitempty"`
 	// KEV lists the finding's CVEs that are in CISA's Known Exploited
 	// Vulnerabilities catalog.
 	KEV []KEVEntry `json:"kev,omitempty"`

@@ -3,13 +3,17 @@ package matcher
 import (
 	"fmt"
 	"slices"
-	"strings"
+	"time"
 
 	"github.com/patchwatch/patchwatch"
 )
 
 // Context is outside knowledge that refines findings after matching.
 type Context struct {
+	// Rules turn the facts into an urgency; Now is the time they apply at.
+	Rules patchwatch.UrgencyRules
+	Now   time.Time
+
 	// KEV holds the CISA KEV entries of (at least) the findings' CVEs.
 	KEV map[string]patchwatch.KEVEntry
 	// Urgency returns the Debian security tracker's urgency of cve in the
@@ -17,38 +21,30 @@ type Context struct {
 	Urgency func(release, pkg, cve string) string
 }
 
-// Enrich refines findings in place: a Debian advisory, which states no
-// severity itself, takes the highest tracker urgency of its CVEs in the
-// matched source packages; a finding with a CVE in CISA's KEV catalog is at
-// least high and lists the KEV entries. Findings are re-sorted.
+// Enrich refines findings in place and gives each its urgency: a Debian
+// advisory, which states no severity itself, takes the highest tracker
+// urgency of its CVEs in the matched source packages; the KEV entries of
+// the finding's CVEs are listed; then the urgency rules weigh severity,
+// CVSS, KEV, the running kernel and the fix's age. Findings are re-sorted,
+// most urgent first.
 func Enrich(h *patchwatch.Host, findings []patchwatch.Finding, c Context) {
 	for i := range findings {
 		f := &findings[i]
 		if c.Urgency != nil && (f.Source == patchwatch.SourceDSA || f.Source == patchwatch.SourceDLA) && f.Severity == patchwatch.SeverityUnknown {
 			trackerSeverity(h, f, c.Urgency)
 		}
+		f.KEV = nil
 		for _, cve := range f.CVEs {
 			if e, ok := c.KEV[cve]; ok {
 				f.KEV = append(f.KEV, e)
 			}
 		}
-		if len(f.KEV) > 0 && f.Severity < patchwatch.SeverityHigh {
-			ids := make([]string, len(f.KEV))
-			for j, e := range f.KEV {
-				ids[j] = e.CVE
-			}
-			f.Notes = append(f.Notes, fmt.Sprintf("severity raised from %s to high: %s in CISA's Known Exploited Vulnerabilities catalog", f.Severity, strings.Join(ids, ", ")+isAre(len(ids))))
-			f.Severity = patchwatch.SeverityHigh
-		}
+		f.Urgency, f.UrgencyReasons = c.Rules.Assess(patchwatch.UrgencyFacts{
+			Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
+			RunningKernel: f.RunningKernel, FixPublished: f.Published,
+		}, c.Now)
 	}
 	SortFindings(findings)
-}
-
-func isAre(n int) string {
-	if n == 1 {
-		return " is"
-	}
-	return " are"
 }
 
 func trackerSeverity(h *patchwatch.Host, f *patchwatch.Finding, urgency func(release, pkg, cve string) string) {

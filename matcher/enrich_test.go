@@ -3,6 +3,7 @@ package matcher_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/matcher"
@@ -26,6 +27,8 @@ func TestEnrich(t *testing.T) {
 		"debian:11/xorg-server/CVE-2023-1393": "medium",
 	}
 	ctx := matcher.Context{
+		Rules: patchwatch.DefaultUrgencyRules(),
+		Now:   time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC),
 		KEV: map[string]patchwatch.KEVEntry{"CVE-2023-1393": {CVE: "CVE-2023-1393", DateAdded: "2023-04-01", DueDate: "2023-04-22"}},
 		Urgency: func(release, pkg, cve string) string {
 			return urgencies[release+"/"+pkg+"/"+cve]
@@ -39,17 +42,21 @@ func TestEnrich(t *testing.T) {
 	if f := got["DSA-5343-1"]; f.Severity != patchwatch.SeverityHigh || f.SourceSeverity != "high" {
 		t.Errorf("tracker urgency not applied: %+v", f)
 	}
-	if f := got["DSA-5380-1"]; f.Severity != patchwatch.SeverityHigh || len(f.KEV) != 1 || f.KEV[0].DueDate != "2023-04-22" ||
-		!strings.Contains(strings.Join(f.Notes, " "), "raised from medium to high") {
+	if f := got["DSA-5343-1"]; f.Urgency != patchwatch.UrgencyHigh {
+		t.Errorf("urgency = %v %v", f.Urgency, f.UrgencyReasons)
+	}
+	// KEV leaves the severity as the source states it and raises the urgency.
+	if f := got["DSA-5380-1"]; f.Severity != patchwatch.SeverityMedium || f.Urgency != patchwatch.UrgencyHigh || len(f.KEV) != 1 || f.KEV[0].DueDate != "2023-04-22" ||
+		!strings.Contains(strings.Join(f.UrgencyReasons, "; "), "CVE-2023-1393 is exploited in the wild (CISA KEV since 2023-04-01, due 2023-04-22)") {
 		t.Errorf("KEV not applied: %+v", f)
 	}
-	if f := got["DSA-9-1"]; f.Severity != patchwatch.SeverityUnknown {
+	if f := got["DSA-9-1"]; f.Severity != patchwatch.SeverityUnknown || f.Urgency != patchwatch.UrgencyMedium || f.UrgencyReasons[0] != "severity unknown" {
 		t.Errorf("made-up severity: %+v", f)
 	}
 	if f := got["USN-1-1"]; f.Severity != patchwatch.SeverityLow {
 		t.Errorf("tracker urgency applied to an Ubuntu notice: %+v", f)
 	}
-	if findings[len(findings)-1].Advisory != "DSA-9-1" {
+	if findings[len(findings)-1].Advisory != "USN-1-1" {
 		t.Errorf("not re-sorted: %v", summarize(findings))
 	}
 }

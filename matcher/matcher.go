@@ -223,6 +223,7 @@ func (c *collector) add(ref *fixRef, i int, st *pkgState, status patchwatch.Stat
 	}
 	if st.kernel {
 		f.RebootHint = true
+		f.RunningKernel = true
 	}
 	f.Status = worseStatus(f.Status, status, ref.fix.Subscription)
 	if status == patchwatch.StatusUpdate && ref.fix.Subscription != "" {
@@ -251,6 +252,7 @@ func newFinding(h *patchwatch.Host, a *patchwatch.Advisory) *patchwatch.Finding 
 		Title:          a.Title,
 		Severity:       a.Severity,
 		SourceSeverity: a.SourceSeverity,
+		CVSS:           a.CVSS,
 		Published:      a.Published,
 		CVEs:           a.CVEs,
 		URL:            a.URL,
@@ -417,12 +419,15 @@ func fixCommand(h *patchwatch.Host, f *patchwatch.Finding) string {
 	return cmd
 }
 
-// SortFindings orders findings most severe first, then newest, then by host
-// and advisory ID, so output is stable.
+// SortFindings orders findings most urgent first, then most severe, then
+// newest, then by host and advisory ID, so output is stable.
 func SortFindings(fs []patchwatch.Finding) {
 	// The order is total (host and advisory break every tie), so an
 	// unstable sort gives the same result and moves far less.
 	slices.SortFunc(fs, func(a, b patchwatch.Finding) int {
+		if c := cmp.Compare(b.Urgency, a.Urgency); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 			return c
 		}

@@ -1,0 +1,110 @@
+package patchwatch
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// FindingRecord is the life of one finding (host, advisory): when it was
+// first seen, last seen, resolved, and how often it came back.
+type FindingRecord struct {
+	Host      string    `json:"host"`
+	Owner     string    `json:"owner,omitempty"`
+	Advisory  string    `json:"advisory"`
+	Urgency   Urgency   `json:"urgency"`
+	Status    Status    `json:"status"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	// ResolvedAt is zero while the finding is open.
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// ResolvedBy says how it ended: "fixed" (a report showed the fixed
+	// version) or "host-removed".
+	ResolvedBy string `json:"resolved_by,omitempty"`
+	Reopened   int    `json:"reopened,omitempty"`
+}
+
+// Open reports whether the finding is still open.
+func (r *FindingRecord) Open() bool { return r.ResolvedAt.IsZero() }
+
+// Event kinds produced by Reconcile.
+const (
+	EventOpened        = "opened"
+	EventReopened      = "reopened"
+	EventResolved      = "resolved"
+	EventUrgencyRaised = "urgency-raised"
+	EventPendingReboot = "pending-reboot"
+)
+
+// Event is one change in a finding's life, for notifications and reports.
+type Event struct {
+	Kind     string    `json:"kind"`
+	Host     string    `json:"host"`
+	Advisory string    `json:"advisory"`
+	Urgency  Urgency   `json:"urgency"`
+	Previous Urgency   `json:"previous,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Reconcile compares a host's stored finding records with its current
+// findings and returns the records to store and the events that happened:
+// new findings open, missing ones resolve, resolved ones that come back
+// reopen (a downgrade), and a rise in urgency or a move to pending-reboot
+// is an event of its own.
+func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now time.Time) ([]FindingRecord, []Event) {
+	byAdvisory := make(map[string]*FindingRecord, len(prev))
+	next := make([]FindingRecord, len(prev))
+	copy(next, prev)
+	for i := range next {
+		byAdvisory[next[i].Advisory] = &next[i]
+	}
+	var events []Event
+	seen := make(map[string]bool, len(current))
+	for _, f := range current {
+		seen[f.Advisory] = true
+		r := byAdvisory[f.Advisory]
+		switch {
+		case r == nil:
+			next = append(next, FindingRecord{Host: host, Owner: owner, Advisory: f.Advisory, Urgency: f.Urgency, Status: f.Status, FirstSeen: now, LastSeen: now})
+			byAdvisory[f.Advisory] = &next[len(next)-1]
+			events = append(events, Event{Kind: EventOpened, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
+			if f.Status == StatusPendingReboot {
+				events = append(events, Event{Kind: EventPendingReboot, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
+			}
+			continue
+		case !r.Open():
+			r.ResolvedAt, r.ResolvedBy = time.Time{}, ""
+			r.FirstSeen = now
+			r.Reopened++
+			events = append(events, Event{Kind: EventReopened, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
+		case f.Urgency > r.Urgency:
+			events = append(events, Event{Kind: EventUrgencyRaised, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, Previous: r.Urgency, At: now})
+		}
+		if f.Status == StatusPendingReboot && r.Status != StatusPendingReboot {
+			events = append(events, Event{Kind: EventPendingReboot, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
+		}
+		r.Urgency, r.Status, r.LastSeen, r.Owner = f.Urgency, f.Status, now, owner
+	}
+	for i := range next {
+		r := &next[i]
+		if r.Open() && !seen[r.Advisory] {
+			r.ResolvedAt, r.ResolvedBy = now, "fixed"
+			events = append(events, Event{Kind: EventResolved, Host: host, Advisory: r.Advisory, Urgency: r.Urgency, At: now})
+		}
+	}
+	slices.SortFunc(next, func(a, b FindingRecord) int { return strings.Compare(a.Advisory, b.Advisory) })
+	return next, events
+}
+
+// ResolveHost closes every open record of a host that disappeared.
+func ResolveHost(prev []FindingRecord, now time.Time) ([]FindingRecord, []Event) {
+	next := slices.Clone(prev)
+	var events []Event
+	for i := range next {
+		if next[i].Open() {
+			next[i].ResolvedAt, next[i].ResolvedBy = now, "host-removed"
+			events = append(events, Event{Kind: EventResolved, Host: next[i].Host, Advisory: next[i].Advisory, Urgency: next[i].Urgency, At: now})
+		}
+	}
+	return next, events
+}

@@ -1,0 +1,84 @@
+package patchwatch
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Silence is an accepted-risk exception: it hides matching findings until
+// it expires. It targets one advisory, CVE or package, on one host, all
+// hosts of one owner, or the whole fleet.
+type Silence struct {
+	ID string `json:"id"`
+	// Target is one of "advisory", "cve" or "package"; Value names it.
+	Target string `json:"target"`
+	Value  string `json:"value"`
+	// Scope is one of "host", "owner" or "fleet"; ScopeValue names the host
+	// or owner (empty for the fleet).
+	Scope      string    `json:"scope"`
+	ScopeValue string    `json:"scope_value,omitempty"`
+	Reason     string    `json:"reason"`
+	Expires    time.Time `json:"expires"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// ErrInvalidSilence is returned by Silence.Validate.
+var ErrInvalidSilence = errors.New("invalid silence")
+
+// Validate checks a silence before it is stored: a reason and an expiry
+// in the future are mandatory.
+func (s *Silence) Validate(now time.Time) error {
+	switch {
+	case s.Target != "advisory" && s.Target != "cve" && s.Target != "package":
+		return fmt.Errorf("%w: target must be advisory, cve or package", ErrInvalidSilence)
+	case strings.TrimSpace(s.Value) == "":
+		return fmt.Errorf("%w: no %s named", ErrInvalidSilence, s.Target)
+	case s.Scope != "host" && s.Scope != "owner" && s.Scope != "fleet":
+		return fmt.Errorf("%w: scope must be host, owner or fleet", ErrInvalidSilence)
+	case s.Scope != "fleet" && strings.TrimSpace(s.ScopeValue) == "":
+		return fmt.Errorf("%w: no %s named for the scope", ErrInvalidSilence, s.Scope)
+	case strings.TrimSpace(s.Reason) == "":
+		return fmt.Errorf("%w: a reason is mandatory", ErrInvalidSilence)
+	case !s.Expires.After(now):
+		return fmt.Errorf("%w: expiry %s is not in the future", ErrInvalidSilence, s.Expires.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Active reports whether the silence is in force at now.
+func (s *Silence) Active(now time.Time) bool { return now.Before(s.Expires) }
+
+// Matches reports whether the silence covers finding f on a host owned by owner.
+func (s *Silence) Matches(f *Finding, owner string) bool {
+	switch s.Scope {
+	case "host":
+		if f.Host != s.ScopeValue {
+			return false
+		}
+	case "owner":
+		if !strings.EqualFold(owner, s.ScopeValue) {
+			return false
+		}
+	}
+	switch s.Target {
+	case "advisory":
+		return strings.EqualFold(f.Advisory, s.Value)
+	case "cve":
+		for _, c := range f.CVEs {
+			if strings.EqualFold(c, s.Value) {
+				return true
+			}
+		}
+		return false
+	case "package":
+		for _, p := range f.Packages {
+			if p.Name == s.Value || p.Source == s.Value {
+				return true
+			}
+		}
+	}
+	return false
+}
