@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/patchwatch/patchwatch"
 )
 
 // Config is the whole configuration of a patchwatch process.
@@ -27,6 +29,8 @@ type Config struct {
 	PollInterval time.Duration `yaml:"poll_interval"`
 	HTTP         HTTP          `yaml:"http"`
 	Feeds        Feeds         `yaml:"feeds"`
+	// Urgency tunes the rules of docs/urgency.md.
+	Urgency patchwatch.UrgencyRules `yaml:"urgency"`
 }
 
 // HTTP tunes every feed request.
@@ -98,6 +102,7 @@ type USN struct {
 // Default returns the configuration used when no file is given.
 func Default() Config {
 	return Config{
+		Urgency:      patchwatch.DefaultUrgencyRules(),
 		DB:           "patchwatch.db",
 		LogLevel:     "info",
 		PollInterval: time.Hour,
@@ -177,6 +182,7 @@ func (c *Config) Validate() error {
 	if c.DB == "" {
 		errs = append(errs, errors.New("db: must not be empty"))
 	}
+	errs = append(errs, c.Urgency.Validate())
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)
 	}

@@ -29,7 +29,7 @@ func TestEnrich(t *testing.T) {
 	ctx := matcher.Context{
 		Rules: patchwatch.DefaultUrgencyRules(),
 		Now:   time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC),
-		KEV: map[string]patchwatch.KEVEntry{"CVE-2023-1393": {CVE: "CVE-2023-1393", DateAdded: "2023-04-01", DueDate: "2023-04-22"}},
+		KEV:   map[string]patchwatch.KEVEntry{"CVE-2023-1393": {CVE: "CVE-2023-1393", DateAdded: "2023-04-01", DueDate: "2023-04-22"}},
 		Urgency: func(release, pkg, cve string) string {
 			return urgencies[release+"/"+pkg+"/"+cve]
 		},

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,7 +20,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -31,6 +32,10 @@ var (
 	bucketCursors    = []byte("cursors")
 	bucketKEV        = []byte("kev")
 	bucketUrgency    = []byte("debian_urgency")
+	bucketFindings   = []byte("findings")      // host NUL advisory -> FindingRecord
+	bucketHostState  = []byte("host_state")    // host -> HostState
+	bucketHostIndex  = []byte("host_packages") // release NUL package NUL host -> empty
+	bucketSilences   = []byte("silences")      // id -> Silence
 
 	keySchema = []byte("schema_version")
 )
@@ -95,9 +100,10 @@ func checkSchema(tx *bolt.Tx) error {
 }
 
 // migrate brings any earlier layout to SchemaVersion. Every step so far
-// only adds buckets (version 2: kev, debian_urgency), so creating the
-// missing ones is the whole migration; a read-only open of an older
-// database finds them absent, and the readers treat that as empty.
+// only adds buckets (version 2: kev, debian_urgency; version 3: findings,
+// host_state, host_packages, silences), so creating the missing ones is
+// the whole migration; a read-only open of an older database finds them
+// absent, and the readers treat that as empty.
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -110,7 +116,7 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency} {
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -296,8 +302,10 @@ func (s *Store) AdvisoriesFor(ctx context.Context, release string, packages []st
 	return out, err
 }
 
-// PutHost stores a host with its latest inventory, replacing the previous one.
-func (s *Store) PutHost(ctx context.Context, h patchwatch.Host) error {
+// PutHost stores a host with its latest inventory, replacing the previous
+// one, and indexes it under every (release, package name) in index so that
+// a new advisory finds the hosts it may concern without a scan.
+func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleasePackage) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
@@ -306,8 +314,80 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host) error {
 		return fmt.Errorf("encode host %s: %w", h.Name, err)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := unindexHost(tx, h.Name); err != nil {
+			return err
+		}
+		keys := make([][]byte, 0, len(index))
+		idx := tx.Bucket(bucketHostIndex)
+		for _, rp := range index {
+			k := fixKey(rp.Release, rp.Package, h.Name)
+			if err := idx.Put(k, nil); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+		// The host's own list of its index keys, to remove them next time.
+		own, err := json.Marshal(keys)
+		if err != nil {
+			return err
+		}
+		if err := idx.Put(hostIndexListKey(h.Name), own); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketHosts).Put([]byte(h.Name), data)
 	})
+}
+
+// ReleasePackage is one (release, package name) pair a host is indexed under.
+type ReleasePackage struct{ Release, Package string }
+
+// hostIndexListKey sorts apart from release keys (a release never starts
+// with NUL).
+func hostIndexListKey(host string) []byte { return append([]byte{0}, host...) }
+
+func unindexHost(tx *bolt.Tx, host string) error {
+	idx := tx.Bucket(bucketHostIndex)
+	listKey := hostIndexListKey(host)
+	old := idx.Get(listKey)
+	if old == nil {
+		return nil
+	}
+	var keys [][]byte
+	if err := json.Unmarshal(old, &keys); err != nil {
+		return fmt.Errorf("decode index of host %s: %w", host, err)
+	}
+	for _, k := range keys {
+		if err := idx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return idx.Delete(listKey)
+}
+
+// HostsWithPackages returns the names of the hosts indexed under any of
+// the (release, package) pairs.
+func (s *Store) HostsWithPackages(ctx context.Context, pairs []ReleasePackage) ([]string, error) {
+	found := map[string]bool{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHostIndex)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for _, rp := range pairs {
+			prefix := fixKey(rp.Release, rp.Package, "")
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				found[string(k[len(prefix):])] = true
+			}
+		}
+		return nil
+	})
+	out := make([]string, 0, len(found))
+	for h := range found {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out, err
 }
 
 // Host returns one host; ErrNotFound if it is not stored.
@@ -472,4 +552,194 @@ func (s *Store) HasRelease(ctx context.Context, release string) (bool, error) {
 		return nil
 	})
 	return found, err
+}
+
+// HostState is what patchwatch tracks about a host between reports.
+type HostState struct {
+	// RebootRequiredSince is when the host was first seen needing a reboot
+	// (a fix installed but not active, or the distribution's flag); zero
+	// when it does not.
+	RebootRequiredSince time.Time `json:"reboot_required_since,omitzero"`
+}
+
+// SyncFindings reconciles a host's current findings with its stored
+// finding records in one transaction, updates the host's reboot state, and
+// returns the events of the change.
+func (s *Store) SyncFindings(ctx context.Context, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	var events []patchwatch.Event
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		prev, err := hostRecords(tx, h.Name)
+		if err != nil {
+			return err
+		}
+		next, evs := patchwatch.Reconcile(h.Name, h.Owner, prev, findings, now)
+		if err := putRecords(tx, h.Name, next); err != nil {
+			return err
+		}
+		events = evs
+		states := tx.Bucket(bucketHostState)
+		var st HostState
+		if v := states.Get([]byte(h.Name)); v != nil {
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode state of host %s: %w", h.Name, err)
+			}
+		}
+		switch {
+		case rebootRequired && st.RebootRequiredSince.IsZero():
+			st.RebootRequiredSince = now
+		case !rebootRequired:
+			st.RebootRequiredSince = time.Time{}
+		}
+		data, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		return states.Put([]byte(h.Name), data)
+	})
+	return events, err
+}
+
+func hostRecords(tx *bolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
+	var out []patchwatch.FindingRecord
+	prefix := append([]byte(host), 0)
+	c := tx.Bucket(bucketFindings).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var r patchwatch.FindingRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, fmt.Errorf("decode finding %s: %w", k, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func putRecords(tx *bolt.Tx, host string, records []patchwatch.FindingRecord) error {
+	b := tx.Bucket(bucketFindings)
+	for _, r := range records {
+		data, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(append(append([]byte(host), 0), r.Advisory...), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FindingRecords returns the stored finding records of one host, or of
+// every host when host is empty.
+func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.FindingRecord, error) {
+	var out []patchwatch.FindingRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFindings)
+		if b == nil {
+			return nil
+		}
+		if host != "" {
+			var err error
+			out, err = hostRecords(tx, host)
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var r patchwatch.FindingRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode finding %s: %w", k, err)
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// HostStates returns every host's state by name.
+func (s *Store) HostStates(ctx context.Context) (map[string]HostState, error) {
+	out := map[string]HostState{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHostState)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var st HostState
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode state of host %s: %w", k, err)
+			}
+			out[string(k)] = st
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RemoveHost deletes a host, resolving its open findings as
+// "host-removed"; ErrNotFound if it is not stored.
+func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]patchwatch.Event, error) {
+	var events []patchwatch.Event
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		hosts := tx.Bucket(bucketHosts)
+		if hosts.Get([]byte(name)) == nil {
+			return fmt.Errorf("host %s: %w", name, ErrNotFound)
+		}
+		prev, err := hostRecords(tx, name)
+		if err != nil {
+			return err
+		}
+		next, evs := patchwatch.ResolveHost(prev, now)
+		if err := putRecords(tx, name, next); err != nil {
+			return err
+		}
+		events = evs
+		if err := unindexHost(tx, name); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketHostState).Delete([]byte(name)); err != nil {
+			return err
+		}
+		return hosts.Delete([]byte(name))
+	})
+	return events, err
+}
+
+// PutSilence stores a silence under its ID.
+func (s *Store) PutSilence(ctx context.Context, sl patchwatch.Silence) error {
+	data, err := json.Marshal(sl)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSilences).Put([]byte(sl.ID), data)
+	})
+}
+
+// Silences returns every stored silence, expired ones included, by ID.
+func (s *Store) Silences(ctx context.Context) ([]patchwatch.Silence, error) {
+	var out []patchwatch.Silence
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSilences)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var sl patchwatch.Silence
+			if err := json.Unmarshal(v, &sl); err != nil {
+				return fmt.Errorf("decode silence %s: %w", k, err)
+			}
+			out = append(out, sl)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DeleteSilence removes a silence; ErrNotFound if there is none with id.
+func (s *Store) DeleteSilence(ctx context.Context, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSilences)
+		if b.Get([]byte(id)) == nil {
+			return fmt.Errorf("silence %s: %w", id, ErrNotFound)
+		}
+		return b.Delete([]byte(id))
+	})
 }

@@ -118,10 +118,10 @@ func TestHostsRoundTrip(t *testing.T) {
 	s, path := openTemp(t)
 	h := patchwatch.Host{Name: "web1", Release: "ubuntu:22.04", Family: patchwatch.FamilyDebian,
 		Packages: []patchwatch.Package{{Name: "libssl3", Version: "3.0.2-0ubuntu1", SourceName: "openssl"}}}
-	if err := s.PutHost(ctx, h); err != nil {
+	if err := s.PutHost(ctx, h, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: "openssl"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutHost(ctx, patchwatch.Host{Name: "bad"}); err == nil {
+	if err := s.PutHost(ctx, patchwatch.Host{Name: "bad"}, nil); err == nil {
 		t.Error("invalid host stored")
 	}
 	s.Close()

@@ -70,10 +70,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"import", "import advisory files (USN OSV or legacy JSON, DSA/DLA lists; directories, .gz/.bz2/.xz, zip/tar)", runImport},
-		{"host", "host import: record a host's inventory; host show NAME", runHost},
+		{"host", "host import: record a host's inventory; host show NAME; host remove NAME", runHost},
 		{"hosts", "list hosts with their outstanding counts", runHosts},
 		{"outstanding", "list outstanding advisories per host", runOutstanding},
 		{"advisory", "show one advisory and the hosts it affects", runAdvisory},
+		{"silence", "silence add|list|remove: accepted-risk exceptions with a reason and an expiry", runSilence},
+		{"report", "report time-to-patch: how long findings stayed open, by host, owner or urgency", runReport},
 		{"poll", "poll the advisory feeds (--once for one round)", runPoll},
 		{"serve", "run the pollers on an interval until stopped", runServe},
 	}
@@ -177,24 +179,39 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-// queryFlags parses the flags every query shares (--db, --format) plus
-// the ones add declares, and opens the database read-only.
-func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (*flag.FlagSet, string, *store.Store, error) {
+// query is what every query command shares: its flags, output format,
+// the database opened read-only, and an evaluator over it.
+type query struct {
+	fs     *flag.FlagSet
+	format string
+	s      *store.Store
+	ev     *evaluator
+}
+
+// queryFlags parses the flags every query shares (--db, --format,
+// --config) plus the ones add declares, and opens the database read-only.
+func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (*query, error) {
 	fs := newFlags(env, name)
 	db := dbFlag(env, fs)
 	format := formatFlag(fs)
+	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules and deadlines)")
 	if add != nil {
 		add(fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	if err := checkFormat(*format); err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	s, err := openStore(*db, true)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
-	return fs, *format, s, nil
+	ev, err := newEvaluator(env, s, *configPath)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &query{fs: fs, format: *format, s: s, ev: ev}, nil
 }

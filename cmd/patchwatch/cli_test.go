@@ -18,13 +18,19 @@ type result struct {
 
 func run(t *testing.T, db string, args ...string) result {
 	t.Helper()
+	return runAt(t, db, time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), args...)
+}
+
+// runAt runs a command with the clock at now.
+func runAt(t *testing.T, db string, now time.Time, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := &Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
 		if k == "PATCHWATCH_DB" {
 			return db
 		}
 		return ""
-	}, Now: func() time.Time { return time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) }}
+	}, Now: func() time.Time { return now }}
 	err := Run(context.Background(), env, args)
 	return result{out.String(), errb.String(), err}
 }

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/inventory"
-	"github.com/patchwatch/patchwatch/matcher"
 )
 
 func runHost(ctx context.Context, env *Env, args []string) error {
@@ -20,8 +21,10 @@ func runHost(ctx context.Context, env *Env, args []string) error {
 		return runHostImport(ctx, env, args[1:])
 	case "show":
 		return runHostShow(ctx, env, args[1:])
+	case "remove":
+		return runHostRemove(ctx, env, args[1:])
 	}
-	return usageError("unknown host command %q (import, show)", args[0])
+	return usageError("unknown host command %q (import, show, remove)", args[0])
 }
 
 func runHostImport(ctx context.Context, env *Env, args []string) error {
@@ -34,6 +37,7 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 	kernelRelease := fs.String("kernel-release", "", "running kernel as `uname -r` prints it")
 	kernelVersion := fs.String("kernel-version", "", "running kernel as `uname -v` prints it (Debian puts the package version there)")
 	rebootRequired := fs.Bool("reboot-required", false, "the host has /var/run/reboot-required")
+	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules)")
 	stream := fs.String("stream", "", "RHEL extended-support stream the host follows: eus, aus, e4s, tus or els (default: the main stream)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE")
@@ -79,7 +83,11 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.PutHost(ctx, h); err != nil {
+	ev, err := newEvaluator(env, s, *configPath)
+	if err != nil {
+		return err
+	}
+	if err := ev.putHost(ctx, h); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "host %s: %s, %d packages", h.Name, h.Release, len(h.Packages))
@@ -94,19 +102,19 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 }
 
 func runHostShow(ctx context.Context, env *Env, args []string) error {
-	fs, format, s, err := queryFlags(env, "host show", args, nil)
+	q, err := queryFlags(env, "host show", args, nil)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if fs.NArg() != 1 {
+	defer q.s.Close()
+	if q.fs.NArg() != 1 {
 		return usageError("usage: patchwatch host show NAME")
 	}
-	h, err := s.Host(ctx, fs.Arg(0))
+	h, err := q.s.Host(ctx, q.fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	if format == "json" {
+	if q.format == "json" {
 		return writeJSON(env.Stdout, h)
 	}
 	fmt.Fprintf(env.Stdout, "name:      %s\nowner:     %s\nos:        %s (%s)\nkernel:    %s %s\npackages:  %d\nreported:  %s\n",
@@ -121,102 +129,100 @@ type hostSummary struct {
 	Release       string `json:"release"`
 	Packages      int    `json:"packages"`
 	Outstanding   int    `json:"outstanding"`
+	Overdue       int    `json:"overdue"`
 	PendingReboot int    `json:"pending_reboot"`
-	ReportedAt    string `json:"reported_at"`
-	SourceInfo    bool   `json:"source_info"`
+	// RebootRequired is set when a fix waits for a reboot or the
+	// distribution's reboot flag is up; RebootRequiredSince says since when.
+	RebootRequired      bool   `json:"reboot_required"`
+	RebootRequiredSince string `json:"reboot_required_since,omitempty"`
+	ReportedAt          string `json:"reported_at"`
+	SourceInfo          bool   `json:"source_info"`
 }
 
 func runHosts(ctx context.Context, env *Env, args []string) error {
-	_, format, s, err := queryFlags(env, "hosts", args, nil)
+	var rebootOnly *bool
+	q, err := queryFlags(env, "hosts", args, func(fs *flag.FlagSet) {
+		rebootOnly = fs.Bool("reboot-required", false, "only hosts that need a reboot, with since when")
+	})
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	hosts, err := s.Hosts(ctx)
+	defer q.s.Close()
+	hosts, err := q.s.Hosts(ctx)
 	if err != nil {
 		return err
 	}
-	rows := make([]hostSummary, 0, len(hosts))
+	states, err := q.s.HostStates(ctx)
+	if err != nil {
+		return err
+	}
+	rows := []hostSummary{}
 	for i := range hosts {
 		h := &hosts[i]
-		findings, err := hostFindings(ctx, s, h)
+		findings, err := q.ev.outstanding(ctx, h)
 		if err != nil {
 			return err
 		}
 		row := hostSummary{Name: h.Name, Owner: h.Owner, Release: h.Release, Packages: len(h.Packages),
-			ReportedAt: h.ReportedAt.Format("2006-01-02T15:04:05Z07:00"), SourceInfo: h.SourceInfo}
+			ReportedAt: h.ReportedAt.Format(time.RFC3339), SourceInfo: h.SourceInfo, RebootRequired: h.RebootRequired}
 		for _, f := range findings {
+			if f.Silenced != nil {
+				continue
+			}
 			if f.Status == patchwatch.StatusPendingReboot {
 				row.PendingReboot++
+				row.RebootRequired = true
 			} else {
 				row.Outstanding++
 			}
+			if f.Overdue {
+				row.Overdue++
+			}
+		}
+		if since := states[h.Name].RebootRequiredSince; row.RebootRequired && !since.IsZero() {
+			row.RebootRequiredSince = since.Format(time.RFC3339)
+		}
+		if *rebootOnly && !row.RebootRequired {
+			continue
 		}
 		rows = append(rows, row)
 	}
-	if format == "json" {
+	if q.format == "json" {
 		return writeJSON(env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tOWNER\tRELEASE\tPACKAGES\tOUTSTANDING\tPENDING REBOOT\tREPORTED")
+	fmt.Fprintln(tw, "HOST\tOWNER\tRELEASE\tPACKAGES\tOUTSTANDING\tOVERDUE\tREBOOT\tREPORTED")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.Name, r.Owner, r.Release, r.Packages, r.Outstanding, r.PendingReboot, r.ReportedAt)
+		reboot := "-"
+		if r.RebootRequired {
+			reboot = "required"
+			if r.RebootRequiredSince != "" {
+				reboot += " since " + r.RebootRequiredSince
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.Name, r.Owner, r.Release, r.Packages, r.Outstanding, r.Overdue, reboot, r.ReportedAt)
 	}
 	return tw.Flush()
 }
 
-// advisorySource is what matching one host needs from the store.
-type advisorySource interface {
-	AdvisoriesFor(ctx context.Context, release string, packages []string) ([]patchwatch.Advisory, error)
-	HasRelease(ctx context.Context, release string) (bool, error)
-	KEV(ctx context.Context, cves []string) (map[string]patchwatch.KEVEntry, error)
-	Urgencies(ctx context.Context, release, pkg string) (map[string]string, error)
-}
-
-// hostFindings matches one host against the advisories that name any of
-// its packages, found through the store's fix index.
-func hostFindings(ctx context.Context, s advisorySource, h *patchwatch.Host) ([]patchwatch.Finding, error) {
-	names := matcher.LookupNames(h)
-	releases := []string{h.Release}
-	if rhel := patchwatch.RHSARelease(h.Release); rhel != h.Release {
-		releases = append(releases, rhel)
+func runHostRemove(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "host remove")
+	db := dbFlag(env, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	var advisories []patchwatch.Advisory
-	for _, release := range releases {
-		found, err := s.AdvisoriesFor(ctx, release, names)
-		if err != nil {
-			return nil, fmt.Errorf("find advisories for %s: %w", h.Name, err)
-		}
-		advisories = append(advisories, found...)
+	if fs.NArg() != 1 {
+		return usageError("usage: patchwatch host remove NAME")
 	}
-	ix := matcher.NewIndex(advisories)
-	if own, err := s.HasRelease(ctx, h.Release); err != nil {
-		return nil, err
-	} else if own {
-		ix.MarkRelease(h.Release)
-	}
-	findings := ix.Match(h)
-	var cves []string
-	for _, f := range findings {
-		cves = append(cves, f.CVEs...)
-	}
-	kev, err := s.KEV(ctx, cves)
+	s, err := openStore(*db, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	urgencies := map[string]map[string]string{}
-	var lookupErr error
-	urgency := func(release, pkg, cve string) string {
-		byCVE, ok := urgencies[pkg]
-		if !ok {
-			byCVE, err = s.Urgencies(ctx, release, pkg)
-			if err != nil {
-				lookupErr = err
-			}
-			urgencies[pkg] = byCVE
-		}
-		return byCVE[cve]
+	defer s.Close()
+	events, err := s.RemoveHost(ctx, fs.Arg(0), env.now())
+	if err != nil {
+		return err
 	}
-	matcher.Enrich(h, findings, matcher.Context{KEV: kev, Urgency: urgency})
-	return findings, lookupErr
+	fmt.Fprintf(env.Stdout, "host %s removed; %d open findings resolved\n", fs.Arg(0), len(events))
+	return nil
 }

@@ -18,6 +18,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "import")
 	db := dbFlag(env, fs)
 	quiet := fs.Bool("quiet", false, "print only the summary and rejections")
+	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: patchwatch import [--db PATH] PATH...")
 		fs.PrintDefaults()
@@ -34,12 +35,21 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	defer s.Close()
 
+	ev, err := newEvaluator(env, s, *configPath)
+	if err != nil {
+		return err
+	}
+	var changed []patchwatch.Advisory
+	allHosts := false
 	counts := map[store.Outcome]int{}
 	rejected, skipped := 0, 0
 	var pending []importer.Record
 	report := func(r importer.Record, outcomes []store.Outcome) {
 		for i, o := range outcomes {
 			counts[o]++
+			if o == store.Inserted || o == store.Updated {
+				changed = append(changed, r.Advisories[i])
+			}
 			if !*quiet {
 				fmt.Fprintf(env.Stdout, "%-9s %s (%s)\n", o, r.Advisories[i].ID, r.Name)
 			}
@@ -95,12 +105,14 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 			if err := s.ReplaceKEV(ctx, r.KEV.Entries, "", nil); err != nil {
 				return err
 			}
+			allHosts = true
 			fmt.Fprintf(env.Stdout, "kev       catalog %s: %d known exploited CVEs (%s)\n", r.KEV.Version, len(r.KEV.Entries), r.Name)
 			return nil
 		case r.Urgencies != nil:
 			if err := s.ReplaceUrgencies(ctx, r.Urgencies, "", nil); err != nil {
 				return err
 			}
+			allHosts = true
 			fmt.Fprintf(env.Stdout, "tracker   %d Debian CVE urgencies (%s)\n", len(r.Urgencies), r.Name)
 			return nil
 		case len(r.Advisories) == 0:
@@ -119,6 +131,14 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := flush(); err != nil {
 		return err
+	}
+	if allHosts {
+		err = ev.syncHosts(ctx, nil)
+	} else {
+		_, err = ev.rematch(ctx, changed)
+	}
+	if err != nil {
+		return fmt.Errorf("re-evaluate hosts: %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "imported: %d new, %d updated, %d unchanged, %d stale (older than stored), %d skipped (no fix data), %d rejected\n",
 		counts[store.Inserted], counts[store.Updated], counts[store.Unchanged], counts[store.Stale], skipped, rejected)

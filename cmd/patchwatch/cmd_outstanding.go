@@ -11,21 +11,24 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/matcher"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 func runOutstanding(ctx context.Context, env *Env, args []string) error {
-	var host, minSeverity *string
-	var exitCode *bool
-	_, format, s, err := queryFlags(env, "outstanding", args, func(fs *flag.FlagSet) {
+	var host, owner, minSeverity, minUrgency *string
+	var exitCode, includeSilenced, overdueOnly *bool
+	q, err := queryFlags(env, "outstanding", args, func(fs *flag.FlagSet) {
 		host = fs.String("host", "", "only this host")
+		owner = fs.String("owner", "", "only hosts of this owner")
 		minSeverity = fs.String("min-severity", "", "only findings at or above this severity (negligible, low, medium, high, critical)")
+		minUrgency = fs.String("min-urgency", "", "only findings at or above this urgency (low, medium, high, critical)")
+		includeSilenced = fs.Bool("include-silenced", false, "also list findings hidden by a silence, marked as such")
+		overdueOnly = fs.Bool("overdue", false, "only findings past their deadline")
 		exitCode = fs.Bool("exit-code", false, "exit with status 3 when any finding is listed")
 	})
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer q.s.Close()
 	var floor patchwatch.Severity
 	if *minSeverity != "" {
 		var ok bool
@@ -33,18 +36,24 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 			return usageError("--min-severity: unknown severity %q", *minSeverity)
 		}
 	}
-	findings, err := outstanding(ctx, s, *host)
+	var urgencyFloor patchwatch.Urgency
+	if *minUrgency != "" {
+		if urgencyFloor, err = patchwatch.ParseUrgency(*minUrgency); err != nil {
+			return usageError("--min-urgency: %v", err)
+		}
+	}
+	findings, err := q.ev.outstandingAll(ctx, *host, *owner)
 	if err != nil {
 		return err
 	}
 	kept := findings[:0]
 	for _, f := range findings {
-		if f.Severity >= floor {
+		if f.Severity >= floor && f.Urgency >= urgencyFloor && (f.Silenced == nil || *includeSilenced) && (f.Overdue || !*overdueOnly) {
 			kept = append(kept, f)
 		}
 	}
 	findings = kept
-	if format == "json" {
+	if q.format == "json" {
 		err = writeJSON(env.Stdout, findings)
 	} else {
 		err = writeFindingsTable(env.Stdout, findings)
@@ -58,25 +67,28 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// outstanding returns the findings of one host, or of every host when
-// name is empty.
-func outstanding(ctx context.Context, s *store.Store, name string) ([]patchwatch.Finding, error) {
+// outstandingAll returns the findings of one host, of one owner's hosts,
+// or of every host, most urgent first.
+func (e *evaluator) outstandingAll(ctx context.Context, name, owner string) ([]patchwatch.Finding, error) {
 	var hosts []patchwatch.Host
 	if name != "" {
-		h, err := s.Host(ctx, name)
+		h, err := e.s.Host(ctx, name)
 		if err != nil {
 			return nil, err
 		}
 		hosts = append(hosts, h)
 	} else {
 		var err error
-		if hosts, err = s.Hosts(ctx); err != nil {
+		if hosts, err = e.s.Hosts(ctx); err != nil {
 			return nil, err
 		}
 	}
 	findings := []patchwatch.Finding{}
 	for i := range hosts {
-		fs, err := hostFindings(ctx, s, &hosts[i])
+		if owner != "" && !strings.EqualFold(hosts[i].Owner, owner) {
+			continue
+		}
+		fs, err := e.outstanding(ctx, &hosts[i])
 		if err != nil {
 			return nil, err
 		}
@@ -98,19 +110,30 @@ func writeFindingsTable(w io.Writer, findings []patchwatch.Finding) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tADVISORY\tSEVERITY\tPUBLISHED\tSTATUS\tTITLE")
+	fmt.Fprintln(tw, "HOST\tADVISORY\tURGENCY\tSEVERITY\tDEADLINE\tSTATUS\tTITLE")
 	for _, f := range findings {
 		status := string(f.Status)
 		if f.Subscription != "" {
 			status += " (" + f.Subscription + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Host, f.Advisory, f.Severity, f.Published.Format("2006-01-02"), status, oneLine(f.Title, 60))
+		if f.Silenced != nil {
+			status += " [silenced]"
+		}
+		deadline := f.Deadline.Format("2006-01-02")
+		if f.Overdue {
+			deadline += " OVERDUE"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Host, f.Advisory, f.Urgency, f.Severity, deadline, status, oneLine(f.Title, 60))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, f := range findings {
 		fmt.Fprintf(w, "\n%s on %s: %s\n", f.Advisory, f.Host, oneLine(f.Title, 100))
+		fmt.Fprintf(w, "  urgency %s: %s\n", f.Urgency, strings.Join(f.UrgencyReasons, "; "))
+		if f.Silenced != nil {
+			fmt.Fprintf(w, "  silenced by %s until %s: %s\n", f.Silenced.ID, f.Silenced.Expires.Format("2006-01-02"), f.Silenced.Reason)
+		}
 		for _, p := range f.Packages {
 			via := ""
 			if p.Source != "" {
@@ -138,19 +161,19 @@ func writeFindingsTable(w io.Writer, findings []patchwatch.Finding) error {
 }
 
 func runAdvisory(ctx context.Context, env *Env, args []string) error {
-	fs, format, s, err := queryFlags(env, "advisory", args, nil)
+	q, err := queryFlags(env, "advisory", args, nil)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if fs.NArg() != 1 {
+	defer q.s.Close()
+	if q.fs.NArg() != 1 {
 		return usageError("usage: patchwatch advisory ID")
 	}
-	a, err := s.Advisory(ctx, strings.TrimSpace(fs.Arg(0)))
+	a, err := q.s.Advisory(ctx, strings.TrimSpace(q.fs.Arg(0)))
 	if err != nil {
 		return err
 	}
-	all, err := outstanding(ctx, s, "")
+	all, err := q.ev.outstandingAll(ctx, "", "")
 	if err != nil {
 		return err
 	}
@@ -160,7 +183,7 @@ func runAdvisory(ctx context.Context, env *Env, args []string) error {
 			affected = append(affected, f)
 		}
 	}
-	if format == "json" {
+	if q.format == "json" {
 		return writeJSON(env.Stdout, struct {
 			Advisory patchwatch.Advisory  `json:"advisory"`
 			Affected []patchwatch.Finding `json:"affected_hosts"`

@@ -23,16 +23,27 @@ import (
 // to the store itself, and says in a few words what it did.
 type poller interface {
 	Name() string
-	Run(ctx context.Context, s *store.Store) (summary []any, err error)
+	Run(ctx context.Context, s *store.Store, changes *changeSet) (summary []any, err error)
+}
+
+// changeSet collects what a poll round changed, to re-evaluate just the
+// hosts it concerns afterwards.
+type changeSet struct {
+	advisories []patchwatch.Advisory
+	// all is set when a change concerns every host (KEV, tracker urgencies).
+	all bool
 }
 
 // commitAdvisories returns a commit function that stores advisories and
 // the feed's cursor in one transaction, counting the outcomes.
-func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int) commitFunc {
+func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int, changes *changeSet) commitFunc {
 	return func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error {
 		outcomes, err := s.CommitFeed(ctx, feed, advisories, cursor)
-		for _, o := range outcomes {
+		for i, o := range outcomes {
 			counts[o]++
+			if o == store.Inserted || o == store.Updated {
+				changes.advisories = append(changes.advisories, advisories[i])
+			}
 		}
 		return err
 	}
@@ -46,15 +57,16 @@ type debianPoller struct{ p *dsa.Poller }
 
 func (d debianPoller) Name() string { return dsa.FeedName }
 
-func (d debianPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
+func (d debianPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, dsa.FeedName)
 	if err != nil {
 		return nil, err
 	}
 	counts := map[store.Outcome]int{}
 	stats, err := d.p.Poll(ctx, cursor, dsa.Sink{
-		Advisories: commitAdvisories(s, dsa.FeedName, counts),
+		Advisories: commitAdvisories(s, dsa.FeedName, counts, changes),
 		Urgencies: func(ctx context.Context, u []patchwatch.CVEUrgency, cursor []byte) error {
+			changes.all = true
 			return s.ReplaceUrgencies(ctx, u, dsa.FeedName, cursor)
 		},
 	})
@@ -73,13 +85,13 @@ type advisoryPoller[S any] struct {
 
 func (a advisoryPoller[S]) Name() string { return a.name }
 
-func (a advisoryPoller[S]) Run(ctx context.Context, s *store.Store) ([]any, error) {
+func (a advisoryPoller[S]) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, a.name)
 	if err != nil {
 		return nil, err
 	}
 	counts := map[store.Outcome]int{}
-	stats, err := a.poll(ctx, cursor, commitAdvisories(s, a.name, counts))
+	stats, err := a.poll(ctx, cursor, commitAdvisories(s, a.name, counts, changes))
 	return append([]any{"stats", fmt.Sprintf("%+v", stats)}, outcomeSummary(counts)...), err
 }
 
@@ -87,7 +99,7 @@ type kevPoller struct{ p *kev.Poller }
 
 func (k kevPoller) Name() string { return kev.FeedName }
 
-func (k kevPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
+func (k kevPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, kev.FeedName)
 	if err != nil {
 		return nil, err
@@ -95,6 +107,7 @@ func (k kevPoller) Run(ctx context.Context, s *store.Store) ([]any, error) {
 	entries := 0
 	changed, err := k.p.Poll(ctx, cursor, func(ctx context.Context, c kev.Catalog, cursor []byte) error {
 		entries = len(c.Entries)
+		changes.all = true
 		return s.ReplaceKEV(ctx, c.Entries, kev.FeedName, cursor)
 	})
 	return []any{"changed", changed, "entries", entries}, err
@@ -165,11 +178,12 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 
 // pollOnce runs one round of every poller. A failing feed does not stop
 // the others; the error returned joins every failure.
-func pollOnce(ctx context.Context, s *store.Store, pollers []poller, log *slog.Logger) error {
+func pollOnce(ctx context.Context, s *store.Store, ev *evaluator, pollers []poller, log *slog.Logger) error {
 	var errs []error
+	changes := &changeSet{}
 	for _, p := range pollers {
 		start := time.Now()
-		summary, err := p.Run(ctx, s)
+		summary, err := p.Run(ctx, s, changes)
 		attrs := append([]any{"feed", p.Name(), "duration", time.Since(start).Round(time.Millisecond)}, summary...)
 		if err != nil {
 			log.Error("poll failed; cursor kept", append(attrs, "err", err)...)
@@ -177,6 +191,18 @@ func pollOnce(ctx context.Context, s *store.Store, pollers []poller, log *slog.L
 			continue
 		}
 		log.Info("poll finished", attrs...)
+	}
+	// What was committed stays committed even when a feed failed: the
+	// hosts it concerns are re-evaluated either way.
+	ev.now = time.Now()
+	if changes.all {
+		if err := ev.syncHosts(ctx, nil); err != nil {
+			errs = append(errs, err)
+		}
+	} else if n, err := ev.rematch(ctx, changes.advisories); err != nil {
+		errs = append(errs, err)
+	} else if n > 0 {
+		log.Info("hosts re-evaluated", "hosts", n, "advisories", len(changes.advisories))
 	}
 	return errors.Join(errs...)
 }
@@ -223,14 +249,15 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 	if len(pollers) == 0 {
 		return errors.New("no feed is enabled in the configuration")
 	}
+	ev := &evaluator{s: s, rules: cfg.Urgency, now: env.now()}
 	if once {
-		return pollOnce(ctx, s, pollers, log)
+		return pollOnce(ctx, s, ev, pollers, log)
 	}
 	log.Info("polling", "interval", cfg.PollInterval, "db", cfg.DB, "feeds", len(pollers))
 	ticker := time.NewTicker(cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		if err := pollOnce(ctx, s, pollers, log); err != nil && ctx.Err() == nil {
+		if err := pollOnce(ctx, s, ev, pollers, log); err != nil && ctx.Err() == nil {
 			log.Error("poll round failed; cursors kept, will retry", "err", err)
 		}
 		select {

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+func runSilence(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		return usageError("usage: patchwatch silence add|list|remove ...")
+	}
+	switch args[0] {
+	case "add":
+		return runSilenceAdd(ctx, env, args[1:])
+	case "list":
+		return runSilenceList(ctx, env, args[1:])
+	case "remove":
+		return runSilenceRemove(ctx, env, args[1:])
+	}
+	return usageError("unknown silence command %q (add, list, remove)", args[0])
+}
+
+// parseExpiry reads an absolute date (2026-12-31, RFC 3339) or a duration
+// from now (30d, 72h).
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(days, "%d", &n); err == nil && n > 0 && fmt.Sprint(n) == days {
+			return now.Add(time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--expires %q is neither a date (2026-12-31), a time (RFC 3339) nor a duration (30d, 72h)", s)
+}
+
+func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "silence add")
+	db := dbFlag(env, fs)
+	advisory := fs.String("advisory", "", "silence this advisory ID")
+	cve := fs.String("cve", "", "silence this CVE")
+	pkg := fs.String("package", "", "silence this package (binary or source name)")
+	host := fs.String("host", "", "only on this host")
+	owner := fs.String("owner", "", "only on this owner's hosts")
+	fleet := fs.Bool("fleet", false, "on every host")
+	reason := fs.String("reason", "", "why the risk is accepted (mandatory)")
+	expires := fs.String("expires", "", "when the silence ends: a date, RFC 3339 time, or duration such as 30d (mandatory)")
+	by := fs.String("by", "", "who accepts the risk")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	now := env.now()
+	s := patchwatch.Silence{Reason: *reason, CreatedBy: *by, CreatedAt: now}
+	targets := 0
+	for _, t := range []struct{ name, value string }{{"advisory", *advisory}, {"cve", *cve}, {"package", *pkg}} {
+		if t.value != "" {
+			s.Target, s.Value = t.name, t.value
+			targets++
+		}
+	}
+	scopes := 0
+	for _, sc := range []struct {
+		name, value string
+		set         bool
+	}{{"host", *host, *host != ""}, {"owner", *owner, *owner != ""}, {"fleet", "", *fleet}} {
+		if sc.set {
+			s.Scope, s.ScopeValue = sc.name, sc.value
+			scopes++
+		}
+	}
+	if targets != 1 || scopes != 1 {
+		return usageError("silence add needs exactly one of --advisory, --cve, --package and one of --host, --owner, --fleet")
+	}
+	if *expires == "" {
+		return usageError("silence add needs --expires")
+	}
+	var err error
+	if s.Expires, err = parseExpiry(*expires, now); err != nil {
+		return usageError("%v", err)
+	}
+	if err := s.Validate(now); err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	id := make([]byte, 6)
+	if _, err := rand.Read(id); err != nil {
+		return err
+	}
+	s.ID = "sil-" + hex.EncodeToString(id)
+	st, err := openStore(*db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.PutSilence(ctx, s); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s: %s %s silenced (%s %s) until %s\n", s.ID, s.Target, s.Value, s.Scope, s.ScopeValue, s.Expires.Format(time.RFC3339))
+	return nil
+}
+
+func runSilenceList(ctx context.Context, env *Env, args []string) error {
+	var all *bool
+	q, err := queryFlags(env, "silence list", args, func(fs *flag.FlagSet) {
+		all = fs.Bool("all", false, "also list expired silences")
+	})
+	if err != nil {
+		return err
+	}
+	defer q.s.Close()
+	silences, err := q.s.Silences(ctx)
+	if err != nil {
+		return err
+	}
+	now := env.now()
+	shown := []patchwatch.Silence{}
+	for _, s := range silences {
+		if *all || s.Active(now) {
+			shown = append(shown, s)
+		}
+	}
+	if q.format == "json" {
+		return writeJSON(env.Stdout, shown)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTARGET\tSCOPE\tEXPIRES\tBY\tREASON")
+	for _, s := range shown {
+		expires := s.Expires.Format("2006-01-02 15:04")
+		if !s.Active(now) {
+			expires += " (expired)"
+		}
+		scope := s.Scope
+		if s.ScopeValue != "" {
+			scope += " " + s.ScopeValue
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", s.ID, s.Target, s.Value, scope, expires, s.CreatedBy, oneLine(s.Reason, 60))
+	}
+	return tw.Flush()
+}
+
+func runSilenceRemove(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "silence remove")
+	db := dbFlag(env, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("usage: patchwatch silence remove ID")
+	}
+	s, err := openStore(*db, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.DeleteSilence(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s removed\n", fs.Arg(0))
+	return nil
+}
