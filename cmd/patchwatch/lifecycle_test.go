@@ -16,7 +16,9 @@ import (
 func TestFindingLifeCycle(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pw.db")
-	day := func(n int) time.Time { return time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(n) * 24 * time.Hour) }
+	day := func(n int) time.Time {
+		return time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(n) * 24 * time.Hour)
+	}
 	must := func(r result) result {
 		t.Helper()
 		if r.err != nil {
