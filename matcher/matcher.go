@@ -147,11 +147,24 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 	if h.Family == patchwatch.FamilyRPM {
 		return ix.matchRPM(h)
 	}
-	states := relevantPackages(h)
 	byPackage := ix.fixes[h.Release]
+	if byPackage == nil {
+		return nil
+	}
+	kernels := newDebKernels(h)
 	c := newCollector(h)
-	for i := range states {
-		st := &states[i]
+	for i, p := range h.Packages {
+		// Most packages have no fix at all: look that up before building
+		// any state for them.
+		src, _ := sourceOf(h, p)
+		if byPackage[src] == nil && byPackage[p.Name] == nil {
+			continue
+		}
+		state, ok := kernels.state(h, p)
+		if !ok {
+			continue
+		}
+		st := &state
 		lookups := [2]string{st.srcName, st.pkg.Name}
 		for li, name := range lookups {
 			if li == 1 && name == lookups[0] {
@@ -302,58 +315,76 @@ func worseStatus(current, next patchwatch.Status, subscription string) patchwatc
 	return current
 }
 
-// relevantPackages returns the host's packages to match. Kernel packages
-// built for one ABI are installed side by side; only the running kernel's
-// (or, when the running kernel is unknown, the newest) count, and each
-// carries the newest installed version of its source so that a fix that is
-// installed but not running is told apart from a missing one.
-func relevantPackages(h *patchwatch.Host) []pkgState {
-	states := make([]pkgState, 0, len(h.Packages))
-	runningABI := patchwatch.RunningKernelABI(h.KernelRelease)
-	runningVersion, runningVersionOK := debianRunningVersion(h.KernelVersion)
-	newestBySource := map[string]*version.Deb{}
-	newestABIBySource := map[string]string{}
-	runningInstalled := false
+// debKernels is what matching needs to know about a Debian-family host's
+// kernels. Kernel packages built for one ABI are installed side by side;
+// only the running kernel's (or, when the running kernel is unknown, the
+// newest) count, and each carries the newest installed version of its
+// source so that a fix that is installed but not running is told apart
+// from a missing one.
+type debKernels struct {
+	runningABI       string
+	runningInstalled bool
+	runningVersion   string // from a Debian `uname -v`, or ""
+	newestBySource   map[string]*version.Deb
+	newestABI        map[string]string
+}
+
+func newDebKernels(h *patchwatch.Host) *debKernels {
+	k := &debKernels{runningABI: patchwatch.RunningKernelABI(h.KernelRelease)}
+	if v, ok := debianRunningVersion(h.KernelVersion); ok {
+		k.runningVersion = v
+	}
 	for _, p := range h.Packages {
 		src, srcVer := sourceOf(h, p)
 		abi := patchwatch.KernelABI(p.Name, src)
 		if abi == "" {
 			continue
 		}
-		if abi == runningABI {
-			runningInstalled = true
+		if k.newestBySource == nil {
+			k.newestBySource, k.newestABI = map[string]*version.Deb{}, map[string]string{}
+		}
+		if abi == k.runningABI {
+			k.runningInstalled = true
 		}
 		v, err := version.ParseDeb(srcVer)
 		if err != nil {
 			continue
 		}
-		if cur := newestBySource[src]; cur == nil || v.Compare(*cur) > 0 {
-			newestBySource[src] = &v
-			newestABIBySource[src] = abi
+		if cur := k.newestBySource[src]; cur == nil || v.Compare(*cur) > 0 {
+			k.newestBySource[src] = &v
+			k.newestABI[src] = abi
 		}
 	}
-	for _, p := range h.Packages {
-		src, srcVer := sourceOf(h, p)
-		st := pkgState{pkg: p, srcName: src, srcVer: srcVer}
-		if abi := patchwatch.KernelABI(p.Name, src); abi != "" {
-			st.kernel = true
-			st.newest = newestBySource[src]
-			switch {
-			case runningInstalled && abi != runningABI:
-				continue
-			case !runningInstalled && abi != newestABIBySource[src]:
-				continue
-			}
-			if runningInstalled && runningVersionOK {
-				// Debian keeps the ABI across some updates: the version
-				// really running is in `uname -v`, not in the package.
-				st.srcVer = runningVersion
-				st.pkg.Version = runningVersion
-			}
-		}
-		states = append(states, st)
+	return k
+}
+
+// state returns the package as matching sees it, and false for the
+// kernel packages that do not count (not running, or not the newest).
+func (k *debKernels) state(h *patchwatch.Host, p patchwatch.Package) (pkgState, bool) {
+	src, srcVer := sourceOf(h, p)
+	st := pkgState{pkg: p, srcName: src, srcVer: srcVer}
+	if k.newestBySource == nil {
+		return st, true
 	}
-	return states
+	abi := patchwatch.KernelABI(p.Name, src)
+	if abi == "" {
+		return st, true
+	}
+	st.kernel = true
+	st.newest = k.newestBySource[src]
+	switch {
+	case k.runningInstalled && abi != k.runningABI:
+		return st, false
+	case !k.runningInstalled && abi != k.newestABI[src]:
+		return st, false
+	}
+	if k.runningInstalled && k.runningVersion != "" {
+		// Debian keeps the ABI across some updates: the version really
+		// running is in `uname -v`, not in the package.
+		st.srcVer = k.runningVersion
+		st.pkg.Version = k.runningVersion
+	}
+	return st, true
 }
 
 // debianRunningVersion extracts the package version from a Debian kernel's

@@ -33,55 +33,62 @@ func (ix *Index) rpmRelease(h *patchwatch.Host) (string, string) {
 	return rhel, fmt.Sprintf("matched against Red Hat's advisories (%s), whose versions a %s host follows closely but not exactly", rhel, distro)
 }
 
-// rpmState adds what rpm matching needs to a package.
-func rpmStates(h *patchwatch.Host) []pkgState {
-	running := patchwatch.RPMRunningKernel(h.KernelRelease)
-	type kernelVersions struct {
-		newest, running *version.RPM
-		newestIdx       int
-	}
-	kernels := map[string]*kernelVersions{}
-	parsed := make([]version.RPM, len(h.Packages))
-	parseErr := make([]error, len(h.Packages))
-	for i, p := range h.Packages {
-		parsed[i], parseErr[i] = version.ParseRPM(p.Version)
-		if !patchwatch.IsRPMKernel(p.Name) || parseErr[i] != nil {
+// rpmKernels is what matching needs to know about an rpm host's kernels:
+// several versions of each kernel package live side by side; only the
+// running one counts (the newest when the running one is unknown or gone),
+// and a newer installed one means a reboot.
+type rpmKernels struct {
+	running string
+	newest  map[string]version.RPM
+	// hasRunning records the kernel package names of which the running
+	// version is installed.
+	hasRunning map[string]bool
+}
+
+func newRPMKernels(h *patchwatch.Host) *rpmKernels {
+	k := &rpmKernels{running: patchwatch.RPMRunningKernel(h.KernelRelease)}
+	for _, p := range h.Packages {
+		if !patchwatch.IsRPMKernel(p.Name) {
 			continue
 		}
-		k := kernels[p.Name]
-		if k == nil {
-			k = &kernelVersions{}
-			kernels[p.Name] = k
+		v, err := version.ParseRPM(p.Version)
+		if err != nil {
+			continue
 		}
-		v := parsed[i]
-		if k.newest == nil || v.Compare(*k.newest) > 0 {
-			k.newest, k.newestIdx = &parsed[i], i
+		if k.newest == nil {
+			k.newest, k.hasRunning = map[string]version.RPM{}, map[string]bool{}
 		}
-		if running != "" && v.VersionRelease() == running {
-			k.running = &parsed[i]
+		if cur, ok := k.newest[p.Name]; !ok || v.Compare(cur) > 0 {
+			k.newest[p.Name] = v
+		}
+		if k.running != "" && v.VersionRelease() == k.running {
+			k.hasRunning[p.Name] = true
 		}
 	}
-	states := make([]pkgState, 0, len(h.Packages))
-	for i, p := range h.Packages {
-		st := pkgState{pkg: p, srcName: p.SourceName, rpm: parsed[i], rpmErr: parseErr[i]}
-		if st.srcName == "" {
-			st.srcName = p.Name
-		}
-		if k := kernels[p.Name]; k != nil && parseErr[i] == nil {
-			// Only the running kernel counts (the newest when the running
-			// one is unknown or gone); a newer installed one means a reboot.
-			st.kernel = true
-			switch {
-			case k.running != nil && parsed[i].VersionRelease() != running:
-				continue
-			case k.running == nil && i != k.newestIdx:
-				continue
-			}
-			st.newestRPM = k.newest
-		}
-		states = append(states, st)
+	return k
+}
+
+// state returns the package as matching sees it, and false for kernel
+// packages that do not count.
+func (k *rpmKernels) state(p patchwatch.Package) (pkgState, bool) {
+	st := pkgState{pkg: p, srcName: p.SourceName}
+	if st.srcName == "" {
+		st.srcName = p.Name
 	}
-	return states
+	st.rpm, st.rpmErr = version.ParseRPM(p.Version)
+	newest, isKernel := k.newest[p.Name]
+	if !isKernel || st.rpmErr != nil {
+		return st, true
+	}
+	st.kernel = true
+	switch {
+	case k.hasRunning[p.Name] && st.rpm.VersionRelease() != k.running:
+		return st, false
+	case !k.hasRunning[p.Name] && st.rpm.Compare(newest) != 0:
+		return st, false
+	}
+	st.newestRPM = &newest
+	return st, true
 }
 
 // moduleMatches reports whether a fix for module stream mod (empty for
@@ -106,11 +113,25 @@ func moduleMatches(h *patchwatch.Host, st *pkgState, mod string) (bool, string) 
 
 func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 	release, releaseNote := ix.rpmRelease(h)
-	states := rpmStates(h)
 	byPackage := ix.fixes[release]
+	if byPackage == nil {
+		return nil
+	}
+	kernels := newRPMKernels(h)
 	c := newCollector(h)
-	for i := range states {
-		st := &states[i]
+	for i, p := range h.Packages {
+		src := p.SourceName
+		if src == "" {
+			src = p.Name
+		}
+		if byPackage[p.Name] == nil && byPackage[src] == nil {
+			continue
+		}
+		state, ok := kernels.state(p)
+		if !ok {
+			continue
+		}
+		st := &state
 		lookups := [2]string{st.pkg.Name, st.srcName}
 		for li, name := range lookups {
 			if li == 1 && name == lookups[0] {

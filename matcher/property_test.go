@@ -1,0 +1,143 @@
+package matcher_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/version"
+)
+
+// genFleet draws a small random fleet and advisories over a few releases,
+// sources, binaries and versions, deb or rpm.
+func genFleet(t *rapid.T) ([]patchwatch.Advisory, []*patchwatch.Host) {
+	rpm := rapid.Bool().Draw(t, "rpm")
+	releases := []string{"ubuntu:22.04", "debian:12"}
+	versions := []string{"1.0-1", "1.0-2", "1.0-2+deb12u1", "1.1~rc1-1", "1:0.9-1", "2.0-1ubuntu0.1"}
+	if rpm {
+		releases = []string{"rhel:9", "rhel-eus:9.2"}
+		versions = []string{"0:1.0-1.el9", "0:1.0-2.el9", "0:1.0-2.el9_2.1", "1:0.9-1.el9", "0:1.1~rc1-1.el9", "0:1.0-10.el9"}
+	}
+	pkgName := func(t *rapid.T, label string) string { return fmt.Sprintf("p%d", rapid.IntRange(0, 5).Draw(t, label)) }
+	var advisories []patchwatch.Advisory
+	for i := range rapid.IntRange(1, 8).Draw(t, "advisories") {
+		a := patchwatch.Advisory{ID: fmt.Sprintf("ADV-%d", i), Source: patchwatch.SourceUSN, Published: time.Unix(0, 0)}
+		for j := range rapid.IntRange(1, 3).Draw(t, "fixes") {
+			kind := patchwatch.KindSource
+			if rpm || rapid.Bool().Draw(t, "binary") {
+				kind = patchwatch.KindBinary
+			}
+			a.Fixes = append(a.Fixes, patchwatch.Fix{Release: rapid.SampledFrom(releases).Draw(t, "release"), Package: pkgName(t, fmt.Sprint("fixpkg", j)),
+				Kind: kind, FixedVersion: rapid.SampledFrom(versions).Draw(t, "fixed")})
+		}
+		advisories = append(advisories, a)
+	}
+	var hosts []*patchwatch.Host
+	for i := range rapid.IntRange(1, 6).Draw(t, "hosts") {
+		release := rapid.SampledFrom(releases).Draw(t, "hostrelease")
+		h := &patchwatch.Host{Name: fmt.Sprintf("h%d", i), Release: release, Family: patchwatch.ReleaseFamily(release), SourceInfo: true, EpochInfo: true, ModuleInfo: true}
+		seen := map[string]bool{}
+		for j := range rapid.IntRange(0, 6).Draw(t, "pkgs") {
+			name := pkgName(t, fmt.Sprint("bin", j))
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			v := rapid.SampledFrom(versions).Draw(t, "version")
+			h.Packages = append(h.Packages, patchwatch.Package{Name: name, Version: v, SourceName: pkgName(t, fmt.Sprint("src", j)), SourceVersion: v})
+		}
+		hosts = append(hosts, h)
+	}
+	return advisories, hosts
+}
+
+// bruteForce decides every (host, advisory) pair directly.
+func bruteForce(advisories []patchwatch.Advisory, h *patchwatch.Host) []string {
+	var out []string
+	for _, a := range advisories {
+		exposed := false
+		for _, f := range a.Fixes {
+			if f.Release != h.Release {
+				continue
+			}
+			for _, p := range h.Packages {
+				name := p.Name
+				if f.Kind == patchwatch.KindSource {
+					name = p.SourceName
+				}
+				if name != f.Package {
+					continue
+				}
+				var c int
+				var err error
+				if h.Family == patchwatch.FamilyRPM {
+					c, err = version.CompareRPM(p.Version, f.FixedVersion)
+				} else {
+					v := p.Version
+					if f.Kind == patchwatch.KindSource {
+						v = p.SourceVersion
+					}
+					c, err = version.CompareDeb(v, f.FixedVersion)
+				}
+				if err == nil && c < 0 {
+					exposed = true
+				}
+			}
+		}
+		if exposed {
+			out = append(out, a.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func ids(fs []patchwatch.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Advisory)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestIndexedMatcherAgreesWithBruteForce: on random fleets, the indexed
+// matcher, the fleet's per-advisory evaluation and a brute-force
+// computation give the same (host, advisory) pairs.
+func TestIndexedMatcherAgreesWithBruteForce(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		advisories, hosts := genFleet(t)
+		ix := matcher.NewIndex(advisories)
+		fleet := matcher.NewFleet()
+		for _, h := range hosts {
+			fleet.Add(h)
+		}
+		perAdvisory := map[string][]string{}
+		for i := range advisories {
+			for hi, fs := range fleet.MatchAdvisory(&advisories[i], nil) {
+				for _, f := range fs {
+					perAdvisory[hosts[hi].Name] = append(perAdvisory[hosts[hi].Name], f.Advisory)
+				}
+			}
+		}
+		for i, h := range hosts {
+			want := bruteForce(advisories, h)
+			if got := ids(ix.Match(h)); !slices.Equal(got, want) {
+				t.Fatalf("host %s: indexed %v, brute force %v", h.Name, got, want)
+			}
+			if got := ids(ix.Match(fleet.Host(i))); !slices.Equal(got, want) {
+				t.Fatalf("host %s rebuilt from the fleet: %v, brute force %v", h.Name, got, want)
+			}
+			got := perAdvisory[h.Name]
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("host %s per advisory: %v, brute force %v", h.Name, got, want)
+			}
+		}
+	})
+}
