@@ -56,9 +56,12 @@ type OSRelease struct {
 
 // Host is a machine with its latest inventory.
 type Host struct {
-	Name  string    `json:"name"`
-	Owner string    `json:"owner,omitempty"`
-	OS    OSRelease `json:"os"`
+	Name  string `json:"name"`
+	Owner string `json:"owner,omitempty"`
+	// InstanceID and Project identify an OpenStack VM when it reported them.
+	InstanceID string    `json:"instance_id,omitempty"`
+	Project    string    `json:"project,omitempty"`
+	OS         OSRelease `json:"os"`
 	// Release is the release key derived from OS, such as "ubuntu:22.04".
 	Release string `json:"release"`
 	Family  Family `json:"family"`

@@ -66,7 +66,7 @@ func (f *Fleet) Add(h *patchwatch.Host) int {
 		f.hosts = append(f.hosts, c)
 		f.byKey[h.Name] = idx
 	}
-	for _, release := range hostReleases(h) {
+	for _, release := range HostReleases(h) {
 		byName := f.postings[release]
 		if byName == nil {
 			byName = map[uint32][]uint32{}
@@ -83,9 +83,9 @@ func (f *Fleet) Add(h *patchwatch.Host) int {
 	return idx
 }
 
-// hostReleases returns the releases whose advisories may concern h: its
+// HostReleases returns the releases whose advisories may concern h: its
 // own and, for the RHEL rebuilds, Red Hat's.
-func hostReleases(h *patchwatch.Host) []string {
+func HostReleases(h *patchwatch.Host) []string {
 	if rhel := patchwatch.RHSARelease(h.Release); rhel != h.Release {
 		return []string{h.Release, rhel}
 	}

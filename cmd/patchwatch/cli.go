@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
 )
 
@@ -180,12 +182,26 @@ func oneLine(s string, n int) string {
 }
 
 // query is what every query command shares: its flags, output format,
-// the database opened read-only, and an evaluator over it.
+// the database opened read-only, and the service over it.
 type query struct {
 	fs     *flag.FlagSet
 	format string
 	s      *store.Store
-	ev     *evaluator
+	svc    *service.Service
+}
+
+// newService returns the service over s with the urgency rules of the
+// config file at configPath (the defaults when it is empty).
+func newService(env *Env, s *store.Store, configPath string) (*service.Service, error) {
+	rules := config.Default().Urgency
+	if configPath != "" {
+		cfg, err := config.Load(configPath)
+		if err != nil {
+			return nil, err
+		}
+		rules = cfg.Urgency
+	}
+	return service.New(s, rules, env.Now), nil
 }
 
 // queryFlags parses the flags every query shares (--db, --format,
@@ -208,10 +224,10 @@ func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (
 	if err != nil {
 		return nil, err
 	}
-	ev, err := newEvaluator(env, s, *configPath)
+	svc, err := newService(env, s, *configPath)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	return &query{fs: fs, format: *format, s: s, ev: ev}, nil
+	return &query{fs: fs, format: *format, s: s, svc: svc}, nil
 }

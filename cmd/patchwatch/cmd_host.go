@@ -4,12 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
-	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/inventory"
+	"github.com/patchwatch/patchwatch/service"
 )
 
 func runHost(ctx context.Context, env *Env, args []string) error {
@@ -83,11 +84,11 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	ev, err := newEvaluator(env, s, *configPath)
+	svc, err := newService(env, s, *configPath)
 	if err != nil {
 		return err
 	}
-	if err := ev.putHost(ctx, h); err != nil {
+	if err := svc.PutHost(ctx, h); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "host %s: %s, %d packages", h.Name, h.Release, len(h.Packages))
@@ -122,75 +123,29 @@ func runHostShow(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// hostSummary is one row of `patchwatch hosts`.
-type hostSummary struct {
-	Name          string `json:"name"`
-	Owner         string `json:"owner,omitempty"`
-	Release       string `json:"release"`
-	Packages      int    `json:"packages"`
-	Outstanding   int    `json:"outstanding"`
-	Overdue       int    `json:"overdue"`
-	PendingReboot int    `json:"pending_reboot"`
-	// RebootRequired is set when a fix waits for a reboot or the
-	// distribution's reboot flag is up; RebootRequiredSince says since when.
-	RebootRequired      bool   `json:"reboot_required"`
-	RebootRequiredSince string `json:"reboot_required_since,omitempty"`
-	ReportedAt          string `json:"reported_at"`
-	SourceInfo          bool   `json:"source_info"`
-}
-
 func runHosts(ctx context.Context, env *Env, args []string) error {
 	var rebootOnly *bool
+	var owner *string
 	q, err := queryFlags(env, "hosts", args, func(fs *flag.FlagSet) {
 		rebootOnly = fs.Bool("reboot-required", false, "only hosts that need a reboot, with since when")
+		owner = fs.String("owner", "", "only hosts of this owner")
 	})
 	if err != nil {
 		return err
 	}
 	defer q.s.Close()
-	hosts, err := q.s.Hosts(ctx)
+	rows, err := q.svc.HostSummaries(ctx, service.HostFilter{Owner: *owner, RebootRequired: *rebootOnly})
 	if err != nil {
 		return err
 	}
-	states, err := q.s.HostStates(ctx)
-	if err != nil {
-		return err
+	return writeHosts(env.Stdout, q.format, rows)
+}
+
+func writeHosts(w io.Writer, format string, rows []service.HostSummary) error {
+	if format == "json" {
+		return writeJSON(w, rows)
 	}
-	rows := []hostSummary{}
-	for i := range hosts {
-		h := &hosts[i]
-		findings, err := q.ev.outstanding(ctx, h)
-		if err != nil {
-			return err
-		}
-		row := hostSummary{Name: h.Name, Owner: h.Owner, Release: h.Release, Packages: len(h.Packages),
-			ReportedAt: h.ReportedAt.Format(time.RFC3339), SourceInfo: h.SourceInfo, RebootRequired: h.RebootRequired}
-		for _, f := range findings {
-			if f.Silenced != nil {
-				continue
-			}
-			if f.Status == patchwatch.StatusPendingReboot {
-				row.PendingReboot++
-				row.RebootRequired = true
-			} else {
-				row.Outstanding++
-			}
-			if f.Overdue {
-				row.Overdue++
-			}
-		}
-		if since := states[h.Name].RebootRequiredSince; row.RebootRequired && !since.IsZero() {
-			row.RebootRequiredSince = since.Format(time.RFC3339)
-		}
-		if *rebootOnly && !row.RebootRequired {
-			continue
-		}
-		rows = append(rows, row)
-	}
-	if q.format == "json" {
-		return writeJSON(env.Stdout, rows)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tOWNER\tRELEASE\tPACKAGES\tOUTSTANDING\tOVERDUE\tREBOOT\tREPORTED")
 	for _, r := range rows {
 		reboot := "-"
@@ -200,7 +155,11 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 				reboot += " since " + r.RebootRequiredSince
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.Name, r.Owner, r.Release, r.Packages, r.Outstanding, r.Overdue, reboot, r.ReportedAt)
+		reported := r.ReportedAt
+		if r.Stale {
+			reported += " (stale)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.Name, r.Owner, r.Release, r.Packages, r.Outstanding, r.Overdue, reboot, reported)
 	}
 	return tw.Flush()
 }

@@ -35,7 +35,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	defer s.Close()
 
-	ev, err := newEvaluator(env, s, *configPath)
+	svc, err := newService(env, s, *configPath)
 	if err != nil {
 		return err
 	}
@@ -133,9 +133,9 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if allHosts {
-		err = ev.syncHosts(ctx, nil)
+		err = svc.SyncHosts(ctx, nil)
 	} else {
-		_, err = ev.rematch(ctx, changed)
+		_, err = svc.Rematch(ctx, changed)
 	}
 	if err != nil {
 		return fmt.Errorf("re-evaluate hosts: %w", err)

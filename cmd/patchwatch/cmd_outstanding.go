@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/patchwatch/patchwatch"
-	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/service"
 )
 
 func runOutstanding(ctx context.Context, env *Env, args []string) error {
@@ -42,17 +42,11 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 			return usageError("--min-urgency: %v", err)
 		}
 	}
-	findings, err := q.ev.outstandingAll(ctx, *host, *owner)
+	findings, err := q.svc.OutstandingAll(ctx, service.Filter{Host: *host, Owner: *owner, MinSeverity: floor, MinUrgency: urgencyFloor,
+		IncludeSilenced: *includeSilenced, OverdueOnly: *overdueOnly})
 	if err != nil {
 		return err
 	}
-	kept := findings[:0]
-	for _, f := range findings {
-		if f.Severity >= floor && f.Urgency >= urgencyFloor && (f.Silenced == nil || *includeSilenced) && (f.Overdue || !*overdueOnly) {
-			kept = append(kept, f)
-		}
-	}
-	findings = kept
 	if q.format == "json" {
 		err = writeJSON(env.Stdout, findings)
 	} else {
@@ -65,37 +59,6 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: ExitFindings}
 	}
 	return nil
-}
-
-// outstandingAll returns the findings of one host, of one owner's hosts,
-// or of every host, most urgent first.
-func (e *evaluator) outstandingAll(ctx context.Context, name, owner string) ([]patchwatch.Finding, error) {
-	var hosts []patchwatch.Host
-	if name != "" {
-		h, err := e.s.Host(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		hosts = append(hosts, h)
-	} else {
-		var err error
-		if hosts, err = e.s.Hosts(ctx); err != nil {
-			return nil, err
-		}
-	}
-	findings := []patchwatch.Finding{}
-	for i := range hosts {
-		if owner != "" && !strings.EqualFold(hosts[i].Owner, owner) {
-			continue
-		}
-		fs, err := e.outstanding(ctx, &hosts[i])
-		if err != nil {
-			return nil, err
-		}
-		findings = append(findings, fs...)
-	}
-	matcher.SortFindings(findings)
-	return findings, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -173,15 +136,9 @@ func runAdvisory(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	all, err := q.ev.outstandingAll(ctx, "", "")
+	affected, err := q.svc.OutstandingAll(ctx, service.Filter{Advisory: a.ID})
 	if err != nil {
 		return err
-	}
-	affected := []patchwatch.Finding{}
-	for _, f := range all {
-		if f.Advisory == a.ID {
-			affected = append(affected, f)
-		}
 	}
 	if q.format == "json" {
 		return writeJSON(env.Stdout, struct {

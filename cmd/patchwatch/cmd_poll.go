@@ -16,6 +16,7 @@ import (
 	"github.com/patchwatch/patchwatch/feeds/rebuild"
 	"github.com/patchwatch/patchwatch/feeds/rhsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
+	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
 )
 
@@ -178,7 +179,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 
 // pollOnce runs one round of every poller. A failing feed does not stop
 // the others; the error returned joins every failure.
-func pollOnce(ctx context.Context, s *store.Store, ev *evaluator, pollers []poller, log *slog.Logger) error {
+func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger) error {
 	var errs []error
 	changes := &changeSet{}
 	for _, p := range pollers {
@@ -194,12 +195,11 @@ func pollOnce(ctx context.Context, s *store.Store, ev *evaluator, pollers []poll
 	}
 	// What was committed stays committed even when a feed failed: the
 	// hosts it concerns are re-evaluated either way.
-	ev.now = time.Now()
 	if changes.all {
-		if err := ev.syncHosts(ctx, nil); err != nil {
+		if err := svc.SyncHosts(ctx, nil); err != nil {
 			errs = append(errs, err)
 		}
-	} else if n, err := ev.rematch(ctx, changes.advisories); err != nil {
+	} else if n, err := svc.Rematch(ctx, changes.advisories); err != nil {
 		errs = append(errs, err)
 	} else if n > 0 {
 		log.Info("hosts re-evaluated", "hosts", n, "advisories", len(changes.advisories))
@@ -249,15 +249,15 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 	if len(pollers) == 0 {
 		return errors.New("no feed is enabled in the configuration")
 	}
-	ev := &evaluator{s: s, rules: cfg.Urgency, now: env.now()}
+	svc := service.New(s, cfg.Urgency, env.Now)
 	if once {
-		return pollOnce(ctx, s, ev, pollers, log)
+		return pollOnce(ctx, s, svc, pollers, log)
 	}
 	log.Info("polling", "interval", cfg.PollInterval, "db", cfg.DB, "feeds", len(pollers))
 	ticker := time.NewTicker(cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		if err := pollOnce(ctx, s, ev, pollers, log); err != nil && ctx.Err() == nil {
+		if err := pollOnce(ctx, s, svc, pollers, log); err != nil && ctx.Err() == nil {
 			log.Error("poll round failed; cursors kept, will retry", "err", err)
 		}
 		select {

@@ -1,4 +1,7 @@
-package main
+// Package service is patchwatch's application layer: it matches hosts
+// against the stored advisories, keeps finding records in step, and
+// answers the queries the CLI and the HTTP API share.
+package service
 
 import (
 	"context"
@@ -6,48 +9,41 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
-	"github.com/patchwatch/patchwatch/config"
 	"github.com/patchwatch/patchwatch/matcher"
 	"github.com/patchwatch/patchwatch/store"
 )
 
-// evaluator matches hosts against the stored advisories and keeps their
+// Service matches hosts against the stored advisories and keeps their
 // finding records in step: the one place where findings are computed.
-type evaluator struct {
+type Service struct {
 	s     *store.Store
 	rules patchwatch.UrgencyRules
-	now   time.Time
+	clock func() time.Time
 }
 
-func newEvaluator(env *Env, s *store.Store, configPath string) (*evaluator, error) {
-	rules := config.Default().Urgency
-	if configPath != "" {
-		cfg, err := config.Load(configPath)
-		if err != nil {
-			return nil, err
-		}
-		rules = cfg.Urgency
+// New returns a Service over s; clock nil means time.Now.
+func New(s *store.Store, rules patchwatch.UrgencyRules, clock func() time.Time) *Service {
+	if clock == nil {
+		clock = time.Now
 	}
-	return &evaluator{s: s, rules: rules, now: env.now()}, nil
+	return &Service{s: s, rules: rules, clock: clock}
 }
 
-// releasesOf returns the releases whose advisories may concern h: its own
-// and, for the RHEL rebuilds, Red Hat's.
-func releasesOf(h *patchwatch.Host) []string {
-	releases := []string{h.Release}
-	if rhel := patchwatch.RHSARelease(h.Release); rhel != h.Release {
-		releases = append(releases, rhel)
-	}
-	return releases
-}
+// Store returns the store the service works on.
+func (e *Service) Store() *store.Store { return e.s }
+
+// Rules returns the urgency rules in force.
+func (e *Service) Rules() patchwatch.UrgencyRules { return e.rules }
+
+func (e *Service) now() time.Time { return e.clock() }
 
 // findings matches one host against the advisories that name any of its
 // packages (found through the store's fix index) and gives each finding
 // its severity refinements and urgency.
-func (e *evaluator) findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
+func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
 	names := matcher.LookupNames(h)
 	var advisories []patchwatch.Advisory
-	for _, release := range releasesOf(h) {
+	for _, release := range matcher.HostReleases(h) {
 		found, err := e.s.AdvisoriesFor(ctx, release, names)
 		if err != nil {
 			return nil, fmt.Errorf("find advisories for %s: %w", h.Name, err)
@@ -82,15 +78,15 @@ func (e *evaluator) findings(ctx context.Context, h *patchwatch.Host) ([]patchwa
 		}
 		return byCVE[cve]
 	}
-	matcher.Enrich(h, findings, matcher.Context{KEV: kev, Urgency: urgency, Rules: e.rules, Now: e.now})
+	matcher.Enrich(h, findings, matcher.Context{KEV: kev, Urgency: urgency, Rules: e.rules, Now: e.now()})
 	return findings, lookupErr
 }
 
 // putHost stores a host's new inventory, indexed by its packages, and
 // brings its finding records up to date.
-func (e *evaluator) putHost(ctx context.Context, h patchwatch.Host) error {
+func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) error {
 	var index []store.ReleasePackage
-	for _, release := range releasesOf(&h) {
+	for _, release := range matcher.HostReleases(&h) {
 		for _, name := range matcher.LookupNames(&h) {
 			index = append(index, store.ReleasePackage{Release: release, Package: name})
 		}
@@ -98,13 +94,13 @@ func (e *evaluator) putHost(ctx context.Context, h patchwatch.Host) error {
 	if err := e.s.PutHost(ctx, h, index); err != nil {
 		return err
 	}
-	_, err := e.sync(ctx, &h)
+	_, err := e.Sync(ctx, &h)
 	return err
 }
 
 // sync re-evaluates one host and stores the change in its findings.
-func (e *evaluator) sync(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Event, error) {
-	findings, err := e.findings(ctx, h)
+func (e *Service) Sync(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Event, error) {
+	findings, err := e.Findings(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -114,12 +110,12 @@ func (e *evaluator) sync(ctx context.Context, h *patchwatch.Host) ([]patchwatch.
 			reboot = true
 		}
 	}
-	return e.s.SyncFindings(ctx, *h, findings, reboot, e.now)
+	return e.s.SyncFindings(ctx, *h, findings, reboot, e.now())
 }
 
 // rematch re-evaluates the hosts a set of changed advisories may concern,
 // found through the host index: not a full rescan.
-func (e *evaluator) rematch(ctx context.Context, changed []patchwatch.Advisory) (int, error) {
+func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (int, error) {
 	var pairs []store.ReleasePackage
 	for _, a := range changed {
 		for _, f := range a.Fixes {
@@ -133,11 +129,11 @@ func (e *evaluator) rematch(ctx context.Context, changed []patchwatch.Advisory) 
 	if err != nil {
 		return 0, err
 	}
-	return len(names), e.syncHosts(ctx, names)
+	return len(names), e.SyncHosts(ctx, names)
 }
 
 // syncHosts re-evaluates the named hosts, or every host when names is nil.
-func (e *evaluator) syncHosts(ctx context.Context, names []string) error {
+func (e *Service) SyncHosts(ctx context.Context, names []string) error {
 	var hosts []patchwatch.Host
 	if names == nil {
 		var err error
@@ -154,7 +150,7 @@ func (e *evaluator) syncHosts(ctx context.Context, names []string) error {
 		}
 	}
 	for i := range hosts {
-		if _, err := e.sync(ctx, &hosts[i]); err != nil {
+		if _, err := e.Sync(ctx, &hosts[i]); err != nil {
 			return fmt.Errorf("re-evaluate %s: %w", hosts[i].Name, err)
 		}
 	}
@@ -163,8 +159,8 @@ func (e *evaluator) syncHosts(ctx context.Context, names []string) error {
 
 // outstanding returns a host's findings with their life-cycle data (first
 // seen, deadline, overdue) and the active silence that covers each, if any.
-func (e *evaluator) outstanding(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
-	findings, err := e.findings(ctx, h)
+func (e *Service) Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
+	findings, err := e.Findings(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -182,18 +178,19 @@ func (e *evaluator) outstanding(ctx context.Context, h *patchwatch.Host) ([]patc
 	if err != nil {
 		return nil, err
 	}
+	now := e.now()
 	for i := range findings {
 		f := &findings[i]
 		f.FirstSeen = firstSeen[f.Advisory]
 		if f.FirstSeen.IsZero() {
 			// Not yet recorded (the host report predates this advisory's
 			// import and nothing re-evaluated it): it is new now.
-			f.FirstSeen = e.now
+			f.FirstSeen = now
 		}
 		f.Deadline = e.rules.Deadline(f.Urgency, f.FirstSeen)
-		f.Overdue = e.now.After(f.Deadline)
+		f.Overdue = now.After(f.Deadline)
 		for j := range silences {
-			if silences[j].Active(e.now) && silences[j].Matches(f, h.Owner) {
+			if silences[j].Active(now) && silences[j].Matches(f, h.Owner) {
 				f.Silenced = &silences[j]
 				break
 			}

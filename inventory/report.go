@@ -1,0 +1,202 @@
+package inventory
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// ReportSchema names version 1 of the report document (docs/report.md,
+// docs/report.schema.json).
+const ReportSchema = "patchwatch.report/v1"
+
+// Limits on a report, so that a hostile one is refused whole.
+const (
+	MaxReportPackages = 50000
+	maxField          = 1024
+)
+
+// Report is what a VM's agent sends: who it is, what it runs, and whether
+// it needs a reboot.
+type Report struct {
+	Schema    string          `json:"schema"`
+	Host      ReportHost      `json:"host"`
+	Owner     string          `json:"owner,omitempty"`
+	OSRelease ReportOSRelease `json:"os_release"`
+	Kernel    ReportKernel    `json:"kernel"`
+	BootTime  time.Time       `json:"boot_time,omitzero"`
+	Reboot    ReportReboot    `json:"reboot"`
+	Format    string          `json:"package_format"` // "deb" or "rpm"
+	Packages  []ReportPackage `json:"packages"`
+	Agent     string          `json:"agent,omitempty"`
+	Collected time.Time       `json:"collected_at,omitzero"`
+}
+
+// ReportHost identifies the VM.
+type ReportHost struct {
+	Hostname     string `json:"hostname"`
+	InstanceID   string `json:"instance_id,omitempty"`   // OpenStack instance UUID
+	InstanceName string `json:"instance_name,omitempty"` // OpenStack server name
+	ProjectID    string `json:"project_id,omitempty"`
+}
+
+// ReportOSRelease carries the os-release fields matching needs.
+type ReportOSRelease struct {
+	ID              string `json:"id"`
+	VersionID       string `json:"version_id,omitempty"`
+	VersionCodename string `json:"version_codename,omitempty"`
+	PrettyName      string `json:"pretty_name,omitempty"`
+	DebianVersion   string `json:"debian_version,omitempty"`
+}
+
+// ReportKernel is the running kernel: `uname -r` and `uname -v`.
+type ReportKernel struct {
+	Release string `json:"release,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// ReportReboot carries the distribution's own reboot signals.
+type ReportReboot struct {
+	// Required is /var/run/reboot-required, or `needs-restarting -r`
+	// exiting 1.
+	Required bool `json:"required"`
+	// Packages lists /var/run/reboot-required.pkgs.
+	Packages []string `json:"packages,omitempty"`
+	// Source says which signal was read.
+	Source string `json:"source,omitempty"`
+}
+
+// ReportPackage is one installed package. Epoch is for rpm; an rpm
+// package's Version is VERSION-RELEASE.
+type ReportPackage struct {
+	Name          string `json:"name"`
+	Epoch         *int   `json:"epoch,omitempty"`
+	Version       string `json:"version"`
+	Arch          string `json:"arch,omitempty"`
+	SourceName    string `json:"source_name,omitempty"`
+	SourceVersion string `json:"source_version,omitempty"`
+	Module        string `json:"module,omitempty"`
+}
+
+// DecodeReport reads a report document strictly: unknown fields, invalid
+// UTF-8, a wrong schema, oversized fields, too many or duplicate packages
+// are errors that name the problem.
+func DecodeReport(r io.Reader) (Report, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Report{}, fmt.Errorf("read report: %w", err)
+	}
+	if !utf8.Valid(data) {
+		return Report{}, errors.New("report is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var rep Report
+	if err := dec.Decode(&rep); err != nil {
+		return Report{}, fmt.Errorf("decode report: %w", err)
+	}
+	if dec.More() {
+		return Report{}, errors.New("decode report: trailing data after the document")
+	}
+	return rep, rep.Validate()
+}
+
+// Validate checks a decoded report.
+func (r *Report) Validate() error {
+	if r.Schema != ReportSchema {
+		return fmt.Errorf("schema %q: this server reads %q", r.Schema, ReportSchema)
+	}
+	if strings.TrimSpace(r.Host.Hostname) == "" {
+		return errors.New("host.hostname is missing")
+	}
+	for name, v := range map[string]string{"host.hostname": r.Host.Hostname, "host.instance_id": r.Host.InstanceID, "host.instance_name": r.Host.InstanceName,
+		"owner": r.Owner, "os_release.id": r.OSRelease.ID, "kernel.release": r.Kernel.Release, "kernel.version": r.Kernel.Version} {
+		if len(v) > maxField {
+			return fmt.Errorf("%s is longer than %d bytes", name, maxField)
+		}
+	}
+	if r.Format != "deb" && r.Format != "rpm" {
+		return fmt.Errorf("package_format %q is not deb or rpm", r.Format)
+	}
+	if len(r.Packages) == 0 {
+		return errors.New("no packages")
+	}
+	if len(r.Packages) > MaxReportPackages {
+		return fmt.Errorf("%d packages: more than %d", len(r.Packages), MaxReportPackages)
+	}
+	seen := make(map[[3]string]bool, len(r.Packages))
+	for i, p := range r.Packages {
+		if p.Name == "" || p.Version == "" {
+			return fmt.Errorf("packages[%d]: name and version are required", i)
+		}
+		if len(p.Name)+len(p.Version)+len(p.Arch)+len(p.SourceName)+len(p.SourceVersion)+len(p.Module) > maxField {
+			return fmt.Errorf("packages[%d]: fields longer than %d bytes", i, maxField)
+		}
+		k := [3]string{p.Name, p.Version, p.Arch}
+		if seen[k] {
+			return fmt.Errorf("packages[%d]: %s %s %s listed twice", i, p.Name, p.Version, p.Arch)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// Name returns the host name a report is filed under: the OpenStack
+// server name when given, else the hostname.
+func (r *Report) Name() string {
+	if r.Host.InstanceName != "" {
+		return r.Host.InstanceName
+	}
+	return r.Host.Hostname
+}
+
+// HostFromReport turns a validated report into a Host. Versions are
+// checked with the family's rules; a line that does not parse is an error.
+func HostFromReport(r *Report, now time.Time) (patchwatch.Host, error) {
+	osr := patchwatch.OSRelease{ID: r.OSRelease.ID, VersionID: r.OSRelease.VersionID, VersionCodename: r.OSRelease.VersionCodename,
+		PrettyName: r.OSRelease.PrettyName, DebianVersion: r.OSRelease.DebianVersion}
+	release, family, err := patchwatch.ResolveRelease(osr)
+	if err != nil {
+		return patchwatch.Host{}, fmt.Errorf("os_release: %w", err)
+	}
+	if (family == patchwatch.FamilyRPM) != (r.Format == "rpm") {
+		return patchwatch.Host{}, fmt.Errorf("package_format %s does not fit %s", r.Format, osr.ID)
+	}
+	h := patchwatch.Host{
+		Name: r.Name(), Owner: r.Owner, OS: osr, Release: release, Family: family,
+		InstanceID: r.Host.InstanceID, Project: r.Host.ProjectID,
+		KernelRelease: r.Kernel.Release, KernelVersion: r.Kernel.Version,
+		RebootRequired: r.Reboot.Required, ReportedAt: now.UTC(),
+		SourceInfo: true, EpochInfo: true, ModuleInfo: family == patchwatch.FamilyRPM,
+	}
+	for i, p := range r.Packages {
+		pkg := patchwatch.Package{Name: p.Name, Version: p.Version, Arch: p.Arch, SourceName: p.SourceName, SourceVersion: p.SourceVersion, Module: p.Module}
+		if family == patchwatch.FamilyRPM {
+			if p.Epoch == nil {
+				h.EpochInfo = false
+			} else {
+				pkg.Version = fmt.Sprintf("%d:%s", *p.Epoch, p.Version)
+				if pkg.SourceVersion != "" {
+					pkg.SourceVersion = fmt.Sprintf("%d:%s", *p.Epoch, p.SourceVersion)
+				}
+			}
+		} else if err := checkVersion(p.Version); err != nil {
+			return patchwatch.Host{}, fmt.Errorf("packages[%d] %s: %w", i, p.Name, err)
+		}
+		if pkg.SourceName == "" {
+			h.SourceInfo = false
+			pkg.SourceName, pkg.SourceVersion = "", ""
+		} else if pkg.SourceVersion == "" {
+			pkg.SourceVersion = pkg.Version
+		}
+		h.Packages = append(h.Packages, pkg)
+	}
+	return h, h.Validate()
+}
