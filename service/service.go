@@ -82,35 +82,42 @@ func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatc
 	return findings, lookupErr
 }
 
-// putHost stores a host's new inventory, indexed by its packages, and
-// brings its finding records up to date.
-func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) error {
+// PutHost stores a host's new inventory, indexed by its packages, and the
+// change in its findings, in one durable transaction (batched with
+// concurrent reports), and returns the events of the change.
+func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.Event, error) {
+	findings, err := e.Findings(ctx, &h)
+	if err != nil {
+		return nil, err
+	}
 	var index []store.ReleasePackage
 	for _, release := range matcher.HostReleases(&h) {
 		for _, name := range matcher.LookupNames(&h) {
 			index = append(index, store.ReleasePackage{Release: release, Package: name})
 		}
 	}
-	if err := e.s.PutHost(ctx, h, index); err != nil {
-		return err
-	}
-	_, err := e.Sync(ctx, &h)
-	return err
+	return e.s.ApplyReport(ctx, h, index, findings, rebootRequired(&h, findings), e.now())
 }
 
-// sync re-evaluates one host and stores the change in its findings.
+func rebootRequired(h *patchwatch.Host, findings []patchwatch.Finding) bool {
+	if h.RebootRequired {
+		return true
+	}
+	for _, f := range findings {
+		if f.Status == patchwatch.StatusPendingReboot {
+			return true
+		}
+	}
+	return false
+}
+
+// Sync re-evaluates one host and stores the change in its findings.
 func (e *Service) Sync(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Event, error) {
 	findings, err := e.Findings(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	reboot := h.RebootRequired
-	for _, f := range findings {
-		if f.Status == patchwatch.StatusPendingReboot {
-			reboot = true
-		}
-	}
-	return e.s.SyncFindings(ctx, *h, findings, reboot, e.now())
+	return e.s.SyncFindings(ctx, *h, findings, rebootRequired(h, findings), e.now())
 }
 
 // rematch re-evaluates the hosts a set of changed advisories may concern,
@@ -197,4 +204,36 @@ func (e *Service) Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchw
 		}
 	}
 	return findings, nil
+}
+
+// Advisory returns one stored advisory; the error wraps store.ErrNotFound
+// when it is unknown.
+func (e *Service) Advisory(ctx context.Context, id string) (patchwatch.Advisory, error) {
+	return e.s.Advisory(ctx, id)
+}
+
+// Host returns one stored host; the error wraps store.ErrNotFound when it
+// is unknown.
+func (e *Service) Host(ctx context.Context, name string) (patchwatch.Host, error) {
+	return e.s.Host(ctx, name)
+}
+
+// FleetCounts returns the number of hosts and of open findings by urgency,
+// for the metrics.
+func (e *Service) FleetCounts(ctx context.Context) (int, map[patchwatch.Urgency]int, error) {
+	hosts, err := e.s.Hosts(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	records, err := e.s.FindingRecords(ctx, "")
+	if err != nil {
+		return 0, nil, err
+	}
+	open := map[patchwatch.Urgency]int{}
+	for _, r := range records {
+		if r.Open() {
+			open[r.Urgency]++
+		}
+	}
+	return len(hosts), open, nil
 }

@@ -20,7 +20,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -36,6 +36,8 @@ var (
 	bucketHostState  = []byte("host_state")    // host -> HostState
 	bucketHostIndex  = []byte("host_packages") // release NUL package NUL host -> empty
 	bucketSilences   = []byte("silences")      // id -> Silence
+	bucketTokens     = []byte("tokens")        // sha256 of the secret -> Token
+	bucketTokenIDs   = []byte("token_ids")     // token id -> sha256 of the secret
 
 	keySchema = []byte("schema_version")
 )
@@ -101,7 +103,8 @@ func checkSchema(tx *bolt.Tx) error {
 
 // migrate brings any earlier layout to SchemaVersion. Every step so far
 // only adds buckets (version 2: kev, debian_urgency; version 3: findings,
-// host_state, host_packages, silences), so creating the missing ones is
+// host_state, host_packages, silences; version 4: tokens, token_ids), so
+// creating the missing ones is
 // the whole migration; a read-only open of an older database finds them
 // absent, and the readers treat that as empty.
 func migrate(tx *bolt.Tx) error {
@@ -116,7 +119,7 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences} {
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -313,29 +316,31 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 	if err != nil {
 		return fmt.Errorf("encode host %s: %w", h.Name, err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := unindexHost(tx, h.Name); err != nil {
+	return s.db.Update(func(tx *bolt.Tx) error { return putHostTx(tx, h.Name, data, index) })
+}
+
+func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage) error {
+	if err := unindexHost(tx, name); err != nil {
+		return err
+	}
+	keys := make([][]byte, 0, len(index))
+	idx := tx.Bucket(bucketHostIndex)
+	for _, rp := range index {
+		k := fixKey(rp.Release, rp.Package, name)
+		if err := idx.Put(k, nil); err != nil {
 			return err
 		}
-		keys := make([][]byte, 0, len(index))
-		idx := tx.Bucket(bucketHostIndex)
-		for _, rp := range index {
-			k := fixKey(rp.Release, rp.Package, h.Name)
-			if err := idx.Put(k, nil); err != nil {
-				return err
-			}
-			keys = append(keys, k)
-		}
-		// The host's own list of its index keys, to remove them next time.
-		own, err := json.Marshal(keys)
-		if err != nil {
-			return err
-		}
-		if err := idx.Put(hostIndexListKey(h.Name), own); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketHosts).Put([]byte(h.Name), data)
-	})
+		keys = append(keys, k)
+	}
+	// The host's own list of its index keys, to remove them next time.
+	own, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	if err := idx.Put(hostIndexListKey(name), own); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketHosts).Put([]byte(name), data)
 }
 
 // ReleasePackage is one (release, package name) pair a host is indexed under.
@@ -568,35 +573,40 @@ type HostState struct {
 func (s *Store) SyncFindings(ctx context.Context, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		prev, err := hostRecords(tx, h.Name)
-		if err != nil {
-			return err
-		}
-		next, evs := patchwatch.Reconcile(h.Name, h.Owner, prev, findings, now)
-		if err := putRecords(tx, h.Name, next); err != nil {
-			return err
-		}
-		events = evs
-		states := tx.Bucket(bucketHostState)
-		var st HostState
-		if v := states.Get([]byte(h.Name)); v != nil {
-			if err := json.Unmarshal(v, &st); err != nil {
-				return fmt.Errorf("decode state of host %s: %w", h.Name, err)
-			}
-		}
-		switch {
-		case rebootRequired && st.RebootRequiredSince.IsZero():
-			st.RebootRequiredSince = now
-		case !rebootRequired:
-			st.RebootRequiredSince = time.Time{}
-		}
-		data, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		return states.Put([]byte(h.Name), data)
+		var err error
+		events, err = syncFindingsTx(tx, h, findings, rebootRequired, now)
+		return err
 	})
 	return events, err
+}
+
+func syncFindingsTx(tx *bolt.Tx, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	prev, err := hostRecords(tx, h.Name)
+	if err != nil {
+		return nil, err
+	}
+	next, events := patchwatch.Reconcile(h.Name, h.Owner, prev, findings, now)
+	if err := putRecords(tx, h.Name, next); err != nil {
+		return nil, err
+	}
+	states := tx.Bucket(bucketHostState)
+	var st HostState
+	if v := states.Get([]byte(h.Name)); v != nil {
+		if err := json.Unmarshal(v, &st); err != nil {
+			return nil, fmt.Errorf("decode state of host %s: %w", h.Name, err)
+		}
+	}
+	switch {
+	case rebootRequired && st.RebootRequiredSince.IsZero():
+		st.RebootRequiredSince = now
+	case !rebootRequired:
+		st.RebootRequiredSince = time.Time{}
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return events, states.Put([]byte(h.Name), data)
 }
 
 func hostRecords(tx *bolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
@@ -742,4 +752,159 @@ func (s *Store) DeleteSilence(ctx context.Context, id string) error {
 		}
 		return b.Delete([]byte(id))
 	})
+}
+
+// PutToken stores a token under the hash of its secret.
+func (s *Store) PutToken(ctx context.Context, hash []byte, t patchwatch.Token) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketTokens).Put(hash, data); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketTokenIDs).Put([]byte(t.ID), hash)
+	})
+}
+
+// TokenByHash returns the token whose secret hashes to hash; ErrNotFound
+// if there is none.
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (patchwatch.Token, error) {
+	var t patchwatch.Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		if b == nil {
+			return ErrNotFound
+		}
+		v := b.Get(hash)
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &t)
+	})
+	return t, err
+}
+
+// TokenByID returns a token and the hash of its secret; ErrNotFound if
+// there is none with id.
+func (s *Store) TokenByID(ctx context.Context, id string) (patchwatch.Token, []byte, error) {
+	var t patchwatch.Token
+	var hash []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ids := tx.Bucket(bucketTokenIDs)
+		if ids == nil {
+			return fmt.Errorf("token %s: %w", id, ErrNotFound)
+		}
+		h := ids.Get([]byte(id))
+		if h == nil {
+			return fmt.Errorf("token %s: %w", id, ErrNotFound)
+		}
+		hash = bytes.Clone(h)
+		return json.Unmarshal(tx.Bucket(bucketTokens).Get(h), &t)
+	})
+	return t, hash, err
+}
+
+// Tokens returns every token (never a secret).
+func (s *Store) Tokens(ctx context.Context) ([]patchwatch.Token, error) {
+	var out []patchwatch.Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var t patchwatch.Token
+			if err := json.Unmarshal(v, &t); err != nil {
+				return err
+			}
+			out = append(out, t)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b patchwatch.Token) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, err
+}
+
+// RevokeToken marks a token revoked; ErrNotFound if there is none with id.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		hash := tx.Bucket(bucketTokenIDs).Get([]byte(id))
+		if hash == nil {
+			return fmt.Errorf("token %s: %w", id, ErrNotFound)
+		}
+		b := tx.Bucket(bucketTokens)
+		var t patchwatch.Token
+		if err := json.Unmarshal(b.Get(hash), &t); err != nil {
+			return err
+		}
+		t.Revoked = true
+		data, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		return b.Put(bytes.Clone(hash), data)
+	})
+}
+
+// RevokeHostTokens revokes every host token of a host, so that a host
+// that enrolls again holds one live token.
+func (s *Store) RevokeHostTokens(ctx context.Context, host string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		type update struct{ k, v []byte }
+		var updates []update
+		err := b.ForEach(func(k, v []byte) error {
+			var t patchwatch.Token
+			if err := json.Unmarshal(v, &t); err != nil {
+				return err
+			}
+			if t.Kind == patchwatch.TokenHost && t.Host == host && !t.Revoked {
+				t.Revoked = true
+				data, err := json.Marshal(t)
+				if err != nil {
+					return err
+				}
+				updates = append(updates, update{bytes.Clone(k), data})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range updates {
+			if err := b.Put(u.k, u.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ApplyReport stores a host's report and the change in its findings in one
+// durable transaction, batched with concurrent callers (bbolt's Batch), so
+// that a report is acknowledged only once it is on disk.
+func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []ReleasePackage, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+	}
+	var events []patchwatch.Event
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		events = nil
+		if err := putHostTx(tx, h.Name, data, index); err != nil {
+			return err
+		}
+		evs, err := syncFindingsTx(tx, h, findings, rebootRequired, now)
+		events = evs
+		return err
+	})
+	return events, err
 }

@@ -88,7 +88,7 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := svc.PutHost(ctx, h); err != nil {
+	if _, err := svc.PutHost(ctx, h); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "host %s: %s, %d packages", h.Name, h.Release, len(h.Packages))

@@ -1,0 +1,212 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/inventory"
+)
+
+// EnrollRequest is the body of POST /api/v1/enroll.
+type EnrollRequest struct {
+	Hostname     string `json:"hostname"`
+	InstanceID   string `json:"instance_id,omitempty"`
+	InstanceName string `json:"instance_name,omitempty"`
+}
+
+// EnrollResponse carries the host's own token, shown once.
+type EnrollResponse struct {
+	Host  string `json:"host"`
+	Token string `json:"token"`
+	Owner string `json:"owner"`
+}
+
+// ReportResponse acknowledges a stored report.
+type ReportResponse struct {
+	Host       string `json:"host"`
+	Packages   int    `json:"packages"`
+	Findings   int    `json:"events"`
+	ReceivedAt string `json:"received_at"`
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	tok, err := s.authenticate(r, patchwatch.TokenEnroll)
+	if err != nil {
+		s.metrics.rejected.WithLabelValues("auth").Inc()
+		s.authFail(w, r, err)
+		return
+	}
+	data, err := s.body(w, r)
+	if err != nil {
+		s.rejectBody(w, r, err)
+		return
+	}
+	var req EnrollRequest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.metrics.rejected.WithLabelValues("malformed").Inc()
+		s.fail(w, r, http.StatusBadRequest, "malformed", fmt.Errorf("decode enrollment: %w", err))
+		return
+	}
+	name := req.InstanceName
+	if name == "" {
+		name = req.Hostname
+	}
+	if name == "" || len(name) > 255 || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00/") {
+		s.metrics.rejected.WithLabelValues("malformed").Inc()
+		s.fail(w, r, http.StatusBadRequest, "malformed", errors.New("enrollment needs a hostname or instance_name"))
+		return
+	}
+	// A host enrolled by another owner is not taken over.
+	if h, err := s.backend.Host(r.Context(), name); err == nil && h.Owner != "" && !strings.EqualFold(h.Owner, tok.Owner) {
+		s.metrics.rejected.WithLabelValues("conflict").Inc()
+		s.fail(w, r, http.StatusConflict, "conflict", fmt.Errorf("host %s is enrolled by another owner", name))
+		return
+	}
+	secret, host, err := NewToken(patchwatch.TokenHost, s.now())
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	host.Host, host.Owner, host.Project = name, tok.Owner, tok.Project
+	host.Note = "enrolled with " + tok.ID
+	if err := s.tokens.RevokeHostTokens(r.Context(), name); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	if err := s.tokens.PutToken(r.Context(), HashToken(secret), host); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	s.log.Info("host enrolled", "host", name, "owner", tok.Owner, "enroll_token", tok.ID)
+	writeJSON(w, http.StatusCreated, EnrollResponse{Host: name, Token: secret, Owner: tok.Owner})
+}
+
+func (s *Server) rejectBody(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errTooLarge) {
+		s.metrics.rejected.WithLabelValues("too_large").Inc()
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "too_large", err)
+		return
+	}
+	s.metrics.rejected.WithLabelValues("malformed").Inc()
+	s.fail(w, r, http.StatusBadRequest, "malformed", err)
+}
+
+// report takes a report document (docs/report.md) from a host token.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	tok, err := s.authenticate(r, patchwatch.TokenHost)
+	if err != nil {
+		s.metrics.rejected.WithLabelValues("auth").Inc()
+		s.authFail(w, r, err)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		s.metrics.rejected.WithLabelValues("content_type").Inc()
+		s.fail(w, r, http.StatusUnsupportedMediaType, "content_type", fmt.Errorf("Content-Type %q: reports are application/json", ct))
+		return
+	}
+	if !s.allow(tok.Host) {
+		s.metrics.rejected.WithLabelValues("rate_limited").Inc()
+		w.Header().Set("Retry-After", fmt.Sprint(int(s.opts.ReportInterval.Seconds())))
+		s.fail(w, r, http.StatusTooManyRequests, "rate_limited", fmt.Errorf("host %s reports too often", tok.Host))
+		return
+	}
+	data, err := s.body(w, r)
+	if err != nil {
+		s.rejectBody(w, r, err)
+		return
+	}
+	rep, err := inventory.DecodeReport(bytes.NewReader(data))
+	if err != nil {
+		s.metrics.rejected.WithLabelValues("invalid").Inc()
+		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		return
+	}
+	if rep.Name() != tok.Host {
+		s.metrics.rejected.WithLabelValues("wrong_host").Inc()
+		s.fail(w, r, http.StatusForbidden, "forbidden", fmt.Errorf("this token reports for %s, not %s", tok.Host, rep.Name()))
+		return
+	}
+	h, err := inventory.HostFromReport(&rep, s.now())
+	if err != nil {
+		s.metrics.rejected.WithLabelValues("invalid").Inc()
+		s.fail(w, r, http.StatusUnprocessableEntity, "invalid", err)
+		return
+	}
+	s.store(w, r, tok, h, "json")
+}
+
+// vuls takes the text body of Vuls' server mode from a host token.
+func (s *Server) vuls(w http.ResponseWriter, r *http.Request) {
+	tok, err := s.authenticate(r, patchwatch.TokenHost)
+	if err != nil {
+		s.metrics.rejected.WithLabelValues("auth").Inc()
+		s.authFail(w, r, err)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "text/plain") {
+		s.metrics.rejected.WithLabelValues("content_type").Inc()
+		s.fail(w, r, http.StatusUnsupportedMediaType, "content_type", fmt.Errorf("Content-Type %q: Vuls bodies are text/plain", ct))
+		return
+	}
+	if !s.allow(tok.Host) {
+		s.metrics.rejected.WithLabelValues("rate_limited").Inc()
+		w.Header().Set("Retry-After", fmt.Sprint(int(s.opts.ReportInterval.Seconds())))
+		s.fail(w, r, http.StatusTooManyRequests, "rate_limited", fmt.Errorf("host %s reports too often", tok.Host))
+		return
+	}
+	data, err := s.body(w, r)
+	if err != nil {
+		s.rejectBody(w, r, err)
+		return
+	}
+	if !utf8.Valid(data) {
+		s.metrics.rejected.WithLabelValues("invalid").Inc()
+		s.fail(w, r, http.StatusBadRequest, "invalid", errors.New("body is not valid UTF-8"))
+		return
+	}
+	hd := inventory.VulsHeaders{
+		Family: r.Header.Get("X-Vuls-OS-Family"), Release: r.Header.Get("X-Vuls-OS-Release"),
+		KernelRelease: r.Header.Get("X-Vuls-Kernel-Release"), KernelVersion: r.Header.Get("X-Vuls-Kernel-Version"),
+		ServerName: r.Header.Get("X-Vuls-Server-Name"),
+	}
+	if hd.ServerName == "" {
+		hd.ServerName = tok.Host
+	}
+	if hd.ServerName != tok.Host {
+		s.metrics.rejected.WithLabelValues("wrong_host").Inc()
+		s.fail(w, r, http.StatusForbidden, "forbidden", fmt.Errorf("this token reports for %s, not %s", tok.Host, hd.ServerName))
+		return
+	}
+	h, err := inventory.HostFromVuls(hd, data, s.now())
+	if err != nil {
+		s.metrics.rejected.WithLabelValues("invalid").Inc()
+		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		return
+	}
+	s.store(w, r, tok, h, "vuls")
+}
+
+// store commits a host's report and acknowledges it only afterwards.
+func (s *Server) store(w http.ResponseWriter, r *http.Request, tok patchwatch.Token, h patchwatch.Host, format string) {
+	// The enrollment decides the owner; a report cannot move a host.
+	h.Owner = tok.Owner
+	if h.Project == "" {
+		h.Project = tok.Project
+	}
+	events, err := s.backend.PutHost(r.Context(), h)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", fmt.Errorf("store report of %s: %w", h.Name, err))
+		return
+	}
+	s.metrics.reports.WithLabelValues(format).Inc()
+	s.log.Info("report stored", "host", h.Name, "packages", len(h.Packages), "format", format, "events", len(events))
+	writeJSON(w, http.StatusAccepted, ReportResponse{Host: h.Name, Packages: len(h.Packages), Findings: len(events), ReceivedAt: s.now().UTC().Format("2006-01-02T15:04:05Z07:00")})
+}

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// scope narrows a query to what the token may see: admins everything,
+// owners their own hosts.
+func (s *Server) scope(w http.ResponseWriter, r *http.Request) (owner string, ok bool) {
+	tok, err := s.authenticate(r, patchwatch.TokenAdmin, patchwatch.TokenOwner)
+	if err != nil {
+		s.authFail(w, r, err)
+		return "", false
+	}
+	if tok.Kind == patchwatch.TokenOwner {
+		if o := r.URL.Query().Get("owner"); o != "" && !strings.EqualFold(o, tok.Owner) {
+			s.fail(w, r, http.StatusForbidden, "forbidden", errors.New("owner tokens see only their own hosts"))
+			return "", false
+		}
+		return tok.Owner, true
+	}
+	return r.URL.Query().Get("owner"), true
+}
+
+func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.scope(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	flt := service.Filter{Host: q.Get("host"), Owner: owner, Advisory: q.Get("advisory")}
+	var err error
+	if v := q.Get("severity"); v != "" {
+		var known bool
+		if flt.MinSeverity, known = patchwatch.ParseSeverity(v); !known {
+			err = fmt.Errorf("severity %q is not negligible, low, medium, high or critical", v)
+		}
+	}
+	if v := q.Get("urgency"); v != "" && err == nil {
+		flt.MinUrgency, err = patchwatch.ParseUrgency(v)
+	}
+	for name, dst := range map[string]*bool{"reboot_required": &flt.RebootRequired, "include_silenced": &flt.IncludeSilenced, "overdue": &flt.OverdueOnly} {
+		if v := q.Get(name); v != "" && err == nil {
+			*dst, err = strconv.ParseBool(v)
+		}
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_query", err)
+		return
+	}
+	if flt.Host != "" && owner != "" {
+		// An owner asking for someone else's host learns only that it is not theirs.
+		if h, err := s.backend.Host(r.Context(), flt.Host); err != nil || !strings.EqualFold(h.Owner, owner) {
+			s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", flt.Host))
+			return
+		}
+	}
+	fs, err := s.backend.OutstandingAll(r.Context(), flt)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, "not_found", err)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fs)
+}
+
+func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.scope(w, r)
+	if !ok {
+		return
+	}
+	reboot, err := strconv.ParseBool(orDefault(r.URL.Query().Get("reboot_required"), "false"))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_query", err)
+		return
+	}
+	rows, err := s.backend.HostSummaries(r.Context(), service.HostFilter{Owner: owner, RebootRequired: reboot, StaleAfter: s.opts.StaleAfter})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rows)
+}
+
+func (s *Server) host(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.scope(w, r)
+	if !ok {
+		return
+	}
+	h, err := s.backend.Host(r.Context(), r.PathValue("name"))
+	if err != nil || owner != "" && !strings.EqualFold(h.Owner, owner) {
+		s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", r.PathValue("name")))
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) advisory(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.scope(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.backend.Advisory(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, "not_found", err)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	affected, err := s.backend.OutstandingAll(r.Context(), service.Filter{Advisory: a.ID, Owner: owner})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, AdvisoryResponse{Advisory: a, Affected: affected})
+}
+
+// AdvisoryResponse is one advisory with the findings it causes.
+type AdvisoryResponse struct {
+	Advisory patchwatch.Advisory  `json:"advisory"`
+	Affected []patchwatch.Finding `json:"affected_hosts"`
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

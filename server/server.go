@@ -1,0 +1,199 @@
+// Package server is patchwatch's HTTP API: VMs enroll and report what they
+// run, owners and admins query what is outstanding, each seeing only what
+// is theirs.
+package server
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/service"
+)
+
+// Backend is what the API needs of the application layer.
+type Backend interface {
+	// PutHost stores a host's report durably; it returns only once the
+	// report is committed.
+	PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.Event, error)
+	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
+	HostSummaries(ctx context.Context, f service.HostFilter) ([]service.HostSummary, error)
+	// Advisory returns an error wrapping store.ErrNotFound when unknown.
+	Advisory(ctx context.Context, id string) (patchwatch.Advisory, error)
+	// Host returns an error wrapping store.ErrNotFound when unknown.
+	Host(ctx context.Context, name string) (patchwatch.Host, error)
+}
+
+// Options tune the server; zero fields take the defaults.
+type Options struct {
+	// MaxBodyBytes bounds a request body after decompression; default 32 MiB.
+	MaxBodyBytes int64
+	// ReportInterval and ReportBurst rate-limit each host's reports;
+	// defaults one a minute, burst 5.
+	ReportInterval time.Duration
+	ReportBurst    int
+	// StaleAfter flags hosts that have not reported for this long; default 48h.
+	StaleAfter time.Duration
+	// Registry receives the metrics; nil means a new registry.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	// Clock returns the time; nil means time.Now.
+	Clock func() time.Time
+}
+
+// Server serves the API.
+type Server struct {
+	backend Backend
+	tokens  TokenStore
+	admin   TokenAdmin
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	reg     *prometheus.Registry
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// Tokens is the token storage the API needs.
+type Tokens interface {
+	TokenStore
+	TokenAdmin
+}
+
+// New returns a server over backend and tokens.
+func New(backend Backend, tokens Tokens, opts Options) *Server {
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 32 << 20
+	}
+	if opts.ReportInterval == 0 {
+		opts.ReportInterval = time.Minute
+	}
+	if opts.ReportBurst == 0 {
+		opts.ReportBurst = 5
+	}
+	if opts.StaleAfter == 0 {
+		opts.StaleAfter = 48 * time.Hour
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	return &Server{backend: backend, tokens: tokens, admin: tokens, opts: opts, log: opts.Logger, now: opts.Clock,
+		metrics: newMetrics(opts.Registry), reg: opts.Registry, limiters: map[string]*rate.Limiter{}}
+}
+
+// Metrics returns the collectors the rest of the process reports to.
+func (s *Server) Metrics() *Metrics { return &Metrics{m: s.metrics} }
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("POST /api/v1/enroll", s.enroll)
+	mux.HandleFunc("POST /api/v1/reports", s.report)
+	mux.HandleFunc("POST /vuls", s.vuls)
+	mux.HandleFunc("GET /api/v1/findings", s.findings)
+	mux.HandleFunc("GET /api/v1/hosts", s.hosts)
+	mux.HandleFunc("GET /api/v1/hosts/{name}", s.host)
+	mux.HandleFunc("GET /api/v1/advisories/{id}", s.advisory)
+	mux.HandleFunc("POST /api/v1/tokens", s.createToken)
+	mux.HandleFunc("GET /api/v1/tokens", s.listTokens)
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.revokeToken)
+	return mux
+}
+
+// apiError is every error response's body.
+type apiError struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// fail answers a request with a clear JSON error and logs it. Internal
+// errors are logged in full but answered without detail.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code string, err error) {
+	msg := err.Error()
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error"
+	} else {
+		s.log.Warn("request rejected", "method", r.Method, "path", r.URL.Path, "status", status, "code", code, "err", err)
+	}
+	writeJSON(w, status, apiError{Error: msg, Code: code})
+}
+
+func (s *Server) authFail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errForbidden) {
+		s.fail(w, r, http.StatusForbidden, "forbidden", err)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="patchwatch"`)
+	s.fail(w, r, http.StatusUnauthorized, "unauthorized", err)
+}
+
+// errTooLarge is returned by body for requests over the limit.
+var errTooLarge = errors.New("request body too large")
+
+// body reads a request body within the size limit, decompressing gzip.
+func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		rd = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(rd, s.opts.MaxBodyBytes+1))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) || int64(len(data)) > s.opts.MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return data, nil
+}
+
+// allow applies the per-host report rate limit.
+func (s *Server) allow(host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limiters[host]
+	if l == nil {
+		l = rate.NewLimiter(rate.Every(s.opts.ReportInterval), s.opts.ReportBurst)
+		s.limiters[host] = l
+	}
+	return l.AllowN(s.now(), 1)
+}
