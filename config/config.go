@@ -31,6 +31,25 @@ type Config struct {
 	Feeds        Feeds         `yaml:"feeds"`
 	// Urgency tunes the rules of docs/urgency.md.
 	Urgency patchwatch.UrgencyRules `yaml:"urgency"`
+	Server  Server                  `yaml:"server"`
+}
+
+// Server configures the HTTP API of `patchwatch serve`.
+type Server struct {
+	// Listen is the address to serve on; empty disables the API.
+	Listen string `yaml:"listen"`
+	// TLSCertFile and TLSKeyFile enable HTTPS when both are set.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MaxBodyBytes bounds a request body after decompression.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReportInterval and ReportBurst rate-limit each host's reports.
+	ReportInterval time.Duration `yaml:"report_interval"`
+	ReportBurst    int           `yaml:"report_burst"`
+	// StaleAfter flags hosts that have not reported for this long.
+	StaleAfter time.Duration `yaml:"stale_after"`
+	// ShutdownTimeout bounds the wait for requests in flight at SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // HTTP tunes every feed request.
@@ -102,7 +121,15 @@ type USN struct {
 // Default returns the configuration used when no file is given.
 func Default() Config {
 	return Config{
-		Urgency:      patchwatch.DefaultUrgencyRules(),
+		Urgency: patchwatch.DefaultUrgencyRules(),
+		Server: Server{
+			Listen:          "127.0.0.1:8080",
+			MaxBodyBytes:    32 << 20,
+			ReportInterval:  time.Minute,
+			ReportBurst:     5,
+			StaleAfter:      48 * time.Hour,
+			ShutdownTimeout: 30 * time.Second,
+		},
 		DB:           "patchwatch.db",
 		LogLevel:     "info",
 		PollInterval: time.Hour,
@@ -183,6 +210,21 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("db: must not be empty"))
 	}
 	errs = append(errs, c.Urgency.Validate())
+	if sv := c.Server; sv.Listen != "" {
+		if (sv.TLSCertFile == "") != (sv.TLSKeyFile == "") {
+			errs = append(errs, errors.New("server.tls_cert_file, server.tls_key_file: set both or neither"))
+		}
+		for key, path := range map[string]string{"server.tls_cert_file": sv.TLSCertFile, "server.tls_key_file": sv.TLSKeyFile} {
+			if path != "" {
+				if _, err := os.Stat(path); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", key, err))
+				}
+			}
+		}
+		if sv.MaxBodyBytes <= 0 || sv.ReportInterval <= 0 || sv.ReportBurst <= 0 || sv.StaleAfter <= 0 || sv.ShutdownTimeout <= 0 {
+			errs = append(errs, errors.New("server.max_body_bytes, report_interval, report_burst, stale_after, shutdown_timeout: must be positive"))
+		}
+	}
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)
 	}

@@ -78,8 +78,9 @@ func commands() []command {
 		{"advisory", "show one advisory and the hosts it affects", runAdvisory},
 		{"silence", "silence add|list|remove: accepted-risk exceptions with a reason and an expiry", runSilence},
 		{"report", "report time-to-patch: how long findings stayed open, by host, owner or urgency", runReport},
+		{"token", "token create|list|revoke: API credentials (admin, owner, enroll)", runToken},
 		{"poll", "poll the advisory feeds (--once for one round)", runPoll},
-		{"serve", "run the pollers on an interval until stopped", runServe},
+		{"serve", "run the pollers and the HTTP API until stopped (--config FILE)", runServe},
 	}
 }
 
@@ -188,6 +189,15 @@ type query struct {
 	format string
 	s      *store.Store
 	svc    *service.Service
+	// remote is set in remote mode (--server); s and svc are then nil.
+	remote *remote
+}
+
+// close releases the local database, if any.
+func (q *query) close() {
+	if q.s != nil {
+		q.s.Close()
+	}
 }
 
 // newService returns the service over s with the urgency rules of the
@@ -211,6 +221,10 @@ func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (
 	db := dbFlag(env, fs)
 	format := formatFlag(fs)
 	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules and deadlines)")
+	serverURL := fs.String("server", "", "query the patchwatch API at this `URL` instead of a local database")
+	token := fs.String("token", "", "API token for --server (or --token-file, or $PATCHWATCH_TOKEN)")
+	tokenFile := fs.String("token-file", "", "`file` holding the API token for --server")
+	caFile := fs.String("ca-file", "", "PEM `file` of a CA to trust for --server")
 	if add != nil {
 		add(fs)
 	}
@@ -219,6 +233,13 @@ func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (
 	}
 	if err := checkFormat(*format); err != nil {
 		return nil, err
+	}
+	if *serverURL != "" {
+		r, err := newRemote(env, *serverURL, *token, *tokenFile, *caFile)
+		if err != nil {
+			return nil, err
+		}
+		return &query{fs: fs, format: *format, remote: r}, nil
 	}
 	s, err := openStore(*db, true)
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/patchwatch/patchwatch"
@@ -107,11 +109,16 @@ func runHostShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer q.s.Close()
+	defer q.close()
 	if q.fs.NArg() != 1 {
 		return usageError("usage: patchwatch host show NAME")
 	}
-	h, err := q.s.Host(ctx, q.fs.Arg(0))
+	var h patchwatch.Host
+	if q.remote != nil {
+		err = q.remote.get(ctx, "/api/v1/hosts/"+url.PathEscape(q.fs.Arg(0)), nil, &h)
+	} else {
+		h, err = q.s.Host(ctx, q.fs.Arg(0))
+	}
 	if err != nil {
 		return err
 	}
@@ -133,8 +140,13 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer q.s.Close()
-	rows, err := q.svc.HostSummaries(ctx, service.HostFilter{Owner: *owner, RebootRequired: *rebootOnly})
+	defer q.close()
+	var rows []service.HostSummary
+	if q.remote != nil {
+		err = q.remote.get(ctx, "/api/v1/hosts", url.Values{"owner": {*owner}, "reboot_required": {strconv.FormatBool(*rebootOnly)}}, &rows)
+	} else {
+		rows, err = q.svc.HostSummaries(ctx, service.HostFilter{Owner: *owner, RebootRequired: *rebootOnly})
+	}
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -28,7 +30,7 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer q.s.Close()
+	defer q.close()
 	var floor patchwatch.Severity
 	if *minSeverity != "" {
 		var ok bool
@@ -42,8 +44,19 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 			return usageError("--min-urgency: %v", err)
 		}
 	}
-	findings, err := q.svc.OutstandingAll(ctx, service.Filter{Host: *host, Owner: *owner, MinSeverity: floor, MinUrgency: urgencyFloor,
-		IncludeSilenced: *includeSilenced, OverdueOnly: *overdueOnly})
+	var findings []patchwatch.Finding
+	if q.remote != nil {
+		v := url.Values{"include_silenced": {strconv.FormatBool(*includeSilenced)}, "overdue": {strconv.FormatBool(*overdueOnly)}}
+		for k, val := range map[string]string{"host": *host, "owner": *owner, "severity": *minSeverity, "urgency": *minUrgency} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		err = q.remote.get(ctx, "/api/v1/findings", v, &findings)
+	} else {
+		findings, err = q.svc.OutstandingAll(ctx, service.Filter{Host: *host, Owner: *owner, MinSeverity: floor, MinUrgency: urgencyFloor,
+			IncludeSilenced: *includeSilenced, OverdueOnly: *overdueOnly})
+	}
 	if err != nil {
 		return err
 	}
@@ -128,15 +141,24 @@ func runAdvisory(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer q.s.Close()
+	defer q.close()
 	if q.fs.NArg() != 1 {
 		return usageError("usage: patchwatch advisory ID")
 	}
-	a, err := q.s.Advisory(ctx, strings.TrimSpace(q.fs.Arg(0)))
-	if err != nil {
-		return err
+	var a patchwatch.Advisory
+	var affected []patchwatch.Finding
+	if q.remote != nil {
+		var resp struct {
+			Advisory patchwatch.Advisory  `json:"advisory"`
+			Affected []patchwatch.Finding `json:"affected_hosts"`
+		}
+		err = q.remote.get(ctx, "/api/v1/advisories/"+url.PathEscape(strings.TrimSpace(q.fs.Arg(0))), nil, &resp)
+		a, affected = resp.Advisory, resp.Affected
+	} else {
+		if a, err = q.s.Advisory(ctx, strings.TrimSpace(q.fs.Arg(0))); err == nil {
+			affected, err = q.svc.OutstandingAll(ctx, service.Filter{Advisory: a.ID})
+		}
 	}
-	affected, err := q.svc.OutstandingAll(ctx, service.Filter{Advisory: a.ID})
 	if err != nil {
 		return err
 	}

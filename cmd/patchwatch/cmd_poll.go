@@ -179,12 +179,15 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 
 // pollOnce runs one round of every poller. A failing feed does not stop
 // the others; the error returned joins every failure.
-func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger) error {
+func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger, onPoll func(feed string, err error)) error {
 	var errs []error
 	changes := &changeSet{}
 	for _, p := range pollers {
 		start := time.Now()
 		summary, err := p.Run(ctx, s, changes)
+		if onPoll != nil {
+			onPoll(p.Name(), err)
+		}
 		attrs := append([]any{"feed", p.Name(), "duration", time.Since(start).Round(time.Millisecond)}, summary...)
 		if err != nil {
 			log.Error("poll failed; cursor kept", append(attrs, "err", err)...)
@@ -233,6 +236,9 @@ func runPollLoop(ctx context.Context, env *Env, name string, args []string) erro
 	if err != nil {
 		return err
 	}
+	if name == "serve" {
+		return serve(ctx, env, cfg)
+	}
 	return pollRounds(ctx, env, cfg, *once)
 }
 
@@ -245,24 +251,34 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 		return err
 	}
 	defer s.Close()
-	pollers := buildPollers(cfg, log)
-	if len(pollers) == 0 {
-		return errors.New("no feed is enabled in the configuration")
-	}
 	svc := service.New(s, cfg.Urgency, env.Now)
 	if once {
-		return pollOnce(ctx, s, svc, pollers, log)
+		pollers := buildPollers(cfg, log)
+		if len(pollers) == 0 {
+			return errors.New("no feed is enabled in the configuration")
+		}
+		return pollOnce(ctx, s, svc, pollers, log, nil)
+	}
+	return pollLoop(ctx, cfg, s, svc, log, nil)
+}
+
+// pollLoop polls every feed on cfg.PollInterval until ctx ends.
+func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, onPoll func(string, error)) error {
+	pollers := buildPollers(cfg, log)
+	if len(pollers) == 0 {
+		log.Warn("no feed is enabled: nothing is polled")
+		<-ctx.Done()
+		return nil
 	}
 	log.Info("polling", "interval", cfg.PollInterval, "db", cfg.DB, "feeds", len(pollers))
 	ticker := time.NewTicker(cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		if err := pollOnce(ctx, s, svc, pollers, log); err != nil && ctx.Err() == nil {
+		if err := pollOnce(ctx, s, svc, pollers, log, onPoll); err != nil && ctx.Err() == nil {
 			log.Error("poll round failed; cursors kept, will retry", "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			log.Info("stopping")
 			return nil
 		case <-ticker.C:
 		}

@@ -18,9 +18,12 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer q.s.Close()
+	defer q.close()
 	if *by != "host" && *by != "owner" && *by != "urgency" {
 		return usageError("--by must be host, owner or urgency")
+	}
+	if q.remote != nil {
+		return usageError("report time-to-patch reads a local database; run it where the database is")
 	}
 	rows, err := q.svc.TimeToPatch(ctx, *by)
 	if err != nil {

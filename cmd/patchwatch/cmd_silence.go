@@ -121,7 +121,10 @@ func runSilenceList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer q.s.Close()
+	defer q.close()
+	if q.remote != nil {
+		return usageError("silence list reads a local database; run it where the database is")
+	}
 	silences, err := q.s.Silences(ctx)
 	if err != nil {
 		return err

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/server"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// serve runs the pollers and the HTTP API in one process until ctx ends
+// (SIGTERM, SIGINT), then stops taking requests, lets those in flight
+// finish (each report is committed before it is acknowledged), and closes
+// the database.
+func serve(ctx context.Context, env *Env, cfg config.Config) error {
+	level, _ := cfg.SlogLevel()
+	log := env.logger(level)
+	s, err := store.Open(cfg.DB, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	svc := service.New(s, cfg.Urgency, env.Now)
+	api := server.New(svc, s, server.Options{
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, ReportInterval: cfg.Server.ReportInterval, ReportBurst: cfg.Server.ReportBurst,
+		StaleAfter: cfg.Server.StaleAfter, Logger: log.With("component", "api"), Clock: env.Now,
+	})
+	metrics := api.Metrics()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return pollLoop(gctx, cfg, s, svc, log, metrics.Poll) })
+	g.Go(func() error {
+		// The fleet gauges: hosts and open findings by urgency.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			if hosts, open, err := svc.FleetCounts(gctx); err == nil {
+				metrics.Fleet(hosts, open)
+			}
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+	if cfg.Server.Listen != "" {
+		g.Go(func() error { return serveHTTP(gctx, cfg.Server, api.Handler(), log) })
+	}
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+func serveHTTP(ctx context.Context, cfg config.Server, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	tlsOn := cfg.TLSCertFile != ""
+	if tlsOn {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	} else if !isLoopback(ln.Addr()) {
+		log.Warn("SERVING PLAIN HTTP ON A NON-LOOPBACK ADDRESS: tokens and reports cross the network unencrypted; set server.tls_cert_file and server.tls_key_file",
+			"listen", ln.Addr().String())
+	}
+	log.Info("API listening", "addr", ln.Addr().String(), "tls", tlsOn)
+	errc := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			errc <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
