@@ -17,14 +17,18 @@ type Fleet struct {
 	ids   map[string]uint32
 	hosts []compactHost
 	byKey map[string]int // host name -> index
-	// postings maps release, then package name ID, to the hosts that have
-	// a package (binary or source) of that name.
-	postings map[string]map[uint32][]uint32
+	// postings maps release, then package name ID, to the (host, package)
+	// pairs whose binary or source has that name.
+	postings map[string]map[uint32][]posting
 }
+
+type posting struct{ host, pkg uint32 }
 
 type compactHost struct {
 	host patchwatch.Host // every field but Packages
 	pkgs []compactPackage
+	// kernels are the indices of kernel packages, which decide what runs.
+	kernels []uint32
 }
 
 type compactPackage struct {
@@ -33,7 +37,7 @@ type compactPackage struct {
 
 // NewFleet returns an empty fleet.
 func NewFleet() *Fleet {
-	return &Fleet{ids: map[string]uint32{"": 0}, strs: []string{""}, byKey: map[string]int{}, postings: map[string]map[uint32][]uint32{}}
+	return &Fleet{ids: map[string]uint32{"": 0}, strs: []string{""}, byKey: map[string]int{}, postings: map[string]map[uint32][]posting{}}
 }
 
 func (f *Fleet) intern(s string) uint32 {
@@ -50,7 +54,8 @@ func (f *Fleet) intern(s string) uint32 {
 func (f *Fleet) Len() int { return len(f.hosts) }
 
 // Add stores a host, replacing one of the same name, and returns its index.
-// Replaced hosts keep stale postings, which only cost a wasted candidate.
+// A replaced host keeps its old postings, which only cost a wasted
+// candidate: the new ones are added beside them.
 func (f *Fleet) Add(h *patchwatch.Host) int {
 	c := compactHost{host: *h}
 	c.host.Packages = nil
@@ -59,27 +64,33 @@ func (f *Fleet) Add(h *patchwatch.Host) int {
 		c.pkgs[i] = compactPackage{f.intern(p.Name), f.intern(p.Version), f.intern(p.SourceName), f.intern(p.SourceVersion), f.intern(p.Arch), f.intern(p.Module)}
 	}
 	idx, ok := f.byKey[h.Name]
-	if ok {
-		f.hosts[idx] = c
-	} else {
+	if !ok {
 		idx = len(f.hosts)
-		f.hosts = append(f.hosts, c)
+		f.hosts = append(f.hosts, compactHost{})
 		f.byKey[h.Name] = idx
 	}
-	for _, release := range HostReleases(h) {
-		byName := f.postings[release]
-		if byName == nil {
-			byName = map[uint32][]uint32{}
-			f.postings[release] = byName
+	releases := HostReleases(h)
+	for j, p := range h.Packages {
+		src, _ := sourceOf(h, p)
+		if patchwatch.IsRPMKernel(p.Name) || patchwatch.KernelABI(p.Name, src) != "" {
+			c.kernels = append(c.kernels, uint32(j))
 		}
-		for _, name := range LookupNames(h) {
-			id := f.intern(name)
-			list := byName[id]
-			if n := len(list); n == 0 || list[n-1] != uint32(idx) {
-				byName[id] = append(list, uint32(idx))
+		for _, release := range releases {
+			byName := f.postings[release]
+			if byName == nil {
+				byName = map[uint32][]posting{}
+				f.postings[release] = byName
+			}
+			names := [2]uint32{c.pkgs[j].name, f.intern(src)}
+			for k, id := range names {
+				if k == 1 && id == names[0] {
+					break
+				}
+				byName[id] = append(byName[id], posting{uint32(idx), uint32(j)})
 			}
 		}
 	}
+	f.hosts[idx] = c
 	return idx
 }
 
@@ -112,17 +123,27 @@ func (f *Fleet) pkg(p compactPackage) patchwatch.Package {
 // advisory's fixes name, on the fix's release.
 func (f *Fleet) Candidates(a *patchwatch.Advisory) []int {
 	var out []int
+	for h := range f.candidatePackages(a) {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// candidatePackages maps each candidate host to the indices of its
+// packages the advisory names.
+func (f *Fleet) candidatePackages(a *patchwatch.Advisory) map[int][]uint32 {
+	out := map[int][]uint32{}
 	for _, fix := range a.Fixes {
 		id, ok := f.ids[fix.Package]
 		if !ok {
 			continue
 		}
-		for _, h := range f.postings[fix.Release][id] {
-			out = append(out, int(h))
+		for _, p := range f.postings[fix.Release][id] {
+			out[int(p.host)] = append(out[int(p.host)], p.pkg)
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // MatchAdvisory evaluates one new or changed advisory against the hosts
@@ -135,25 +156,22 @@ func (f *Fleet) MatchAdvisory(a *patchwatch.Advisory, ownReleases map[string]boo
 	for r := range ownReleases {
 		ix.MarkRelease(r)
 	}
-	names := map[uint32]bool{}
-	for _, fix := range a.Fixes {
-		if id, ok := f.ids[fix.Package]; ok {
-			names[id] = true
-		}
-	}
 	out := map[int][]patchwatch.Finding{}
-	for _, i := range f.Candidates(a) {
+	for i, pkgs := range f.candidatePackages(a) {
 		c := &f.hosts[i]
 		mini := c.host
-		for _, p := range c.pkgs {
-			full := f.pkg(p)
-			src, _ := sourceOf(&c.host, full)
-			srcID, known := f.ids[src]
-			if names[p.name] || names[p.sourceName] || known && names[srcID] ||
-				patchwatch.IsRPMKernel(full.Name) || patchwatch.KernelABI(full.Name, src) != "" {
-				mini.Packages = append(mini.Packages, full)
+		idx := append(slices.Clone(pkgs), c.kernels...)
+		slices.Sort(idx)
+		idx = slices.Compact(idx)
+		mini.Packages = make([]patchwatch.Package, len(idx))
+		n := 0
+		for _, j := range idx {
+			if int(j) < len(c.pkgs) { // a posting of a replaced inventory may point past the end
+				mini.Packages[n] = f.pkg(c.pkgs[j])
+				n++
 			}
 		}
+		mini.Packages = mini.Packages[:n]
 		if fs := ix.Match(&mini); len(fs) > 0 {
 			out[i] = fs
 		}
