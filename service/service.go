@@ -91,8 +91,9 @@ func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.
 		return nil, err
 	}
 	var index []store.ReleasePackage
+	names := matcher.LookupNames(&h)
 	for _, release := range matcher.HostReleases(&h) {
-		for _, name := range matcher.LookupNames(&h) {
+		for _, name := range names {
 			index = append(index, store.ReleasePackage{Release: release, Package: name})
 		}
 	}

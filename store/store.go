@@ -5,6 +5,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -320,24 +321,58 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 }
 
 func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage) error {
-	if err := unindexHost(tx, name); err != nil {
+	idx := tx.Bucket(bucketHostIndex)
+	listKey := hostIndexListKey(name)
+	// A digest of the index set: a report that repeats the inventory before
+	// it (the common case) touches no index key at all.
+	digest := indexDigest(index)
+	digestKey := append(bytes.Clone(listKey), 0)
+	if bytes.Equal(idx.Get(digestKey), digest) {
+		return tx.Bucket(bucketHosts).Put([]byte(name), data)
+	}
+	if err := idx.Put(digestKey, digest); err != nil {
 		return err
 	}
+	old := map[string]bool{}
+	if v := idx.Get(listKey); v != nil {
+		var keys [][]byte
+		if err := json.Unmarshal(v, &keys); err != nil {
+			return fmt.Errorf("decode index of host %s: %w", name, err)
+		}
+		for _, k := range keys {
+			old[string(k)] = true
+		}
+	}
+	// Most reports repeat the inventory before them: touch only the index
+	// keys that changed.
 	keys := make([][]byte, 0, len(index))
-	idx := tx.Bucket(bucketHostIndex)
+	seen := make(map[string]bool, len(index))
 	for _, rp := range index {
 		k := fixKey(rp.Release, rp.Package, name)
+		if seen[string(k)] {
+			continue
+		}
+		seen[string(k)] = true
+		keys = append(keys, k)
+		if old[string(k)] {
+			delete(old, string(k))
+			continue
+		}
 		if err := idx.Put(k, nil); err != nil {
 			return err
 		}
-		keys = append(keys, k)
 	}
-	// The host's own list of its index keys, to remove them next time.
+	for k := range old {
+		if err := idx.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	// The host's own list of its index keys, to diff against next time.
 	own, err := json.Marshal(keys)
 	if err != nil {
 		return err
 	}
-	if err := idx.Put(hostIndexListKey(name), own); err != nil {
+	if err := idx.Put(listKey, own); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketHosts).Put([]byte(name), data)
@@ -346,6 +381,19 @@ func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage) er
 // ReleasePackage is one (release, package name) pair a host is indexed under.
 type ReleasePackage struct{ Release, Package string }
 
+// indexDigest hashes an index set in the order given (callers give a
+// stable order).
+func indexDigest(index []ReleasePackage) []byte {
+	h := sha256.New()
+	for _, rp := range index {
+		h.Write([]byte(rp.Release))
+		h.Write([]byte{0})
+		h.Write([]byte(rp.Package))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
 // hostIndexListKey sorts apart from release keys (a release never starts
 // with NUL).
 func hostIndexListKey(host string) []byte { return append([]byte{0}, host...) }
@@ -353,6 +401,9 @@ func hostIndexListKey(host string) []byte { return append([]byte{0}, host...) }
 func unindexHost(tx *bolt.Tx, host string) error {
 	idx := tx.Bucket(bucketHostIndex)
 	listKey := hostIndexListKey(host)
+	if err := idx.Delete(append(bytes.Clone(listKey), 0)); err != nil {
+		return err
+	}
 	old := idx.Get(listKey)
 	if old == nil {
 		return nil
@@ -630,7 +681,11 @@ func putRecords(tx *bolt.Tx, host string, records []patchwatch.FindingRecord) er
 		if err != nil {
 			return err
 		}
-		if err := b.Put(append(append([]byte(host), 0), r.Advisory...), data); err != nil {
+		k := append(append([]byte(host), 0), r.Advisory...)
+		if bytes.Equal(b.Get(k), data) {
+			continue
+		}
+		if err := b.Put(k, data); err != nil {
 			return err
 		}
 	}
