@@ -318,3 +318,42 @@ func TestHostileReports(t *testing.T) {
 		t.Fatalf("the server stopped serving: %d %s", resp.StatusCode, data)
 	}
 }
+
+func TestRateLimitAndMetrics(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	api := server.New(service.New(st, patchwatch.DefaultUrgencyRules(), clock), st, server.Options{Clock: clock, ReportInterval: time.Minute, ReportBurst: 1})
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	e := &env{t: t, srv: srv, st: st, now: now}
+	enroll := e.token(patchwatch.TokenEnroll, "alice@example.org", "")
+	hostToken := e.enrollHost("vm1", enroll)
+	if resp, data := e.do("POST", "/api/v1/reports", hostToken, "application/json", report(t, "vm1"), nil); resp.StatusCode != 202 {
+		t.Fatalf("first report: %d %s", resp.StatusCode, data)
+	}
+	resp, data := e.do("POST", "/api/v1/reports", hostToken, "application/json", report(t, "vm1"), nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "60" || !strings.Contains(string(data), "rate_limited") {
+		t.Fatalf("second report within the minute: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), data)
+	}
+	now = now.Add(time.Minute)
+	if resp, _ := e.do("POST", "/api/v1/reports", hostToken, "application/json", report(t, "vm1"), nil); resp.StatusCode != 202 {
+		t.Fatalf("a minute later: %d", resp.StatusCode)
+	}
+	api.Metrics().Poll("usn", nil)
+	api.Metrics().Fleet(1, map[patchwatch.Urgency]int{patchwatch.UrgencyHigh: 2})
+	_, body := e.do("GET", "/metrics", "", "", nil, nil)
+	for _, want := range []string{`patchwatch_reports_received_total{format="json"} 2`, `patchwatch_reports_rejected_total{reason="rate_limited"} 1`,
+		`patchwatch_polls_total{feed="usn",result="ok"} 1`, `patchwatch_hosts 1`, `patchwatch_findings_open{urgency="high"} 2`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if resp, body := e.do("GET", "/healthz", "", "", nil, nil); resp.StatusCode != 200 || !strings.Contains(string(body), "ok") {
+		t.Errorf("healthz: %d %s", resp.StatusCode, body)
+	}
+}

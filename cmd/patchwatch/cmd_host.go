@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/inventory"
@@ -133,9 +134,11 @@ func runHostShow(ctx context.Context, env *Env, args []string) error {
 func runHosts(ctx context.Context, env *Env, args []string) error {
 	var rebootOnly *bool
 	var owner *string
+	var staleAfter *time.Duration
 	q, err := queryFlags(env, "hosts", args, func(fs *flag.FlagSet) {
 		rebootOnly = fs.Bool("reboot-required", false, "only hosts that need a reboot, with since when")
 		owner = fs.String("owner", "", "only hosts of this owner")
+		staleAfter = fs.Duration("stale-after", 48*time.Hour, "flag hosts that have not reported for this long (the server's server.stale_after in remote mode)")
 	})
 	if err != nil {
 		return err
@@ -145,7 +148,7 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 	if q.remote != nil {
 		err = q.remote.get(ctx, "/api/v1/hosts", url.Values{"owner": {*owner}, "reboot_required": {strconv.FormatBool(*rebootOnly)}}, &rows)
 	} else {
-		rows, err = q.svc.HostSummaries(ctx, service.HostFilter{Owner: *owner, RebootRequired: *rebootOnly})
+		rows, err = q.svc.HostSummaries(ctx, service.HostFilter{Owner: *owner, RebootRequired: *rebootOnly, StaleAfter: *staleAfter})
 	}
 	if err != nil {
 		return err
