@@ -202,9 +202,7 @@ func rebootSignals(ctx context.Context, opts Options, rep *inventory.Report) inv
 		if _, err := os.Stat(opts.path(p)); err == nil {
 			r := inventory.ReportReboot{Required: true, Source: "/" + p}
 			if b, err := os.ReadFile(opts.path(p + ".pkgs")); err == nil {
-				for _, line := range strings.Fields(string(b)) {
-					r.Packages = append(r.Packages, line)
-				}
+				r.Packages = append(r.Packages, strings.Fields(string(b))...)
 			}
 			return r
 		}

@@ -25,7 +25,6 @@ type realFleet struct {
 	imageSrc   [][]int // source number of each image package
 	releases   []string
 	rng        *rand.Rand
-	versions   [][]string // per release family: version strings by index
 }
 
 const fleetSources = 20000

@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/patchwatch/patchwatch"
 )
@@ -33,7 +34,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"urgency"}),
 	}
 	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

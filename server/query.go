@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -139,4 +140,63 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// Reporter is what the report endpoints need.
+type Reporter interface {
+	TimeToPatch(ctx context.Context, by string) ([]service.TimeToPatchRow, error)
+}
+
+func (s *Server) timeToPatch(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authenticate(r, patchwatch.TokenAdmin); err != nil {
+		s.authFail(w, r, err)
+		return
+	}
+	rep, ok := s.backend.(Reporter)
+	if !ok {
+		s.fail(w, r, http.StatusNotImplemented, "unsupported", errors.New("this server keeps no finding history"))
+		return
+	}
+	by := orDefault(r.URL.Query().Get("by"), "urgency")
+	if by != "host" && by != "owner" && by != "urgency" {
+		s.fail(w, r, http.StatusBadRequest, "bad_query", fmt.Errorf("by=%q is not host, owner or urgency", by))
+		return
+	}
+	rows, err := rep.TimeToPatch(r.Context(), by)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rows)
+}
+
+// SilenceLister is what the silence endpoint needs.
+type SilenceLister interface {
+	Silences(ctx context.Context) ([]patchwatch.Silence, error)
+}
+
+func (s *Server) silences(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.scope(w, r)
+	if !ok {
+		return
+	}
+	all, err := s.silenceList.Silences(r.Context())
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	out := []patchwatch.Silence{}
+	for _, sl := range all {
+		// Owners see the fleet's silences and their own.
+		if owner == "" || sl.Scope == "fleet" || sl.Scope == "owner" && strings.EqualFold(sl.ScopeValue, owner) ||
+			sl.Scope == "host" && s.ownsHost(r.Context(), owner, sl.ScopeValue) {
+			out = append(out, sl)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) ownsHost(ctx context.Context, owner, host string) bool {
+	h, err := s.backend.Host(ctx, host)
+	return err == nil && strings.EqualFold(h.Owner, owner)
 }

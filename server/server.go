@@ -56,23 +56,25 @@ type Options struct {
 
 // Server serves the API.
 type Server struct {
-	backend Backend
-	tokens  TokenStore
-	admin   TokenAdmin
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *metrics
-	reg     *prometheus.Registry
+	backend     Backend
+	tokens      TokenStore
+	admin       TokenAdmin
+	silenceList SilenceLister
+	opts        Options
+	log         *slog.Logger
+	now         func() time.Time
+	metrics     *metrics
+	reg         *prometheus.Registry
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 }
 
-// Tokens is the token storage the API needs.
+// Tokens is the token storage the API needs, and the silences it lists.
 type Tokens interface {
 	TokenStore
 	TokenAdmin
+	SilenceLister
 }
 
 // New returns a server over backend and tokens.
@@ -98,7 +100,7 @@ func New(backend Backend, tokens Tokens, opts Options) *Server {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	return &Server{backend: backend, tokens: tokens, admin: tokens, opts: opts, log: opts.Logger, now: opts.Clock,
+	return &Server{backend: backend, tokens: tokens, admin: tokens, silenceList: tokens, opts: opts, log: opts.Logger, now: opts.Clock,
 		metrics: newMetrics(opts.Registry), reg: opts.Registry, limiters: map[string]*rate.Limiter{}}
 }
 
@@ -119,6 +121,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/hosts", s.hosts)
 	mux.HandleFunc("GET /api/v1/hosts/{name}", s.host)
 	mux.HandleFunc("GET /api/v1/advisories/{id}", s.advisory)
+	mux.HandleFunc("GET /api/v1/reports/time-to-patch", s.timeToPatch)
+	mux.HandleFunc("GET /api/v1/silences", s.silences)
 	mux.HandleFunc("POST /api/v1/tokens", s.createToken)
 	mux.HandleFunc("GET /api/v1/tokens", s.listTokens)
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.revokeToken)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"text/tabwriter"
+
+	"github.com/patchwatch/patchwatch/service"
 )
 
 func runReport(ctx context.Context, env *Env, args []string) error {
@@ -22,10 +25,12 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	if *by != "host" && *by != "owner" && *by != "urgency" {
 		return usageError("--by must be host, owner or urgency")
 	}
+	var rows []service.TimeToPatchRow
 	if q.remote != nil {
-		return usageError("report time-to-patch reads a local database; run it where the database is")
+		err = q.remote.get(ctx, "/api/v1/reports/time-to-patch", url.Values{"by": {*by}}, &rows)
+	} else {
+		rows, err = q.svc.TimeToPatch(ctx, *by)
 	}
-	rows, err := q.svc.TimeToPatch(ctx, *by)
 	if err != nil {
 		return err
 	}

@@ -122,10 +122,12 @@ func runSilenceList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer q.close()
+	var silences []patchwatch.Silence
 	if q.remote != nil {
-		return usageError("silence list reads a local database; run it where the database is")
+		err = q.remote.get(ctx, "/api/v1/silences", nil, &silences)
+	} else {
+		silences, err = q.s.Silences(ctx)
 	}
-	silences, err := q.s.Silences(ctx)
 	if err != nil {
 		return err
 	}
