@@ -21,7 +21,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -39,6 +39,10 @@ var (
 	bucketSilences   = []byte("silences")      // id -> Silence
 	bucketTokens     = []byte("tokens")        // sha256 of the secret -> Token
 	bucketTokenIDs   = []byte("token_ids")     // token id -> sha256 of the secret
+	bucketEvents     = []byte("notify_events") // sequence -> NotifyEvent, waiting for the notifier
+	bucketOutbox     = []byte("outbox")        // delivery id -> Delivery
+	bucketNotified   = []byte("notified")      // host NUL advisory -> last notified time
+	bucketNotifyMeta = []byte("notify_meta")   // digest schedules and snapshots
 
 	keySchema = []byte("schema_version")
 )
@@ -104,8 +108,9 @@ func checkSchema(tx *bolt.Tx) error {
 
 // migrate brings any earlier layout to SchemaVersion. Every step so far
 // only adds buckets (version 2: kev, debian_urgency; version 3: findings,
-// host_state, host_packages, silences; version 4: tokens, token_ids), so
-// creating the missing ones is
+// host_state, host_packages, silences; version 4: tokens, token_ids;
+// version 5: notify_events, outbox, notified, notify_meta), so creating
+// the missing ones is
 // the whole migration; a read-only open of an older database finds them
 // absent, and the readers treat that as empty.
 func migrate(tx *bolt.Tx) error {
@@ -120,7 +125,7 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs} {
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -640,6 +645,10 @@ func syncFindingsTx(tx *bolt.Tx, h patchwatch.Host, findings []patchwatch.Findin
 	if err := putRecords(tx, h.Name, next); err != nil {
 		return nil, err
 	}
+	// The notifier's input is queued in the same transaction as the change.
+	if err := queueEvents(tx, h.Owner, h.Project, events); err != nil {
+		return nil, err
+	}
 	states := tx.Bucket(bucketHostState)
 	var st HostState
 	if v := states.Get([]byte(h.Name)); v != nil {
@@ -962,4 +971,155 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 		return err
 	})
 	return events, err
+}
+
+func queueEvents(tx *bolt.Tx, owner, project string, events []patchwatch.Event) error {
+	b := tx.Bucket(bucketEvents)
+	for _, e := range events {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(patchwatch.NotifyEvent{Seq: seq, Owner: owner, Project: project, Event: e})
+		if err != nil {
+			return err
+		}
+		if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingEvents returns the finding events the notifier has not consumed,
+// oldest first.
+func (s *Store) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, error) {
+	var out []patchwatch.NotifyEvent
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var e patchwatch.NotifyEvent
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode event %x: %w", k, err)
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// NotifyBatch is one step of the notifier, committed atomically: events
+// consumed, deliveries queued, findings marked notified, metadata set.
+type NotifyBatch struct {
+	Consumed   []uint64
+	Deliveries []patchwatch.Delivery
+	Notified   map[[2]string]time.Time // (host, advisory) -> when
+	Meta       map[string][]byte
+}
+
+// CommitNotify applies a notifier step in one transaction.
+func (s *Store) CommitNotify(ctx context.Context, b NotifyBatch) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		events := tx.Bucket(bucketEvents)
+		for _, seq := range b.Consumed {
+			if err := events.Delete(binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+				return err
+			}
+		}
+		for _, d := range b.Deliveries {
+			if err := putDelivery(tx, d); err != nil {
+				return err
+			}
+		}
+		notified := tx.Bucket(bucketNotified)
+		for k, t := range b.Notified {
+			v, _ := t.MarshalBinary()
+			if err := notified.Put(append(append([]byte(k[0]), 0), k[1]...), v); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketNotifyMeta)
+		for k, v := range b.Meta {
+			if err := meta.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func putDelivery(tx *bolt.Tx, d patchwatch.Delivery) error {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketOutbox).Put([]byte(d.ID), data)
+}
+
+// Notified returns when each (host, advisory) was last notified.
+func (s *Store) Notified(ctx context.Context) (map[[2]string]time.Time, error) {
+	out := map[[2]string]time.Time{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketNotified)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			host, adv, _ := bytes.Cut(k, []byte{0})
+			var t time.Time
+			if err := t.UnmarshalBinary(v); err != nil {
+				return err
+			}
+			out[[2]string{string(host), string(adv)}] = t
+			return nil
+		})
+	})
+	return out, err
+}
+
+// NotifyMeta returns a notifier metadata value, nil when unset.
+func (s *Store) NotifyMeta(ctx context.Context, key string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketNotifyMeta); b != nil {
+			out = bytes.Clone(b.Get([]byte(key)))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Deliveries returns the outbox, oldest first.
+func (s *Store) Deliveries(ctx context.Context) ([]patchwatch.Delivery, error) {
+	var out []patchwatch.Delivery
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var d patchwatch.Delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("decode delivery %s: %w", k, err)
+			}
+			out = append(out, d)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b patchwatch.Delivery) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, err
+}
+
+// PutDelivery stores or updates one delivery.
+func (s *Store) PutDelivery(ctx context.Context, d patchwatch.Delivery) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putDelivery(tx, d) })
+}
+
+// DeleteDelivery removes a sent delivery.
+func (s *Store) DeleteDelivery(ctx context.Context, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketOutbox).Delete([]byte(id)) })
 }

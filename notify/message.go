@@ -1,0 +1,459 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// Message is what one message says, before rendering.
+type Message struct {
+	Kind      string // alert, reminder, owner-digest, admin-digest, test
+	Owner     string
+	Project   string
+	Subject   string
+	Intro     string
+	Hosts     []HostSection
+	Resolved  []Resolved
+	Admin     *AdminDigest
+	Generated time.Time
+}
+
+// HostSection is one host in an owner's message.
+type HostSection struct {
+	Name        string
+	Release     string
+	Reboot      bool
+	RebootSince string
+	Findings    []patchwatch.Finding
+	// Commands are the finding commands, each once, in urgency order.
+	Commands []string
+}
+
+// Resolved is a finding that was fixed.
+type Resolved struct{ Host, Advisory string }
+
+// ownerAlert builds the immediate message for an owner's grouped events,
+// and the findings it tells about; nil when nothing qualifies.
+func (n *Notifier) ownerAlert(ctx context.Context, owner string, events []patchwatch.NotifyEvent, now time.Time) (*Message, map[[2]string]time.Time, error) {
+	hosts := map[string][]string{}
+	var resolved []Resolved
+	for _, e := range events {
+		switch e.Kind {
+		case patchwatch.EventOpened, patchwatch.EventReopened, patchwatch.EventUrgencyRaised:
+			if e.Urgency >= n.cfg.MinUrgency {
+				hosts[e.Host] = append(hosts[e.Host], e.Advisory)
+			}
+		case patchwatch.EventPendingReboot:
+			hosts[e.Host] = append(hosts[e.Host], e.Advisory)
+		case patchwatch.EventResolved:
+			if n.cfg.NotifyResolved {
+				resolved = append(resolved, Resolved{e.Host, e.Advisory})
+			}
+		}
+	}
+	if len(hosts) == 0 && len(resolved) == 0 {
+		return nil, nil, nil
+	}
+	msg, err := n.ownerMessage(ctx, "alert", owner, hosts, resolved, now)
+	if err != nil || msg == nil {
+		return msg, nil, err
+	}
+	notified := map[[2]string]time.Time{}
+	for _, h := range msg.Hosts {
+		for _, f := range h.Findings {
+			notified[[2]string{h.Name, f.Advisory}] = now
+		}
+	}
+	return msg, notified, nil
+}
+
+// ownerMessage builds a message about the given advisories on an owner's
+// hosts, from their current findings (silenced ones left out).
+func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts map[string][]string, resolved []Resolved, now time.Time) (*Message, error) {
+	msg := &Message{Kind: kind, Owner: owner, Resolved: resolved, Generated: now}
+	names := make([]string, 0, len(hosts))
+	for h := range hosts {
+		names = append(names, h)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		h, err := n.fleet.Host(ctx, name)
+		if err != nil {
+			continue // removed since
+		}
+		msg.Project = h.Project
+		findings, err := n.fleet.Outstanding(ctx, &h)
+		if err != nil {
+			return nil, err
+		}
+		section := HostSection{Name: h.Name, Release: h.Release, Reboot: h.RebootRequired}
+		for _, f := range findings {
+			if f.Silenced == nil && slices.Contains(hosts[name], f.Advisory) {
+				section.Findings = append(section.Findings, f)
+			}
+		}
+		if len(section.Findings) > 0 {
+			msg.Hosts = append(msg.Hosts, finishSection(section))
+		}
+	}
+	if len(msg.Hosts) == 0 && len(msg.Resolved) == 0 {
+		return nil, nil
+	}
+	msg.Subject, msg.Intro = subject(msg)
+	return msg, nil
+}
+
+func finishSection(s HostSection) HostSection {
+	for _, f := range s.Findings {
+		if f.Status == patchwatch.StatusPendingReboot || f.RebootHint {
+			s.Reboot = true
+		}
+		if f.Command != "" && !slices.Contains(s.Commands, f.Command) {
+			s.Commands = append(s.Commands, f.Command)
+		}
+	}
+	return s
+}
+
+func subject(m *Message) (string, string) {
+	count, top := 0, patchwatch.Urgency(0)
+	var hosts []string
+	for _, h := range m.Hosts {
+		hosts = append(hosts, h.Name)
+		for _, f := range h.Findings {
+			count++
+			top = max(top, f.Urgency)
+		}
+	}
+	where := strings.Join(hosts, ", ")
+	if len(hosts) > 3 {
+		where = fmt.Sprintf("%s and %d more hosts", strings.Join(hosts[:3], ", "), len(hosts)-3)
+	}
+	switch m.Kind {
+	case "reminder":
+		return fmt.Sprintf("[patchwatch] reminder: %d open security updates (%s) on %s", count, top, where),
+			"These security updates are still missing. Please install them before their deadline."
+	case "owner-digest":
+		return fmt.Sprintf("[patchwatch] your machines: %d outstanding security updates", count),
+			"Everything outstanding on your machines, most urgent first."
+	case "test":
+		return "[patchwatch] test message", "This is a test of patchwatch's notifications. Nothing needs doing."
+	}
+	if count == 0 {
+		return fmt.Sprintf("[patchwatch] %d security findings resolved", len(m.Resolved)), "These findings are resolved. Thank you."
+	}
+	return fmt.Sprintf("[patchwatch] %d %s security updates needed on %s", count, top, where),
+		"Your machines are missing security updates. Here is what to install, and whether to reboot."
+}
+
+// OwnerDigest builds the digest of everything outstanding on an owner's hosts.
+func (n *Notifier) OwnerDigest(ctx context.Context, owner string) (*Message, error) {
+	findings, err := n.fleet.OutstandingAll(ctx, service.Filter{Owner: owner})
+	if err != nil {
+		return nil, err
+	}
+	hosts := map[string][]string{}
+	for _, f := range findings {
+		hosts[f.Host] = append(hosts[f.Host], f.Advisory)
+	}
+	if len(hosts) == 0 {
+		return nil, nil
+	}
+	return n.ownerMessage(ctx, "owner-digest", owner, hosts, nil, n.now())
+}
+
+// AdminDigest is the fleet at a glance.
+type AdminDigest struct {
+	Hosts, Reporting int
+	Stale            []string
+	ByUrgency        []UrgencyCount
+	OverdueByOwner   []OwnerCount
+	Reboot           []RebootHost
+	TopAdvisories    []AdvisoryCount
+	TimeToPatch      []service.TimeToPatchRow
+	// Change compares open findings with the previous digest.
+	Change      []UrgencyCount
+	Unreachable []string
+	Chart       []ChartDay
+}
+
+// UrgencyCount is a count of findings of one urgency.
+type UrgencyCount struct {
+	Urgency string
+	Count   int
+}
+
+// OwnerCount is a count of findings of one owner.
+type OwnerCount struct {
+	Owner string
+	Count int
+}
+
+// RebootHost is a host waiting for a reboot.
+type RebootHost struct{ Host, Owner, Since string }
+
+// AdvisoryCount is an advisory and how many hosts it affects.
+type AdvisoryCount struct {
+	ID, Title string
+	Hosts     int
+}
+
+// ChartDay is one day of the open-findings chart; Bars holds the width
+// in percent of each urgency's bar for the HTML chart.
+type ChartDay struct {
+	Date   string
+	Counts map[string]int
+	Total  int
+	Width  int
+}
+
+var urgencyOrder = []string{"critical", "high", "medium", "low"}
+
+// snapshot is one day of open findings by urgency.
+type snapshot struct {
+	Date   string         `json:"date"`
+	Counts map[string]int `json:"counts"`
+}
+
+// BuildAdminDigest gathers the fleet's figures, and the snapshot history
+// with today's added (for the chart and the change).
+func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, error) {
+	now := n.now()
+	rows, err := n.fleet.HostSummaries(ctx, service.HostFilter{StaleAfter: 48 * time.Hour})
+	if err != nil {
+		return nil, nil, err
+	}
+	findings, err := n.fleet.OutstandingAll(ctx, service.Filter{})
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &AdminDigest{Hosts: len(rows)}
+	owners := map[string]string{}
+	for _, r := range rows {
+		owners[r.Name] = r.Owner
+		if r.Stale {
+			d.Stale = append(d.Stale, r.Name)
+		} else {
+			d.Reporting++
+		}
+		if r.RebootRequired {
+			d.Reboot = append(d.Reboot, RebootHost{Host: r.Name, Owner: r.Owner, Since: r.RebootRequiredSince})
+		}
+	}
+	counts := map[string]int{}
+	overdue := map[string]int{}
+	advHosts := map[string]*AdvisoryCount{}
+	for _, f := range findings {
+		counts[f.Urgency.String()]++
+		if f.Overdue {
+			overdue[owners[f.Host]]++
+		}
+		a := advHosts[f.Advisory]
+		if a == nil {
+			a = &AdvisoryCount{ID: f.Advisory, Title: f.Title}
+			advHosts[f.Advisory] = a
+		}
+		a.Hosts++
+	}
+	for _, u := range urgencyOrder {
+		d.ByUrgency = append(d.ByUrgency, UrgencyCount{u, counts[u]})
+	}
+	for o, c := range overdue {
+		if o == "" {
+			o = "(no owner)"
+		}
+		d.OverdueByOwner = append(d.OverdueByOwner, OwnerCount{o, c})
+	}
+	slices.SortFunc(d.OverdueByOwner, func(a, b OwnerCount) int { return b.Count - a.Count })
+	for _, a := range advHosts {
+		d.TopAdvisories = append(d.TopAdvisories, *a)
+	}
+	slices.SortFunc(d.TopAdvisories, func(a, b AdvisoryCount) int {
+		if a.Hosts != b.Hosts {
+			return b.Hosts - a.Hosts
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if len(d.TopAdvisories) > 10 {
+		d.TopAdvisories = d.TopAdvisories[:10]
+	}
+	if d.TimeToPatch, err = n.fleet.TimeToPatch(ctx, "urgency"); err != nil {
+		return nil, nil, err
+	}
+	seenUnreachable := map[string]bool{}
+	for _, r := range rows {
+		if !n.Reachable(r.Owner, "") && !seenUnreachable[r.Owner] {
+			seenUnreachable[r.Owner] = true
+			name := r.Owner
+			if name == "" {
+				name = "(no owner) " + r.Name
+			}
+			d.Unreachable = append(d.Unreachable, name)
+		}
+	}
+	slices.Sort(d.Unreachable)
+	// History: the previous snapshots, today's replacing one of the same day.
+	var history []snapshot
+	if raw, err := n.st.NotifyMeta(ctx, "snapshots"); err == nil && raw != nil {
+		_ = json.Unmarshal(raw, &history)
+	}
+	today := snapshot{Date: now.UTC().Format("2006-01-02"), Counts: counts}
+	if k := len(history); k > 0 && history[k-1].Date != today.Date {
+		prev := history[k-1]
+		for _, u := range urgencyOrder {
+			d.Change = append(d.Change, UrgencyCount{u, counts[u] - prev.Counts[u]})
+		}
+	}
+	history = slices.DeleteFunc(history, func(s snapshot) bool { return s.Date == today.Date })
+	history = append(history, today)
+	if len(history) > 30 {
+		history = history[len(history)-30:]
+	}
+	peak := 1
+	for _, s := range history {
+		total := 0
+		for _, c := range s.Counts {
+			total += c
+		}
+		peak = max(peak, total)
+	}
+	for _, s := range history[max(0, len(history)-14):] {
+		total := 0
+		for _, c := range s.Counts {
+			total += c
+		}
+		d.Chart = append(d.Chart, ChartDay{Date: s.Date, Counts: s.Counts, Total: total, Width: total * 100 / peak})
+	}
+	raw, _ := json.Marshal(history)
+	open := 0
+	for _, c := range counts {
+		open += c
+	}
+	msg := &Message{Kind: "admin-digest", Admin: d, Generated: now,
+		Subject: fmt.Sprintf("[patchwatch] fleet digest: %d hosts, %d open findings, %d overdue", d.Hosts, open, sumOwners(d.OverdueByOwner)),
+		Intro:   "The fleet at a glance."}
+	return msg, raw, nil
+}
+
+func sumOwners(cs []OwnerCount) int {
+	n := 0
+	for _, c := range cs {
+		n += c.Count
+	}
+	return n
+}
+
+// digests queues the owner and admin digests when they are due.
+func (n *Notifier) digests(ctx context.Context, now time.Time, batch *store.NotifyBatch) error {
+	for _, kind := range []string{"owner-digest", "admin-digest"} {
+		every := n.cfg.OwnerDigest
+		if kind == "admin-digest" {
+			every = n.cfg.AdminDigest
+		}
+		if every == "" {
+			continue
+		}
+		key := "next:" + kind
+		raw, err := n.st.NotifyMeta(ctx, key)
+		if err != nil {
+			return err
+		}
+		var next time.Time
+		if raw != nil {
+			next.UnmarshalText(raw)
+		}
+		if next.IsZero() {
+			next = nextDigest(now, every, n.cfg.DigestHour)
+			batch.Meta[key], _ = next.MarshalText()
+			continue
+		}
+		if now.Before(next) {
+			continue
+		}
+		following, _ := nextDigest(now, every, n.cfg.DigestHour).MarshalText()
+		batch.Meta[key] = following
+		if err := n.queueDigest(ctx, kind, now, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Notifier) queueDigest(ctx context.Context, kind string, now time.Time, batch *store.NotifyBatch) error {
+	if kind == "admin-digest" {
+		msg, history, err := n.BuildAdminDigest(ctx)
+		if err != nil {
+			return err
+		}
+		batch.Meta["snapshots"] = history
+		batch.Deliveries = append(batch.Deliveries, n.adminDeliveries(n.render(msg), now)...)
+		return nil
+	}
+	rows, err := n.fleet.HostSummaries(ctx, service.HostFilter{})
+	if err != nil {
+		return err
+	}
+	owners := map[string]bool{}
+	for _, r := range rows {
+		if r.Outstanding > 0 {
+			owners[r.Owner] = true
+		}
+	}
+	for owner := range owners {
+		msg, err := n.OwnerDigest(ctx, owner)
+		if err != nil {
+			return err
+		}
+		if msg == nil {
+			continue
+		}
+		if !n.Reachable(owner, msg.Project) {
+			continue
+		}
+		batch.Deliveries = append(batch.Deliveries, n.deliveries("owner-digest", owner, msg.Project, n.render(msg), now)...)
+	}
+	return nil
+}
+
+// adminDeliveries addresses a rendered message to the admins.
+func (n *Notifier) adminDeliveries(m rendered, now time.Time) []patchwatch.Delivery {
+	var out []patchwatch.Delivery
+	add := func(channel, target string) {
+		if target == "" || n.senders[channel] == nil {
+			return
+		}
+		d := patchwatch.Delivery{ID: newID("msg"), Kind: "admin-digest", Channel: channel, Target: target, Subject: m.Subject, Text: m.Text, CreatedAt: now, NextAt: now}
+		if channel == "email" {
+			d.HTML = m.HTML
+		} else {
+			d.Blocks = m.Blocks
+		}
+		out = append(out, d)
+	}
+	for _, e := range strings.Split(n.cfg.Admins.Email, ",") {
+		add("email", strings.TrimSpace(e))
+	}
+	add("slack", n.cfg.Admins.SlackChannel)
+	if n.cfg.Admins.SlackUserEmail != "" {
+		add("slack", "user:"+n.cfg.Admins.SlackUserEmail)
+	}
+	return out
+}
+
+// nextDigest returns the next digest time after now: daily at hour UTC,
+// or weekly on Mondays.
+func nextDigest(now time.Time, every string, hour int) time.Time {
+	t := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 0, 0, time.UTC)
+	for !t.After(now) || every == "weekly" && t.Weekday() != time.Monday {
+		t = t.Add(24 * time.Hour)
+	}
+	return t
+}

@@ -1,0 +1,323 @@
+// Package notify tells owners what is urgent on their machines and admins
+// how the fleet stands: it groups finding events per owner, reminds while
+// findings stay open, renders messages, and works an outbox kept in the
+// database with retries and backoff. The channels live in notify/email and
+// notify/slack.
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// Sender delivers one message on one channel.
+type Sender interface {
+	// Send delivers d. An error that wraps ErrTemporary is retried (after
+	// RetryAfter when it gives one); any other error is final.
+	Send(ctx context.Context, d patchwatch.Delivery) error
+}
+
+// ErrTemporary marks failures worth retrying: network errors, SMTP 4xx,
+// Slack 429 and 5xx.
+var ErrTemporary = errors.New("temporary failure")
+
+// RetryError is a temporary failure with the wait the peer asked for.
+type RetryError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() []error {
+	return []error{e.Err, ErrTemporary}
+}
+
+// Contact is where one owner is reached.
+type Contact struct {
+	Email string `yaml:"email"`
+	// SlackUserEmail sends a direct message to the Slack user with that email.
+	SlackUserEmail string `yaml:"slack_user_email"`
+	SlackChannel   string `yaml:"slack_channel"`
+}
+
+// Config says who is told what, and when.
+type Config struct {
+	// MinUrgency is the least urgency that triggers an immediate message.
+	MinUrgency patchwatch.Urgency
+	// GroupWait collects an owner's events for this long into one message.
+	GroupWait time.Duration
+	// Reminders gives, per urgency, the interval of reminders while a
+	// finding stays open; 0 sends none.
+	Reminders map[patchwatch.Urgency]time.Duration
+	// NotifyResolved also tells owners when findings are resolved.
+	NotifyResolved bool
+	// OwnerDigest and AdminDigest are "daily", "weekly" or "" (off);
+	// DigestHour is the UTC hour they go out.
+	OwnerDigest, AdminDigest string
+	DigestHour               int
+	// Owners maps an owner to its contact; an owner that looks like an
+	// email address is reached there when not listed. Projects map a
+	// project to a Slack channel that receives its hosts' messages too.
+	Owners   map[string]Contact
+	Projects map[string]string
+	// Admins receive the admin digest.
+	Admins Contact
+	// MaxAttempts ends retries with a final failure; RatePerMinute limits
+	// each channel's sends.
+	MaxAttempts   int
+	RatePerMinute int
+	// Templates override the embedded ones, by name (owner.txt, owner.html,
+	// admin.txt, admin.html).
+	Templates map[string]string
+}
+
+// Store is the notifier's view of the database.
+type Store interface {
+	PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, error)
+	CommitNotify(ctx context.Context, b store.NotifyBatch) error
+	Notified(ctx context.Context) (map[[2]string]time.Time, error)
+	NotifyMeta(ctx context.Context, key string) ([]byte, error)
+	Deliveries(ctx context.Context) ([]patchwatch.Delivery, error)
+	PutDelivery(ctx context.Context, d patchwatch.Delivery) error
+	DeleteDelivery(ctx context.Context, id string) error
+	FindingRecords(ctx context.Context, host string) ([]patchwatch.FindingRecord, error)
+}
+
+// Fleet is the notifier's view of the application layer.
+type Fleet interface {
+	Host(ctx context.Context, name string) (patchwatch.Host, error)
+	Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error)
+	HostSummaries(ctx context.Context, f service.HostFilter) ([]service.HostSummary, error)
+	TimeToPatch(ctx context.Context, by string) ([]service.TimeToPatchRow, error)
+	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
+}
+
+// Notifier decides what to send and works the outbox.
+type Notifier struct {
+	cfg      Config
+	st       Store
+	fleet    Fleet
+	senders  map[string]Sender
+	log      *slog.Logger
+	now      func() time.Time
+	tmpl     *templates
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// New returns a notifier; senders maps a channel ("email", "slack") to
+// its sender; clock nil means time.Now.
+func New(cfg Config, st Store, fleet Fleet, senders map[string]Sender, log *slog.Logger, clock func() time.Time) (*Notifier, error) {
+	if cfg.MinUrgency == 0 {
+		cfg.MinUrgency = patchwatch.UrgencyHigh
+	}
+	if cfg.GroupWait == 0 {
+		cfg.GroupWait = 5 * time.Minute
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.RatePerMinute == 0 {
+		cfg.RatePerMinute = 60
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	t, err := loadTemplates(cfg.Templates)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{cfg: cfg, st: st, fleet: fleet, senders: senders, log: log.With("component", "notify"), now: clock, tmpl: t, limiters: map[string]*rate.Limiter{}}, nil
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// recipients returns the deliveries' (channel, target) pairs for an owner
+// and project, and false when nobody can be reached.
+func (n *Notifier) recipients(owner, project string) ([][2]string, bool) {
+	c, listed := n.cfg.Owners[owner]
+	if !listed && strings.Contains(owner, "@") {
+		c = Contact{Email: owner}
+	}
+	var out [][2]string
+	if c.Email != "" && n.senders["email"] != nil {
+		out = append(out, [2]string{"email", c.Email})
+	}
+	if n.senders["slack"] != nil {
+		if c.SlackUserEmail != "" {
+			out = append(out, [2]string{"slack", "user:" + c.SlackUserEmail})
+		}
+		if c.SlackChannel != "" {
+			out = append(out, [2]string{"slack", c.SlackChannel})
+		}
+		if ch := n.cfg.Projects[project]; ch != "" {
+			out = append(out, [2]string{"slack", ch})
+		}
+	}
+	return out, len(out) > 0
+}
+
+// Reachable reports whether an owner has any contact.
+func (n *Notifier) Reachable(owner, project string) bool {
+	_, ok := n.recipients(owner, project)
+	return ok
+}
+
+func (n *Notifier) deliveries(kind, owner, project string, m rendered, now time.Time) []patchwatch.Delivery {
+	rcpts, _ := n.recipients(owner, project)
+	var out []patchwatch.Delivery
+	for _, r := range rcpts {
+		d := patchwatch.Delivery{ID: newID("msg"), Kind: kind, Channel: r[0], Target: r[1], Owner: owner, Subject: m.Subject,
+			Text: m.Text, CreatedAt: now, NextAt: now}
+		if r[0] == "email" {
+			d.HTML = m.HTML
+		} else {
+			d.Blocks = m.Blocks
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Step turns what happened into deliveries: grouped immediate alerts,
+// reminders, and the digests when they are due. Everything it decides is
+// committed in one transaction.
+func (n *Notifier) Step(ctx context.Context) error {
+	now := n.now()
+	batch := store.NotifyBatch{Notified: map[[2]string]time.Time{}, Meta: map[string][]byte{}}
+	if err := n.alerts(ctx, now, &batch); err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	if err := n.reminders(ctx, now, &batch); err != nil {
+		return fmt.Errorf("reminders: %w", err)
+	}
+	if err := n.digests(ctx, now, &batch); err != nil {
+		return fmt.Errorf("digests: %w", err)
+	}
+	if len(batch.Consumed) == 0 && len(batch.Deliveries) == 0 && len(batch.Meta) == 0 && len(batch.Notified) == 0 {
+		return nil
+	}
+	return n.st.CommitNotify(ctx, batch)
+}
+
+// alerts groups pending events per owner; once an owner's oldest event is
+// GroupWait old, the group becomes one message.
+func (n *Notifier) alerts(ctx context.Context, now time.Time, batch *store.NotifyBatch) error {
+	events, err := n.st.PendingEvents(ctx)
+	if err != nil {
+		return err
+	}
+	type group struct {
+		project string
+		events  []patchwatch.NotifyEvent
+		oldest  time.Time
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, e := range events {
+		g := groups[e.Owner]
+		if g == nil {
+			g = &group{project: e.Project, oldest: e.At}
+			groups[e.Owner] = g
+			order = append(order, e.Owner)
+		}
+		g.events = append(g.events, e)
+	}
+	for _, owner := range order {
+		g := groups[owner]
+		if now.Sub(g.oldest) < n.cfg.GroupWait {
+			continue
+		}
+		for _, e := range g.events {
+			batch.Consumed = append(batch.Consumed, e.Seq)
+		}
+		msg, notified, err := n.ownerAlert(ctx, owner, g.events, now)
+		if err != nil {
+			return err
+		}
+		if msg == nil {
+			continue
+		}
+		if !n.Reachable(owner, g.project) {
+			n.log.Warn("owner has no reachable contact; the admin digest lists them", "owner", owner)
+			continue
+		}
+		batch.Deliveries = append(batch.Deliveries, n.deliveries(msg.Kind, owner, g.project, n.render(msg), now)...)
+		for k, t := range notified {
+			batch.Notified[k] = t
+		}
+	}
+	return nil
+}
+
+// reminders re-sends open findings at or above MinUrgency once their
+// reminder interval has passed since they were last notified.
+func (n *Notifier) reminders(ctx context.Context, now time.Time, batch *store.NotifyBatch) error {
+	records, err := n.st.FindingRecords(ctx, "")
+	if err != nil {
+		return err
+	}
+	notified, err := n.st.Notified(ctx)
+	if err != nil {
+		return err
+	}
+	due := map[string]map[string][]string{} // owner -> host -> advisories
+	for _, r := range records {
+		interval := n.cfg.Reminders[r.Urgency]
+		if !r.Open() || r.Urgency < n.cfg.MinUrgency || interval <= 0 {
+			continue
+		}
+		last, ok := notified[[2]string{r.Host, r.Advisory}]
+		if !ok || now.Sub(last) < interval || last.Before(r.FirstSeen) {
+			// Not told yet (the alert path tells first), or told recently.
+			continue
+		}
+		if _, pending := batch.Notified[[2]string{r.Host, r.Advisory}]; pending {
+			continue
+		}
+		if due[r.Owner] == nil {
+			due[r.Owner] = map[string][]string{}
+		}
+		due[r.Owner][r.Host] = append(due[r.Owner][r.Host], r.Advisory)
+	}
+	for owner, hosts := range due {
+		msg, err := n.ownerMessage(ctx, "reminder", owner, hosts, nil, now)
+		if err != nil {
+			return err
+		}
+		if msg == nil {
+			continue
+		}
+		project := msg.Project
+		if !n.Reachable(owner, project) {
+			continue
+		}
+		batch.Deliveries = append(batch.Deliveries, n.deliveries("reminder", owner, project, n.render(msg), now)...)
+		for host, advs := range hosts {
+			for _, a := range advs {
+				batch.Notified[[2]string{host, a}] = now
+			}
+		}
+	}
+	return nil
+}
