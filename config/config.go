@@ -32,6 +32,79 @@ type Config struct {
 	// Urgency tunes the rules of docs/urgency.md.
 	Urgency patchwatch.UrgencyRules `yaml:"urgency"`
 	Server  Server                  `yaml:"server"`
+	Notify  Notify                  `yaml:"notify"`
+}
+
+// Notify configures who is told what, and through which relay or workspace.
+type Notify struct {
+	Enabled bool `yaml:"enabled"`
+	// MinUrgency triggers an immediate message; GroupWait groups an
+	// owner's events into one.
+	MinUrgency patchwatch.Urgency `yaml:"min_urgency"`
+	GroupWait  time.Duration      `yaml:"group_wait"`
+	// Reminders per urgency while a finding stays open; 0 sends none.
+	Reminders map[string]time.Duration `yaml:"reminders"`
+	// NotifyResolved also tells owners when findings are resolved.
+	NotifyResolved bool `yaml:"notify_resolved"`
+	// OwnerDigest and AdminDigest: daily, weekly or off; at DigestHour UTC.
+	OwnerDigest string `yaml:"owner_digest"`
+	AdminDigest string `yaml:"admin_digest"`
+	DigestHour  int    `yaml:"digest_hour"`
+	// Interval is how often the notifier runs and the outbox is worked.
+	Interval time.Duration `yaml:"interval"`
+	// MaxAttempts ends retries; RatePerMinute limits each channel.
+	MaxAttempts   int                `yaml:"max_attempts"`
+	RatePerMinute int                `yaml:"rate_per_minute"`
+	Admins        Contact            `yaml:"admins"`
+	Owners        map[string]Contact `yaml:"owners"`
+	// Projects maps a project to a Slack channel.
+	Projects  map[string]string `yaml:"projects"`
+	Templates map[string]string `yaml:"templates"`
+	Email     Email             `yaml:"email"`
+	Slack     Slack             `yaml:"slack"`
+}
+
+// Contact is where an owner or the admins are reached.
+type Contact struct {
+	Email          string `yaml:"email"`
+	SlackUserEmail string `yaml:"slack_user_email"`
+	SlackChannel   string `yaml:"slack_channel"`
+}
+
+// Email is the SMTP relay; leaving Host empty disables email.
+type Email struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// TLS is starttls (required, the default), implicit, or none (loopback only).
+	TLS      string `yaml:"tls"`
+	Username string `yaml:"username"`
+	// PasswordFile holds the password; $PATCHWATCH_SMTP_PASSWORD also works.
+	PasswordFile string `yaml:"password_file"`
+	From         string `yaml:"from"`
+	// CAFile adds a CA to trust for the relay's certificate.
+	CAFile string `yaml:"ca_file"`
+}
+
+// Slack holds the workspace credentials, from files or the environment
+// ($PATCHWATCH_SLACK_WEBHOOK_URL, $PATCHWATCH_SLACK_BOT_TOKEN).
+type Slack struct {
+	WebhookURLFile string `yaml:"webhook_url_file"`
+	BotTokenFile   string `yaml:"bot_token_file"`
+	// APIURL replaces https://slack.com/api/ (tests, proxies).
+	APIURL string `yaml:"api_url"`
+}
+
+// Secret reads a secret from a file, or from the environment variable
+// when no file is named; it is trimmed of surrounding blanks.
+func Secret(file, env string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(os.Getenv(env)), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Server configures the HTTP API of `patchwatch serve`.
@@ -122,6 +195,18 @@ type USN struct {
 func Default() Config {
 	return Config{
 		Urgency: patchwatch.DefaultUrgencyRules(),
+		Notify: Notify{
+			MinUrgency:    patchwatch.UrgencyHigh,
+			GroupWait:     5 * time.Minute,
+			Reminders:     map[string]time.Duration{"critical": 24 * time.Hour, "high": 72 * time.Hour, "medium": 0, "low": 0},
+			OwnerDigest:   "weekly",
+			AdminDigest:   "daily",
+			DigestHour:    7,
+			Interval:      30 * time.Second,
+			MaxAttempts:   10,
+			RatePerMinute: 60,
+			Email:         Email{Port: 587, TLS: "starttls"},
+		},
 		Server: Server{
 			Listen:          "127.0.0.1:8080",
 			MaxBodyBytes:    32 << 20,
@@ -210,6 +295,44 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("db: must not be empty"))
 	}
 	errs = append(errs, c.Urgency.Validate())
+	if n := c.Notify; n.Enabled {
+		if n.GroupWait <= 0 || n.Interval <= 0 || n.MaxAttempts < 1 || n.RatePerMinute < 1 {
+			errs = append(errs, errors.New("notify.group_wait, interval, max_attempts, rate_per_minute: must be positive"))
+		}
+		for key, v := range map[string]string{"notify.owner_digest": n.OwnerDigest, "notify.admin_digest": n.AdminDigest} {
+			if v != "daily" && v != "weekly" && v != "off" && v != "" {
+				errs = append(errs, fmt.Errorf("%s: %q is not daily, weekly or off", key, v))
+			}
+		}
+		if n.DigestHour < 0 || n.DigestHour > 23 {
+			errs = append(errs, errors.New("notify.digest_hour: must be 0 to 23"))
+		}
+		for name := range n.Reminders {
+			if _, err := patchwatch.ParseUrgency(name); err != nil {
+				errs = append(errs, fmt.Errorf("notify.reminders.%s: %w", name, err))
+			}
+		}
+		if n.Email.Host == "" && n.Slack.WebhookURLFile == "" && n.Slack.BotTokenFile == "" &&
+			os.Getenv("PATCHWATCH_SLACK_WEBHOOK_URL") == "" && os.Getenv("PATCHWATCH_SLACK_BOT_TOKEN") == "" {
+			errs = append(errs, errors.New("notify: enabled, but neither notify.email.host nor a Slack webhook or bot token is set"))
+		}
+		if n.Email.Host != "" {
+			if n.Email.From == "" {
+				errs = append(errs, errors.New("notify.email.from: required with notify.email.host"))
+			}
+			if n.Email.TLS != "starttls" && n.Email.TLS != "implicit" && n.Email.TLS != "none" {
+				errs = append(errs, fmt.Errorf("notify.email.tls: %q is not starttls, implicit or none", n.Email.TLS))
+			}
+		}
+		for key, path := range map[string]string{"notify.email.password_file": n.Email.PasswordFile, "notify.email.ca_file": n.Email.CAFile,
+			"notify.slack.webhook_url_file": n.Slack.WebhookURLFile, "notify.slack.bot_token_file": n.Slack.BotTokenFile} {
+			if path != "" {
+				if _, err := os.Stat(path); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", key, err))
+				}
+			}
+		}
+	}
 	if sv := c.Server; sv.Listen != "" {
 		if (sv.TLSCertFile == "") != (sv.TLSKeyFile == "") {
 			errs = append(errs, errors.New("server.tls_cert_file, server.tls_key_file: set both or neither"))

@@ -134,3 +134,20 @@ func (n *Notifier) Enqueue(ctx context.Context, m *Message, owner string) ([]pat
 	}
 	return ds, nil
 }
+
+// Test sends a test message to one recipient at once, outside the outbox.
+func (n *Notifier) Test(ctx context.Context, channel, target string) (patchwatch.Delivery, error) {
+	sender := n.senders[channel]
+	if sender == nil {
+		return patchwatch.Delivery{}, fmt.Errorf("no %s channel is configured", channel)
+	}
+	r := n.render(&Message{Kind: "test", Generated: n.now(), Subject: "[patchwatch] test message",
+		Intro: "This is a test of patchwatch's notifications. Nothing needs doing."})
+	d := patchwatch.Delivery{ID: newID("test"), Kind: "test", Channel: channel, Target: target, Subject: r.Subject, Text: r.Text, CreatedAt: n.now()}
+	if channel == "email" {
+		d.HTML = r.HTML
+	} else {
+		d.Blocks = r.Blocks
+	}
+	return d, sender.Send(ctx, d)
+}

@@ -79,6 +79,9 @@ func commands() []command {
 		{"silence", "silence add|list|remove: accepted-risk exceptions with a reason and an expiry", runSilence},
 		{"report", "report time-to-patch: how long findings stayed open, by host, owner or urgency", runReport},
 		{"token", "token create|list|revoke: API credentials (admin, owner, enroll)", runToken},
+		{"digest", "render (or --send) the owner or admin digest", runDigest},
+		{"notifications", "notifications list [--failed] | retry ID|--all: the outbox", runNotifications},
+		{"notify", "notify test --channel email|slack: send a test message", runNotify},
 		{"poll", "poll the advisory feeds (--once for one round)", runPoll},
 		{"serve", "run the pollers and the HTTP API until stopped (--config FILE)", runServe},
 	}

@@ -35,7 +35,12 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 		StaleAfter: cfg.Server.StaleAfter, Logger: log.With("component", "api"), Clock: env.Now,
 	})
 	metrics := api.Metrics()
+	nt, err := buildNotifier(cfg, s, svc, log, env.Now)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return notifyLoop(gctx, nt, cfg.Notify.Interval, log) })
 	g.Go(func() error { return pollLoop(gctx, cfg, s, svc, log, metrics.Poll) })
 	g.Go(func() error {
 		// The fleet gauges: hosts and open findings by urgency.
