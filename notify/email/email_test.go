@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,8 @@ import (
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/notify/email"
 	"github.com/patchwatch/patchwatch/notify/internal/testpki"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 // relay is a real SMTP server: STARTTLS, AUTH PLAIN, and a switch to
@@ -202,5 +205,53 @@ func TestRelayAnswers(t *testing.T) {
 func TestNoTLSOnlyToLoopback(t *testing.T) {
 	if _, err := email.New(email.Config{Host: "smtp.example.org", TLS: "none", From: "p@example.org"}); err == nil {
 		t.Error("plain SMTP to a remote relay accepted")
+	}
+}
+
+// TestOwnerGetsOneMessage: an owner exposed to a high advisory on two
+// hosts gets exactly one message through the relay after the group window.
+func TestOwnerGetsOneMessage(t *testing.T) {
+	pki := testpki.New()
+	r, port := startRelay(t, pki)
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	kernel := patchwatch.Advisory{ID: "USN-6000-1", Source: patchwatch.SourceUSN, Title: "linux-bluefield vulnerabilities", Published: now, Modified: now,
+		Severity: patchwatch.SeverityCritical, Fixes: []patchwatch.Fix{{Release: "ubuntu:20.04", Package: "linux-bluefield", Kind: patchwatch.KindSource, FixedVersion: "5.4.0-1059.65"}}}
+	st.UpsertAdvisories(ctx, []patchwatch.Advisory{kernel})
+	svc := service.New(st, patchwatch.DefaultUrgencyRules(), clock)
+	for _, name := range []string{"web1", "web2"} {
+		h := patchwatch.Host{Name: name, Owner: "alice@example.org", Release: "ubuntu:20.04", Family: patchwatch.FamilyDebian, SourceInfo: true,
+			Packages: []patchwatch.Package{{Name: "linux-modules-5.4.0-1058-bluefield", Version: "5.4.0-1058.64", SourceName: "linux-bluefield", SourceVersion: "5.4.0-1058.64"}}}
+		if _, err := svc.PutHost(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := notify.New(notify.Config{}, st, svc, map[string]notify.Sender{"email": newSender(t, pki, port)}, nil, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(6 * time.Minute)
+	for range 3 {
+		if err := n.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := n.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.messages) != 1 {
+		t.Fatalf("%d messages, want exactly one", len(r.messages))
+	}
+	body := string(r.messages[0].data)
+	for _, want := range []string{"web1", "web2", "USN-6000-1", "critical", "sudo reboot"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("message lacks %q", want)
+		}
 	}
 }

@@ -1,0 +1,346 @@
+package notify_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/feeds/usn"
+	"github.com/patchwatch/patchwatch/notify"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// recorder is a Sender that keeps what it was given and fails on demand.
+type recorder struct {
+	mu   sync.Mutex
+	sent []patchwatch.Delivery
+	fail []error // errors to return first, then success
+}
+
+func (r *recorder) Send(_ context.Context, d patchwatch.Delivery) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.fail) > 0 {
+		err := r.fail[0]
+		r.fail = r.fail[1:]
+		return err
+	}
+	r.sent = append(r.sent, d)
+	return nil
+}
+
+type world struct {
+	t    *testing.T
+	path string
+	st   *store.Store
+	svc  *service.Service
+	now  time.Time
+	rec  *recorder
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, path: filepath.Join(t.TempDir(), "pw.db"), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), rec: &recorder{}}
+	w.open()
+	for _, f := range []string{"USN-5614-1.json", "USN-6000-1.json"} {
+		data, _ := os.ReadFile("testdata/" + f)
+		a, err := usn.ParseOSV(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.st.UpsertAdvisories(context.Background(), []patchwatch.Advisory{a})
+	}
+	return w
+}
+
+func (w *world) open() {
+	st, err := store.Open(w.path, store.Options{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.st = st
+	w.svc = service.New(st, patchwatch.DefaultUrgencyRules(), func() time.Time { return w.now })
+	w.t.Cleanup(func() { st.Close() })
+}
+
+func (w *world) host(name, owner string) {
+	w.t.Helper()
+	f, _ := os.Open("testdata/focal-bluefield.dpkg-query.tsv")
+	defer f.Close()
+	h := patchwatch.Host{Name: name, Owner: owner, Release: "ubuntu:20.04", Family: patchwatch.FamilyDebian, SourceInfo: true,
+		KernelRelease: "5.4.0-1058-bluefield", ReportedAt: w.now, OS: patchwatch.OSRelease{ID: "ubuntu", VersionID: "20.04"}}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		h.Packages = append(h.Packages, patchwatch.Package{Name: c[0], Version: c[1], SourceName: c[2], SourceVersion: c[3], Arch: c[4]})
+	}
+	if _, err := w.svc.PutHost(context.Background(), h); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) notifier(cfg notify.Config) *notify.Notifier {
+	w.t.Helper()
+	if cfg.Reminders == nil {
+		cfg.Reminders = map[patchwatch.Urgency]time.Duration{patchwatch.UrgencyHigh: 72 * time.Hour}
+	}
+	n, err := notify.New(cfg, w.st, w.svc, map[string]notify.Sender{"email": w.rec}, nil, func() time.Time { return w.now })
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+func (w *world) outbox() []patchwatch.Delivery {
+	ds, err := w.st.Deliveries(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return ds
+}
+
+func TestGroupedAlertDeliveredOnceDespiteAFailure(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("web1", "alice@example.org")
+	w.host("web2", "alice@example.org")
+	n := w.notifier(notify.Config{Admins: notify.Contact{Email: "ops@example.org"}})
+
+	w.now = w.now.Add(time.Minute)
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.outbox()) != 0 {
+		t.Fatal("sent before the group window closed")
+	}
+	w.now = w.now.Add(5 * time.Minute)
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds := w.outbox()
+	// Two hosts, four events: one message to alice.
+	if len(ds) != 1 || ds[0].Target != "alice@example.org" || !strings.Contains(ds[0].Text, "web1") || !strings.Contains(ds[0].Text, "web2") {
+		t.Fatalf("outbox = %+v", ds)
+	}
+	if !strings.Contains(ds[0].Text, "USN-6000-1") || strings.Contains(ds[0].Text, "USN-5614-1") {
+		t.Errorf("the alert must carry the high finding only:\n%s", ds[0].Text)
+	}
+	// The relay is down once: the message stays queued and goes later.
+	w.rec.fail = []error{&notify.RetryError{Err: errors.New("421 try later")}}
+	if sent, _, err := n.Deliver(ctx); err != nil || sent != 0 {
+		t.Fatalf("first attempt: %d %v", sent, err)
+	}
+	if ds := w.outbox(); len(ds) != 1 || ds[0].Attempts != 1 || !ds[0].NextAt.After(w.now) {
+		t.Fatalf("after a temporary failure: %+v", ds)
+	}
+	if sent, _, _ := n.Deliver(ctx); sent != 0 {
+		t.Fatal("retried before its backoff")
+	}
+	w.now = w.now.Add(time.Minute)
+	if sent, _, err := n.Deliver(ctx); err != nil || sent != 1 || len(w.rec.sent) != 1 || len(w.outbox()) != 0 {
+		t.Fatalf("retry: sent %d, recorded %d, %v", sent, len(w.rec.sent), err)
+	}
+	// Nothing new happened: nothing more is sent.
+	n.Step(ctx)
+	if len(w.outbox()) != 0 {
+		t.Fatal("sent twice")
+	}
+	// A reminder after 72 hours, and only one.
+	w.now = w.now.Add(72 * time.Hour)
+	n.Step(ctx)
+	if ds := w.outbox(); len(ds) != 1 || ds[0].Kind != "reminder" {
+		t.Fatalf("reminder: %+v", ds)
+	}
+	n.Deliver(ctx)
+	w.now = w.now.Add(time.Hour)
+	n.Step(ctx)
+	if len(w.outbox()) != 0 {
+		t.Fatal("second reminder within the interval")
+	}
+}
+
+func TestRestartWithFullQueue(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	for _, h := range []string{"a1", "a2", "a3"} {
+		w.host(h, h+"@example.org")
+	}
+	n := w.notifier(notify.Config{})
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx)
+	if len(w.outbox()) != 3 {
+		t.Fatalf("queued %d", len(w.outbox()))
+	}
+	// The process stops with the queue full.
+	w.st.Close()
+	w.open()
+	n = w.notifier(notify.Config{})
+	if sent, _, err := n.Deliver(ctx); err != nil || sent != 3 {
+		t.Fatalf("after restart: %d %v", sent, err)
+	}
+	n.Deliver(ctx)
+	got := map[string]int{}
+	for _, d := range w.rec.sent {
+		got[d.Target]++
+	}
+	if len(got) != 3 || got["a1@example.org"] != 1 || got["a2@example.org"] != 1 || got["a3@example.org"] != 1 {
+		t.Fatalf("deliveries: %v", got)
+	}
+}
+
+func TestFinalFailureKeptAndRetried(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("web1", "alice@example.org")
+	n := w.notifier(notify.Config{})
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx)
+	w.rec.fail = []error{errors.New("550 no such user")}
+	if _, failed, _ := n.Deliver(ctx); failed != 1 {
+		t.Fatal("a 5xx must fail for good")
+	}
+	ds := w.outbox()
+	if len(ds) != 1 || !ds[0].Failed || ds[0].LastError != "550 no such user" {
+		t.Fatalf("kept failure: %+v", ds)
+	}
+	if n, err := n.Retry(ctx, ""); err != nil || n != 1 {
+		t.Fatalf("retry: %d %v", n, err)
+	}
+	if sent, _, _ := n.Deliver(ctx); sent != 1 {
+		t.Fatal("retried delivery not sent")
+	}
+}
+
+func TestUnreachableOwnerInAdminDigest(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("orphan", "research-group")
+	w.host("web1", "alice@example.org")
+	n := w.notifier(notify.Config{})
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx)
+	for _, d := range w.outbox() {
+		if d.Owner == "research-group" {
+			t.Fatalf("a message was addressed to an owner with no contact: %+v", d)
+		}
+	}
+	msg, _, err := n.BuildAdminDigest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msg.Admin.Unreachable) != 1 || msg.Admin.Unreachable[0] != "research-group" {
+		t.Errorf("unreachable = %v", msg.Admin.Unreachable)
+	}
+}
+
+func TestDigestsScheduled(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("web1", "alice@example.org")
+	n := w.notifier(notify.Config{OwnerDigest: "daily", AdminDigest: "weekly", DigestHour: 7, Admins: notify.Contact{Email: "ops@example.org"}})
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx) // schedules the digests and sends the alert
+	n.Deliver(ctx)
+	w.rec.sent = nil
+	w.now = time.Date(2026, 11, 3, 7, 1, 0, 0, time.UTC) // Tuesday 07:01
+	n.Step(ctx)
+	kinds := map[string]int{}
+	for _, d := range w.outbox() {
+		kinds[d.Kind]++
+	}
+	if kinds["owner-digest"] != 1 || kinds["admin-digest"] != 0 {
+		t.Fatalf("Tuesday: %v", kinds)
+	}
+	n.Deliver(ctx)
+	w.now = time.Date(2026, 11, 9, 7, 1, 0, 0, time.UTC) // Monday
+	n.Step(ctx)
+	kinds = map[string]int{}
+	for _, d := range w.outbox() {
+		kinds[d.Kind]++
+	}
+	if kinds["admin-digest"] != 1 {
+		t.Fatalf("Monday: %v", kinds)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from %s:\n%s", name, path, got)
+	}
+}
+
+func TestGoldenMessages(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("web1", "alice@example.org")
+	n := w.notifier(notify.Config{})
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx)
+	d := w.outbox()[0]
+	golden(t, "owner-alert.txt", "Subject: "+d.Subject+"\n\n"+d.Text)
+	golden(t, "owner-alert.html", d.HTML)
+	golden(t, "owner-alert.slack.json", string(d.Blocks))
+	msg, _, err := n.BuildAdminDigest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, text, html, _ := n.Render(msg)
+	golden(t, "admin-digest.txt", "Subject: "+subject+"\n\n"+text)
+	golden(t, "admin-digest.html", html)
+}
+
+// TestInjectionIsInert: an advisory titled with Slack control sequences and
+// HTML reaches every channel inert.
+func TestInjectionIsInert(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	evil := patchwatch.Advisory{ID: "USN-9999-1", Source: patchwatch.SourceUSN, Title: `<!channel> <script>alert(1)</script> <https://evil.example|update here>`,
+		Published: w.now, Modified: w.now, Severity: patchwatch.SeverityCritical, URL: "https://ubuntu.com/security/notices/USN-9999-1",
+		Fixes: []patchwatch.Fix{{Release: "ubuntu:20.04", Package: "bash", Kind: patchwatch.KindSource, FixedVersion: "5.0-6ubuntu1.9"}}}
+	if _, err := w.st.UpsertAdvisories(ctx, []patchwatch.Advisory{evil}); err != nil {
+		t.Fatal(err)
+	}
+	w.host("web1", "alice@example.org")
+	n := w.notifier(notify.Config{})
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx)
+	var d patchwatch.Delivery
+	for _, x := range w.outbox() {
+		d = x
+	}
+	if !strings.Contains(d.Text, "USN-9999-1") {
+		t.Fatalf("the critical advisory is not in the message:\n%s", d.Text)
+	}
+	if strings.Contains(d.HTML, "<script>") || !strings.Contains(d.HTML, "&lt;script&gt;") {
+		t.Errorf("HTML not escaped:\n%s", d.HTML)
+	}
+	blocks := string(d.Blocks)
+	for _, live := range []string{"<!channel>", "<script>", "<https://evil"} {
+		if strings.Contains(blocks, live) {
+			t.Errorf("%q live in the Slack blocks: %s", live, blocks)
+		}
+	}
+	if strings.ContainsAny(d.Subject, "\r\n") {
+		t.Errorf("subject spans lines: %q", d.Subject)
+	}
+}
