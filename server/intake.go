@@ -99,28 +99,43 @@ func (s *Server) rejectBody(w http.ResponseWriter, r *http.Request, err error) {
 	s.fail(w, r, http.StatusBadRequest, "malformed", err)
 }
 
-// report takes a report document (docs/report.md) from a host token.
-func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+// intake runs what every report endpoint checks first: a host token, the
+// content type, the host's rate limit, and the body within its limit.
+func (s *Server) intake(w http.ResponseWriter, r *http.Request, contentType func(string) error) (patchwatch.Token, []byte, bool) {
 	tok, err := s.authenticate(r, patchwatch.TokenHost)
 	if err != nil {
 		s.metrics.rejected.WithLabelValues("auth").Inc()
 		s.authFail(w, r, err)
-		return
+		return tok, nil, false
 	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if err := contentType(r.Header.Get("Content-Type")); err != nil {
 		s.metrics.rejected.WithLabelValues("content_type").Inc()
-		s.fail(w, r, http.StatusUnsupportedMediaType, "content_type", fmt.Errorf("Content-Type %q: reports are application/json", ct))
-		return
+		s.fail(w, r, http.StatusUnsupportedMediaType, "content_type", err)
+		return tok, nil, false
 	}
 	if !s.allow(tok.Host) {
 		s.metrics.rejected.WithLabelValues("rate_limited").Inc()
 		w.Header().Set("Retry-After", fmt.Sprint(int(s.opts.ReportInterval.Seconds())))
 		s.fail(w, r, http.StatusTooManyRequests, "rate_limited", fmt.Errorf("host %s reports too often", tok.Host))
-		return
+		return tok, nil, false
 	}
 	data, err := s.body(w, r)
 	if err != nil {
 		s.rejectBody(w, r, err)
+		return tok, nil, false
+	}
+	return tok, data, true
+}
+
+// report takes a report document (docs/report.md) from a host token.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	tok, data, ok := s.intake(w, r, func(ct string) error {
+		if !strings.HasPrefix(ct, "application/json") {
+			return fmt.Errorf("Content-Type %q: reports are application/json", ct)
+		}
+		return nil
+	})
+	if !ok {
 		return
 	}
 	rep, err := inventory.DecodeReport(bytes.NewReader(data))
@@ -145,26 +160,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 
 // vuls takes the text body of Vuls' server mode from a host token.
 func (s *Server) vuls(w http.ResponseWriter, r *http.Request) {
-	tok, err := s.authenticate(r, patchwatch.TokenHost)
-	if err != nil {
-		s.metrics.rejected.WithLabelValues("auth").Inc()
-		s.authFail(w, r, err)
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "text/plain") {
-		s.metrics.rejected.WithLabelValues("content_type").Inc()
-		s.fail(w, r, http.StatusUnsupportedMediaType, "content_type", fmt.Errorf("Content-Type %q: Vuls bodies are text/plain", ct))
-		return
-	}
-	if !s.allow(tok.Host) {
-		s.metrics.rejected.WithLabelValues("rate_limited").Inc()
-		w.Header().Set("Retry-After", fmt.Sprint(int(s.opts.ReportInterval.Seconds())))
-		s.fail(w, r, http.StatusTooManyRequests, "rate_limited", fmt.Errorf("host %s reports too often", tok.Host))
-		return
-	}
-	data, err := s.body(w, r)
-	if err != nil {
-		s.rejectBody(w, r, err)
+	tok, data, ok := s.intake(w, r, func(ct string) error {
+		if ct != "" && !strings.HasPrefix(ct, "text/plain") {
+			return fmt.Errorf("Content-Type %q: Vuls bodies are text/plain", ct)
+		}
+		return nil
+	})
+	if !ok {
 		return
 	}
 	if !utf8.Valid(data) {
