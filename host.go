@@ -81,6 +81,8 @@ type Host struct {
 	// (/var/run/reboot-required) where it was reported.
 	RebootRequired bool      `json:"reboot_required,omitempty"`
 	ReportedAt     time.Time `json:"reported_at"`
+	// Checks are the security-guideline checks of the last agent report.
+	Checks []CheckResult `json:"checks,omitempty"`
 }
 
 // ErrInvalidHost is returned by Host.Validate.

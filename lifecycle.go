@@ -41,7 +41,7 @@ type Event struct {
 	Kind     string    `json:"kind"`
 	Host     string    `json:"host"`
 	Advisory string    `json:"advisory"`
-	Urgency  Urgency   `json:"urgency"`
+	Urgency  Urgency   `json:"urgency,omitempty"`
 	Previous Urgency   `json:"previous,omitempty"`
 	At       time.Time `json:"at"`
 }

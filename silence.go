@@ -12,7 +12,8 @@ import (
 // hosts of one owner, or the whole fleet.
 type Silence struct {
 	ID string `json:"id"`
-	// Target is one of "advisory", "cve" or "package"; Value names it.
+	// Target is one of "advisory", "cve", "package" or "check" (a
+	// security-guideline check, disabled); Value names it.
 	Target string `json:"target"`
 	Value  string `json:"value"`
 	// Scope is one of "host", "owner" or "fleet"; ScopeValue names the host
@@ -32,8 +33,10 @@ var ErrInvalidSilence = errors.New("invalid silence")
 // in the future are mandatory.
 func (s *Silence) Validate(now time.Time) error {
 	switch {
-	case s.Target != "advisory" && s.Target != "cve" && s.Target != "package":
-		return fmt.Errorf("%w: target must be advisory, cve or package", ErrInvalidSilence)
+	case s.Target != "advisory" && s.Target != "cve" && s.Target != "package" && s.Target != "check":
+		return fmt.Errorf("%w: target must be advisory, cve, package or check", ErrInvalidSilence)
+	case s.Target == "check" && !knownCheck(s.Value):
+		return fmt.Errorf("%w: no check is called %q", ErrInvalidSilence, s.Value)
 	case strings.TrimSpace(s.Value) == "":
 		return fmt.Errorf("%w: no %s named", ErrInvalidSilence, s.Target)
 	case s.Scope != "host" && s.Scope != "owner" && s.Scope != "fleet":
@@ -81,4 +84,23 @@ func (s *Silence) Matches(f *Finding, owner string) bool {
 		}
 	}
 	return false
+}
+
+func knownCheck(id string) bool {
+	_, ok := GuidelineByID(id)
+	return ok
+}
+
+// MatchesCheck reports whether the silence disables a check on a host.
+func (s *Silence) MatchesCheck(host, owner, check string) bool {
+	if s.Target != "check" || s.Value != check {
+		return false
+	}
+	switch s.Scope {
+	case "host":
+		return host == s.ScopeValue
+	case "owner":
+		return strings.EqualFold(owner, s.ScopeValue)
+	}
+	return true
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/agent/checks"
 	"github.com/patchwatch/patchwatch/inventory"
 	"github.com/patchwatch/patchwatch/version"
 )
@@ -36,6 +37,10 @@ type Options struct {
 	Uname func() (release, version string, err error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Checks runs the security-guideline checks, each within CheckTimeout
+	// (default 10s).
+	Checks       bool
+	CheckTimeout time.Duration
 }
 
 func (o *Options) path(p string) string { return filepath.Join(o.Root, p) }
@@ -92,7 +97,42 @@ func Collect(ctx context.Context, opts Options) (inventory.Report, error) {
 		return rep, fmt.Errorf("no dpkg status file or rpm database under %s", opts.Root)
 	}
 	rep.Reboot = rebootSignals(ctx, opts, &rep)
+	if opts.Checks {
+		rep.Checks = runChecks(ctx, opts, &rep)
+	}
 	return rep, rep.Validate()
+}
+
+// runChecks runs the security-guideline checks against what Collect read.
+// On the live system they may run commands (sshd -T, nft); on a root tree
+// they read its files only.
+func runChecks(ctx context.Context, opts Options, rep *inventory.Report) []patchwatch.CheckResult {
+	timeout := opts.CheckTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	live := opts.Root == "/"
+	e := &checks.Env{Root: opts.Root, Proc: opts.path("proc"), Live: live, Family: rep.Format,
+		KernelRelease: rep.Kernel.Release, Packages: make(map[string]bool, len(rep.Packages))}
+	for _, p := range rep.Packages {
+		e.Packages[p.Name] = true
+	}
+	if rep.Kernel.Release != "" {
+		newer := newerKernelInstalled(rep) || kernelInRebootPackages(rep.Reboot.Packages)
+		e.NewerKernel = &newer
+	}
+	return checks.Run(ctx, e, timeout)
+}
+
+// kernelInRebootPackages reports whether Debian's reboot-required.pkgs
+// names a kernel package.
+func kernelInRebootPackages(pkgs []string) bool {
+	for _, p := range pkgs {
+		if strings.HasPrefix(p, "linux-image-") {
+			return true
+		}
+	}
+	return false
 }
 
 // ReportKernel returns the running kernel, from the options or uname.

@@ -206,3 +206,39 @@ func TestReportEnrollsWithMetadataToken(t *testing.T) {
 		t.Errorf("refused token: %v", err)
 	}
 }
+
+// Collect runs the guideline checks against the tree it reads, with the
+// reboot state it found: reboot-required.pkgs naming a kernel makes
+// kernel-current fail.
+func TestCollectRunsChecks(t *testing.T) {
+	root := tree(t, map[string]string{
+		"etc/os-release":               read(t, "debian12.os-release"),
+		"etc/hostname":                 "build-host\n",
+		"var/lib/dpkg/status":          read(t, "debian12.status"),
+		"var/run/reboot-required":      "*** System restart required ***\n",
+		"var/run/reboot-required.pkgs": "linux-image-6.1.0-13-amd64\n",
+		"etc/ssh/sshd_config":          "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin yes\n",
+	})
+	rep, err := agent.Collect(context.Background(), agent.Options{Root: root, KernelRelease: "6.1.0-13-amd64", Checks: true, CheckTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range rep.Checks {
+		got[c.ID] = c.Status
+	}
+	want := map[string]string{"kernel-current": "fail", "ssh-password-auth": "pass", "ssh-root-login": "fail", "no-mail-server": "unknown"}
+	for id, status := range want {
+		if got[id] != status {
+			t.Errorf("%s = %s, want %s", id, got[id], status)
+		}
+	}
+	if len(rep.Checks) != 10 {
+		t.Errorf("%d checks", len(rep.Checks))
+	}
+	// Without Checks the report has none.
+	rep, err = agent.Collect(context.Background(), agent.Options{Root: root, KernelRelease: "6.1.0-13-amd64"})
+	if err != nil || rep.Checks != nil {
+		t.Errorf("checks without asking: %v %v", rep.Checks, err)
+	}
+}

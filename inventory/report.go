@@ -37,7 +37,12 @@ type Report struct {
 	Packages  []ReportPackage `json:"packages"`
 	Agent     string          `json:"agent,omitempty"`
 	Collected time.Time       `json:"collected_at,omitzero"`
+	// Checks are the security-guideline checks the agent ran.
+	Checks []patchwatch.CheckResult `json:"checks,omitempty"`
 }
+
+// MaxReportChecks bounds the checks of one report.
+const MaxReportChecks = 64
 
 // ReportHost identifies the VM.
 type ReportHost struct {
@@ -130,6 +135,9 @@ func (r *Report) Validate() error {
 	if len(r.Packages) == 0 {
 		return errors.New("no packages")
 	}
+	if err := validateChecks(r.Checks); err != nil {
+		return err
+	}
 	if len(r.Packages) > MaxReportPackages {
 		return fmt.Errorf("%d packages: more than %d", len(r.Packages), MaxReportPackages)
 	}
@@ -175,7 +183,7 @@ func HostFromReport(r *Report, now time.Time) (patchwatch.Host, error) {
 		Name: r.Name(), Owner: r.Owner, OS: osr, Release: release, Family: family,
 		InstanceID: r.Host.InstanceID, Project: r.Host.ProjectID,
 		KernelRelease: r.Kernel.Release, KernelVersion: r.Kernel.Version,
-		RebootRequired: r.Reboot.Required, ReportedAt: now.UTC(),
+		RebootRequired: r.Reboot.Required, ReportedAt: now.UTC(), Checks: r.Checks,
 		SourceInfo: true, EpochInfo: true, ModuleInfo: family == patchwatch.FamilyRPM,
 	}
 	for i, p := range r.Packages {
@@ -201,4 +209,30 @@ func HostFromReport(r *Report, now time.Time) (patchwatch.Host, error) {
 		h.Packages = append(h.Packages, pkg)
 	}
 	return h, h.Validate()
+}
+
+func validateChecks(checks []patchwatch.CheckResult) error {
+	if len(checks) > MaxReportChecks {
+		return fmt.Errorf("%d checks: more than %d", len(checks), MaxReportChecks)
+	}
+	seen := map[string]bool{}
+	for i, c := range checks {
+		switch {
+		case c.ID == "" || len(c.ID) > 64:
+			return fmt.Errorf("checks[%d]: id is missing or longer than 64 bytes", i)
+		case seen[c.ID]:
+			return fmt.Errorf("checks[%d]: duplicate check %q", i, c.ID)
+		case c.Status != patchwatch.CheckPass && c.Status != patchwatch.CheckFail && c.Status != patchwatch.CheckUnknown:
+			return fmt.Errorf("checks[%d] (%s): status %q is not pass, fail or unknown", i, c.ID, c.Status)
+		case len(c.Evidence) > 2*maxField || len(c.Items) > 256:
+			return fmt.Errorf("checks[%d] (%s): evidence or items too long", i, c.ID)
+		}
+		seen[c.ID] = true
+		for _, item := range c.Items {
+			if len(item) > maxField {
+				return fmt.Errorf("checks[%d] (%s): an item is longer than %d bytes", i, c.ID, maxField)
+			}
+		}
+	}
+	return nil
 }

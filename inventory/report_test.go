@@ -1,6 +1,7 @@
 package inventory_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +90,26 @@ func FuzzHostFromVuls(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestReportChecksValidated(t *testing.T) {
+	base := `{"schema":"patchwatch.report/v1","host":{"hostname":"h"},"os_release":{"id":"debian","version_id":"12"},"package_format":"deb","packages":[{"name":"bash","version":"5.2.15-2+b2"}],"checks":%s}`
+	for checks, want := range map[string]string{
+		`[{"id":"accounts","status":"fail","items":["alice"]},{"id":"auto-updates","status":"pass","evidence":"x"}]`: "",
+		`[{"id":"accounts","status":"maybe"}]`:                                               `status "maybe" is not pass, fail or unknown`,
+		`[{"id":"accounts","status":"pass"},{"id":"accounts","status":"fail"}]`:              `duplicate check "accounts"`,
+		`[{"id":"","status":"pass"}]`:                                                        "id is missing",
+		`[{"id":"accounts","status":"pass","secret":"x"}]`:                                   "unknown field",
+		`[{"id":"accounts","status":"pass","evidence":"` + strings.Repeat("x", 3000) + `"}]`: "evidence or items too long",
+	} {
+		rep, err := inventory.DecodeReport(strings.NewReader(fmt.Sprintf(base, checks)))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", checks, err)
+		case want == "" && len(rep.Checks) != 2:
+			t.Errorf("%s: checks %+v", checks, rep.Checks)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%.60s: err %v, want %s", checks, err, want)
+		}
+	}
 }

@@ -35,6 +35,31 @@ type HostSection struct {
 	Findings    []patchwatch.Finding
 	// Commands are the finding commands, each once, in urgency order.
 	Commands []string
+	// Checks are the security-guideline checks the host fails, with what
+	// to do about them.
+	Checks []CheckAdvice
+}
+
+// CheckAdvice is a failing check told in plain words: the guideline, the
+// evidence the agent found, and the command that fixes it.
+type CheckAdvice struct {
+	ID, Title, Advice, Fix, Evidence string
+	Items                            []string
+}
+
+func checkAdvice(c patchwatch.HostCheck, family patchwatch.Family) CheckAdvice {
+	a := CheckAdvice{ID: c.ID, Title: c.ID, Evidence: c.Evidence, Items: c.Items}
+	if g, ok := patchwatch.GuidelineByID(c.ID); ok {
+		a.Title, a.Advice = g.Title, g.Advice
+		a.Fix = g.Fix[""]
+		if fix, ok := g.Fix[string(family)]; ok {
+			a.Fix = fix
+		}
+	}
+	if len(a.Items) > 20 {
+		a.Items = append(a.Items[:20:20], fmt.Sprintf("and %d more", len(c.Items)-20))
+	}
+	return a
 }
 
 // Resolved is a finding that was fixed.
@@ -44,9 +69,12 @@ type Resolved struct{ Host, Advisory string }
 // and the findings it tells about; nil when nothing qualifies.
 func (n *Notifier) ownerAlert(ctx context.Context, owner string, events []patchwatch.NotifyEvent, now time.Time) (*Message, map[[2]string]time.Time, error) {
 	hosts := map[string][]string{}
+	checks := map[string][]string{}
 	var resolved []Resolved
 	for _, e := range events {
 		switch e.Kind {
+		case patchwatch.EventCheckFailed:
+			checks[e.Host] = append(checks[e.Host], e.Advisory)
 		case patchwatch.EventOpened, patchwatch.EventReopened, patchwatch.EventUrgencyRaised:
 			if e.Urgency >= n.cfg.MinUrgency {
 				hosts[e.Host] = append(hosts[e.Host], e.Advisory)
@@ -59,10 +87,10 @@ func (n *Notifier) ownerAlert(ctx context.Context, owner string, events []patchw
 			}
 		}
 	}
-	if len(hosts) == 0 && len(resolved) == 0 {
+	if len(hosts) == 0 && len(checks) == 0 && len(resolved) == 0 {
 		return nil, nil, nil
 	}
-	msg, err := n.ownerMessage(ctx, "alert", owner, hosts, resolved, now)
+	msg, err := n.ownerMessage(ctx, "alert", owner, hosts, checks, resolved, now)
 	if err != nil || msg == nil {
 		return msg, nil, err
 	}
@@ -75,13 +103,19 @@ func (n *Notifier) ownerAlert(ctx context.Context, owner string, events []patchw
 	return msg, notified, nil
 }
 
-// ownerMessage builds a message about the given advisories on an owner's
-// hosts, from their current findings (silenced ones left out).
-func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts map[string][]string, resolved []Resolved, now time.Time) (*Message, error) {
+// ownerMessage builds a message about the given advisories and checks on
+// an owner's hosts, from their current findings and check results
+// (silenced ones, and checks that pass by now, left out).
+func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts, checks map[string][]string, resolved []Resolved, now time.Time) (*Message, error) {
 	msg := &Message{Kind: kind, Owner: owner, Resolved: resolved, Generated: now}
-	names := make([]string, 0, len(hosts))
+	names := make([]string, 0, len(hosts)+len(checks))
 	for h := range hosts {
 		names = append(names, h)
+	}
+	for h := range checks {
+		if _, ok := hosts[h]; !ok {
+			names = append(names, h)
+		}
 	}
 	slices.Sort(names)
 	for _, name := range names {
@@ -100,7 +134,18 @@ func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts m
 				section.Findings = append(section.Findings, f)
 			}
 		}
-		if len(section.Findings) > 0 {
+		if len(checks[name]) > 0 {
+			results, err := n.fleet.Checks(ctx, &h)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range results {
+				if c.Status == patchwatch.CheckFail && c.Silenced == nil && slices.Contains(checks[name], c.ID) {
+					section.Checks = append(section.Checks, checkAdvice(c, h.Family))
+				}
+			}
+		}
+		if len(section.Findings) > 0 || len(section.Checks) > 0 {
 			msg.Hosts = append(msg.Hosts, finishSection(section))
 		}
 	}
@@ -124,10 +169,11 @@ func finishSection(s HostSection) HostSection {
 }
 
 func subject(m *Message) (string, string) {
-	count, top := 0, patchwatch.Urgency(0)
+	count, checks, top := 0, 0, patchwatch.Urgency(0)
 	var hosts []string
 	for _, h := range m.Hosts {
 		hosts = append(hosts, h.Name)
+		checks += len(h.Checks)
 		for _, f := range h.Findings {
 			count++
 			top = max(top, f.Urgency)
@@ -142,13 +188,25 @@ func subject(m *Message) (string, string) {
 		return fmt.Sprintf("[patchwatch] reminder: %d open security updates (%s) on %s", count, top, where),
 			"These security updates are still missing. Please install them before their deadline."
 	case "owner-digest":
+		if checks > 0 {
+			return fmt.Sprintf("[patchwatch] your machines: %d outstanding security updates, %d security settings to fix", count, checks),
+				"Everything outstanding on your machines, most urgent first."
+		}
 		return fmt.Sprintf("[patchwatch] your machines: %d outstanding security updates", count),
 			"Everything outstanding on your machines, most urgent first."
 	case "test":
 		return "[patchwatch] test message", "This is a test of patchwatch's notifications. Nothing needs doing."
 	}
+	if count == 0 && checks > 0 {
+		return fmt.Sprintf("[patchwatch] %d security settings to fix on %s", checks, where),
+			"Your machines do not follow some of the cloud's security guidelines. Here is what to change."
+	}
 	if count == 0 {
 		return fmt.Sprintf("[patchwatch] %d security findings resolved", len(m.Resolved)), "These findings are resolved. Thank you."
+	}
+	if checks > 0 {
+		return fmt.Sprintf("[patchwatch] %d %s security updates needed on %s, %d settings to fix", count, top, where, checks),
+			"Your machines are missing security updates and do not follow some of the cloud's security guidelines. Here is what to install and change, and whether to reboot."
 	}
 	return fmt.Sprintf("[patchwatch] %d %s security updates needed on %s", count, top, where),
 		"Your machines are missing security updates. Here is what to install, and whether to reboot."
@@ -164,10 +222,20 @@ func (n *Notifier) OwnerDigest(ctx context.Context, owner string) (*Message, err
 	for _, f := range findings {
 		hosts[f.Host] = append(hosts[f.Host], f.Advisory)
 	}
-	if len(hosts) == 0 {
+	rows, err := n.fleet.HostSummaries(ctx, service.HostFilter{Owner: owner})
+	if err != nil {
+		return nil, err
+	}
+	checks := map[string][]string{}
+	for _, r := range rows {
+		if len(r.FailingChecks) > 0 {
+			checks[r.Name] = r.FailingChecks
+		}
+	}
+	if len(hosts) == 0 && len(checks) == 0 {
 		return nil, nil
 	}
-	return n.ownerMessage(ctx, "owner-digest", owner, hosts, nil, n.now())
+	return n.ownerMessage(ctx, "owner-digest", owner, hosts, checks, nil, n.now())
 }
 
 // AdminDigest is the fleet at a glance.
@@ -183,6 +251,18 @@ type AdminDigest struct {
 	Change      []UrgencyCount
 	Unreachable []string
 	Chart       []ChartDay
+	// Guidelines counts, per security guideline, the hosts that fail its
+	// check (disabled checks left out), and per owner.
+	Guidelines []GuidelineCount
+	// ChecksReporting is how many hosts reported check results.
+	ChecksReporting int
+}
+
+// GuidelineCount is how many hosts fail one guideline's check.
+type GuidelineCount struct {
+	ID, Title string
+	Hosts     int
+	Owners    []OwnerCount
 }
 
 // UrgencyCount is a count of findings of one urgency.
@@ -248,6 +328,7 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 			d.Reboot = append(d.Reboot, RebootHost{Host: r.Name, Owner: r.Owner, Since: r.RebootRequiredSince})
 		}
 	}
+	d.Guidelines, d.ChecksReporting = guidelineCounts(rows)
 	counts := map[string]int{}
 	overdue := map[string]int{}
 	advHosts := map[string]*AdvisoryCount{}
@@ -343,6 +424,48 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 	return msg, raw, nil
 }
 
+// guidelineCounts counts failing hosts per guideline and owner, in the
+// guidelines' order, leaving out guidelines that no host fails.
+func guidelineCounts(rows []service.HostSummary) ([]GuidelineCount, int) {
+	reporting := 0
+	byOwner := map[string]map[string]int{}
+	for _, r := range rows {
+		if r.Checks > 0 {
+			reporting++
+		}
+		owner := r.Owner
+		if owner == "" {
+			owner = "(no owner)"
+		}
+		for _, id := range r.FailingChecks {
+			if byOwner[id] == nil {
+				byOwner[id] = map[string]int{}
+			}
+			byOwner[id][owner]++
+		}
+	}
+	var out []GuidelineCount
+	for _, g := range patchwatch.Guidelines {
+		owners := byOwner[g.ID]
+		if len(owners) == 0 {
+			continue
+		}
+		gc := GuidelineCount{ID: g.ID, Title: g.Title}
+		for o, c := range owners {
+			gc.Hosts += c
+			gc.Owners = append(gc.Owners, OwnerCount{o, c})
+		}
+		slices.SortFunc(gc.Owners, func(a, b OwnerCount) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Owner, b.Owner)
+		})
+		out = append(out, gc)
+	}
+	return out, reporting
+}
+
 func sumOwners(cs []OwnerCount) int {
 	n := 0
 	for _, c := range cs {
@@ -403,7 +526,7 @@ func (n *Notifier) queueDigest(ctx context.Context, kind string, now time.Time, 
 	}
 	owners := map[string]bool{}
 	for _, r := range rows {
-		if r.Outstanding > 0 {
+		if r.Outstanding > 0 || r.PendingReboot > 0 || len(r.FailingChecks) > 0 {
 			owners[r.Owner] = true
 		}
 	}

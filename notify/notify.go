@@ -103,6 +103,7 @@ type Fleet interface {
 	HostSummaries(ctx context.Context, f service.HostFilter) ([]service.HostSummary, error)
 	TimeToPatch(ctx context.Context, by string) ([]service.TimeToPatchRow, error)
 	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
+	Checks(ctx context.Context, h *patchwatch.Host) ([]patchwatch.HostCheck, error)
 }
 
 // Notifier decides what to send and works the outbox.
@@ -313,7 +314,7 @@ func (n *Notifier) reminders(ctx context.Context, now time.Time, batch *store.No
 		due[r.Owner][r.Host] = append(due[r.Owner][r.Host], r.Advisory)
 	}
 	for owner, hosts := range due {
-		msg, err := n.ownerMessage(ctx, "reminder", owner, hosts, nil, now)
+		msg, err := n.ownerMessage(ctx, "reminder", owner, hosts, nil, nil, now)
 		if err != nil {
 			return err
 		}

@@ -74,12 +74,12 @@ func (w *world) open() {
 	w.t.Cleanup(func() { st.Close() })
 }
 
-func (w *world) host(name, owner string) {
+func (w *world) host(name, owner string, checks ...patchwatch.CheckResult) {
 	w.t.Helper()
 	f, _ := os.Open("testdata/focal-bluefield.dpkg-query.tsv")
 	defer f.Close()
 	h := patchwatch.Host{Name: name, Owner: owner, Release: "ubuntu:20.04", Family: patchwatch.FamilyDebian, SourceInfo: true,
-		KernelRelease: "5.4.0-1058-bluefield", ReportedAt: w.now, OS: patchwatch.OSRelease{ID: "ubuntu", VersionID: "20.04"}}
+		KernelRelease: "5.4.0-1058-bluefield", ReportedAt: w.now, OS: patchwatch.OSRelease{ID: "ubuntu", VersionID: "20.04"}, Checks: checks}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		c := strings.Split(sc.Text(), "\t")
@@ -289,10 +289,13 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+var sshFails = patchwatch.CheckResult{ID: "ssh-password-auth", Status: patchwatch.CheckFail,
+	Evidence: "/etc/ssh/sshd_config:11: PasswordAuthentication yes (in a Match block)"}
+
 func TestGoldenMessages(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	w.host("web1", "alice@example.org")
+	w.host("web1", "alice@example.org", patchwatch.CheckResult{ID: "auto-updates", Status: patchwatch.CheckPass, Evidence: "ok"}, sshFails)
 	n := w.notifier(notify.Config{})
 	w.now = w.now.Add(10 * time.Minute)
 	n.Step(ctx)
@@ -342,5 +345,80 @@ func TestInjectionIsInert(t *testing.T) {
 	}
 	if strings.ContainsAny(d.Subject, "\r\n") {
 		t.Errorf("subject spans lines: %q", d.Subject)
+	}
+}
+
+// A check that newly fails reaches the owner once, in plain words with its
+// fix; a disabled check is not told; the admin digest counts the hosts
+// failing each guideline per owner.
+func TestFailingChecks(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	mail := patchwatch.CheckResult{ID: "no-mail-server", Status: patchwatch.CheckFail, Evidence: "listening: tcp 0.0.0.0:25 (master)", Items: []string{"tcp 0.0.0.0:25 (master)"}}
+	w.host("web1", "alice@example.org", sshFails, mail)
+	w.host("web2", "alice@example.org", sshFails)
+	w.host("db1", "bob@example.org", sshFails)
+	err := w.st.PutSilence(ctx, patchwatch.Silence{ID: "s1", Target: "check", Value: "no-mail-server", Scope: "host", ScopeValue: "web1",
+		Reason: "the list server of the project", Expires: w.now.Add(90 * 24 * time.Hour), CreatedAt: w.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := w.notifier(notify.Config{MinUrgency: patchwatch.UrgencyCritical, Admins: notify.Contact{Email: "ops@example.org"}})
+	w.now = w.now.Add(10 * time.Minute)
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var alice *patchwatch.Delivery
+	for _, d := range w.outbox() {
+		if d.Owner == "alice@example.org" {
+			alice = &d
+		}
+	}
+	if alice == nil {
+		t.Fatalf("no message for alice: %+v", w.outbox())
+	}
+	if alice.Subject != "[patchwatch] 2 security settings to fix on web1, web2" {
+		t.Errorf("subject = %q", alice.Subject)
+	}
+	for _, want := range []string{"SSH refuses password logins", "Log in with keys only", "found: /etc/ssh/sshd_config:11: PasswordAuthentication yes (in a Match block)",
+		"fix: put 'PasswordAuthentication no' and 'KbdInteractiveAuthentication no' at the top of /etc/ssh/sshd_config", "sudo systemctl reload ssh\n"} {
+		if !strings.Contains(alice.Text, want) {
+			t.Errorf("the message lacks %q:\n%s", want, alice.Text)
+		}
+	}
+	if strings.Contains(alice.Text, "No mail server listens") {
+		t.Errorf("a disabled check was told:\n%s", alice.Text)
+	}
+	n.Deliver(ctx)
+
+	// The same failure reported again is not news.
+	w.now = w.now.Add(time.Hour)
+	w.host("web2", "alice@example.org", sshFails)
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx)
+	if len(w.outbox()) != 0 {
+		t.Fatalf("told twice: %+v", w.outbox())
+	}
+	// Fixed, then broken again: news again.
+	w.host("web2", "alice@example.org", patchwatch.CheckResult{ID: "ssh-password-auth", Status: patchwatch.CheckPass, Evidence: "ok"})
+	w.host("web2", "alice@example.org", sshFails)
+	w.now = w.now.Add(10 * time.Minute)
+	n.Step(ctx)
+	if ds := w.outbox(); len(ds) != 1 || !strings.Contains(ds[0].Text, "web2") || strings.Contains(ds[0].Text, "web1") {
+		t.Fatalf("after a relapse: %+v", ds)
+	}
+
+	msg, _, err := n.BuildAdminDigest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := msg.Admin.Guidelines
+	if len(g) != 1 || g[0].ID != "ssh-password-auth" || g[0].Hosts != 3 || len(g[0].Owners) != 2 ||
+		g[0].Owners[0] != (notify.OwnerCount{Owner: "alice@example.org", Count: 2}) || msg.Admin.ChecksReporting != 3 {
+		t.Errorf("guidelines = %+v, reporting %d", g, msg.Admin.ChecksReporting)
+	}
+	_, text, _, _ := n.Render(msg)
+	if !strings.Contains(text, "ssh-password-auth fails on 3 hosts: alice@example.org 2, bob@example.org 1") {
+		t.Errorf("admin digest:\n%s", text)
 	}
 }

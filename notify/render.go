@@ -157,6 +157,21 @@ func slackBlocks(m *Message) slack.Blocks {
 			cmds := "```" + SlackEscape(strings.Join(h.Commands, "\n")) + "```"
 			bs = append(bs, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cmds, false, false), nil, nil))
 		}
+		if len(h.Checks) > 0 {
+			var c strings.Builder
+			fmt.Fprintf(&c, "*Security settings to change on %s*\n", SlackEscape(h.Name))
+			for _, a := range h.Checks {
+				fmt.Fprintf(&c, "• *%s* — %s\n   _found: %s_\n", SlackEscape(a.Title), SlackEscape(a.Advice), SlackEscape(a.Evidence))
+				if a.Fix != "" {
+					fmt.Fprintf(&c, "   fix: `%s`\n", SlackEscape(a.Fix))
+				}
+			}
+			text := c.String()
+			if len(text) > 2900 {
+				text = text[:2900] + "…"
+			}
+			bs = append(bs, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil))
+		}
 	}
 	if d := m.Admin; d != nil {
 		var b strings.Builder
@@ -169,6 +184,12 @@ func slackBlocks(m *Message) slack.Blocks {
 			fmt.Fprintf(&b, "%s %d; ", SlackEscape(o.Owner), o.Count)
 		}
 		fmt.Fprintf(&b, "\n*Waiting for a reboot*: %d hosts", len(d.Reboot))
+		if len(d.Guidelines) > 0 {
+			b.WriteString("\n*Security guidelines not followed*: ")
+			for _, g := range d.Guidelines {
+				fmt.Fprintf(&b, "%s %d hosts; ", g.ID, g.Hosts)
+			}
+		}
 		if len(d.Unreachable) > 0 {
 			fmt.Fprintf(&b, "\n*Unreachable owners*: %s", SlackEscape(strings.Join(d.Unreachable, ", ")))
 		}

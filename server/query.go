@@ -107,6 +107,26 @@ func (s *Server) host(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h)
 }
 
+// hostChecks returns a host's security-guideline check results, each with
+// its guideline's title and the silence that disables it.
+func (s *Server) hostChecks(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.scope(w, r)
+	if !ok {
+		return
+	}
+	h, err := s.backend.Host(r.Context(), r.PathValue("name"))
+	if err != nil || owner != "" && !strings.EqualFold(h.Owner, owner) {
+		s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", r.PathValue("name")))
+		return
+	}
+	checks, err := s.backend.Checks(r.Context(), &h)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, checks)
+}
+
 func (s *Server) advisory(w http.ResponseWriter, r *http.Request) {
 	owner, ok := s.scope(w, r)
 	if !ok {

@@ -35,6 +35,8 @@ type Backend interface {
 	Advisory(ctx context.Context, id string) (patchwatch.Advisory, error)
 	// Host returns an error wrapping store.ErrNotFound when unknown.
 	Host(ctx context.Context, name string) (patchwatch.Host, error)
+	// Checks returns a host's check results with the silences that disable them.
+	Checks(ctx context.Context, h *patchwatch.Host) ([]patchwatch.HostCheck, error)
 }
 
 // Options tune the server; zero fields take the defaults.
@@ -120,6 +122,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/findings", s.findings)
 	mux.HandleFunc("GET /api/v1/hosts", s.hosts)
 	mux.HandleFunc("GET /api/v1/hosts/{name}", s.host)
+	mux.HandleFunc("GET /api/v1/hosts/{name}/checks", s.hostChecks)
 	mux.HandleFunc("GET /api/v1/advisories/{id}", s.advisory)
 	mux.HandleFunc("GET /api/v1/reports/time-to-patch", s.timeToPatch)
 	mux.HandleFunc("GET /api/v1/silences", s.silences)

@@ -82,6 +82,13 @@ type HostSummary struct {
 	// configured age.
 	Stale      bool `json:"stale,omitempty"`
 	SourceInfo bool `json:"source_info"`
+	// FailingChecks are the security-guideline checks that fail and are
+	// not disabled; Checks counts the checks the host reported.
+	FailingChecks []string `json:"failing_checks,omitempty"`
+	Checks        int      `json:"checks"`
+	// CheckStatus maps each reported check to pass, fail, unknown or
+	// disabled (a silence covers it).
+	CheckStatus map[string]string `json:"check_status,omitempty"`
 }
 
 // HostFilter selects hosts.
@@ -102,6 +109,10 @@ func (e *Service) HostSummaries(ctx context.Context, flt HostFilter) ([]HostSumm
 	if err != nil {
 		return nil, err
 	}
+	silences, err := e.s.Silences(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := e.now()
 	rows := []HostSummary{}
 	for i := range hosts {
@@ -115,7 +126,19 @@ func (e *Service) HostSummaries(ctx context.Context, flt HostFilter) ([]HostSumm
 		}
 		row := HostSummary{Name: h.Name, Owner: h.Owner, Release: h.Release, Packages: len(h.Packages),
 			ReportedAt: h.ReportedAt.Format(time.RFC3339), SourceInfo: h.SourceInfo, RebootRequired: h.RebootRequired,
-			Stale: flt.StaleAfter > 0 && now.Sub(h.ReportedAt) > flt.StaleAfter}
+			Stale:  flt.StaleAfter > 0 && now.Sub(h.ReportedAt) > flt.StaleAfter,
+			Checks: len(h.Checks)}
+		if len(h.Checks) > 0 {
+			checks := patchwatch.HostChecks(h, silences, now)
+			row.FailingChecks = patchwatch.FailingChecks(checks)
+			row.CheckStatus = make(map[string]string, len(checks))
+			for _, c := range checks {
+				row.CheckStatus[c.ID] = c.Status
+				if c.Silenced != nil {
+					row.CheckStatus[c.ID] = "disabled"
+				}
+			}
+		}
 		for _, f := range findings {
 			if f.Silenced != nil {
 				continue

@@ -207,6 +207,16 @@ func (e *Service) Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchw
 	return findings, nil
 }
 
+// Checks returns a host's security-guideline check results with the
+// silences that disable them.
+func (e *Service) Checks(ctx context.Context, h *patchwatch.Host) ([]patchwatch.HostCheck, error) {
+	silences, err := e.s.Silences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return patchwatch.HostChecks(h, silences, e.now()), nil
+}
+
 // Advisory returns one stored advisory; the error wraps store.ErrNotFound
 // when it is unknown.
 func (e *Service) Advisory(ctx context.Context, id string) (patchwatch.Advisory, error) {

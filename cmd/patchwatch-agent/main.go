@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/patchwatch/patchwatch/agent"
 )
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stateDir := fs.String("state-dir", "/var/lib/patchwatch-agent", "root-only `directory` for the host token")
 	enrollFile := fs.String("enroll-token-file", "", "`file` with the enrollment token (else the metadata service's patchwatch_enroll_token)")
 	metadataURL := fs.String("metadata-url", agent.DefaultMetadataURL, "OpenStack metadata service `URL`; \"-\" disables it")
+	noChecks := fs.Bool("no-checks", false, "do not run the security-guideline checks")
+	checkTimeout := fs.Duration("check-timeout", 10*time.Second, "time limit of each security-guideline check")
 	verbose := fs.Bool("v", false, "log progress")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -53,7 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts := agent.Options{Root: *root, KernelRelease: *kernelRelease, KernelVersion: *kernelVersion, RPMCommand: *rpmCommand}
+	opts := agent.Options{Root: *root, KernelRelease: *kernelRelease, KernelVersion: *kernelVersion, RPMCommand: *rpmCommand,
+		Checks: !*noChecks, CheckTimeout: *checkTimeout}
 	if *root == "/" {
 		opts.Uname = uname
 	}

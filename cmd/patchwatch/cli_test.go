@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +151,49 @@ func TestUsage(t *testing.T) {
 func isExit(err error, code int) bool {
 	var e *ExitError
 	return errors.As(err, &e) && e.Code == code
+}
+
+// An agent report imported by hand carries its checks; hosts --checks
+// shows the fleet's standing, and a disabled check stops counting.
+func TestChecksThroughCLI(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pw.db")
+	report := `{"schema":"patchwatch.report/v1","host":{"hostname":"web1"},"owner":"alice@example.org",
+"os_release":{"id":"debian","version_id":"12"},"kernel":{"release":"6.1.0-13-amd64"},"reboot":{"required":false},"package_format":"deb",
+"packages":[{"name":"bash","version":"5.2.15-2+b2","source_name":"bash","source_version":"5.2.15-2"}],
+"checks":[{"id":"auto-updates","status":"pass","evidence":"/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade \"1\";"},
+{"id":"no-mail-server","status":"fail","evidence":"listening: tcp 0.0.0.0:25 (exim4)","items":["tcp 0.0.0.0:25 (exim4)"]},
+{"id":"host-firewall","status":"unknown","evidence":"no firewall ruleset or configuration could be read"}]}`
+	file := filepath.Join(dir, "web1.json")
+	os.WriteFile(file, []byte(report), 0o644)
+	if r := run(t, db, "host", "import", "--report", file); r.err != nil || !strings.Contains(r.stdout, "host web1: debian:12, 1 packages") {
+		t.Fatalf("host import --report: %v\n%s", r.err, r.stdout)
+	}
+	r := run(t, db, "hosts", "--checks")
+	if r.err != nil || !regexp.MustCompile(`web1\s+alice@example.org\s+1\s+pass\s+-\s+-\s+-\s+FAIL\s+unknown`).MatchString(r.stdout) {
+		t.Errorf("hosts --checks: %v\n%s", r.err, r.stdout)
+	}
+	r = run(t, db, "host", "show", "web1")
+	for _, want := range []string{"no-mail-server  fail", "review: tcp 0.0.0.0:25 (exim4)", "No mail server listens: The cloud forbids", "fix: sudo systemctl disable --now postfix exim4"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("host show lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r := run(t, db, "silence", "add", "--check", "no-such-check", "--host", "web1", "--reason", "x", "--expires", "30d"); !isExit(r.err, ExitUsage) {
+		t.Errorf("unknown check: %v", r.err)
+	}
+	if r := run(t, db, "silence", "add", "--check", "no-mail-server", "--host", "web1", "--reason", "the project's list server", "--expires", "90d"); r.err != nil || !strings.Contains(r.stdout, "check no-mail-server disabled (host web1)") {
+		t.Fatalf("silence add --check: %v %s", r.err, r.stdout)
+	}
+	r = run(t, db, "hosts", "--checks", "--format", "json")
+	var rows []struct {
+		FailingChecks []string          `json:"failing_checks"`
+		Checks        map[string]string `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || len(rows[0].FailingChecks) != 0 || rows[0].Checks["no-mail-server"] != "disabled" {
+		t.Errorf("after disabling: %v %s", err, r.stdout)
+	}
+	if r := run(t, db, "host", "show", "web1"); !strings.Contains(r.stdout, "fail (disabled: the project's list server") {
+		t.Errorf("host show after disabling:\n%s", r.stdout)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -43,19 +44,48 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 	rebootRequired := fs.Bool("reboot-required", false, "the host has /var/run/reboot-required")
 	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules)")
 	stream := fs.String("stream", "", "RHEL extended-support stream the host follows: eus, aus, e4s, tus or els (default: the main stream)")
+	report := fs.String("report", "", "an agent report `file` (patchwatch-agent collect), instead of --os-release and a packages file")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE")
+		fmt.Fprintln(env.Stderr, "       patchwatch host import --report FILE [--name NAME] [--owner EMAIL]")
 		fmt.Fprintln(env.Stderr, "PACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'")
 		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa works too, without epochs)")
-		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa also works, without epochs)")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	var h patchwatch.Host
+	if *report != "" {
+		if fs.NArg() != 0 || *osRelease != "" {
+			return usageError("host import --report takes no --os-release and no packages file")
+		}
+		f, err := os.Open(*report)
+		if err != nil {
+			return err
+		}
+		rep, err := inventory.DecodeReport(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *report, err)
+		}
+		if h, err = inventory.HostFromReport(&rep, env.now()); err != nil {
+			return fmt.Errorf("%s: %w", *report, err)
+		}
+		if *name != "" {
+			h.Name = *name
+		}
+		if *owner != "" {
+			h.Owner = *owner
+		}
+		if *rebootRequired {
+			h.RebootRequired = true
+		}
+		return putHost(ctx, env, *db, *configPath, h)
+	}
 	if *name == "" || *osRelease == "" || fs.NArg() != 1 {
 		fs.Usage()
-		return usageError("host import needs --name, --os-release and one packages file")
+		return usageError("host import needs --name, --os-release and one packages file, or --report")
 	}
 	in := inventory.HostInput{
 		Name: *name, Owner: *owner,
@@ -77,17 +107,21 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		}
 		in.DebianVersion = string(b)
 	}
-	h, err := inventory.BuildHost(in)
+	h, err = inventory.BuildHost(in)
 	if err != nil {
 		return err
 	}
 	h.RebootRequired = *rebootRequired
-	s, err := openStore(*db, false)
+	return putHost(ctx, env, *db, *configPath, h)
+}
+
+func putHost(ctx context.Context, env *Env, db, configPath string, h patchwatch.Host) error {
+	s, err := openStore(db, false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	svc, err := newService(env, s, *configPath)
+	svc, err := newService(env, s, configPath)
 	if err != nil {
 		return err
 	}
@@ -126,16 +160,57 @@ func runHostShow(ctx context.Context, env *Env, args []string) error {
 	if q.format == "json" {
 		return writeJSON(env.Stdout, h)
 	}
+	var checks []patchwatch.HostCheck
+	if q.remote != nil {
+		err = q.remote.get(ctx, "/api/v1/hosts/"+url.PathEscape(h.Name)+"/checks", nil, &checks)
+	} else {
+		checks, err = q.svc.Checks(ctx, &h)
+	}
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(env.Stdout, "name:      %s\nowner:     %s\nos:        %s (%s)\nkernel:    %s %s\npackages:  %d\nreported:  %s\n",
 		h.Name, h.Owner, h.OS.PrettyName, h.Release, h.KernelRelease, h.KernelVersion, len(h.Packages), h.ReportedAt.Format("2006-01-02 15:04 MST"))
+	if len(checks) == 0 {
+		fmt.Fprintln(env.Stdout, "checks:    none reported (the agent reports them)")
+		return nil
+	}
+	fmt.Fprintln(env.Stdout, "\nsecurity-guideline checks:")
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	for _, c := range checks {
+		status := c.Status
+		if c.Silenced != nil {
+			status += " (disabled: " + c.Silenced.Reason + ", until " + c.Silenced.Expires.Format("2006-01-02") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.ID, status, c.Evidence)
+		if len(c.Items) > 0 {
+			fmt.Fprintf(tw, "  \t\treview: %s\n", strings.Join(c.Items, ", "))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, c := range checks {
+		if c.Status != patchwatch.CheckFail || c.Silenced != nil {
+			continue
+		}
+		if g, ok := patchwatch.GuidelineByID(c.ID); ok {
+			fix := g.Fix[string(h.Family)]
+			if fix == "" {
+				fix = g.Fix[""]
+			}
+			fmt.Fprintf(env.Stdout, "\n%s: %s\n  fix: %s\n", g.Title, g.Advice, fix)
+		}
+	}
 	return nil
 }
 
 func runHosts(ctx context.Context, env *Env, args []string) error {
-	var rebootOnly *bool
+	var rebootOnly, checks *bool
 	var owner *string
 	var staleAfter *time.Duration
 	q, err := queryFlags(env, "hosts", args, func(fs *flag.FlagSet) {
+		checks = fs.Bool("checks", false, "show the security-guideline checks each host fails")
 		rebootOnly = fs.Bool("reboot-required", false, "only hosts that need a reboot, with since when")
 		owner = fs.String("owner", "", "only hosts of this owner")
 		staleAfter = fs.Duration("stale-after", 48*time.Hour, "flag hosts that have not reported for this long (the server's server.stale_after in remote mode)")
@@ -153,7 +228,49 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *checks {
+		return writeHostChecks(env.Stdout, q.format, rows)
+	}
 	return writeHosts(env.Stdout, q.format, rows)
+}
+
+// writeHostChecks shows the fleet's standing per guideline: one column per
+// check, "fail" where a host fails it (disabled checks do not count).
+func writeHostChecks(w io.Writer, format string, rows []service.HostSummary) error {
+	if format == "json" {
+		type row struct {
+			Name          string            `json:"name"`
+			Owner         string            `json:"owner,omitempty"`
+			FailingChecks []string          `json:"failing_checks"`
+			Checks        map[string]string `json:"checks"`
+		}
+		out := make([]row, 0, len(rows))
+		for _, r := range rows {
+			out = append(out, row{r.Name, r.Owner, append([]string{}, r.FailingChecks...), r.CheckStatus})
+		}
+		return writeJSON(w, out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "HOST\tOWNER\tFAILING")
+	for _, g := range patchwatch.Guidelines {
+		fmt.Fprint(tw, "\t"+g.ID)
+	}
+	fmt.Fprintln(tw)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d", r.Name, r.Owner, len(r.FailingChecks))
+		for _, g := range patchwatch.Guidelines {
+			cell := r.CheckStatus[g.ID]
+			switch cell {
+			case "":
+				cell = "-"
+			case patchwatch.CheckFail:
+				cell = "FAIL"
+			}
+			fmt.Fprint(tw, "\t"+cell)
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }
 
 func writeHosts(w io.Writer, format string, rows []service.HostSummary) error {

@@ -55,6 +55,7 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 	advisory := fs.String("advisory", "", "silence this advisory ID")
 	cve := fs.String("cve", "", "silence this CVE")
 	pkg := fs.String("package", "", "silence this package (binary or source name)")
+	check := fs.String("check", "", "disable this security-guideline check (such as no-mail-server)")
 	host := fs.String("host", "", "only on this host")
 	owner := fs.String("owner", "", "only on this owner's hosts")
 	fleet := fs.Bool("fleet", false, "on every host")
@@ -67,7 +68,7 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 	now := env.now()
 	s := patchwatch.Silence{Reason: *reason, CreatedBy: *by, CreatedAt: now}
 	targets := 0
-	for _, t := range []struct{ name, value string }{{"advisory", *advisory}, {"cve", *cve}, {"package", *pkg}} {
+	for _, t := range []struct{ name, value string }{{"advisory", *advisory}, {"cve", *cve}, {"package", *pkg}, {"check", *check}} {
 		if t.value != "" {
 			s.Target, s.Value = t.name, t.value
 			targets++
@@ -84,7 +85,7 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if targets != 1 || scopes != 1 {
-		return usageError("silence add needs exactly one of --advisory, --cve, --package and one of --host, --owner, --fleet")
+		return usageError("silence add needs exactly one of --advisory, --cve, --package, --check and one of --host, --owner, --fleet")
 	}
 	if *expires == "" {
 		return usageError("silence add needs --expires")
@@ -109,7 +110,11 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 	if err := st.PutSilence(ctx, s); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "%s: %s %s silenced (%s %s) until %s\n", s.ID, s.Target, s.Value, s.Scope, s.ScopeValue, s.Expires.Format(time.RFC3339))
+	verb := "silenced"
+	if s.Target == "check" {
+		verb = "disabled"
+	}
+	fmt.Fprintf(env.Stdout, "%s: %s %s %s (%s %s) until %s\n", s.ID, s.Target, s.Value, verb, s.Scope, s.ScopeValue, s.Expires.Format(time.RFC3339))
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -155,6 +156,9 @@ func TestEndToEndBinaries(t *testing.T) {
 		"etc/os-release":      mustRead(t, "testdata/focal-bluefield.os-release"),
 		"etc/hostname":        "focal-vm\n",
 		"var/lib/dpkg/status": statusFromTSV(t, "testdata/focal-bluefield.dpkg-query.tsv"),
+		// The agent's checks read the tree: passwords on, root by key.
+		"etc/ssh/sshd_config":                      "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\n",
+		"etc/ssh/sshd_config.d/50-cloud-init.conf": "PasswordAuthentication yes\n",
 	})
 	deb := filepath.Join(dir, "bullseye")
 	writeTree(t, deb, map[string]string{
@@ -204,6 +208,30 @@ func TestEndToEndBinaries(t *testing.T) {
 	}
 	if out := query("admin.token", "hosts"); !strings.Contains(out, "focal-vm") || !strings.Contains(out, "bullseye-vm") {
 		t.Errorf("remote hosts:\n%s", out)
+	}
+	// The checks the agent ran are stored and shown.
+	out := query("admin.token", "host", "show", "focal-vm")
+	for _, want := range []string{"ssh-password-auth", "/etc/ssh/sshd_config.d/50-cloud-init.conf:1: PasswordAuthentication yes",
+		"ssh-root-login      pass", "SSH refuses password logins", "fix: put 'PasswordAuthentication no'"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("remote host show lacks %q:\n%s", want, out)
+		}
+	}
+	var standing []struct {
+		Name          string            `json:"name"`
+		FailingChecks []string          `json:"failing_checks"`
+		Checks        map[string]string `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(query("admin.token", "hosts", "--checks", "--format", "json")), &standing); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range standing {
+		if h.Name == "focal-vm" && (!slices.Contains(h.FailingChecks, "ssh-password-auth") || h.Checks["ssh-root-login"] != "pass" || len(h.Checks) != 10) {
+			t.Errorf("hosts --checks: %+v", h)
+		}
+	}
+	if out := query("admin.token", "hosts", "--checks"); !strings.Contains(out, "ssh-password-auth") || !strings.Contains(out, "FAIL") {
+		t.Errorf("hosts --checks:\n%s", out)
 	}
 	if out := query("bob.token", "outstanding", "--format", "json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("bob sees alice's findings: %s", out)

@@ -1,0 +1,176 @@
+// Package checks reads how a VM stands against the cloud's security
+// guidelines. Every check reads the system without changing it and
+// reports pass, fail or unknown with its evidence: the file and line, or
+// the command output, trimmed, and never a secret.
+package checks
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// Env is what the checks read.
+type Env struct {
+	// Root is the filesystem root ("/" for the live system).
+	Root string
+	// Proc is the proc filesystem ("/proc" live; a tree's copy in tests).
+	Proc string
+	// Live allows running commands (sshd -T, nft, iptables).
+	Live bool
+	// Family is "deb" or "rpm"; KernelRelease and NewerKernel describe the
+	// kernels (from the report).
+	Family        string
+	KernelRelease string
+	// NewerKernel is set when a newer kernel than the running one is installed.
+	NewerKernel *bool
+	// Packages are the installed package names.
+	Packages map[string]bool
+}
+
+func (e *Env) path(p string) string { return filepath.Join(e.Root, p) }
+
+// Check is one guideline check.
+type Check struct {
+	ID  string
+	Run func(ctx context.Context, e *Env) patchwatch.CheckResult
+}
+
+// All lists the checks in report order.
+func All() []Check {
+	return []Check{
+		{"auto-updates", autoUpdates},
+		{"kernel-current", kernelCurrent},
+		{"ssh-password-auth", sshPasswordAuth},
+		{"ssh-root-login", sshRootLogin},
+		{"no-mail-server", noMailServer},
+		{"host-firewall", hostFirewall},
+		{"brute-force-guard", bruteForceGuard},
+		{"accounts", accounts},
+		{"listening-services", listeningServices},
+		{"remote-logging", remoteLogging},
+	}
+}
+
+// Run runs every check, each within timeout, so that one slow check (a
+// hung command) cannot stop the report: it is then unknown.
+func Run(ctx context.Context, e *Env, timeout time.Duration) []patchwatch.CheckResult {
+	var out []patchwatch.CheckResult
+	for _, c := range All() {
+		out = append(out, runOne(ctx, e, c, timeout))
+	}
+	return out
+}
+
+func runOne(ctx context.Context, e *Env, c Check, timeout time.Duration) patchwatch.CheckResult {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan patchwatch.CheckResult, 1)
+	go func() { done <- c.Run(cctx, e) }()
+	var r patchwatch.CheckResult
+	select {
+	case r = <-done:
+	case <-cctx.Done():
+		r = patchwatch.CheckResult{Status: patchwatch.CheckUnknown, Evidence: fmt.Sprintf("did not finish within %s", timeout)}
+	}
+	r.ID = c.ID
+	return r
+}
+
+func result(status, evidence string, items ...string) patchwatch.CheckResult {
+	if len(evidence) > 500 {
+		evidence = evidence[:500] + "…"
+	}
+	return patchwatch.CheckResult{Status: status, Evidence: evidence, Items: items}
+}
+
+// run executes a command on the live system; ok is false when it is absent.
+func run(ctx context.Context, e *Env, name string, args ...string) (string, bool, error) {
+	if !e.Live {
+		return "", false, nil
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return "", false, nil
+	}
+	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()
+	return string(out), true, err
+}
+
+// lines reads a file's non-comment lines with their numbers.
+func lines(path string) ([]numbered, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []numbered
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	n := 0
+	for sc.Scan() {
+		n++
+		t := strings.TrimSpace(sc.Text())
+		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, "//") {
+			continue
+		}
+		out = append(out, numbered{n, t})
+	}
+	return out, sc.Err()
+}
+
+type numbered struct {
+	n    int
+	text string
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// unitEnabled reports whether a systemd unit is enabled in the tree.
+func (e *Env) unitEnabled(unit string) (string, bool) {
+	for _, target := range []string{"multi-user.target.wants", "timers.target.wants", "sockets.target.wants", "sysinit.target.wants"} {
+		p := filepath.Join("/etc/systemd/system", target, unit)
+		// Lstat: the link points into the tree's /lib, absolute.
+		if _, err := os.Lstat(e.path(p)); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// running reports whether a process of one of the names runs (from proc).
+func (e *Env) running(names ...string) (string, bool) {
+	entries, err := os.ReadDir(e.Proc)
+	if err != nil {
+		return "", false
+	}
+	for _, ent := range entries {
+		if strings.Trim(ent.Name(), "0123456789") != "" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(e.Proc, ent.Name(), "comm"))
+		if err != nil {
+			continue
+		}
+		comm := strings.TrimSpace(string(b))
+		if slices.Contains(names, comm) {
+			return comm + " (pid " + ent.Name() + ")", true
+		}
+	}
+	return "", false
+}
+
+func readFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
+}

@@ -1,0 +1,303 @@
+package checks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+func treeEnv(dir, family string) *Env {
+	newer := false
+	return &Env{Root: dir, Proc: filepath.Join(dir, "proc"), Family: family, KernelRelease: "6.8.0-45-generic", NewerKernel: &newer}
+}
+
+func byID(rs []patchwatch.CheckResult) map[string]patchwatch.CheckResult {
+	m := map[string]patchwatch.CheckResult{}
+	for _, r := range rs {
+		m[r.ID] = r
+	}
+	return m
+}
+
+func TestHardenedTreePasses(t *testing.T) {
+	rs := Run(context.Background(), treeEnv("testdata/hardened", "deb"), 5*time.Second)
+	if len(rs) != len(patchwatch.Guidelines) {
+		t.Fatalf("got %d results, want one per guideline (%d)", len(rs), len(patchwatch.Guidelines))
+	}
+	for i, r := range rs {
+		if r.ID != patchwatch.Guidelines[i].ID {
+			t.Errorf("result %d is %s, want %s", i, r.ID, patchwatch.Guidelines[i].ID)
+		}
+		if r.Status != patchwatch.CheckPass {
+			t.Errorf("%s = %s (%s), want pass", r.ID, r.Status, r.Evidence)
+		}
+		if r.Evidence == "" {
+			t.Errorf("%s has no evidence", r.ID)
+		}
+	}
+	m := byID(rs)
+	for id, want := range map[string]string{
+		"auto-updates":      `/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade "1";`,
+		"ssh-password-auth": "/etc/ssh/sshd_config.d/50-cloud-init.conf:1: PasswordAuthentication no",
+		"ssh-root-login":    "/etc/ssh/sshd_config.d/60-hardening.conf:2: PermitRootLogin=no",
+		"host-firewall":     `/etc/default/ufw:2: DEFAULT_INPUT_POLICY="DROP"`,
+		"remote-logging":    "/etc/rsyslog.d/90-remote.conf:1: *.* @@logs.example.org:514",
+		"brute-force-guard": "fail2ban.service is enabled",
+	} {
+		if !strings.Contains(m[id].Evidence, want) {
+			t.Errorf("%s evidence = %q, want it to contain %q", id, m[id].Evidence, want)
+		}
+	}
+	if got := strings.Join(m["listening-services"].Items, ", "); got != "tcp 0.0.0.0:22 (sshd), tcp [::]:22 (sshd), udp 10.0.0.5:68 (systemd-network)" {
+		t.Errorf("listening-services items = %s", got)
+	}
+	if len(m["accounts"].Items) != 0 {
+		t.Errorf("accounts items = %v, want none (ubuntu's password is locked)", m["accounts"].Items)
+	}
+}
+
+func TestOpenTreeFails(t *testing.T) {
+	e := treeEnv("testdata/open", "rpm")
+	newer := true
+	e.NewerKernel = &newer
+	rs := Run(context.Background(), e, 5*time.Second)
+	m := byID(rs)
+	for _, r := range rs {
+		if r.Status != patchwatch.CheckFail {
+			t.Errorf("%s = %s (%s), want fail", r.ID, r.Status, r.Evidence)
+		}
+		for _, secret := range []string{"$6$", "$y$", "fakehash", "notarealhash"} {
+			if strings.Contains(r.Evidence+strings.Join(r.Items, " "), secret) {
+				t.Errorf("%s leaks a password hash: %q %v", r.ID, r.Evidence, r.Items)
+			}
+		}
+	}
+	for id, want := range map[string]string{
+		"auto-updates":       "/etc/dnf/automatic.conf:7: apply_updates = no",
+		"ssh-password-auth":  "/etc/ssh/sshd_config:11: PasswordAuthentication yes (in a Match block)",
+		"ssh-root-login":     "/etc/ssh/sshd_config:7: PermitRootLogin yes",
+		"no-mail-server":     "tcp 0.0.0.0:25 (master), tcp [::]:587 (master)",
+		"host-firewall":      "/etc/sysconfig/nftables.conf: no input chain drops by default",
+		"accounts":           "UID 0 accounts besides root: toor",
+		"listening-services": "tcp 0.0.0.0:80 (nginx)",
+	} {
+		if !strings.Contains(m[id].Evidence, want) {
+			t.Errorf("%s evidence = %q, want it to contain %q", id, m[id].Evidence, want)
+		}
+	}
+	if got := strings.Join(m["accounts"].Items, ", "); got != "toor, alice, backup, toor (UID 0)" {
+		t.Errorf("accounts items = %s", got)
+	}
+}
+
+func TestMissingFilesAreUnknown(t *testing.T) {
+	e := &Env{Root: t.TempDir(), Family: "deb"}
+	e.Proc = filepath.Join(e.Root, "proc")
+	m := byID(Run(context.Background(), e, 5*time.Second))
+	for _, id := range []string{"auto-updates", "kernel-current", "ssh-password-auth", "ssh-root-login", "no-mail-server", "host-firewall", "accounts", "listening-services", "remote-logging"} {
+		if m[id].Status != patchwatch.CheckUnknown {
+			t.Errorf("%s = %s (%s), want unknown", id, m[id].Status, m[id].Evidence)
+		}
+	}
+	// Without any brute-force guard enabled the check can say so.
+	if m["brute-force-guard"].Status != patchwatch.CheckFail {
+		t.Errorf("brute-force-guard = %s", m["brute-force-guard"].Status)
+	}
+}
+
+func TestUnreadableFilesAreUnknown(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every file")
+	}
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"etc/ssh/sshd_config": "PasswordAuthentication no\n",
+		"etc/passwd":          "root:x:0:0:root:/root:/bin/bash\n",
+		"etc/shadow":          "root:*:19800::::::\n",
+	})
+	for _, f := range []string{"etc/ssh/sshd_config", "etc/shadow"} {
+		if err := os.Chmod(filepath.Join(root, f), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &Env{Root: root, Proc: filepath.Join(root, "proc")}
+	m := byID(Run(context.Background(), e, 5*time.Second))
+	for _, id := range []string{"ssh-password-auth", "ssh-root-login", "accounts"} {
+		if m[id].Status != patchwatch.CheckUnknown || !strings.Contains(m[id].Evidence, "permission denied") {
+			t.Errorf("%s = %s (%s), want unknown with permission denied", id, m[id].Status, m[id].Evidence)
+		}
+	}
+}
+
+func write(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSSHD(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		files          map[string]string
+		password, root string
+	}{
+		{"defaults", map[string]string{"etc/ssh/sshd_config": "UsePAM yes\n"}, "fail", "pass"},
+		{"keys only", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"}, "pass", "pass"},
+		{"kbd without pam", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\n"}, "pass", "pass"},
+		{"old challenge-response name", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\nChallengeResponseAuthentication yes\nUsePAM yes\n"}, "fail", "pass"},
+		{"first value wins", map[string]string{"etc/ssh/sshd_config": "passwordauthentication NO\nPasswordAuthentication yes\nPermitRootLogin without-password\nPermitRootLogin yes\n"}, "pass", "pass"},
+		{"relative include", map[string]string{
+			"etc/ssh/sshd_config":         "Include conf.d/*.conf\nPasswordAuthentication no\n",
+			"etc/ssh/conf.d/10-pw.conf":   "PasswordAuthentication yes\n",
+			"etc/ssh/conf.d/20-root.conf": "PermitRootLogin yes\n",
+		}, "fail", "fail"},
+		{"include sorted", map[string]string{
+			"etc/ssh/sshd_config": "Include /etc/ssh/d/*\n",
+			"etc/ssh/d/b.conf":    "PasswordAuthentication yes\n",
+			"etc/ssh/d/a.conf":    "PasswordAuthentication no\n",
+		}, "pass", "pass"},
+		{"match block enables passwords", map[string]string{
+			"etc/ssh/sshd_config": "PasswordAuthentication no\nMatch Address 10.0.0.0/8\n  PasswordAuthentication yes\n  PermitRootLogin yes\n",
+		}, "fail", "fail"},
+		{"match all ends the block", map[string]string{
+			"etc/ssh/sshd_config": "Match User x\n  PermitRootLogin no\nMatch all\nPasswordAuthentication no\nPermitRootLogin forced-commands-only\n",
+		}, "pass", "pass"},
+		{"include inside a match block", map[string]string{
+			"etc/ssh/sshd_config": "PasswordAuthentication no\nMatch Group legacy\nInclude /etc/ssh/legacy.conf\n",
+			"etc/ssh/legacy.conf": "PasswordAuthentication yes\n",
+		}, "fail", "pass"},
+		{"include loop", map[string]string{"etc/ssh/sshd_config": "Include /etc/ssh/sshd_config\n"}, "unknown", "unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			write(t, root, tc.files)
+			e := &Env{Root: root, Proc: filepath.Join(root, "proc")}
+			if r := sshPasswordAuth(context.Background(), e); r.Status != tc.password {
+				t.Errorf("ssh-password-auth = %s (%s), want %s", r.Status, r.Evidence, tc.password)
+			}
+			if r := sshRootLogin(context.Background(), e); r.Status != tc.root {
+				t.Errorf("ssh-root-login = %s (%s), want %s", r.Status, r.Evidence, tc.root)
+			}
+		})
+	}
+}
+
+func TestNFTInputDrops(t *testing.T) {
+	for _, tc := range []struct {
+		name, ruleset string
+		want          bool
+	}{
+		{"policy drop", "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tct state established,related accept\n\t\ttcp dport 22 accept\n\t}\n}\n", true},
+		{"policy accept", "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n", false},
+		{"drop on forward only", "table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority 0; policy drop;\n\t}\n\tchain input {\n\t\ttype filter hook input priority 0;\n\t}\n}\n", false},
+		{"final reject", "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 22 accept\n\t\treject with icmp type port-unreachable\n\t}\n}\n", true},
+		{"regular chain with drop policy text", "table ip filter {\n\tchain ufw-user-input {\n\t\tdrop\n\t}\n}\n", false},
+		{"nested set before final accept", "table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tip saddr {\n\t\t\t10.0.0.1,\n\t\t} drop\n\t\taccept\n\t}\n}\n", false},
+		{"empty", "", false},
+	} {
+		if _, got := nftInputDrops(tc.ruleset); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestIPTablesInputDrops(t *testing.T) {
+	for text, want := range map[string]bool{
+		"-P INPUT DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\n":                                                          true,
+		"-P INPUT ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n":                                                        false,
+		"-P INPUT ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -j REJECT --reject-with icmp-host-prohibited\n": true,
+		"*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\nCOMMIT\n":                                                      true,
+		"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.0.0.0/8 -j DROP\nCOMMIT\n":                                         false,
+	} {
+		if _, got := iptablesInputDrops(text); got != want {
+			t.Errorf("%q: got %v, want %v", text, got, want)
+		}
+	}
+}
+
+func TestParseProcAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0100007F:0019":                         "127.0.0.1:25",
+		"0500000A:1F90":                         "10.0.0.5:8080",
+		"00000000000000000000000001000000:0277": "[::1]:631",
+		"0000000000000000FFFF00000100007F:0019": "[::ffff:127.0.0.1]:25",
+		"B80D0120000000000000000001000000:01BB": "[2001:db8::1]:443",
+	} {
+		got, err := parseProcAddr(in)
+		if err != nil || got.String() != want {
+			t.Errorf("parseProcAddr(%s) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0100007F", "XYZ:0019", "0100007F:FFFFF", "01:0019"} {
+		if _, err := parseProcAddr(bad); err == nil {
+			t.Errorf("parseProcAddr(%q) succeeded", bad)
+		}
+	}
+}
+
+// A check that hangs must not hold up the report.
+func TestRunTimeLimit(t *testing.T) {
+	e := treeEnv("testdata/hardened", "deb")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// An already-expired context stands in for a hung command: every
+	// check either finishes at once or is reported unknown.
+	for _, r := range Run(ctx, e, time.Nanosecond) {
+		if r.ID == "" || r.Status == "" {
+			t.Errorf("incomplete result %+v", r)
+		}
+	}
+	slow := Check{ID: "slow", Run: func(ctx context.Context, e *Env) patchwatch.CheckResult {
+		<-ctx.Done()
+		time.Sleep(2 * time.Second)
+		return patchwatch.CheckResult{Status: patchwatch.CheckPass}
+	}}
+	r := runOne(context.Background(), e, slow, 10*time.Millisecond)
+	if r.Status != patchwatch.CheckUnknown || r.ID != "slow" || !strings.Contains(r.Evidence, "did not finish") {
+		t.Errorf("slow check = %+v", r)
+	}
+}
+
+func FuzzParseProcNet(f *testing.F) {
+	b, _ := os.ReadFile("testdata/hardened/proc/net/tcp")
+	f.Add(string(b), "tcp")
+	b, _ = os.ReadFile("testdata/hardened/proc/net/udp")
+	f.Add(string(b), "udp")
+	f.Fuzz(func(t *testing.T, text, proto string) {
+		socks, err := parseProcNet(text, proto, tcpListen)
+		if err == nil {
+			for _, s := range socks {
+				if s.addr.Addr().IsLoopback() {
+					t.Errorf("loopback socket kept: %v", s)
+				}
+			}
+		}
+	})
+}
+
+func FuzzNFTInputDrops(f *testing.F) {
+	f.Add("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t}\n}\n")
+	f.Fuzz(func(t *testing.T, ruleset string) { nftInputDrops(ruleset) })
+}
+
+func FuzzReadSSHDConfig(f *testing.F) {
+	f.Add("Include d/*.conf\nPasswordAuthentication no\nMatch User x\n PasswordAuthentication yes\n")
+	f.Fuzz(func(t *testing.T, config string) {
+		root := t.TempDir()
+		write(t, root, map[string]string{"etc/ssh/sshd_config": config})
+		e := &Env{Root: root}
+		_, _ = e.readSSHDConfig()
+	})
+}

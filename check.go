@@ -1,0 +1,141 @@
+package patchwatch
+
+import "time"
+
+// Check statuses.
+const (
+	CheckPass    = "pass"
+	CheckFail    = "fail"
+	CheckUnknown = "unknown"
+)
+
+// CheckResult is the outcome of one security-guideline check the agent ran
+// on a VM.
+type CheckResult struct {
+	ID string `json:"id"`
+	// Status is pass, fail or unknown.
+	Status string `json:"status"`
+	// Evidence is what the check read: a file and line, or command output,
+	// trimmed; never secrets, password hashes or key material.
+	Evidence string `json:"evidence,omitempty"`
+	// Items lists what the owner should review (accounts, listening
+	// services), names only.
+	Items []string `json:"items,omitempty"`
+}
+
+// Guideline describes a check for people: what it wants and how to fix it.
+type Guideline struct {
+	ID, Title, Advice string
+	// Fix is a command or setting that fixes a failure, by family ("deb",
+	// "rpm") or "" for both.
+	Fix map[string]string
+}
+
+// Guidelines lists the checks the agent runs, in report order.
+var Guidelines = []Guideline{
+	{ID: "auto-updates", Title: "Automatic security updates are on",
+		Advice: "Install security updates automatically, so that fixes do not wait for you.",
+		Fix: map[string]string{"deb": "sudo apt-get install unattended-upgrades && sudo dpkg-reconfigure -plow unattended-upgrades",
+			"rpm": "sudo dnf install dnf-automatic && sudo sed -i 's/^apply_updates.*/apply_updates = yes/' /etc/dnf/automatic.conf && sudo systemctl enable --now dnf-automatic.timer"}},
+	{ID: "kernel-current", Title: "The newest installed kernel is running",
+		Advice: "A newer kernel is installed but not running: its fixes are not active until you reboot.",
+		Fix:    map[string]string{"": "sudo reboot"}},
+	{ID: "ssh-password-auth", Title: "SSH refuses password logins",
+		Advice: "Log in with keys only: passwords can be guessed by the bots that scan every cloud address.",
+		Fix: map[string]string{"deb": "put 'PasswordAuthentication no' and 'KbdInteractiveAuthentication no' at the top of /etc/ssh/sshd_config (sshd keeps the first value it reads) and remove them from Match blocks, then: sudo systemctl reload ssh",
+			"rpm": "put 'PasswordAuthentication no' and 'KbdInteractiveAuthentication no' at the top of /etc/ssh/sshd_config (sshd keeps the first value it reads) and remove them from Match blocks, then: sudo systemctl reload sshd"}},
+	{ID: "ssh-root-login", Title: "SSH does not take root logins with a password",
+		Advice: "Log in as a normal user and use sudo; root must not log in with a password.",
+		Fix: map[string]string{"deb": "put 'PermitRootLogin prohibit-password' (or 'no') at the top of /etc/ssh/sshd_config (sshd keeps the first value it reads), then: sudo systemctl reload ssh",
+			"rpm": "put 'PermitRootLogin prohibit-password' (or 'no') at the top of /etc/ssh/sshd_config (sshd keeps the first value it reads), then: sudo systemctl reload sshd"}},
+	{ID: "no-mail-server", Title: "No mail server listens",
+		Advice: "The cloud forbids running mail servers on VMs: stop the service listening on port 25, 465 or 587, or bind it to localhost.",
+		Fix:    map[string]string{"deb": "sudo systemctl disable --now postfix exim4", "rpm": "sudo systemctl disable --now postfix sendmail"}},
+	{ID: "host-firewall", Title: "A host firewall drops what is not allowed",
+		Advice: "Turn on a host firewall that drops incoming connections you did not open on purpose.",
+		Fix:    map[string]string{"deb": "sudo ufw allow OpenSSH && sudo ufw enable", "rpm": "sudo systemctl enable --now firewalld"}},
+	{ID: "brute-force-guard", Title: "Brute-force logins are blocked",
+		Advice: "Run fail2ban (or sshguard, crowdsec) so that repeated failed logins get blocked.",
+		Fix:    map[string]string{"deb": "sudo apt-get install fail2ban", "rpm": "sudo dnf install fail2ban && sudo systemctl enable --now fail2ban"}},
+	{ID: "accounts", Title: "No unneeded accounts",
+		Advice: "Only root may have UID 0; remove accounts nobody needs, and lock passwords of accounts that log in with keys.",
+		Fix:    map[string]string{"": "sudo userdel NAME, or sudo passwd -l NAME"}},
+	{ID: "listening-services", Title: "Only the services you need listen on the network",
+		Advice: "Review what listens on public addresses; stop what you do not need or bind it to localhost.",
+		Fix:    map[string]string{"": "sudo ss -ltnup; sudo systemctl disable --now SERVICE"}},
+	{ID: "remote-logging", Title: "Logs are sent to a remote server",
+		Advice: "Send logs to a remote server, so that an intruder cannot erase their traces.",
+		Fix:    map[string]string{"": "add '*.* @@loghost.example.org:514' to /etc/rsyslog.d/90-remote.conf, then: sudo systemctl restart rsyslog"}},
+}
+
+// GuidelineByID returns the guideline of a check.
+func GuidelineByID(id string) (Guideline, bool) {
+	for _, g := range Guidelines {
+		if g.ID == id {
+			return g, true
+		}
+	}
+	return Guideline{}, false
+}
+
+// EventCheckFailed is the event of a check that fails and did not before;
+// its Advisory field carries the check ID.
+const EventCheckFailed = "check-failed"
+
+// CheckEvents returns the check-failed events between a host's previous
+// and new check results: a check that fails now and did not fail in the
+// previous report. A host's first report with checks tells of every
+// failing check.
+func CheckEvents(host string, prev, next []CheckResult, now time.Time) []Event {
+	failed := map[string]bool{}
+	for _, c := range prev {
+		failed[c.ID] = c.Status == CheckFail
+	}
+	var out []Event
+	for _, c := range next {
+		if c.Status == CheckFail && !failed[c.ID] {
+			out = append(out, Event{Kind: EventCheckFailed, Host: host, Advisory: c.ID, At: now})
+		}
+	}
+	return out
+}
+
+// HostCheck is a host's check result for people: with the guideline's
+// title and the silence that disables it, if any.
+type HostCheck struct {
+	CheckResult
+	Title    string   `json:"title,omitempty"`
+	Silenced *Silence `json:"silenced,omitempty"`
+}
+
+// HostChecks returns a host's check results with the active silences that
+// disable them.
+func HostChecks(h *Host, silences []Silence, now time.Time) []HostCheck {
+	out := make([]HostCheck, 0, len(h.Checks))
+	for _, c := range h.Checks {
+		hc := HostCheck{CheckResult: c}
+		if g, ok := GuidelineByID(c.ID); ok {
+			hc.Title = g.Title
+		}
+		for i := range silences {
+			if silences[i].Active(now) && silences[i].MatchesCheck(h.Name, h.Owner, c.ID) {
+				hc.Silenced = &silences[i]
+				break
+			}
+		}
+		out = append(out, hc)
+	}
+	return out
+}
+
+// FailingChecks returns the IDs of a host's failing checks that no
+// silence disables.
+func FailingChecks(checks []HostCheck) []string {
+	var out []string
+	for _, c := range checks {
+		if c.Status == CheckFail && c.Silenced == nil {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
