@@ -95,28 +95,32 @@ func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) host(w http.ResponseWriter, r *http.Request) {
+	if h, ok := s.scopedHost(w, r); ok {
+		writeJSON(w, http.StatusOK, h)
+	}
+}
+
+// scopedHost finds the host named in the path, if the token may see it; an
+// owner token asking for another owner's host gets the same 404 as for an
+// unknown one.
+func (s *Server) scopedHost(w http.ResponseWriter, r *http.Request) (patchwatch.Host, bool) {
 	owner, ok := s.scope(w, r)
 	if !ok {
-		return
+		return patchwatch.Host{}, false
 	}
 	h, err := s.backend.Host(r.Context(), r.PathValue("name"))
 	if err != nil || owner != "" && !strings.EqualFold(h.Owner, owner) {
 		s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", r.PathValue("name")))
-		return
+		return patchwatch.Host{}, false
 	}
-	writeJSON(w, http.StatusOK, h)
+	return h, true
 }
 
 // hostChecks returns a host's security-guideline check results, each with
 // its guideline's title and the silence that disables it.
 func (s *Server) hostChecks(w http.ResponseWriter, r *http.Request) {
-	owner, ok := s.scope(w, r)
+	h, ok := s.scopedHost(w, r)
 	if !ok {
-		return
-	}
-	h, err := s.backend.Host(r.Context(), r.PathValue("name"))
-	if err != nil || owner != "" && !strings.EqualFold(h.Owner, owner) {
-		s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", r.PathValue("name")))
 		return
 	}
 	checks, err := s.backend.Checks(r.Context(), &h)

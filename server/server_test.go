@@ -240,6 +240,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/findings?host=vm1", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 404}},
 		{"GET", "/api/v1/hosts", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 200}},
 		{"GET", "/api/v1/hosts/vm1", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 404}},
+		{"GET", "/api/v1/hosts/vm1/checks", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 404}},
 		{"GET", "/api/v1/advisories/USN-6000-1", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 200}},
 		{"GET", "/api/v1/tokens", "", nil, map[string]int{"admin": 200}},
 		{"GET", "/api/v1/reports/time-to-patch?by=owner", "", nil, map[string]int{"admin": 200}},

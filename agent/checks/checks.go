@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/patchwatch/patchwatch"
 )
@@ -86,11 +87,34 @@ func runOne(ctx context.Context, e *Env, c Check, timeout time.Duration) patchwa
 	return r
 }
 
+// Bounds on what a result carries, well inside what the server accepts
+// (inventory.validateChecks).
+const (
+	maxEvidence = 500
+	maxItems    = 100
+)
+
 func result(status, evidence string, items ...string) patchwatch.CheckResult {
-	if len(evidence) > 500 {
-		evidence = evidence[:500] + "…"
+	evidence = truncate(evidence, maxEvidence)
+	if len(items) > maxItems {
+		items = append(items[:maxItems-1:maxItems-1], fmt.Sprintf("and %d more", len(items)-maxItems+1))
+	}
+	for i := range items {
+		items[i] = truncate(items[i], maxEvidence)
 	}
 	return patchwatch.CheckResult{Status: status, Evidence: evidence, Items: items}
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // run executes a command on the live system; ok is false when it is absent.

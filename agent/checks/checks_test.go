@@ -2,11 +2,13 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/patchwatch/patchwatch"
 )
@@ -157,6 +159,7 @@ func TestSSHD(t *testing.T) {
 		{"keys only", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"}, "pass", "pass"},
 		{"kbd without pam", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\n"}, "pass", "pass"},
 		{"old challenge-response name", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\nChallengeResponseAuthentication yes\nUsePAM yes\n"}, "fail", "pass"},
+		{"aliases: the first wins", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\nChallengeResponseAuthentication no\nKbdInteractiveAuthentication yes\nUsePAM yes\n"}, "pass", "pass"},
 		{"first value wins", map[string]string{"etc/ssh/sshd_config": "passwordauthentication NO\nPasswordAuthentication yes\nPermitRootLogin without-password\nPermitRootLogin yes\n"}, "pass", "pass"},
 		{"relative include", map[string]string{
 			"etc/ssh/sshd_config":         "Include conf.d/*.conf\nPasswordAuthentication no\n",
@@ -300,4 +303,18 @@ func FuzzReadSSHDConfig(f *testing.F) {
 		e := &Env{Root: root}
 		_, _ = e.readSSHDConfig()
 	})
+}
+
+func TestResultBounds(t *testing.T) {
+	items := make([]string, 300)
+	for i := range items {
+		items[i] = fmt.Sprintf("tcp 0.0.0.0:%d", 1000+i)
+	}
+	r := result(patchwatch.CheckFail, strings.Repeat("é", 400), items...)
+	if len(r.Items) != maxItems || r.Items[maxItems-1] != "and 201 more" {
+		t.Errorf("items: %d, last %q", len(r.Items), r.Items[len(r.Items)-1])
+	}
+	if !utf8.ValidString(r.Evidence) || len(r.Evidence) > maxEvidence+len("…") {
+		t.Errorf("evidence: %d bytes, valid %v", len(r.Evidence), utf8.ValidString(r.Evidence))
+	}
 }

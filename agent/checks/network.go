@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -31,33 +32,33 @@ const (
 	udpClose  = "07"
 )
 
-// listening reads the sockets that listen on non-loopback addresses.
-func (e *Env) listening() ([]socket, int, error) {
+// listening reads the sockets that listen on non-loopback addresses, and
+// the names of the processes that hold them by inode.
+func (e *Env) listening() ([]socket, map[string]string, error) {
 	var out []socket
 	read := 0
-	var firstErr error
 	for _, t := range []struct{ file, proto, state string }{
 		{"tcp", "tcp", tcpListen}, {"tcp6", "tcp", tcpListen},
 		{"udp", "udp", udpClose}, {"udp6", "udp", udpClose},
 	} {
 		b, err := os.ReadFile(filepath.Join(e.Proc, "net", t.file))
-		if err != nil {
-			if firstErr == nil && !os.IsNotExist(err) {
-				firstErr = err
-			}
-			continue
+		switch {
+		case os.IsNotExist(err):
+			continue // no IPv6, say
+		case err != nil:
+			return nil, nil, err
 		}
 		read++
 		socks, err := parseProcNet(string(b), t.proto, t.state)
 		if err != nil {
-			return nil, read, fmt.Errorf("/proc/net/%s: %w", t.file, err)
+			return nil, nil, fmt.Errorf("/proc/net/%s: %w", t.file, err)
 		}
 		out = append(out, socks...)
 	}
-	if read == 0 && firstErr != nil {
-		return nil, 0, firstErr
+	if read == 0 {
+		return nil, nil, errors.New("/proc/net/tcp is missing")
 	}
-	return out, read, nil
+	return out, e.owners(), nil
 }
 
 // parseProcNet parses /proc/net/{tcp,udp}{,6}, keeping sockets in state
@@ -148,14 +149,10 @@ func (e *Env) owners() map[string]string {
 var mailPorts = []uint16{25, 465, 587}
 
 func noMailServer(ctx context.Context, e *Env) patchwatch.CheckResult {
-	socks, _, err := e.listening()
+	socks, names, err := e.listening()
 	if err != nil {
 		return result(patchwatch.CheckUnknown, err.Error())
 	}
-	if socks == nil && !exists(filepath.Join(e.Proc, "net", "tcp")) {
-		return result(patchwatch.CheckUnknown, "/proc/net/tcp is missing")
-	}
-	names := e.owners()
 	var bad []string
 	for _, s := range socks {
 		if s.proto == "tcp" && slices.Contains(mailPorts, s.addr.Port()) {
@@ -188,14 +185,10 @@ func expected(s socket) bool {
 }
 
 func listeningServices(ctx context.Context, e *Env) patchwatch.CheckResult {
-	socks, _, err := e.listening()
+	socks, names, err := e.listening()
 	if err != nil {
 		return result(patchwatch.CheckUnknown, err.Error())
 	}
-	if socks == nil && !exists(filepath.Join(e.Proc, "net", "tcp")) {
-		return result(patchwatch.CheckUnknown, "/proc/net/tcp is missing")
-	}
-	names := e.owners()
 	var items, review []string
 	seen := map[string]bool{}
 	for _, s := range socks {

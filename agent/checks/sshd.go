@@ -72,6 +72,11 @@ func (e *Env) readSSHDFile(name string, c *sshdConfig, inMatch *bool, depth int)
 			// "Match all" ends a conditional block for every connection.
 			*inMatch = strings.ToLower(strings.TrimSpace(value)) != "all"
 		default:
+			// KbdInteractiveAuthentication's old name is an alias of it
+			// since OpenSSH 8.7: the first of the two wins.
+			if key == "challengeresponseauthentication" {
+				key = "kbdinteractiveauthentication"
+			}
 			value = strings.ToLower(strings.Trim(value, `"`))
 			if *inMatch {
 				c.match = append(c.match, sshdSetting{key + "=" + value, where})
@@ -103,6 +108,12 @@ func (e *Env) effectiveSSHD(ctx context.Context) (global map[string]sshdSetting,
 			k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
 			global[k] = sshdSetting{v, "sshd -T: " + strings.TrimSpace(l)}
 		}
+		// sshd before 8.7 prints the old name.
+		if _, ok := global["kbdinteractiveauthentication"]; !ok {
+			if v, ok := global["challengeresponseauthentication"]; ok {
+				global["kbdinteractiveauthentication"] = v
+			}
+		}
 		if fileErr != nil {
 			c = &sshdConfig{global: map[string]sshdSetting{}}
 		}
@@ -114,13 +125,6 @@ func (e *Env) effectiveSSHD(ctx context.Context) (global map[string]sshdSetting,
 	global = map[string]sshdSetting{}
 	for k, v := range c.global {
 		global[k] = v
-	}
-	// ChallengeResponseAuthentication is the old name of
-	// KbdInteractiveAuthentication.
-	if _, ok := global["kbdinteractiveauthentication"]; !ok {
-		if v, ok := global["challengeresponseauthentication"]; ok {
-			global["kbdinteractiveauthentication"] = v
-		}
 	}
 	defaults := map[string]string{
 		"passwordauthentication":       "yes",
@@ -167,7 +171,7 @@ func sshPasswordAuth(ctx context.Context, e *Env) patchwatch.CheckResult {
 		bad = append(bad, kbd.where)
 	}
 	for _, m := range c.match {
-		if m.value == "passwordauthentication=yes" || (m.value == "kbdinteractiveauthentication=yes" || m.value == "challengeresponseauthentication=yes") && pam.value == "yes" {
+		if m.value == "passwordauthentication=yes" || m.value == "kbdinteractiveauthentication=yes" && pam.value == "yes" {
 			bad = append(bad, m.where+" (in a Match block)")
 		}
 	}

@@ -75,7 +75,7 @@ func kernelCurrent(ctx context.Context, e *Env) patchwatch.CheckResult {
 	if *e.NewerKernel {
 		return result(patchwatch.CheckFail, "a newer kernel is installed than the running "+e.KernelRelease)
 	}
-	return result(patchwatch.CheckPass, "running "+e.KernelRelease+", the newest installed")
+	return result(patchwatch.CheckPass, "no newer kernel is installed than the running "+e.KernelRelease)
 }
 
 func bruteForceGuard(ctx context.Context, e *Env) patchwatch.CheckResult {
