@@ -136,6 +136,18 @@ func TestUnreadableFilesAreUnknown(t *testing.T) {
 	}
 }
 
+func TestAccountsWithoutPassword(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/bash\nguest:x:1001:1001::/home/guest:/bin/bash\nsvc:x:998:998::/:/usr/sbin/nologin\nold::1002:1002::/home/old:/bin/sh\n",
+		"etc/shadow": "root:*:19800::::::\nguest::19800::::::\nsvc::19800::::::\n",
+	})
+	r := accounts(context.Background(), &Env{Root: root})
+	if r.Status != patchwatch.CheckFail || r.Evidence != "accounts with a login shell and no password: guest, old" {
+		t.Errorf("accounts = %s %q %v", r.Status, r.Evidence, r.Items)
+	}
+}
+
 func write(t *testing.T, root string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {

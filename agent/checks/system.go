@@ -103,15 +103,20 @@ func accounts(ctx context.Context, e *Env) patchwatch.CheckResult {
 	if err != nil {
 		return result(patchwatch.CheckUnknown, "/etc/passwd: "+err.Error())
 	}
-	usable := map[string]bool{}
+	usable, empty := map[string]bool{}, map[string]bool{}
 	shadow, shadowErr := lines(e.path("etc/shadow"))
 	for _, l := range shadow {
 		f := strings.Split(l.text, ":")
-		if len(f) > 1 && f[1] != "" && !strings.HasPrefix(f[1], "!") && !strings.HasPrefix(f[1], "*") {
+		switch {
+		case len(f) < 2:
+		case f[1] == "":
+			// No password at all: a login needs none.
+			empty[f[0]], usable[f[0]] = true, true
+		case !strings.HasPrefix(f[1], "!") && !strings.HasPrefix(f[1], "*"):
 			usable[f[0]] = true
 		}
 	}
-	var extraRoot, logins []string
+	var extraRoot, logins, noPassword []string
 	for _, l := range passwd {
 		f := strings.Split(l.text, ":")
 		if len(f) < 7 {
@@ -120,8 +125,15 @@ func accounts(ctx context.Context, e *Env) patchwatch.CheckResult {
 		if f[2] == "0" && f[0] != "root" {
 			extraRoot = append(extraRoot, f[0])
 		}
-		shell := filepath.Base(f[6])
-		if !slices.Contains(noLoginShells, shell) && (usable[f[0]] || f[1] != "x" && f[1] != "*" && f[1] != "" && !strings.HasPrefix(f[1], "!")) {
+		if slices.Contains(noLoginShells, filepath.Base(f[6])) {
+			continue
+		}
+		// The password is in shadow ("x"), or, on old systems, here.
+		switch {
+		case f[1] == "" || f[1] == "x" && empty[f[0]]:
+			noPassword = append(noPassword, f[0])
+			logins = append(logins, f[0])
+		case usable[f[0]] || f[1] != "x" && f[1] != "*" && !strings.HasPrefix(f[1], "!"):
 			logins = append(logins, f[0])
 		}
 	}
@@ -129,9 +141,19 @@ func accounts(ctx context.Context, e *Env) patchwatch.CheckResult {
 	for _, n := range extraRoot {
 		items = append(items, n+" (UID 0)")
 	}
+	for _, n := range noPassword {
+		items = append(items, n+" (no password)")
+	}
 	switch {
-	case len(extraRoot) > 0:
-		return result(patchwatch.CheckFail, "UID 0 accounts besides root: "+strings.Join(extraRoot, ", "), items...)
+	case len(extraRoot) > 0 || len(noPassword) > 0:
+		var why []string
+		if len(extraRoot) > 0 {
+			why = append(why, "UID 0 accounts besides root: "+strings.Join(extraRoot, ", "))
+		}
+		if len(noPassword) > 0 {
+			why = append(why, "accounts with a login shell and no password: "+strings.Join(noPassword, ", "))
+		}
+		return result(patchwatch.CheckFail, strings.Join(why, "; "), items...)
 	case shadowErr != nil && !os.IsNotExist(shadowErr):
 		return result(patchwatch.CheckUnknown, "/etc/shadow: "+shadowErr.Error(), items...)
 	}
