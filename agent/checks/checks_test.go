@@ -330,3 +330,12 @@ func TestResultBounds(t *testing.T) {
 		t.Errorf("evidence: %d bytes, valid %v", len(r.Evidence), utf8.ValidString(r.Evidence))
 	}
 }
+
+// BenchmarkRun measures all checks against a root tree: the agent's added
+// cost per report.
+func BenchmarkRun(b *testing.B) {
+	e := treeEnv("testdata/hardened", "deb")
+	for b.Loop() {
+		Run(context.Background(), e, 10*time.Second)
+	}
+}
