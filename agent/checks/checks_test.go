@@ -136,6 +136,68 @@ func TestUnreadableFilesAreUnknown(t *testing.T) {
 	}
 }
 
+func TestAutoUpdatesAPT(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"on", map[string]string{"etc/apt/apt.conf.d/20auto-upgrades": `APT::Periodic::Unattended-Upgrade "1";` + "\n"}, "pass"},
+		{"later file turns it off", map[string]string{
+			"etc/apt/apt.conf.d/20auto-upgrades": `APT::Periodic::Unattended-Upgrade "1";` + "\n",
+			"etc/apt/apt.conf.d/99local":         `APT::Periodic::Unattended-Upgrade "0";` + "\n"}, "fail"},
+		{"dpkg leftovers are ignored", map[string]string{
+			"etc/apt/apt.conf.d/20auto-upgrades":          `APT::Periodic::Unattended-Upgrade "1";` + "\n",
+			"etc/apt/apt.conf.d/20auto-upgrades.dpkg-old": `APT::Periodic::Unattended-Upgrade "0";` + "\n",
+			"etc/apt/apt.conf.d/99off.disabled":           `APT::Periodic::Unattended-Upgrade "0";` + "\n"}, "pass"},
+		{"unset", map[string]string{"etc/apt/apt.conf.d/70debconf": "// nothing\n"}, "fail"},
+	} {
+		root := t.TempDir()
+		write(t, root, tc.files)
+		if r := autoUpdates(context.Background(), &Env{Root: root, Family: "deb"}); r.Status != tc.want {
+			t.Errorf("%s: %s (%s), want %s", tc.name, r.Status, r.Evidence, tc.want)
+		}
+	}
+	// A masked apt-daily-upgrade.timer runs nothing.
+	root := t.TempDir()
+	write(t, root, map[string]string{"etc/apt/apt.conf.d/20auto-upgrades": `APT::Periodic::Unattended-Upgrade "1";` + "\n"})
+	os.MkdirAll(filepath.Join(root, "etc/systemd/system"), 0o755)
+	if err := os.Symlink("/dev/null", filepath.Join(root, "etc/systemd/system/apt-daily-upgrade.timer")); err != nil {
+		t.Fatal(err)
+	}
+	if r := autoUpdates(context.Background(), &Env{Root: root, Family: "deb"}); r.Status != "fail" || !strings.Contains(r.Evidence, "masked") {
+		t.Errorf("masked timer: %s (%s)", r.Status, r.Evidence)
+	}
+}
+
+func TestAutoUpdatesRPM(t *testing.T) {
+	for _, tc := range []struct {
+		name, unit, conf, body, want string
+	}{
+		{"dnf-automatic-install", "timers.target.wants/dnf-automatic-install.timer", "", "", "pass"},
+		{"dnf-automatic applying", "timers.target.wants/dnf-automatic.timer", "etc/dnf/automatic.conf", "[commands]\napply_updates = True\n", "pass"},
+		{"dnf-automatic downloading", "timers.target.wants/dnf-automatic.timer", "etc/dnf/automatic.conf", "[commands]\ndownload_updates = yes\n", "fail"},
+		{"yum-cron", "multi-user.target.wants/yum-cron.service", "etc/yum/yum-cron.conf", "[commands]\nupdate_cmd = security\napply_updates = yes\n", "pass"},
+		{"config unreadable", "timers.target.wants/dnf-automatic.timer", "", "", "unknown"},
+		{"nothing enabled", "", "", "", "fail"},
+	} {
+		root := t.TempDir()
+		if tc.unit != "" {
+			p := filepath.Join(root, "etc/systemd/system", tc.unit)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.Symlink("/usr/lib/systemd/system/"+filepath.Base(p), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.conf != "" {
+			write(t, root, map[string]string{tc.conf: tc.body})
+		}
+		if r := autoUpdates(context.Background(), &Env{Root: root, Family: "rpm"}); r.Status != tc.want {
+			t.Errorf("%s: %s (%s), want %s", tc.name, r.Status, r.Evidence, tc.want)
+		}
+	}
+}
+
 func TestAccountsWithoutPassword(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, map[string]string{

@@ -13,28 +13,20 @@ import (
 
 func autoUpdates(ctx context.Context, e *Env) patchwatch.CheckResult {
 	if e.Family == "rpm" {
-		unit, enabled := e.unitEnabled("dnf-automatic-install.timer")
-		if enabled {
+		if unit, enabled := e.unitEnabled("dnf-automatic-install.timer"); enabled {
 			return result(patchwatch.CheckPass, unit+" is enabled")
 		}
-		unit, enabled = e.unitEnabled("dnf-automatic.timer")
-		if !enabled {
-			return result(patchwatch.CheckFail, "no dnf-automatic timer is enabled")
-		}
-		ls, err := lines(e.path("etc/dnf/automatic.conf"))
-		if err != nil {
-			return result(patchwatch.CheckUnknown, unit+" is enabled; /etc/dnf/automatic.conf: "+err.Error())
-		}
-		for _, l := range ls {
-			k, v, ok := strings.Cut(l.text, "=")
-			if ok && strings.TrimSpace(k) == "apply_updates" {
-				if v = strings.TrimSpace(v); v == "yes" || v == "true" || v == "1" {
-					return result(patchwatch.CheckPass, fmt.Sprintf("%s is enabled; /etc/dnf/automatic.conf:%d: %s", unit, l.n, l.text))
-				}
-				return result(patchwatch.CheckFail, fmt.Sprintf("/etc/dnf/automatic.conf:%d: %s (updates are downloaded, not applied)", l.n, l.text))
+		// dnf-automatic (EL8 and later), yum-cron (EL7): each applies
+		// updates only with apply_updates set, whose default is no.
+		for _, t := range []struct{ unit, conf string }{
+			{"dnf-automatic.timer", "/etc/dnf/automatic.conf"},
+			{"yum-cron.service", "/etc/yum/yum-cron.conf"},
+		} {
+			if unit, enabled := e.unitEnabled(t.unit); enabled {
+				return e.applyUpdates(unit, t.conf)
 			}
 		}
-		return result(patchwatch.CheckFail, unit+" is enabled but /etc/dnf/automatic.conf has no apply_updates = yes")
+		return result(patchwatch.CheckFail, "neither a dnf-automatic timer nor yum-cron is enabled")
 	}
 	dir := e.path("etc/apt/apt.conf.d")
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
@@ -44,6 +36,9 @@ func autoUpdates(ctx context.Context, e *Env) patchwatch.CheckResult {
 	slices.Sort(files)
 	value, where := "", ""
 	for _, f := range files {
+		if aptIgnores(filepath.Base(f)) {
+			continue
+		}
 		ls, err := lines(f)
 		if err != nil {
 			continue
@@ -65,7 +60,54 @@ func autoUpdates(ctx context.Context, e *Env) patchwatch.CheckResult {
 	case value == "0" || value == "":
 		return result(patchwatch.CheckFail, where)
 	}
+	// apt-daily-upgrade.timer runs unattended-upgrade; masked, nothing does.
+	for _, dir := range []string{"/etc/systemd/system", "/run/systemd/system"} {
+		p := dir + "/apt-daily-upgrade.timer"
+		if target, err := os.Readlink(e.path(p)); err == nil && target == "/dev/null" {
+			return result(patchwatch.CheckFail, where+"; but "+p+" is masked")
+		}
+	}
 	return result(patchwatch.CheckPass, where)
+}
+
+func (e *Env) applyUpdates(unit, conf string) patchwatch.CheckResult {
+	ls, err := lines(e.path(conf))
+	if err != nil {
+		return result(patchwatch.CheckUnknown, unit+" is enabled; "+conf+": "+err.Error())
+	}
+	for _, l := range ls {
+		k, v, ok := strings.Cut(l.text, "=")
+		if !ok || strings.TrimSpace(k) != "apply_updates" {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "yes", "true", "1", "on":
+			return result(patchwatch.CheckPass, fmt.Sprintf("%s is enabled; %s:%d: %s", unit, conf, l.n, l.text))
+		}
+		return result(patchwatch.CheckFail, fmt.Sprintf("%s:%d: %s (updates are downloaded, not applied)", conf, l.n, l.text))
+	}
+	return result(patchwatch.CheckFail, unit+" is enabled but "+conf+" has no apply_updates = yes")
+}
+
+// aptIgnores reports whether apt skips a file of apt.conf.d: names other
+// than letters, digits, "_", "-" and ".", and apt's
+// Dir::Ignore-Files-Silently suffixes (backups, dpkg and ucf leftovers).
+func aptIgnores(name string) bool {
+	if strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != "" {
+		return true
+	}
+	for _, suffix := range []string{"~", ".disabled", ".bak", ".save", ".orig", ".distUpgrade"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		ext := name[i+1:]
+		if (strings.HasPrefix(ext, "dpkg-") || strings.HasPrefix(ext, "ucf-")) && strings.Trim(ext[strings.Index(ext, "-")+1:], "abcdefghijklmnopqrstuvwxyz") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func kernelCurrent(ctx context.Context, e *Env) patchwatch.CheckResult {
