@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/agent"
 	"github.com/patchwatch/patchwatch/inventory"
 )
@@ -233,7 +234,7 @@ func TestCollectRunsChecks(t *testing.T) {
 			t.Errorf("%s = %s, want %s", id, got[id], status)
 		}
 	}
-	if len(rep.Checks) != 10 {
+	if len(rep.Checks) != len(patchwatch.Guidelines) {
 		t.Errorf("%d checks", len(rep.Checks))
 	}
 	// Without Checks the report has none.

@@ -40,6 +40,57 @@ type Env struct {
 
 func (e *Env) path(p string) string { return filepath.Join(e.Root, p) }
 
+// stat follows symbolic links the way the VM would: an absolute link in a
+// root tree points inside the tree, not at this machine's files.
+func (e *Env) stat(p string) (os.FileInfo, error) {
+	if e.Live || filepath.Clean(e.Root) == "/" {
+		return os.Stat(p)
+	}
+	root := filepath.Clean(e.Root)
+	rest := strings.TrimPrefix(filepath.Clean(p), root)
+	cur := root
+	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	for hops := 0; len(parts) > 0; {
+		part := parts[0]
+		parts = parts[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			if cur != root {
+				cur = filepath.Dir(cur)
+			}
+			continue
+		}
+		next := filepath.Join(cur, part)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return nil, err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if hops++; hops > 40 {
+			return nil, fmt.Errorf("%s: too many levels of symbolic links", e.rel(p))
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return nil, err
+		}
+		if filepath.IsAbs(target) {
+			cur = root
+		}
+		parts = append(strings.Split(strings.Trim(filepath.Clean(target), "/"), "/"), parts...)
+	}
+	return os.Stat(cur)
+}
+
+// rel turns a path under Root back into the VM's own absolute path.
+func (e *Env) rel(p string) string {
+	return "/" + strings.TrimPrefix(strings.TrimPrefix(p, filepath.Clean(e.Root)), "/")
+}
+
 // Check is one guideline check.
 type Check struct {
 	ID  string
@@ -58,6 +109,7 @@ func All() []Check {
 		{"brute-force-guard", bruteForceGuard},
 		{"accounts", accounts},
 		{"listening-services", listeningServices},
+		{"no-baked-keys", noBakedKeys},
 		{"remote-logging", remoteLogging},
 	}
 }

@@ -13,6 +13,19 @@ import (
 	"github.com/patchwatch/patchwatch"
 )
 
+// setTimes gives a tree's host key and cloud-init's first-boot record the
+// times the test needs (git does not keep them).
+func setTimes(t *testing.T, dir string, key, firstBoot time.Time) {
+	t.Helper()
+	for p, at := range map[string]time.Time{"etc/ssh/ssh_host_ed25519_key.pub": key, "var/lib/cloud/instances/iid-" + filepath.Base(dir) + "/sem/config_ssh": firstBoot} {
+		if err := os.Chtimes(filepath.Join(dir, p), at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var firstBoot = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
 func treeEnv(dir, family string) *Env {
 	newer := false
 	return &Env{Root: dir, Proc: filepath.Join(dir, "proc"), Family: family, KernelRelease: "6.8.0-45-generic", NewerKernel: &newer}
@@ -27,6 +40,7 @@ func byID(rs []patchwatch.CheckResult) map[string]patchwatch.CheckResult {
 }
 
 func TestHardenedTreePasses(t *testing.T) {
+	setTimes(t, "testdata/hardened", firstBoot.Add(-2*time.Second), firstBoot)
 	rs := Run(context.Background(), treeEnv("testdata/hardened", "deb"), 5*time.Second)
 	if len(rs) != len(patchwatch.Guidelines) {
 		t.Fatalf("got %d results, want one per guideline (%d)", len(rs), len(patchwatch.Guidelines))
@@ -64,6 +78,7 @@ func TestHardenedTreePasses(t *testing.T) {
 }
 
 func TestOpenTreeFails(t *testing.T) {
+	setTimes(t, "testdata/open", firstBoot.AddDate(-2, 0, 0), firstBoot)
 	e := treeEnv("testdata/open", "rpm")
 	newer := true
 	e.NewerKernel = &newer
@@ -86,6 +101,7 @@ func TestOpenTreeFails(t *testing.T) {
 		"no-mail-server":     "tcp 0.0.0.0:25 (master), tcp [::]:587 (master)",
 		"host-firewall":      "/etc/sysconfig/nftables.conf: no input chain drops by default",
 		"accounts":           "UID 0 accounts besides root: toor",
+		"no-baked-keys":      "host keys older than this VM's first boot (2026-03-01 10:00): /etc/ssh/ssh_host_ed25519_key.pub (2024-03-01 10:00)",
 		"listening-services": "tcp 0.0.0.0:80 (nginx)",
 	} {
 		if !strings.Contains(m[id].Evidence, want) {
@@ -101,7 +117,7 @@ func TestMissingFilesAreUnknown(t *testing.T) {
 	e := &Env{Root: t.TempDir(), Family: "deb"}
 	e.Proc = filepath.Join(e.Root, "proc")
 	m := byID(Run(context.Background(), e, 5*time.Second))
-	for _, id := range []string{"auto-updates", "kernel-current", "ssh-password-auth", "ssh-root-login", "no-mail-server", "host-firewall", "accounts", "listening-services", "remote-logging"} {
+	for _, id := range []string{"auto-updates", "kernel-current", "ssh-password-auth", "ssh-root-login", "no-mail-server", "host-firewall", "accounts", "listening-services", "no-baked-keys", "remote-logging"} {
 		if m[id].Status != patchwatch.CheckUnknown {
 			t.Errorf("%s = %s (%s), want unknown", id, m[id].Status, m[id].Evidence)
 		}
@@ -195,6 +211,30 @@ func TestAutoUpdatesRPM(t *testing.T) {
 		if r := autoUpdates(context.Background(), &Env{Root: root, Family: "rpm"}); r.Status != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, r.Status, r.Evidence, tc.want)
 		}
+	}
+}
+
+func TestStatInTree(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{"var/lib/cloud/instances/i-1/sem/config_ssh": "x", "etc/real": "y"})
+	for link, target := range map[string]string{
+		"var/lib/cloud/instance": "/var/lib/cloud/instances/i-1", // absolute: inside the tree
+		"etc/rel":                "real",
+		"etc/up":                 "../../../../../../etc/real", // cannot leave the tree
+		"etc/loop":               "/etc/loop",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &Env{Root: root}
+	for _, p := range []string{"var/lib/cloud/instance/sem/config_ssh", "etc/rel", "etc/up"} {
+		if _, err := e.stat(e.path(p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := e.stat(e.path("etc/loop")); err == nil || !strings.Contains(err.Error(), "too many levels") {
+		t.Errorf("loop: %v", err)
 	}
 }
 

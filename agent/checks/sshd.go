@@ -3,9 +3,11 @@ package checks
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patchwatch/patchwatch"
 )
@@ -60,7 +62,7 @@ func (e *Env) readSSHDFile(name string, c *sshdConfig, inMatch *bool, depth int)
 				matches, _ := filepath.Glob(e.path(pattern))
 				slices.Sort(matches)
 				for _, m := range matches {
-					rel := "/" + strings.TrimPrefix(strings.TrimPrefix(m, filepath.Clean(e.Root)), "/")
+					rel := e.rel(m)
 					// A missing or unreadable included file is an error for
 					// sshd too.
 					if err := e.readSSHDFile(rel, c, inMatch, depth+1); err != nil {
@@ -214,4 +216,44 @@ func rootLoginSafe(v string) bool {
 		return true
 	}
 	return false
+}
+
+// bakedKeyMargin is how much older than cloud-init's first-boot SSH setup
+// a host key may be and still count as made at that boot.
+const bakedKeyMargin = time.Hour
+
+// noBakedKeys finds SSH host keys that came with the image. cloud-init's
+// ssh module runs once per instance, at its first boot, and records that
+// in /var/lib/cloud/instance/sem/config_ssh; it deletes and regenerates
+// the host keys then, unless told not to. A host key much older than that
+// record was not made for this VM. Only the public halves' times are read.
+func noBakedKeys(ctx context.Context, e *Env) patchwatch.CheckResult {
+	keys, _ := filepath.Glob(e.path("etc/ssh/ssh_host_*_key.pub"))
+	if len(keys) == 0 {
+		if e.Packages != nil && !e.Packages["openssh-server"] {
+			return result(patchwatch.CheckPass, "no SSH server is installed")
+		}
+		return result(patchwatch.CheckUnknown, "no /etc/ssh/ssh_host_*_key.pub")
+	}
+	const sem = "/var/lib/cloud/instance/sem/config_ssh"
+	st, err := e.stat(e.path(sem))
+	if err != nil {
+		return result(patchwatch.CheckUnknown, "no record of cloud-init's first-boot SSH setup: "+sem+" is missing")
+	}
+	firstBoot := st.ModTime()
+	var baked []string
+	for _, k := range keys {
+		kst, err := os.Stat(k)
+		if err != nil {
+			return result(patchwatch.CheckUnknown, err.Error())
+		}
+		if kst.ModTime().Before(firstBoot.Add(-bakedKeyMargin)) {
+			baked = append(baked, fmt.Sprintf("%s (%s)", e.rel(k), kst.ModTime().UTC().Format("2006-01-02 15:04")))
+		}
+	}
+	when := firstBoot.UTC().Format("2006-01-02 15:04")
+	if len(baked) > 0 {
+		return result(patchwatch.CheckFail, "host keys older than this VM's first boot ("+when+"): "+strings.Join(baked, ", "), baked...)
+	}
+	return result(patchwatch.CheckPass, fmt.Sprintf("%d host keys made at or after this VM's first boot (%s)", len(keys), when))
 }

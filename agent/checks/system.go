@@ -220,7 +220,7 @@ func remoteLogging(ctx context.Context, e *Env) patchwatch.CheckResult {
 			// syslog-ng: network()/tcp()/udp() destinations.
 			if strings.Contains(t, "omfwd") || strings.Contains(t, " @") || strings.HasPrefix(t, "@") ||
 				strings.Contains(t, "network(") || strings.Contains(t, "tcp(") || strings.Contains(t, "udp(") {
-				return result(patchwatch.CheckPass, fmt.Sprintf("%s:%d: %s", strings.TrimPrefix(f, e.Root), l.n, t))
+				return result(patchwatch.CheckPass, fmt.Sprintf("%s:%d: %s", e.rel(f), l.n, t))
 			}
 		}
 	}
