@@ -224,23 +224,32 @@ func (e *Env) unitEnabled(unit string) (string, bool) {
 	return "", false
 }
 
-// running reports whether a process of one of the names runs (from proc).
-func (e *Env) running(names ...string) (string, bool) {
-	entries, err := os.ReadDir(e.Proc)
-	if err != nil {
-		return "", false
-	}
+// processes maps the PIDs in proc to their command names.
+func (e *Env) processes() map[string]string {
+	out := map[string]string{}
+	entries, _ := os.ReadDir(e.Proc)
 	for _, ent := range entries {
 		if strings.Trim(ent.Name(), "0123456789") != "" {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(e.Proc, ent.Name(), "comm"))
-		if err != nil {
-			continue
+		if b, err := os.ReadFile(filepath.Join(e.Proc, ent.Name(), "comm")); err == nil {
+			out[ent.Name()] = strings.TrimSpace(string(b))
 		}
-		comm := strings.TrimSpace(string(b))
-		if slices.Contains(names, comm) {
-			return comm + " (pid " + ent.Name() + ")", true
+	}
+	return out
+}
+
+// running reports whether a process of one of the names runs (from proc).
+func (e *Env) running(names ...string) (string, bool) {
+	procs := e.processes()
+	pids := make([]string, 0, len(procs))
+	for pid := range procs {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	for _, pid := range pids {
+		if slices.Contains(names, procs[pid]) {
+			return procs[pid] + " (pid " + pid + ")", true
 		}
 	}
 	return "", false

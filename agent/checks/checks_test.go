@@ -239,6 +239,19 @@ func TestStatInTree(t *testing.T) {
 	}
 }
 
+func TestBruteForceGuardLive(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{"proc/1/comm": "systemd\n", "proc/733/comm": "fail2ban-server\n", "proc/self/comm": "x\n"})
+	e := &Env{Root: root, Proc: filepath.Join(root, "proc"), Live: true}
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckPass || r.Evidence != "fail2ban-server (pid 733) is running" {
+		t.Errorf("with fail2ban: %+v", r)
+	}
+	os.Remove(filepath.Join(root, "proc/733/comm"))
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckFail {
+		t.Errorf("without: %+v", r)
+	}
+}
+
 func TestAccountsWithoutPassword(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, map[string]string{

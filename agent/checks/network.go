@@ -122,16 +122,8 @@ func parseProcAddr(s string) (netip.AddrPort, error) {
 // owners maps socket inodes to the names of the processes that hold them.
 func (e *Env) owners() map[string]string {
 	out := map[string]string{}
-	pids, _ := os.ReadDir(e.Proc)
-	for _, p := range pids {
-		if strings.Trim(p.Name(), "0123456789") != "" {
-			continue
-		}
-		comm, err := os.ReadFile(filepath.Join(e.Proc, p.Name(), "comm"))
-		if err != nil {
-			continue
-		}
-		fdDir := filepath.Join(e.Proc, p.Name(), "fd")
+	for pid, comm := range e.processes() {
+		fdDir := filepath.Join(e.Proc, pid, "fd")
 		fds, _ := os.ReadDir(fdDir)
 		for _, fd := range fds {
 			target, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
@@ -139,7 +131,7 @@ func (e *Env) owners() map[string]string {
 				continue
 			}
 			if inode, ok := strings.CutPrefix(target, "socket:["); ok {
-				out[strings.TrimSuffix(inode, "]")] = strings.TrimSpace(string(comm))
+				out[strings.TrimSuffix(inode, "]")] = comm
 			}
 		}
 	}
