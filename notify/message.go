@@ -189,7 +189,7 @@ func subject(m *Message) (string, string) {
 			"These security updates are still missing. Please install them before their deadline."
 	case "owner-digest":
 		if checks > 0 {
-			return fmt.Sprintf("[patchwatch] your machines: %d outstanding security updates, %d security settings to fix", count, checks),
+			return fmt.Sprintf("[patchwatch] your machines: %d outstanding security updates, %s to fix", count, settings(checks)),
 				"Everything outstanding on your machines, most urgent first."
 		}
 		return fmt.Sprintf("[patchwatch] your machines: %d outstanding security updates", count),
@@ -198,18 +198,25 @@ func subject(m *Message) (string, string) {
 		return "[patchwatch] test message", "This is a test of patchwatch's notifications. Nothing needs doing."
 	}
 	if count == 0 && checks > 0 {
-		return fmt.Sprintf("[patchwatch] %d security settings to fix on %s", checks, where),
+		return fmt.Sprintf("[patchwatch] %s to fix on %s", settings(checks), where),
 			"Your machines do not follow some of the cloud's security guidelines. Here is what to change."
 	}
 	if count == 0 {
 		return fmt.Sprintf("[patchwatch] %d security findings resolved", len(m.Resolved)), "These findings are resolved. Thank you."
 	}
 	if checks > 0 {
-		return fmt.Sprintf("[patchwatch] %d %s security updates needed on %s, %d settings to fix", count, top, where, checks),
+		return fmt.Sprintf("[patchwatch] %d %s security updates needed on %s, %s to fix", count, top, where, settings(checks)),
 			"Your machines are missing security updates and do not follow some of the cloud's security guidelines. Here is what to install and change, and whether to reboot."
 	}
 	return fmt.Sprintf("[patchwatch] %d %s security updates needed on %s", count, top, where),
 		"Your machines are missing security updates. Here is what to install, and whether to reboot."
+}
+
+func settings(n int) string {
+	if n == 1 {
+		return "1 security setting"
+	}
+	return fmt.Sprintf("%d security settings", n)
 }
 
 // OwnerDigest builds the digest of everything outstanding on an owner's hosts.

@@ -421,4 +421,13 @@ func TestFailingChecks(t *testing.T) {
 	if !strings.Contains(text, "ssh-password-auth fails on 3 hosts: alice@example.org 2, bob@example.org 1") {
 		t.Errorf("admin digest:\n%s", text)
 	}
+	// The owner's digest lists every failing check, told before or not.
+	digest, err := n.OwnerDigest(ctx, "bob@example.org")
+	if err != nil || digest == nil {
+		t.Fatalf("bob's digest: %v %v", digest, err)
+	}
+	if len(digest.Hosts) != 1 || len(digest.Hosts[0].Checks) != 1 || digest.Hosts[0].Checks[0].ID != "ssh-password-auth" ||
+		!strings.Contains(digest.Subject, "1 security setting to fix") {
+		t.Errorf("bob's digest: %s %+v", digest.Subject, digest.Hosts)
+	}
 }
