@@ -2,7 +2,9 @@ package notify_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -296,13 +298,27 @@ func TestGoldenMessages(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	w.host("web1", "alice@example.org", patchwatch.CheckResult{ID: "auto-updates", Status: patchwatch.CheckPass, Evidence: "ok"}, sshFails)
-	n := w.notifier(notify.Config{})
+	cfg := notify.Config{Reminders: map[patchwatch.Urgency]time.Duration{},
+		Owners: map[string]notify.Contact{"alice@example.org": {Email: "alice@example.org", SlackChannel: "#alice"}}}
+	n, err := notify.New(cfg, w.st, w.svc, map[string]notify.Sender{"email": w.rec, "slack": w.rec}, nil, func() time.Time { return w.now })
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.now = w.now.Add(10 * time.Minute)
 	n.Step(ctx)
-	d := w.outbox()[0]
+	byChannel := map[string]patchwatch.Delivery{}
+	for _, d := range w.outbox() {
+		byChannel[d.Channel] = d
+	}
+	d := byChannel["email"]
 	golden(t, "owner-alert.txt", "Subject: "+d.Subject+"\n\n"+d.Text)
 	golden(t, "owner-alert.html", d.HTML)
-	golden(t, "owner-alert.slack.json", string(d.Blocks))
+	if len(byChannel["slack"].Blocks) == 0 {
+		t.Fatal("no Slack message")
+	}
+	var blocks bytes.Buffer
+	json.Indent(&blocks, byChannel["slack"].Blocks, "", "  ")
+	golden(t, "owner-alert.slack.json", blocks.String())
 	msg, _, err := n.BuildAdminDigest(ctx)
 	if err != nil {
 		t.Fatal(err)
