@@ -340,24 +340,46 @@ func TestInjectionIsInert(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.host("web1", "alice@example.org")
-	n := w.notifier(notify.Config{})
+	cfg := notify.Config{Reminders: map[patchwatch.Urgency]time.Duration{},
+		Owners: map[string]notify.Contact{"alice@example.org": {Email: "alice@example.org", SlackChannel: "#alice"}}}
+	n, err := notify.New(cfg, w.st, w.svc, map[string]notify.Sender{"email": w.rec, "slack": w.rec}, nil, func() time.Time { return w.now })
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.now = w.now.Add(10 * time.Minute)
 	n.Step(ctx)
-	var d patchwatch.Delivery
+	byChannel := map[string]patchwatch.Delivery{}
 	for _, x := range w.outbox() {
-		d = x
+		byChannel[x.Channel] = x
 	}
+	d := byChannel["email"]
 	if !strings.Contains(d.Text, "USN-9999-1") {
 		t.Fatalf("the critical advisory is not in the message:\n%s", d.Text)
 	}
 	if strings.Contains(d.HTML, "<script>") || !strings.Contains(d.HTML, "&lt;script&gt;") {
 		t.Errorf("HTML not escaped:\n%s", d.HTML)
 	}
-	blocks := string(d.Blocks)
+	// The blocks are JSON, where "<" may be written \u003c: decode them and
+	// read the texts Slack will render.
+	var blocks []struct {
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal(byChannel["slack"].Blocks, &blocks); err != nil || len(blocks) == 0 {
+		t.Fatalf("Slack blocks: %v %s", err, byChannel["slack"].Blocks)
+	}
+	var texts strings.Builder
+	for _, b := range blocks {
+		texts.WriteString(b.Text.Text + "\n")
+	}
 	for _, live := range []string{"<!channel>", "<script>", "<https://evil"} {
-		if strings.Contains(blocks, live) {
-			t.Errorf("%q live in the Slack blocks: %s", live, blocks)
+		if strings.Contains(texts.String(), live) {
+			t.Errorf("%q live in the Slack blocks: %s", live, texts.String())
 		}
+	}
+	if !strings.Contains(texts.String(), "&lt;!channel&gt;") {
+		t.Errorf("the title is not in the Slack message, escaped: %s", texts.String())
 	}
 	if strings.ContainsAny(d.Subject, "\r\n") {
 		t.Errorf("subject spans lines: %q", d.Subject)
