@@ -144,8 +144,25 @@ func TestWebhookKeepsItsSecret(t *testing.T) {
 	if err := s.Send(context.Background(), delivery("#ops")); err != nil {
 		t.Fatal(err)
 	}
-	if len(ws.webhooks) != 1 || !strings.Contains(string(ws.webhooks[0]), `"blocks"`) || strings.Contains(string(ws.webhooks[0]), "<!channel>") {
-		t.Fatalf("webhook body: %s", ws.webhooks)
+	if len(ws.webhooks) != 1 {
+		t.Fatalf("%d webhook posts", len(ws.webhooks))
+	}
+	// Decoded: JSON may write "<" as \u003c, which a raw search would miss.
+	var body struct {
+		Text   string `json:"text"`
+		Blocks []struct {
+			Text struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(ws.webhooks[0], &body); err != nil || len(body.Blocks) != 1 {
+		t.Fatalf("webhook body: %v %s", err, ws.webhooks[0])
+	}
+	for _, text := range []string{body.Text, body.Blocks[0].Text.Text} {
+		if strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt;") {
+			t.Errorf("webhook text not escaped: %q", text)
+		}
 	}
 	srv.Close()
 	err := s.Send(context.Background(), delivery("#ops"))
