@@ -309,6 +309,14 @@ func TestSSHD(t *testing.T) {
 			"etc/ssh/sshd_config": "PasswordAuthentication no\nMatch Group legacy\nInclude /etc/ssh/legacy.conf\n",
 			"etc/ssh/legacy.conf": "PasswordAuthentication yes\n",
 		}, "fail", "pass"},
+		{"a Match block in an include ends with the include", map[string]string{
+			"etc/ssh/sshd_config":                "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\nPasswordAuthentication no\n",
+			"etc/ssh/sshd_config.d/50-sftp.conf": "Match Group sftp\n  ChrootDirectory %h\n  PermitRootLogin no\n",
+		}, "pass", "pass"},
+		{"match all inside an include from a match block stays conditional", map[string]string{
+			"etc/ssh/sshd_config": "Match User x\nInclude /etc/ssh/x.conf\nMatch all\nPasswordAuthentication no\n",
+			"etc/ssh/x.conf":      "Match all\nPasswordAuthentication yes\n",
+		}, "fail", "pass"},
 		{"include loop", map[string]string{"etc/ssh/sshd_config": "Include /etc/ssh/sshd_config\n"}, "unknown", "unknown"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

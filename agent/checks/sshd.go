@@ -33,14 +33,17 @@ const sshdMaxIncludeDepth = 16
 // Include globs are relative to /etc/ssh and are expanded in sorted order.
 func (e *Env) readSSHDConfig() (*sshdConfig, error) {
 	c := &sshdConfig{global: map[string]sshdSetting{}}
-	inMatch := false
-	if err := e.readSSHDFile("/etc/ssh/sshd_config", c, &inMatch, 0); err != nil {
+	if err := e.readSSHDFile("/etc/ssh/sshd_config", c, false, 0); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (e *Env) readSSHDFile(name string, c *sshdConfig, inMatch *bool, depth int) error {
+// readSSHDFile reads one file. An included file starts in its includer's
+// Match state and cannot change it (sshd restores the state after each
+// include); one included from inside a Match block is conditional as a
+// whole, "Match all" included.
+func (e *Env) readSSHDFile(name string, c *sshdConfig, conditional bool, depth int) error {
 	if depth > sshdMaxIncludeDepth {
 		return fmt.Errorf("%s: Include nested too deeply", name)
 	}
@@ -49,6 +52,7 @@ func (e *Env) readSSHDFile(name string, c *sshdConfig, inMatch *bool, depth int)
 		return err
 	}
 	c.files++
+	inMatch := conditional
 	for _, l := range ls {
 		key, value := splitKeyword(l.text)
 		key = strings.ToLower(key)
@@ -71,8 +75,9 @@ func (e *Env) readSSHDFile(name string, c *sshdConfig, inMatch *bool, depth int)
 				}
 			}
 		case "match":
-			// "Match all" ends a conditional block for every connection.
-			*inMatch = strings.ToLower(strings.TrimSpace(value)) != "all"
+			// "Match all" ends a conditional block for every connection,
+			// except in a file included from a Match block.
+			inMatch = conditional || strings.ToLower(strings.TrimSpace(value)) != "all"
 		default:
 			// KbdInteractiveAuthentication's old name is an alias of it
 			// since OpenSSH 8.7: the first of the two wins.
@@ -80,7 +85,7 @@ func (e *Env) readSSHDFile(name string, c *sshdConfig, inMatch *bool, depth int)
 				key = "kbdinteractiveauthentication"
 			}
 			value = strings.ToLower(strings.Trim(value, `"`))
-			if *inMatch {
+			if inMatch {
 				c.match = append(c.match, sshdSetting{key + "=" + value, where})
 			} else if _, seen := c.global[key]; !seen {
 				c.global[key] = sshdSetting{value, where}
