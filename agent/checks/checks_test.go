@@ -317,6 +317,7 @@ func TestSSHD(t *testing.T) {
 			"etc/ssh/sshd_config": "Match User x\nInclude /etc/ssh/x.conf\nMatch all\nPasswordAuthentication no\n",
 			"etc/ssh/x.conf":      "Match all\nPasswordAuthentication yes\n",
 		}, "fail", "pass"},
+		{"trailing comments", map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no # keys only\nKbdInteractiveAuthentication no\nPermitRootLogin no #never\n"}, "pass", "pass"},
 		{"include loop", map[string]string{"etc/ssh/sshd_config": "Include /etc/ssh/sshd_config\n"}, "unknown", "unknown"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

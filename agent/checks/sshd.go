@@ -95,13 +95,24 @@ func (e *Env) readSSHDFile(name string, c *sshdConfig, conditional bool, depth i
 	return nil
 }
 
-// splitKeyword splits "Keyword value" and "Keyword=value".
+// splitKeyword splits "Keyword value" and "Keyword=value", dropping a
+// trailing comment (sshd ends a line's arguments at a word starting with #).
 func splitKeyword(line string) (string, string) {
 	i := strings.IndexAny(line, " \t=")
 	if i < 0 {
 		return line, ""
 	}
-	return line[:i], strings.TrimLeft(line[i:], " \t=")
+	args := strings.Fields(line[i:])
+	if len(args) > 0 && strings.HasPrefix(args[0], "=") {
+		args[0] = strings.TrimPrefix(args[0], "=")
+	}
+	for j, a := range args {
+		if strings.HasPrefix(a, "#") {
+			args = args[:j]
+			break
+		}
+	}
+	return line[:i], strings.TrimSpace(strings.Join(args, " "))
 }
 
 // effectiveSSHD returns sshd's effective global settings, from sshd -T on

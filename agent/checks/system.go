@@ -218,7 +218,7 @@ func remoteLogging(ctx context.Context, e *Env) patchwatch.CheckResult {
 			t := l.text
 			// rsyslog: *.* @host (UDP), @@host (TCP), action(type="omfwd");
 			// syslog-ng: network()/tcp()/udp() destinations.
-			if strings.Contains(t, "omfwd") || strings.Contains(t, " @") || strings.HasPrefix(t, "@") ||
+			if strings.Contains(t, "omfwd") || strings.Contains(t, "omrelp") || strings.Contains(t, " @") || strings.HasPrefix(t, "@") ||
 				strings.Contains(t, "network(") || strings.Contains(t, "tcp(") || strings.Contains(t, "udp(") {
 				return result(patchwatch.CheckPass, fmt.Sprintf("%s:%d: %s", e.rel(f), l.n, t))
 			}
