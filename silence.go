@@ -1,6 +1,7 @@
 package patchwatch
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,6 +25,32 @@ type Silence struct {
 	Expires    time.Time `json:"expires"`
 	CreatedBy  string    `json:"created_by,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+}
+
+// ParseExpiry reads when a silence ends: an absolute date (2026-12-31), an
+// RFC 3339 time, or a duration from now (30d, 72h).
+func ParseExpiry(s string, now time.Time) (time.Time, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(days, "%d", &n); err == nil && n > 0 && fmt.Sprint(n) == days {
+			return now.Add(time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%w: expiry %q is neither a date (2026-12-31), a time (RFC 3339) nor a duration (30d, 72h)", ErrInvalidSilence, s)
+}
+
+// NewSilenceID returns a random silence ID.
+func NewSilenceID() string {
+	return "sil-" + rand.Text()[:12]
 }
 
 // ErrInvalidSilence is returned by Silence.Validate.

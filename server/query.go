@@ -194,17 +194,12 @@ func (s *Server) timeToPatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rows)
 }
 
-// SilenceLister is what the silence endpoint needs.
-type SilenceLister interface {
-	Silences(ctx context.Context) ([]patchwatch.Silence, error)
-}
-
 func (s *Server) silences(w http.ResponseWriter, r *http.Request) {
 	owner, ok := s.scope(w, r)
 	if !ok {
 		return
 	}
-	all, err := s.silenceList.Silences(r.Context())
+	all, err := s.silenceStore.Silences(r.Context())
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "internal", err)
 		return

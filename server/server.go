@@ -58,15 +58,15 @@ type Options struct {
 
 // Server serves the API.
 type Server struct {
-	backend     Backend
-	tokens      TokenStore
-	admin       TokenAdmin
-	silenceList SilenceLister
-	opts        Options
-	log         *slog.Logger
-	now         func() time.Time
-	metrics     *metrics
-	reg         *prometheus.Registry
+	backend      Backend
+	tokens       TokenStore
+	admin        TokenAdmin
+	silenceStore SilenceStore
+	opts         Options
+	log          *slog.Logger
+	now          func() time.Time
+	metrics      *metrics
+	reg          *prometheus.Registry
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -76,7 +76,7 @@ type Server struct {
 type Tokens interface {
 	TokenStore
 	TokenAdmin
-	SilenceLister
+	SilenceStore
 }
 
 // New returns a server over backend and tokens.
@@ -102,7 +102,7 @@ func New(backend Backend, tokens Tokens, opts Options) *Server {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	return &Server{backend: backend, tokens: tokens, admin: tokens, silenceList: tokens, opts: opts, log: opts.Logger, now: opts.Clock,
+	return &Server{backend: backend, tokens: tokens, admin: tokens, silenceStore: tokens, opts: opts, log: opts.Logger, now: opts.Clock,
 		metrics: newMetrics(opts.Registry), reg: opts.Registry, limiters: map[string]*rate.Limiter{}}
 }
 
@@ -126,6 +126,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/advisories/{id}", s.advisory)
 	mux.HandleFunc("GET /api/v1/reports/time-to-patch", s.timeToPatch)
 	mux.HandleFunc("GET /api/v1/silences", s.silences)
+	mux.HandleFunc("POST /api/v1/silences", s.addSilence)
+	mux.HandleFunc("DELETE /api/v1/silences/{id}", s.removeSilence)
 	mux.HandleFunc("POST /api/v1/tokens", s.createToken)
 	mux.HandleFunc("GET /api/v1/tokens", s.listTokens)
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.revokeToken)

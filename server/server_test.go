@@ -245,6 +245,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/tokens", "", nil, map[string]int{"admin": 200}},
 		{"GET", "/api/v1/reports/time-to-patch?by=owner", "", nil, map[string]int{"admin": 200}},
 		{"GET", "/api/v1/silences", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 200}},
+		{"POST", "/api/v1/silences", "application/json", []byte(`{"target":"check","value":"no-mail-server","scope":"host","scope_value":"vm1","reason":"list server","expires":"30d"}`),
+			map[string]int{"owner": 201, "admin": 201, "other-owner": 403}},
+		{"DELETE", "/api/v1/silences/sil-none", "", nil, map[string]int{"owner": 404, "admin": 404, "other-owner": 404}},
 		{"POST", "/api/v1/tokens", "application/json", []byte(`{"kind":"owner","owner":"c@example.org"}`), map[string]int{"admin": 201}},
 	}
 	for _, ep := range endpoints {
@@ -358,5 +361,60 @@ func TestRateLimitAndMetrics(t *testing.T) {
 	}
 	if resp, body := e.do("GET", "/healthz", "", "", nil, nil); resp.StatusCode != 200 || !strings.Contains(string(body), "ok") {
 		t.Errorf("healthz: %d %s", resp.StatusCode, body)
+	}
+}
+
+// Silences and disabled checks are managed through the API while the
+// server holds the database: admins anywhere, owners on their own hosts.
+func TestSilencesThroughAPI(t *testing.T) {
+	e := newEnv(t)
+	hostToken := e.enrollHost("vm1", e.enroll)
+	e.do("POST", "/api/v1/reports", hostToken, "application/json", report(t, "vm1"), nil)
+	post := func(token, body string) (int, patchwatch.Silence, string) {
+		resp, data := e.do("POST", "/api/v1/silences", token, "application/json", []byte(body), nil)
+		var sl patchwatch.Silence
+		json.Unmarshal(data, &sl)
+		return resp.StatusCode, sl, string(data)
+	}
+	code, sl, data := post(e.owner, `{"target":"check","value":"no-mail-server","scope":"host","scope_value":"vm1","reason":"the project's list server","expires":"90d"}`)
+	if code != 201 || sl.ID == "" || sl.CreatedBy != "alice@example.org" || !sl.Expires.Equal(e.now.Add(90*24*time.Hour)) {
+		t.Fatalf("owner's silence: %d %s", code, data)
+	}
+	for _, tc := range []struct {
+		name, token, body string
+		want              int
+		wantErr           string
+	}{
+		{"owner on the fleet", e.owner, `{"target":"check","value":"accounts","scope":"fleet","reason":"x","expires":"30d"}`, 403, "own hosts"},
+		{"owner on another owner", e.owner, `{"target":"advisory","value":"USN-6000-1","scope":"owner","scope_value":"bob@example.org","reason":"x","expires":"30d"}`, 403, "own hosts"},
+		{"another owner's host", e.bob, `{"target":"advisory","value":"USN-6000-1","scope":"host","scope_value":"vm1","reason":"x","expires":"30d"}`, 403, "own hosts"},
+		{"no reason", e.admin, `{"target":"check","value":"accounts","scope":"fleet","expires":"30d"}`, 400, "a reason is mandatory"},
+		{"unknown check", e.admin, `{"target":"check","value":"nope","scope":"fleet","reason":"x","expires":"30d"}`, 400, "no check is called"},
+		{"bad expiry", e.admin, `{"target":"check","value":"accounts","scope":"fleet","reason":"x","expires":"soon"}`, 400, "neither a date"},
+		{"past expiry", e.admin, `{"target":"check","value":"accounts","scope":"fleet","reason":"x","expires":"2020-01-01"}`, 400, "not in the future"},
+		{"unknown field", e.admin, `{"target":"check","value":"accounts","scope":"fleet","reason":"x","expires":"30d","id":"mine"}`, 400, "unknown field"},
+		{"admin on the fleet", e.admin, `{"target":"check","value":"remote-logging","scope":"fleet","reason":"the cloud keeps logs itself","expires":"2027-06-30"}`, 201, ""},
+	} {
+		code, _, data := post(tc.token, tc.body)
+		if code != tc.want || !strings.Contains(data, tc.wantErr) {
+			t.Errorf("%s: %d %s, want %d %q", tc.name, code, data, tc.want, tc.wantErr)
+		}
+	}
+	// The disabled check shows on the host's checks.
+	resp, raw := e.do("GET", "/api/v1/silences", e.owner, "", nil, nil)
+	var listed []patchwatch.Silence
+	json.Unmarshal(raw, &listed)
+	if resp.StatusCode != 200 || len(listed) != 2 {
+		t.Errorf("alice sees %d silences: %s", len(listed), raw)
+	}
+	// Bob cannot remove alice's silence, and cannot tell it exists.
+	if resp, _ := e.do("DELETE", "/api/v1/silences/"+sl.ID, e.bob, "", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("bob removing alice's silence: %d", resp.StatusCode)
+	}
+	if resp, data := e.do("DELETE", "/api/v1/silences/"+sl.ID, e.owner, "", nil, nil); resp.StatusCode != 200 {
+		t.Errorf("alice removing her silence: %d %s", resp.StatusCode, data)
+	}
+	if resp, _ := e.do("DELETE", "/api/v1/silences/"+sl.ID, e.admin, "", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("removing it again: %d", resp.StatusCode)
 	}
 }

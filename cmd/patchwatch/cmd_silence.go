@@ -1,16 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"strings"
+	"net/http"
+	"net/url"
 	"text/tabwriter"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/server"
 )
 
 func runSilence(ctx context.Context, env *Env, args []string) error {
@@ -28,30 +30,8 @@ func runSilence(ctx context.Context, env *Env, args []string) error {
 	return usageError("unknown silence command %q (add, list, remove)", args[0])
 }
 
-// parseExpiry reads an absolute date (2026-12-31, RFC 3339) or a duration
-// from now (30d, 72h).
-func parseExpiry(s string, now time.Time) (time.Time, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		if _, err := fmt.Sscanf(days, "%d", &n); err == nil && n > 0 && fmt.Sprint(n) == days {
-			return now.Add(time.Duration(n) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(d), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("--expires %q is neither a date (2026-12-31), a time (RFC 3339) nor a duration (30d, 72h)", s)
-}
-
 func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "silence add")
-	db := dbFlag(env, fs)
+	fs, tf := addRemoteFlags(env, "silence add", "add the silence through the API at this `URL` (admin token; an owner token for its own hosts)")
 	advisory := fs.String("advisory", "", "silence this advisory ID")
 	cve := fs.String("cve", "", "silence this CVE")
 	pkg := fs.String("package", "", "silence this package (binary or source name)")
@@ -65,12 +45,11 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	now := env.now()
-	s := patchwatch.Silence{Reason: *reason, CreatedBy: *by, CreatedAt: now}
+	req := server.SilenceRequest{Reason: *reason, Expires: *expires, CreatedBy: *by}
 	targets := 0
 	for _, t := range []struct{ name, value string }{{"advisory", *advisory}, {"cve", *cve}, {"package", *pkg}, {"check", *check}} {
 		if t.value != "" {
-			s.Target, s.Value = t.name, t.value
+			req.Target, req.Value = t.name, t.value
 			targets++
 		}
 	}
@@ -80,7 +59,7 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 		set         bool
 	}{{"host", *host, *host != ""}, {"owner", *owner, *owner != ""}, {"fleet", "", *fleet}} {
 		if sc.set {
-			s.Scope, s.ScopeValue = sc.name, sc.value
+			req.Scope, req.ScopeValue = sc.name, sc.value
 			scopes++
 		}
 	}
@@ -90,25 +69,29 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 	if *expires == "" {
 		return usageError("silence add needs --expires")
 	}
-	var err error
-	if s.Expires, err = parseExpiry(*expires, now); err != nil {
-		return usageError("%v", err)
-	}
-	if err := s.Validate(now); err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
-	}
-	id := make([]byte, 6)
-	if _, err := rand.Read(id); err != nil {
-		return err
-	}
-	s.ID = "sil-" + hex.EncodeToString(id)
-	st, err := openStore(*db, false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.PutSilence(ctx, s); err != nil {
-		return err
+	var s patchwatch.Silence
+	if *tf.server != "" {
+		r, err := newRemote(env, *tf.server, *tf.token, *tf.tokenFile, *tf.caFile)
+		if err != nil {
+			return err
+		}
+		body, _ := json.Marshal(req)
+		if err := r.do(ctx, http.MethodPost, r.base+"/api/v1/silences", bytes.NewReader(body), &s); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if s, err = req.Silence(env.now()); err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		st, err := openStore(*tf.db, false)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.PutSilence(ctx, s); err != nil {
+			return err
+		}
 	}
 	verb := "silenced"
 	if s.Target == "check" {
@@ -163,22 +146,33 @@ func runSilenceList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runSilenceRemove(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "silence remove")
-	db := dbFlag(env, fs)
+	fs, tf := addRemoteFlags(env, "silence remove", "remove the silence through the API at this `URL`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError("usage: patchwatch silence remove ID")
 	}
-	s, err := openStore(*db, false)
-	if err != nil {
-		return err
+	id := fs.Arg(0)
+	if *tf.server != "" {
+		r, err := newRemote(env, *tf.server, *tf.token, *tf.tokenFile, *tf.caFile)
+		if err != nil {
+			return err
+		}
+		var removed map[string]string
+		if err := r.do(ctx, http.MethodDelete, r.base+"/api/v1/silences/"+url.PathEscape(id), nil, &removed); err != nil {
+			return err
+		}
+	} else {
+		s, err := openStore(*tf.db, false)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if err := s.DeleteSilence(ctx, id); err != nil {
+			return err
+		}
 	}
-	defer s.Close()
-	if err := s.DeleteSilence(ctx, fs.Arg(0)); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "%s removed\n", fs.Arg(0))
+	fmt.Fprintf(env.Stdout, "%s removed\n", id)
 	return nil
 }

@@ -37,12 +37,18 @@ type tokenFlags struct {
 }
 
 func addTokenFlags(env *Env, name string) (*flag.FlagSet, *tokenFlags) {
+	return addRemoteFlags(env, name, "manage tokens through the API at this `URL` (needs an admin token)")
+}
+
+// addRemoteFlags adds --db and the flags of an API client for a command
+// that changes something.
+func addRemoteFlags(env *Env, name, serverHelp string) (*flag.FlagSet, *tokenFlags) {
 	fs := newFlags(env, name)
 	tf := &tokenFlags{
 		db:        dbFlag(env, fs),
-		server:    fs.String("server", "", "manage tokens through the API at this `URL` (needs an admin token)"),
-		token:     fs.String("token", "", "admin token for --server (or --token-file, or $PATCHWATCH_TOKEN)"),
-		tokenFile: fs.String("token-file", "", "`file` holding the admin token for --server"),
+		server:    fs.String("server", "", serverHelp),
+		token:     fs.String("token", "", "API token for --server (or --token-file, or $PATCHWATCH_TOKEN)"),
+		tokenFile: fs.String("token-file", "", "`file` holding the API token for --server"),
 		caFile:    fs.String("ca-file", "", "PEM `file` of a CA to trust for --server"),
 	}
 	return fs, tf

@@ -236,6 +236,18 @@ func TestEndToEndBinaries(t *testing.T) {
 	if out := query("admin.token", "hosts", "--checks"); !strings.Contains(out, "ssh-password-auth") || !strings.Contains(out, "FAIL") {
 		t.Errorf("hosts --checks:\n%s", out)
 	}
+	// While the server holds the database, a check is disabled through the API.
+	out = query("admin.token", "silence", "add", "--check", "ssh-password-auth", "--host", "focal-vm", "--reason", "a jump host for the course", "--expires", "30d")
+	silenceID, _, _ := strings.Cut(out, ":")
+	if !strings.Contains(out, "check ssh-password-auth disabled (host focal-vm)") {
+		t.Errorf("remote silence add: %s", out)
+	}
+	if out := query("admin.token", "hosts", "--checks", "--format", "json"); !strings.Contains(out, `"ssh-password-auth": "disabled"`) {
+		t.Errorf("hosts --checks after disabling:\n%s", out)
+	}
+	if out := query("admin.token", "silence", "remove", silenceID); !strings.Contains(out, silenceID+" removed") {
+		t.Errorf("remote silence remove: %s", out)
+	}
 	if out := query("bob.token", "outstanding", "--format", "json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("bob sees alice's findings: %s", out)
 	}

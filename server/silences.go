@@ -1,0 +1,138 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// SilenceStore is what the silence endpoints need.
+type SilenceStore interface {
+	Silences(ctx context.Context) ([]patchwatch.Silence, error)
+	PutSilence(ctx context.Context, s patchwatch.Silence) error
+	DeleteSilence(ctx context.Context, id string) error
+}
+
+// SilenceRequest asks for a silence (or a disabled check): the body of
+// POST /api/v1/silences and what `patchwatch silence add` builds.
+type SilenceRequest struct {
+	// Target is advisory, cve, package or check; Value names it.
+	Target string `json:"target"`
+	Value  string `json:"value"`
+	// Scope is host, owner or fleet; ScopeValue names the host or owner.
+	Scope      string `json:"scope"`
+	ScopeValue string `json:"scope_value,omitempty"`
+	Reason     string `json:"reason"`
+	// Expires is a date (2026-12-31), an RFC 3339 time or a duration from
+	// now (30d, 72h).
+	Expires   string `json:"expires"`
+	CreatedBy string `json:"created_by,omitempty"`
+}
+
+// Silence makes the validated silence the request asks for, with a new ID.
+func (r SilenceRequest) Silence(now time.Time) (patchwatch.Silence, error) {
+	s := patchwatch.Silence{ID: patchwatch.NewSilenceID(), Target: r.Target, Value: r.Value, Scope: r.Scope, ScopeValue: r.ScopeValue,
+		Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: now.UTC()}
+	var err error
+	if s.Expires, err = patchwatch.ParseExpiry(r.Expires, now); err != nil {
+		return s, err
+	}
+	return s, s.Validate(now)
+}
+
+// mayManageSilence reports whether a token of owner ("" for an admin) may
+// add or remove a silence: admins any, owners those of their own hosts
+// and of themselves, never the fleet's.
+func (s *Server) mayManageSilence(ctx context.Context, owner string, sl patchwatch.Silence) bool {
+	switch {
+	case owner == "":
+		return true
+	case sl.Scope == "owner":
+		return strings.EqualFold(sl.ScopeValue, owner)
+	case sl.Scope == "host":
+		return s.ownsHost(ctx, owner, sl.ScopeValue)
+	}
+	return false
+}
+
+func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) {
+	tok, err := s.authenticate(r, patchwatch.TokenAdmin, patchwatch.TokenOwner)
+	if err != nil {
+		s.authFail(w, r, err)
+		return
+	}
+	data, err := s.body(w, r)
+	if err != nil {
+		s.rejectBody(w, r, err)
+		return
+	}
+	var req SilenceRequest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "malformed", fmt.Errorf("decode silence request: %w", err))
+		return
+	}
+	owner := ""
+	if tok.Kind == patchwatch.TokenOwner {
+		owner = tok.Owner
+	}
+	if req.CreatedBy == "" {
+		req.CreatedBy = tok.Owner
+		if req.CreatedBy == "" {
+			req.CreatedBy = "admin token " + tok.ID
+		}
+	}
+	sl, err := req.Silence(s.now())
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		return
+	}
+	if !s.mayManageSilence(r.Context(), owner, sl) {
+		s.fail(w, r, http.StatusForbidden, "forbidden", errors.New("owner tokens silence only their own hosts, or themselves"))
+		return
+	}
+	if err := s.silenceStore.PutSilence(r.Context(), sl); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	s.log.Info("silence added", "id", sl.ID, "target", sl.Target, "value", sl.Value, "scope", sl.Scope, "scope_value", sl.ScopeValue, "by", sl.CreatedBy)
+	writeJSON(w, http.StatusCreated, sl)
+}
+
+func (s *Server) removeSilence(w http.ResponseWriter, r *http.Request) {
+	owner, ok := s.scope(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	all, err := s.silenceStore.Silences(r.Context())
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	for _, sl := range all {
+		if sl.ID != id {
+			continue
+		}
+		if !s.mayManageSilence(r.Context(), owner, sl) {
+			break // another owner's silence looks like none
+		}
+		if err := s.silenceStore.DeleteSilence(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.fail(w, r, http.StatusInternalServerError, "internal", err)
+			return
+		}
+		s.log.Info("silence removed", "id", id)
+		writeJSON(w, http.StatusOK, map[string]string{"removed": id})
+		return
+	}
+	s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("silence %s: not found", id))
+}
