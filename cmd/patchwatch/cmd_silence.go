@@ -7,12 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/url"
 	"text/tabwriter"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 func runSilence(ctx context.Context, env *Env, args []string) error {
@@ -146,33 +146,6 @@ func runSilenceList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runSilenceRemove(ctx context.Context, env *Env, args []string) error {
-	fs, tf := addRemoteFlags(env, "silence remove", "remove the silence through the API at this `URL`")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError("usage: patchwatch silence remove ID")
-	}
-	id := fs.Arg(0)
-	if *tf.server != "" {
-		r, err := newRemote(env, *tf.server, *tf.token, *tf.tokenFile, *tf.caFile)
-		if err != nil {
-			return err
-		}
-		var removed map[string]string
-		if err := r.do(ctx, http.MethodDelete, r.base+"/api/v1/silences/"+url.PathEscape(id), nil, &removed); err != nil {
-			return err
-		}
-	} else {
-		s, err := openStore(*tf.db, false)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		if err := s.DeleteSilence(ctx, id); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(env.Stdout, "%s removed\n", id)
-	return nil
+	return runRemoveByID(ctx, env, args, "silence remove", "remove the silence through the API at this `URL`",
+		"/api/v1/silences/", "removed", func(ctx context.Context, s *store.Store, id string) error { return s.DeleteSilence(ctx, id) })
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 func runToken(ctx context.Context, env *Env, args []string) error {
@@ -139,12 +140,20 @@ func runTokenList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runTokenRevoke(ctx context.Context, env *Env, args []string) error {
-	fs, tf := addTokenFlags(env, "token revoke")
+	return runRemoveByID(ctx, env, args, "token revoke", "manage tokens through the API at this `URL` (needs an admin token)",
+		"/api/v1/tokens/", "revoked", func(ctx context.Context, s *store.Store, id string) error { return s.RevokeToken(ctx, id) })
+}
+
+// runRemoveByID removes one thing named by its ID, locally or through the
+// API's DELETE prefix+ID.
+func runRemoveByID(ctx context.Context, env *Env, args []string, name, serverHelp, apiPrefix, done string,
+	local func(context.Context, *store.Store, string) error) error {
+	fs, tf := addRemoteFlags(env, name, serverHelp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageError("usage: patchwatch token revoke ID")
+		return usageError("usage: patchwatch %s ID", name)
 	}
 	id := fs.Arg(0)
 	if *tf.server != "" {
@@ -153,7 +162,7 @@ func runTokenRevoke(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		var resp map[string]string
-		if err := r.do(ctx, http.MethodDelete, r.base+"/api/v1/tokens/"+url.PathEscape(id), nil, &resp); err != nil {
+		if err := r.do(ctx, http.MethodDelete, r.base+apiPrefix+url.PathEscape(id), nil, &resp); err != nil {
 			return err
 		}
 	} else {
@@ -162,10 +171,10 @@ func runTokenRevoke(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		defer s.Close()
-		if err := s.RevokeToken(ctx, id); err != nil {
+		if err := local(ctx, s, id); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(env.Stdout, "%s revoked\n", id)
+	fmt.Fprintf(env.Stdout, "%s %s\n", id, done)
 	return nil
 }
