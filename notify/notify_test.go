@@ -459,6 +459,11 @@ func TestFailingChecks(t *testing.T) {
 	if !strings.Contains(text, "ssh-password-auth fails on 3 hosts: alice@example.org 2, bob@example.org 1") {
 		t.Errorf("admin digest:\n%s", text)
 	}
+	// The metrics count the same.
+	counts, err := w.svc.Counts(ctx)
+	if err != nil || counts.Hosts != 3 || counts.FailingChecks["ssh-password-auth"] != 3 || counts.FailingChecks["no-mail-server"] != 0 {
+		t.Errorf("counts = %+v, %v", counts, err)
+	}
 	// The owner's digest lists every failing check, told before or not.
 	digest, err := n.OwnerDigest(ctx, "bob@example.org")
 	if err != nil || digest == nil {

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/service"
 )
 
 type metrics struct {
@@ -13,6 +14,7 @@ type metrics struct {
 	polls    *prometheus.CounterVec
 	hosts    prometheus.Gauge
 	findings *prometheus.GaugeVec
+	checks   *prometheus.GaugeVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -32,8 +34,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "patchwatch_findings_open", Help: "Open findings, by urgency.",
 		}, []string{"urgency"}),
+		checks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "patchwatch_hosts_failing_check", Help: "Hosts that fail a security-guideline check (disabled checks not counted), by check.",
+		}, []string{"check"}),
 	}
-	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings,
+	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings, m.checks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -50,10 +55,13 @@ func (m *Metrics) Poll(feed string, err error) {
 	m.m.polls.WithLabelValues(feed, result).Inc()
 }
 
-// Fleet sets the host and open-finding gauges.
-func (m *Metrics) Fleet(hosts int, openByUrgency map[patchwatch.Urgency]int) {
-	m.m.hosts.Set(float64(hosts))
+// Fleet sets the host, open-finding and failing-check gauges.
+func (m *Metrics) Fleet(c service.FleetCounts) {
+	m.m.hosts.Set(float64(c.Hosts))
 	for _, u := range []patchwatch.Urgency{patchwatch.UrgencyLow, patchwatch.UrgencyMedium, patchwatch.UrgencyHigh, patchwatch.UrgencyCritical} {
-		m.m.findings.WithLabelValues(u.String()).Set(float64(openByUrgency[u]))
+		m.m.findings.WithLabelValues(u.String()).Set(float64(c.Open[u]))
+	}
+	for _, g := range patchwatch.Guidelines {
+		m.m.checks.WithLabelValues(g.ID).Set(float64(c.FailingChecks[g.ID]))
 	}
 }

@@ -229,22 +229,41 @@ func (e *Service) Host(ctx context.Context, name string) (patchwatch.Host, error
 	return e.s.Host(ctx, name)
 }
 
-// FleetCounts returns the number of hosts and of open findings by urgency,
-// for the metrics.
-func (e *Service) FleetCounts(ctx context.Context) (int, map[patchwatch.Urgency]int, error) {
+// FleetCounts is the fleet in numbers, for the metrics.
+type FleetCounts struct {
+	Hosts int
+	// Open counts open findings by urgency.
+	Open map[patchwatch.Urgency]int
+	// FailingChecks counts, per check, the hosts that fail it and have no
+	// silence disabling it.
+	FailingChecks map[string]int
+}
+
+// Counts returns the fleet's numbers for the metrics.
+func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
 	hosts, err := e.s.Hosts(ctx)
 	if err != nil {
-		return 0, nil, err
+		return FleetCounts{}, err
 	}
 	records, err := e.s.FindingRecords(ctx, "")
 	if err != nil {
-		return 0, nil, err
+		return FleetCounts{}, err
 	}
-	open := map[patchwatch.Urgency]int{}
+	silences, err := e.s.Silences(ctx)
+	if err != nil {
+		return FleetCounts{}, err
+	}
+	c := FleetCounts{Hosts: len(hosts), Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}}
 	for _, r := range records {
 		if r.Open() {
-			open[r.Urgency]++
+			c.Open[r.Urgency]++
 		}
 	}
-	return len(hosts), open, nil
+	now := e.now()
+	for i := range hosts {
+		for _, id := range patchwatch.FailingChecks(patchwatch.HostChecks(&hosts[i], silences, now)) {
+			c.FailingChecks[id]++
+		}
+	}
+	return c, nil
 }

@@ -43,12 +43,12 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	g.Go(func() error { return notifyLoop(gctx, nt, cfg.Notify.Interval, log) })
 	g.Go(func() error { return pollLoop(gctx, cfg, s, svc, log, metrics.Poll) })
 	g.Go(func() error {
-		// The fleet gauges: hosts and open findings by urgency.
+		// The fleet gauges: hosts, open findings by urgency, failing checks.
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
-			if hosts, open, err := svc.FleetCounts(gctx); err == nil {
-				metrics.Fleet(hosts, open)
+			if counts, err := svc.Counts(gctx); err == nil {
+				metrics.Fleet(counts)
 			}
 			select {
 			case <-gctx.Done():
