@@ -66,6 +66,7 @@ func TestHostFromVuls(t *testing.T) {
 
 func FuzzDecodeReport(f *testing.F) {
 	f.Add([]byte(sampleReport))
+	f.Add([]byte(strings.TrimSuffix(sampleReport, "}") + `,"checks":[{"id":"accounts","status":"fail","evidence":"UID 0 accounts besides root: toor","items":["toor (UID 0)"]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := inventory.DecodeReport(strings.NewReader(string(data)))
 		if err != nil {
