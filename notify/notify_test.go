@@ -104,6 +104,18 @@ func (w *world) notifier(cfg notify.Config) *notify.Notifier {
 	return n
 }
 
+// emailAndSlackNotifier reaches alice by email and in a Slack channel.
+func (w *world) emailAndSlackNotifier() *notify.Notifier {
+	w.t.Helper()
+	cfg := notify.Config{Reminders: map[patchwatch.Urgency]time.Duration{},
+		Owners: map[string]notify.Contact{"alice@example.org": {Email: "alice@example.org", SlackChannel: "#alice"}}}
+	n, err := notify.New(cfg, w.st, w.svc, map[string]notify.Sender{"email": w.rec, "slack": w.rec}, nil, func() time.Time { return w.now })
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
 func (w *world) outbox() []patchwatch.Delivery {
 	ds, err := w.st.Deliveries(context.Background())
 	if err != nil {
@@ -298,12 +310,7 @@ func TestGoldenMessages(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	w.host("web1", "alice@example.org", patchwatch.CheckResult{ID: "auto-updates", Status: patchwatch.CheckPass, Evidence: "ok"}, sshFails)
-	cfg := notify.Config{Reminders: map[patchwatch.Urgency]time.Duration{},
-		Owners: map[string]notify.Contact{"alice@example.org": {Email: "alice@example.org", SlackChannel: "#alice"}}}
-	n, err := notify.New(cfg, w.st, w.svc, map[string]notify.Sender{"email": w.rec, "slack": w.rec}, nil, func() time.Time { return w.now })
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := w.emailAndSlackNotifier()
 	w.now = w.now.Add(10 * time.Minute)
 	n.Step(ctx)
 	byChannel := map[string]patchwatch.Delivery{}
@@ -340,12 +347,7 @@ func TestInjectionIsInert(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.host("web1", "alice@example.org")
-	cfg := notify.Config{Reminders: map[patchwatch.Urgency]time.Duration{},
-		Owners: map[string]notify.Contact{"alice@example.org": {Email: "alice@example.org", SlackChannel: "#alice"}}}
-	n, err := notify.New(cfg, w.st, w.svc, map[string]notify.Sender{"email": w.rec, "slack": w.rec}, nil, func() time.Time { return w.now })
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := w.emailAndSlackNotifier()
 	w.now = w.now.Add(10 * time.Minute)
 	n.Step(ctx)
 	byChannel := map[string]patchwatch.Delivery{}

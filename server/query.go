@@ -58,9 +58,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if flt.Host != "" && owner != "" {
-		// An owner asking for someone else's host learns only that it is not theirs.
-		if h, err := s.backend.Host(r.Context(), flt.Host); err != nil || !strings.EqualFold(h.Owner, owner) {
-			s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", flt.Host))
+		if _, ok := s.visibleHost(w, r, owner, flt.Host); !ok {
 			return
 		}
 	}
@@ -108,9 +106,15 @@ func (s *Server) scopedHost(w http.ResponseWriter, r *http.Request) (patchwatch.
 	if !ok {
 		return patchwatch.Host{}, false
 	}
-	h, err := s.backend.Host(r.Context(), r.PathValue("name"))
+	return s.visibleHost(w, r, owner, r.PathValue("name"))
+}
+
+// visibleHost finds a host that owner ("" for an admin) may see; another
+// owner's host answers the same 404 as an unknown one.
+func (s *Server) visibleHost(w http.ResponseWriter, r *http.Request, owner, name string) (patchwatch.Host, bool) {
+	h, err := s.backend.Host(r.Context(), name)
 	if err != nil || owner != "" && !strings.EqualFold(h.Owner, owner) {
-		s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", r.PathValue("name")))
+		s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", name))
 		return patchwatch.Host{}, false
 	}
 	return h, true

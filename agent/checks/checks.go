@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -36,6 +37,12 @@ type Env struct {
 	NewerKernel *bool
 	// Packages are the installed package names.
 	Packages map[string]bool
+
+	// sshd's configuration, read once for both SSH checks.
+	sshdOnce   sync.Once
+	sshdGlobal map[string]sshdSetting
+	sshdFiles  *sshdConfig
+	sshdErr    error
 }
 
 func (e *Env) path(p string) string { return filepath.Join(e.Root, p) }

@@ -118,7 +118,7 @@ func splitKeyword(line string) (string, string) {
 // effectiveSSHD returns sshd's effective global settings, from sshd -T on
 // the live system (which knows the compiled-in defaults) or else from the
 // files with OpenSSH's defaults, and the Match-block settings from the files.
-func (e *Env) effectiveSSHD(ctx context.Context) (global map[string]sshdSetting, c *sshdConfig, source string, err error) {
+func (e *Env) effectiveSSHD(ctx context.Context) (global map[string]sshdSetting, c *sshdConfig, err error) {
 	c, fileErr := e.readSSHDConfig()
 	if out, found, runErr := run(ctx, e, "sshd", "-T"); found && runErr == nil {
 		global = map[string]sshdSetting{}
@@ -135,10 +135,10 @@ func (e *Env) effectiveSSHD(ctx context.Context) (global map[string]sshdSetting,
 		if fileErr != nil {
 			c = &sshdConfig{global: map[string]sshdSetting{}}
 		}
-		return global, c, "sshd -T", nil
+		return global, c, nil
 	}
 	if fileErr != nil {
-		return nil, nil, "", fileErr
+		return nil, nil, fileErr
 	}
 	global = map[string]sshdSetting{}
 	for k, v := range c.global {
@@ -155,7 +155,13 @@ func (e *Env) effectiveSSHD(ctx context.Context) (global map[string]sshdSetting,
 			global[k] = sshdSetting{v, k + " is not set: OpenSSH's default is " + v}
 		}
 	}
-	return global, c, "sshd_config", nil
+	return global, c, nil
+}
+
+// sshd reads sshd's configuration once for both SSH checks.
+func (e *Env) sshd(ctx context.Context) (map[string]sshdSetting, *sshdConfig, error) {
+	e.sshdOnce.Do(func() { e.sshdGlobal, e.sshdFiles, e.sshdErr = e.effectiveSSHD(ctx) })
+	return e.sshdGlobal, e.sshdFiles, e.sshdErr
 }
 
 func (e *Env) sshdMissing() (patchwatch.CheckResult, bool) {
@@ -172,7 +178,7 @@ func sshPasswordAuth(ctx context.Context, e *Env) patchwatch.CheckResult {
 	if r, missing := e.sshdMissing(); missing {
 		return r
 	}
-	global, c, _, err := e.effectiveSSHD(ctx)
+	global, c, err := e.sshd(ctx)
 	if err != nil {
 		return result(patchwatch.CheckUnknown, err.Error())
 	}
@@ -203,7 +209,7 @@ func sshRootLogin(ctx context.Context, e *Env) patchwatch.CheckResult {
 	if r, missing := e.sshdMissing(); missing {
 		return r
 	}
-	global, c, _, err := e.effectiveSSHD(ctx)
+	global, c, err := e.sshd(ctx)
 	if err != nil {
 		return result(patchwatch.CheckUnknown, err.Error())
 	}
