@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// ApplyReport stores a host's report and the change in its findings in one
+// durable transaction, batched with concurrent callers (bbolt's Batch), so
+// that a report is acknowledged only once it is on disk.
+func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []ReleasePackage, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+	}
+	var events []patchwatch.Event
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		events = nil
+		var prev struct {
+			Checks []patchwatch.CheckResult `json:"checks"`
+		}
+		if old := tx.Bucket(bucketHosts).Get([]byte(h.Name)); old != nil {
+			if err := json.Unmarshal(old, &prev); err != nil {
+				return fmt.Errorf("decode host %s: %w", h.Name, err)
+			}
+		}
+		if err := putHostTx(tx, h.Name, data, index); err != nil {
+			return err
+		}
+		evs, err := syncFindingsTx(tx, h, findings, rebootRequired, now)
+		if err != nil {
+			return err
+		}
+		// A report without checks (a hand import) says nothing about them.
+		if h.Checks != nil {
+			checkEvents := patchwatch.CheckEvents(h.Name, prev.Checks, h.Checks, now)
+			if err := queueEvents(tx, h.Owner, h.Project, checkEvents); err != nil {
+				return err
+			}
+			evs = append(evs, checkEvents...)
+		}
+		events = evs
+		return nil
+	})
+	return events, err
+}
