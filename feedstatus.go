@@ -1,0 +1,29 @@
+package patchwatch
+
+import "time"
+
+// FeedStatus is what an operator needs to know to trust one advisory source:
+// when it was last tried, when it last succeeded, why it last failed, how
+// much it has stored and how far its first backfill has come.
+type FeedStatus struct {
+	Feed        string    `json:"feed"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// LastError is the last failed round's error (secrets redacted); empty
+	// once a round succeeds.
+	LastError string `json:"last_error,omitempty"`
+	// Advisories is how many advisories of this feed are stored.
+	Advisories int `json:"advisories"`
+	// NewestPublished is the publication time of the newest stored advisory.
+	NewestPublished time.Time `json:"newest_published,omitzero"`
+	// Backfill is the first backfill's state: "pending", "running",
+	// "done", "failed" or "" when the source has none.
+	Backfill string `json:"backfill,omitempty"`
+	// LastDuration is how long the last round took.
+	LastDuration time.Duration `json:"last_duration_ns,omitempty"`
+}
+
+// Stale reports whether the feed has not succeeded for longer than maxAge at now.
+func (s FeedStatus) Stale(now time.Time, maxAge time.Duration) bool {
+	return s.LastSuccess.IsZero() || now.Sub(s.LastSuccess) > maxAge
+}
