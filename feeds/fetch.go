@@ -32,7 +32,10 @@ type Validators struct {
 // Fetcher performs GETs with limits and retries. The zero value is not
 // usable; use NewFetcher.
 type Fetcher struct {
-	client    *http.Client
+	client *http.Client
+	// idle bounds the wait for the headers and for each read of the body,
+	// not the whole transfer: a slow link still finishes a large archive.
+	idle      time.Duration
 	maxBytes  int64
 	attempts  int
 	backoff   time.Duration
@@ -44,7 +47,10 @@ type Fetcher struct {
 
 // FetcherOptions configure a Fetcher; zero fields take the defaults.
 type FetcherOptions struct {
-	Timeout  time.Duration // per request, default 60s
+	// Timeout is an idle timeout: the longest wait for the response
+	// headers or for any read of the body (default 60s). It does not bound
+	// the whole transfer.
+	Timeout  time.Duration
 	MaxBytes int64         // per response, default 64 MiB
 	Attempts int           // default 4
 	Backoff  time.Duration // first wait, doubled each retry; default 2s
@@ -58,7 +64,8 @@ type FetcherOptions struct {
 // NewFetcher returns a Fetcher with opts applied over the defaults.
 func NewFetcher(opts FetcherOptions) *Fetcher {
 	f := &Fetcher{
-		client:    &http.Client{Timeout: opts.Timeout, Transport: opts.Transport},
+		client:    &http.Client{Transport: opts.Transport},
+		idle:      opts.Timeout,
 		maxBytes:  opts.MaxBytes,
 		attempts:  opts.Attempts,
 		backoff:   opts.Backoff,
@@ -66,8 +73,8 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 		log:       opts.Logger,
 		sleep:     opts.Sleep,
 	}
-	if f.client.Timeout == 0 {
-		f.client.Timeout = 60 * time.Second
+	if f.idle == 0 {
+		f.idle = 60 * time.Second
 	}
 	if f.maxBytes == 0 {
 		f.maxBytes = 64 << 20
@@ -155,22 +162,11 @@ func (f *Fetcher) FetchMax(ctx context.Context, url string, v Validators, maxByt
 }
 
 func (f *Fetcher) once(ctx context.Context, url string, v Validators, maxBytes int64) (Result, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, body, err := f.get(ctx, url, v, nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("fetch %s: %w", url, err)
+		return Result{}, err
 	}
-	req.Header.Set("User-Agent", f.userAgent)
-	if v.ETag != "" {
-		req.Header.Set("If-None-Match", v.ETag)
-	}
-	if v.LastModified != "" {
-		req.Header.Set("If-Modified-Since", v.LastModified)
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return Result{}, &retryable{err: fmt.Errorf("fetch %s: %w", url, err)}
-	}
-	defer resp.Body.Close()
+	defer body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return Result{NotModified: true, Validators: v}, nil
@@ -185,17 +181,92 @@ func (f *Fetcher) once(ctx context.Context, url string, v Validators, maxBytes i
 	if resp.ContentLength > maxBytes {
 		return Result{}, fmt.Errorf("fetch %s: %w (%d > %d bytes)", url, ErrTooLarge, resp.ContentLength, maxBytes)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	// Records and feeds are small; the bulk archives go through Download.
+	content, err := io.ReadAll(io.LimitReader(body, maxBytes+1))
 	if err != nil {
 		return Result{}, &retryable{err: fmt.Errorf("read %s: %w", url, err)}
 	}
-	if int64(len(body)) > maxBytes {
+	if int64(len(content)) > maxBytes {
 		return Result{}, fmt.Errorf("fetch %s: %w (%d bytes)", url, ErrTooLarge, maxBytes)
 	}
 	return Result{
-		Body:       body,
+		Body:       content,
 		Validators: Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")},
 	}, nil
+}
+
+// get sends one GET with the validators and extra headers, and returns the
+// response with a body whose reads are bounded by the idle timeout. A
+// network error is retryable.
+func (f *Fetcher) get(ctx context.Context, url string, v Validators, extra http.Header) (*http.Response, io.ReadCloser, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	watchdog := time.AfterFunc(f.idle, func() { cancel(errIdle{f.idle}) })
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		watchdog.Stop()
+		cancel(nil)
+		return nil, nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	req.Header.Set("User-Agent", f.userAgent)
+	if v.ETag != "" {
+		req.Header.Set("If-None-Match", v.ETag)
+	}
+	if v.LastModified != "" {
+		req.Header.Set("If-Modified-Since", v.LastModified)
+	}
+	for k, vs := range extra {
+		req.Header[k] = vs
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		watchdog.Stop()
+		err = causeOf(ctx, err)
+		cancel(nil)
+		return nil, nil, &retryable{err: fmt.Errorf("fetch %s: %w", url, err)}
+	}
+	return resp, &idleBody{body: resp.Body, ctx: ctx, cancel: cancel, watchdog: watchdog, idle: f.idle}, nil
+}
+
+// errIdle is the cause of a request cancelled by the idle timeout.
+type errIdle struct{ d time.Duration }
+
+func (e errIdle) Error() string { return fmt.Sprintf("no data for %v (idle timeout)", e.d) }
+
+// causeOf names the idle timeout rather than "context canceled" when the
+// watchdog ended the request.
+func causeOf(ctx context.Context, err error) error {
+	var idle errIdle
+	if c := context.Cause(ctx); errors.As(c, &idle) {
+		return idle
+	}
+	return err
+}
+
+// idleBody re-arms the watchdog on every read, so only a stall ends it.
+type idleBody struct {
+	body     io.ReadCloser
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	watchdog *time.Timer
+	idle     time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if n > 0 {
+		b.watchdog.Reset(b.idle)
+	}
+	if err != nil && err != io.EOF {
+		err = causeOf(b.ctx, err)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.watchdog.Stop()
+	err := b.body.Close()
+	b.cancel(nil)
+	return err
 }
 
 // retryAfter reads a Retry-After header in seconds or as an HTTP date,

@@ -104,8 +104,12 @@ func Parsers() []Parser {
 // ErrUnknownFormat is reported for a file no parser recognizes.
 var ErrUnknownFormat = errors.New("unrecognized format")
 
-// MaxFileBytes bounds one file after decompression.
-const MaxFileBytes = 1 << 30
+// MaxFileBytes bounds one file or archive member after decompression;
+// MaxArchiveBytes bounds everything one archive expands to.
+const (
+	MaxFileBytes    = 1 << 30
+	MaxArchiveBytes = 64 << 30
+)
 
 // Record is the outcome of reading one file (or archive member).
 type Record struct {
@@ -163,20 +167,29 @@ func readFile(ctx context.Context, path string, parsers []Parser, fn func(Record
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(path)
+	// The file is streamed, never read whole: an archive is walked one
+	// member at a time, a compressed file is bounded by MaxFileBytes.
+	archive, err := feeds.IsArchiveFile(path)
 	if err != nil {
 		return fn(Record{Name: path, Err: err})
 	}
-	if feeds.IsArchive(raw) {
-		err := feeds.EachArchiveFile(raw, MaxFileBytes, func(name string, content []byte) error {
-			return fn(parse(path+"!"+name, content, parsers))
+	if archive {
+		opts := feeds.WalkOptions{Limits: feeds.Limits{Member: MaxFileBytes, Total: MaxArchiveBytes}}
+		err := feeds.WalkArchiveFile(path, opts, func(m feeds.Member) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if m.Err != nil {
+				return fn(Record{Name: path + "!" + m.Name, Err: m.Err})
+			}
+			return fn(parse(path+"!"+m.Name, m.Content, parsers))
 		})
 		if err != nil {
 			return fn(Record{Name: path, Err: err})
 		}
 		return nil
 	}
-	data, err := feeds.Decompress(raw, MaxFileBytes)
+	data, err := feeds.DecompressFile(path, MaxFileBytes)
 	if err != nil {
 		return fn(Record{Name: path, Err: err})
 	}
