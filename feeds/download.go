@@ -177,7 +177,7 @@ func (f *Fetcher) downloadOnce(ctx context.Context, url string, v Validators, de
 	case resp.StatusCode == http.StatusOK:
 		have = 0 // no range support, or the resource changed
 	default:
-		return Download{}, fmt.Errorf("download %s: %w %d", url, ErrStatus, resp.StatusCode)
+		return Download{}, &StatusError{URL: url, Code: resp.StatusCode}
 	}
 	if resp.ContentLength > 0 && have+resp.ContentLength > maxBytes {
 		return Download{}, fmt.Errorf("download %s: %w (%d > %d bytes)", url, ErrTooLarge, have+resp.ContentLength, maxBytes)

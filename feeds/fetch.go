@@ -114,6 +114,36 @@ type Result struct {
 	Validators  Validators
 }
 
+// StatusError is a final HTTP status (not retried); it wraps ErrStatus.
+type StatusError struct {
+	URL  string
+	Code int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("fetch %s: %v %d", e.URL, ErrStatus, e.Code)
+}
+
+func (e *StatusError) Unwrap() error { return ErrStatus }
+
+// IsNotFound reports whether err is a 404 or 410 answer: the resource does
+// not exist (yet), which is an answer, not a failure.
+func IsNotFound(err error) bool {
+	var s *StatusError
+	return errors.As(err, &s) && (s.Code == http.StatusNotFound || s.Code == http.StatusGone)
+}
+
+// PartError is the failure of one part of a feed's round (its backfill,
+// its live feed, a resync), so that a status recorder can say which part
+// failed while the others went on.
+type PartError struct {
+	Feed, Part string
+	Err        error
+}
+
+func (e *PartError) Error() string { return e.Feed + " " + e.Part + ": " + e.Err.Error() }
+func (e *PartError) Unwrap() error { return e.Err }
+
 // retryable marks an error that another attempt may cure.
 type retryable struct {
 	err   error
@@ -176,7 +206,7 @@ func (f *Fetcher) once(ctx context.Context, url string, v Validators, maxBytes i
 			after: retryAfter(resp.Header.Get("Retry-After")),
 		}
 	case resp.StatusCode != http.StatusOK:
-		return Result{}, fmt.Errorf("fetch %s: %w %d", url, ErrStatus, resp.StatusCode)
+		return Result{}, &StatusError{URL: url, Code: resp.StatusCode}
 	}
 	if resp.ContentLength > maxBytes {
 		return Result{}, fmt.Errorf("fetch %s: %w (%d > %d bytes)", url, ErrTooLarge, resp.ContentLength, maxBytes)
