@@ -2,6 +2,7 @@ package patchwatch
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -76,7 +77,7 @@ func ResolveRelease(os OSRelease) (key string, family Family, err error) {
 		if v == "" && os.VersionCodename != "" {
 			v, _ = UbuntuVersion(os.VersionCodename)
 		}
-		if _, ok := ubuntuReleases[v]; !ok {
+		if _, ok := ubuntuReleases[v]; !ok && !newerUbuntu(v) {
 			return "", "", fmt.Errorf("unknown ubuntu release %q (VERSION_ID) / %q (VERSION_CODENAME)", os.VersionID, os.VersionCodename)
 		}
 		return ReleaseKey("ubuntu", v), FamilyDebian, nil
@@ -88,13 +89,13 @@ func ResolveRelease(os OSRelease) (key string, family Family, err error) {
 		if v == "" && os.DebianVersion != "" {
 			// /etc/debian_version: "11.7" on a point release, "bookworm/sid" on testing.
 			major, _, _ := strings.Cut(os.DebianVersion, ".")
-			if _, ok := debianReleases[major]; ok {
+			if _, ok := debianReleases[major]; ok || newerDebian(major) {
 				v = major
 			} else if codename, _, ok := strings.Cut(os.DebianVersion, "/"); ok {
 				v, _ = DebianVersion(codename)
 			}
 		}
-		if _, ok := debianReleases[v]; !ok {
+		if _, ok := debianReleases[v]; !ok && !newerDebian(v) {
 			return "", "", fmt.Errorf("unknown debian release %q (VERSION_ID) / %q (VERSION_CODENAME)", os.VersionID, os.VersionCodename)
 		}
 		return ReleaseKey("debian", v), FamilyDebian, nil
@@ -108,6 +109,32 @@ func ResolveRelease(os OSRelease) (key string, family Family, err error) {
 		return "", "", fmt.Errorf("os-release has no ID")
 	}
 	return "", "", fmt.Errorf("unsupported distribution %q", os.ID)
+}
+
+// newestUbuntu and newestDebian are the newest releases in the tables; a
+// host on a later one is accepted from its os-release, and matched as soon
+// as advisories name its version (OSV records and Red Hat's name releases
+// by number, so no codename is needed).
+const (
+	newestUbuntu = "26.04"
+	newestDebian = 15
+)
+
+// newerUbuntu reports whether v is a well-formed Ubuntu version (YY.04 or
+// YY.10) later than the table's newest.
+func newerUbuntu(v string) bool {
+	year, month, ok := strings.Cut(v, ".")
+	if !ok || len(year) != 2 || strings.Trim(year, "0123456789") != "" || (month != "04" && month != "10") {
+		return false
+	}
+	return v > newestUbuntu
+}
+
+// newerDebian reports whether v is a Debian major version later than the
+// table's newest.
+func newerDebian(v string) bool {
+	n, err := strconv.Atoi(v)
+	return err == nil && n > newestDebian && n < 100 && strconv.Itoa(n) == v
 }
 
 // RHSARelease returns the Red Hat release key whose advisories apply to a

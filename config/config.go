@@ -127,6 +127,9 @@ type Server struct {
 
 // HTTP tunes every feed request.
 type HTTP struct {
+	// Timeout is an idle timeout (the longest wait for the headers or for
+	// any read of the body), not a bound on the whole transfer: a bulk
+	// archive on a slow link still completes.
 	Timeout  time.Duration `yaml:"timeout"`
 	MaxBytes int64         `yaml:"max_bytes"`
 	Attempts int           `yaml:"attempts"`
@@ -176,8 +179,21 @@ type Debian struct {
 
 // KEV locates CISA's Known Exploited Vulnerabilities catalog.
 type KEV struct {
-	Enabled bool   `yaml:"enabled"`
-	URL     string `yaml:"url"`
+	Enabled bool `yaml:"enabled"`
+	// URLs are tried in order until one answers (CISA's server often
+	// answers 403 to cloud addresses; cisagov's GitHub copy follows).
+	URLs []string `yaml:"urls"`
+	// URL, when set, replaces URLs with itself (configurations written
+	// before the list).
+	URL string `yaml:"url"`
+}
+
+// Sources returns the URLs to try, in order.
+func (k KEV) Sources() []string {
+	if k.URL != "" {
+		return []string{k.URL}
+	}
+	return k.URLs
 }
 
 // USN locates the Ubuntu sources.
@@ -189,6 +205,12 @@ type USN struct {
 	// BackfillURL is read once on the first poll; "-" disables the backfill.
 	BackfillURL      string `yaml:"backfill_url"`
 	BackfillMaxBytes int64  `yaml:"backfill_max_bytes"`
+	// ResyncInterval is how often the backfill archive is asked for again
+	// (conditionally) to pick up modified notices; 0 disables the resync.
+	ResyncInterval time.Duration `yaml:"resync_interval"`
+	// MaxProbes bounds the notice numbers asked for by record URL in one
+	// round (the holes behind the feed's window of ten).
+	MaxProbes int `yaml:"max_probes"`
 }
 
 // Default returns the configuration used when no file is given.
@@ -231,6 +253,8 @@ func Default() Config {
 				RecordURL:        "https://raw.githubusercontent.com/canonical/ubuntu-security-notices/main/osv/usn/{id}.json",
 				BackfillURL:      "https://osv-vulnerabilities.storage.googleapis.com/Ubuntu/all.zip",
 				BackfillMaxBytes: 2 << 30,
+				ResyncInterval:   24 * time.Hour,
+				MaxProbes:        5000,
 			},
 			Debian: Debian{
 				Enabled:         true,
@@ -242,7 +266,10 @@ func Default() Config {
 			},
 			KEV: KEV{
 				Enabled: true,
-				URL:     "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+				URLs: []string{
+					"https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+					"https://raw.githubusercontent.com/cisagov/kev-data/main/known_exploited_vulnerabilities.json",
+				},
 			},
 			RHSA: RHSA{
 				Enabled:         true,
@@ -376,6 +403,12 @@ func (c *Config) Validate() error {
 		if c.Feeds.USN.BackfillURL != "-" {
 			errs = append(errs, checkURL("feeds.usn.backfill_url", c.Feeds.USN.BackfillURL))
 		}
+		if c.Feeds.USN.ResyncInterval < 0 || (c.Feeds.USN.ResyncInterval > 0 && c.Feeds.USN.ResyncInterval < time.Hour) {
+			errs = append(errs, fmt.Errorf("feeds.usn.resync_interval: %v: 0 (off) or at least 1h", c.Feeds.USN.ResyncInterval))
+		}
+		if c.Feeds.USN.MaxProbes < 1 {
+			errs = append(errs, errors.New("feeds.usn.max_probes: must be at least 1"))
+		}
 	}
 	if d := c.Feeds.Debian; d.Enabled {
 		errs = append(errs, checkURL("feeds.debian.rdf_url", d.RDFURL), checkURL("feeds.debian.dsa_list_url", d.DSAListURL))
@@ -389,8 +422,15 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("feeds.debian.tracker_max_bytes: must be positive"))
 		}
 	}
-	if c.Feeds.KEV.Enabled {
-		errs = append(errs, checkURL("feeds.kev.url", c.Feeds.KEV.URL))
+	if k := c.Feeds.KEV; k.Enabled {
+		if k.URL != "" {
+			errs = append(errs, checkURL("feeds.kev.url", k.URL))
+		} else if len(k.URLs) == 0 {
+			errs = append(errs, errors.New("feeds.kev.urls: must list at least one URL"))
+		}
+		for i, u := range k.URLs {
+			errs = append(errs, checkURL(fmt.Sprintf("feeds.kev.urls[%d]", i), u))
+		}
 	}
 	if r := c.Feeds.RHSA; r.Enabled {
 		errs = append(errs, checkURL("feeds.rhsa.base_url", r.BaseURL))

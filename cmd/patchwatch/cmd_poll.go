@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -137,11 +138,19 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		Timeout: cfg.HTTP.Timeout, MaxBytes: cfg.HTTP.MaxBytes,
 		Attempts: cfg.HTTP.Attempts, Backoff: cfg.HTTP.Backoff, Logger: log,
 	})
+	// Bulk archives are downloaded beside the database, then read one
+	// record at a time.
+	downloads := filepath.Dir(cfg.DB)
 	var ps []poller
 	if c := cfg.Feeds.USN; c.Enabled {
+		resync := c.ResyncInterval
+		if resync == 0 {
+			resync = -1 // off
+		}
 		p := usn.NewPoller(usn.Config{
 			FeedURL: c.FeedURL, RecordURL: c.RecordURL,
 			BackfillURL: c.BackfillURL, BackfillMaxBytes: c.BackfillMaxBytes,
+			DownloadDir: downloads, ResyncInterval: resync, MaxProbes: c.MaxProbes,
 		}, fetch, log)
 		ps = append(ps, advisoryPoller[usn.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (usn.Stats, error) {
 			return p.Poll(ctx, cur, commit)
@@ -166,13 +175,13 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		if !r.cfg.Enabled {
 			continue
 		}
-		p := rebuild.NewPoller(r.name, r.cfg.URL, r.cfg.MaxBytes, fetch, log)
+		p := rebuild.NewPoller(rebuild.Config{Name: r.name, URL: r.cfg.URL, MaxBytes: r.cfg.MaxBytes, DownloadDir: downloads}, fetch, log)
 		ps = append(ps, advisoryPoller[rebuild.Stats]{name: r.name, poll: func(ctx context.Context, cur []byte, commit commitFunc) (rebuild.Stats, error) {
 			return p.Poll(ctx, cur, commit)
 		}})
 	}
 	if c := cfg.Feeds.KEV; c.Enabled {
-		ps = append(ps, kevPoller{kev.NewPoller(c.URL, fetch, log)})
+		ps = append(ps, kevPoller{kev.NewPoller(c.Sources(), fetch, log)})
 	}
 	return ps
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -17,6 +19,12 @@ import (
 
 // DefaultURL is the catalog's published location.
 const DefaultURL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+
+// MirrorURL is cisagov's copy of the same file on GitHub (cisagov/kev-data).
+const MirrorURL = "https://raw.githubusercontent.com/cisagov/kev-data/main/known_exploited_vulnerabilities.json"
+
+// DefaultURLs are tried in order.
+var DefaultURLs = []string{DefaultURL, MirrorURL}
 
 // FeedName is the cursor name of this source.
 const FeedName = "kev"
@@ -85,33 +93,44 @@ func Parse(data []byte) (Catalog, error) {
 
 // Cursor is what the poller remembers between polls.
 type Cursor struct {
-	Validators feeds.Validators `json:"validators"`
-	Version    string           `json:"version"`
+	// Validators are those of the first URL, as cursors before the list
+	// of URLs stored them; ByURL holds every URL's own.
+	Validators feeds.Validators            `json:"validators"`
+	ByURL      map[string]feeds.Validators `json:"by_url,omitempty"`
+	Version    string                      `json:"version"`
+	// Source is the URL the stored catalog came from.
+	Source string `json:"source,omitempty"`
 }
 
 // Commit stores a whole catalog and the cursor that covers it in one transaction.
 type Commit func(ctx context.Context, c Catalog, cursor []byte) error
 
-// Poller fetches the catalog with conditional GET.
+// Poller fetches the catalog with conditional GET from the first of its
+// URLs that answers.
 type Poller struct {
-	url   string
+	urls  []string
 	fetch *feeds.Fetcher
 	log   *slog.Logger
 }
 
-// NewPoller returns a poller of the catalog at url (DefaultURL when empty).
-func NewPoller(url string, fetch *feeds.Fetcher, log *slog.Logger) *Poller {
-	if url == "" {
-		url = DefaultURL
+// NewPoller returns a poller of the catalog at urls, tried in order
+// (DefaultURLs when empty): CISA's server often answers 403 to cloud
+// addresses, and cisagov's GitHub copy carries the same file.
+func NewPoller(urls []string, fetch *feeds.Fetcher, log *slog.Logger) *Poller {
+	if len(urls) == 0 {
+		urls = DefaultURLs
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Poller{url: url, fetch: fetch, log: log.With("feed", FeedName)}
+	return &Poller{urls: slices.Clone(urls), fetch: fetch, log: log.With("feed", FeedName)}
 }
 
 // Poll fetches the catalog if it changed and commits it whole. It reports
-// whether a new catalog was stored.
+// whether a new catalog was stored. A URL that fails (status, network,
+// malformed catalog) is logged and the next is tried; the error joins
+// every URL's failure when none answered. A mirror's catalog older than
+// the stored one is not stored.
 func (p *Poller) Poll(ctx context.Context, rawCursor []byte, commit Commit) (bool, error) {
 	var cur Cursor
 	if len(rawCursor) > 0 {
@@ -119,21 +138,55 @@ func (p *Poller) Poll(ctx context.Context, rawCursor []byte, commit Commit) (boo
 			return false, fmt.Errorf("decode kev cursor: %w", err)
 		}
 	}
-	res, err := p.fetch.Fetch(ctx, p.url, cur.Validators)
+	if cur.ByURL == nil {
+		cur.ByURL = map[string]feeds.Validators{}
+		if cur.Validators != (feeds.Validators{}) {
+			cur.ByURL[p.urls[0]] = cur.Validators
+		}
+	}
+	var errs []error
+	for _, url := range p.urls {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		res, err := p.fetch.Fetch(ctx, url, cur.ByURL[url])
+		if err != nil {
+			p.log.Warn("KEV source failed, trying the next", "url", url, "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		if res.NotModified {
+			return false, nil
+		}
+		c, err := Parse(res.Body)
+		if err != nil {
+			p.log.Warn("KEV source served a bad catalog, trying the next", "url", url, "err", err)
+			errs = append(errs, fmt.Errorf("%s: %w", url, err))
+			continue
+		}
+		next := cur
+		next.ByURL = maps.Clone(cur.ByURL)
+		next.ByURL[url] = res.Validators
+		next.Validators = next.ByURL[p.urls[0]]
+		if cur.Version != "" && c.Version < cur.Version {
+			// A lagging mirror: remember its validators, keep the newer catalog.
+			p.log.Warn("KEV source is behind the stored catalog", "url", url, "version", c.Version, "stored", cur.Version)
+			return false, nil
+		}
+		next.Version, next.Source = c.Version, url
+		if err := commit(ctx, c, mustJSON(next)); err != nil {
+			return false, err
+		}
+		p.log.Info("KEV catalog stored", "version", c.Version, "entries", len(c.Entries), "url", url)
+		return true, nil
+	}
+	return false, fmt.Errorf("kev: every source failed: %w", errors.Join(errs...))
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return false, fmt.Errorf("kev: %w", err)
+		panic(err) // only plain structs are marshalled
 	}
-	if res.NotModified {
-		return false, nil
-	}
-	c, err := Parse(res.Body)
-	if err != nil {
-		return false, fmt.Errorf("kev %s: %w", p.url, err)
-	}
-	next, _ := json.Marshal(Cursor{Validators: res.Validators, Version: c.Version})
-	if err := commit(ctx, c, next); err != nil {
-		return false, err
-	}
-	p.log.Info("KEV catalog stored", "version", c.Version, "entries", len(c.Entries))
-	return true, nil
+	return b
 }

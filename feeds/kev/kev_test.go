@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func TestPoll(t *testing.T) {
 	}))
 	defer srv.Close()
 	fetch := feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1, Sleep: func(context.Context, time.Duration) error { return nil }})
-	p := kev.NewPoller(srv.URL, fetch, nil)
+	p := kev.NewPoller([]string{srv.URL}, fetch, nil)
 	var stored kev.Catalog
 	var cursor []byte
 	commit := func(_ context.Context, c kev.Catalog, cur []byte) error {
@@ -89,7 +90,7 @@ func TestPoll(t *testing.T) {
 	}
 	before := string(cursor)
 	// A malformed catalog is refused and the cursor stays.
-	if _, err := p.Poll(ctx, []byte(`{}`), commit); err == nil || !strings.Contains(err.Error(), "decode") {
+	if _, err := p.Poll(ctx, []byte(`{}`), commit); err == nil || !strings.Contains(err.Error(), "decode") || !strings.Contains(err.Error(), "every source failed") {
 		t.Fatalf("malformed: %v", err)
 	}
 	if string(cursor) != before {
@@ -116,4 +117,76 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// CISA answers 403 to cloud addresses; the GitHub mirror then serves the
+// catalog, and the next poll asks the mirror conditionally.
+func TestPollFallsBackToMirror(t *testing.T) {
+	data := catalog(t)
+	var mu sync.Mutex
+	var asked []string
+	cisa := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, "cisa")
+		mu.Unlock()
+		http.Error(w, "Access Denied", http.StatusForbidden)
+	}))
+	defer cisa.Close()
+	mirror := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, "mirror "+r.Header.Get("If-None-Match"))
+		mu.Unlock()
+		if r.Header.Get("If-None-Match") == `"gh1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"gh1"`)
+		w.Write(data)
+	}))
+	defer mirror.Close()
+	p := kev.NewPoller([]string{cisa.URL, mirror.URL}, feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+	var cursor []byte
+	entries := 0
+	commit := func(_ context.Context, c kev.Catalog, cur []byte) error {
+		entries, cursor = len(c.Entries), cur
+		return nil
+	}
+	changed, err := p.Poll(context.Background(), nil, commit)
+	if err != nil || !changed || entries != 1404 {
+		t.Fatalf("poll = %v, %v, %d entries", changed, err, entries)
+	}
+	var cur kev.Cursor
+	json.Unmarshal(cursor, &cur)
+	if cur.Source != mirror.URL || cur.Version != "2025.08.25" {
+		t.Errorf("cursor = %+v", cur)
+	}
+	if changed, err := p.Poll(context.Background(), cursor, commit); err != nil || changed {
+		t.Fatalf("second poll = %v, %v", changed, err)
+	}
+	want := []string{"cisa", "mirror ", "cisa", `mirror "gh1"`}
+	if strings.Join(asked, ",") != strings.Join(want, ",") {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+	// Both failing is an error naming both.
+	mirror.Close()
+	_, err = p.Poll(context.Background(), nil, commit)
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), mirror.URL) {
+		t.Errorf("both down = %v", err)
+	}
+}
+
+// A lagging mirror never replaces a newer stored catalog.
+func TestPollIgnoresOlderMirror(t *testing.T) {
+	data := catalog(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(data) }))
+	defer srv.Close()
+	p := kev.NewPoller([]string{srv.URL}, feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+	called := false
+	changed, err := p.Poll(context.Background(), []byte(`{"version":"2026.01.01"}`), func(context.Context, kev.Catalog, []byte) error {
+		called = true
+		return nil
+	})
+	if err != nil || changed || called {
+		t.Errorf("older mirror: changed %v, err %v, committed %v", changed, err, called)
+	}
 }

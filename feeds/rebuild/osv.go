@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,12 +24,14 @@ type record struct {
 	Details   string   `json:"details"`
 	Related   []string `json:"related"`
 	Aliases   []string `json:"aliases"`
+	Upstream  []string `json:"upstream"`
 	Published string   `json:"published"`
 	Modified  string   `json:"modified"`
 	Affected  []struct {
 		Package struct {
 			Ecosystem string `json:"ecosystem"`
 			Name      string `json:"name"`
+			Purl      string `json:"purl"`
 		} `json:"package"`
 		Ranges []struct {
 			Type   string `json:"type"`
@@ -93,7 +98,9 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 			module = m[2]
 		}
 	}
-	for _, id := range append(append([]string{}, r.Related...), r.Aliases...) {
+	// Rocky's errata service puts CVE IDs in upstream or related as often
+	// as in aliases.
+	for _, id := range slices.Concat(r.Aliases, r.Upstream, r.Related) {
 		if cveID.MatchString(id) {
 			a.CVEs = append(a.CVEs, id)
 		}
@@ -128,7 +135,8 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 				return patchwatch.Advisory{}, fmt.Errorf("%s: %s fixed version: %w", r.ID, fix.Package, err)
 			}
 			if !v.HasEpoch() {
-				fix.FixedVersion = "0:" + fix.FixedVersion
+				// Rocky can give the epoch only in the purl.
+				fix.FixedVersion = purlEpoch(af.Package.Purl) + ":" + fix.FixedVersion
 			}
 			if strings.Contains(fix.FixedVersion, ".module") {
 				fix.Module = module
@@ -144,6 +152,25 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 	}
 	a.Normalize()
 	return a, a.Validate()
+}
+
+// purlEpoch returns the epoch qualifier of a package URL
+// ("pkg:rpm/rocky-linux/firefox?distro=rocky-linux-8&epoch=1"), or "0".
+func purlEpoch(purl string) string {
+	_, query, ok := strings.Cut(purl, "?")
+	if !ok {
+		return "0"
+	}
+	query, _, _ = strings.Cut(query, "#")
+	values, err := url.ParseQuery(query)
+	if err != nil {
+		return "0"
+	}
+	n, err := strconv.ParseUint(values.Get("epoch"), 10, 31)
+	if err != nil {
+		return "0"
+	}
+	return strconv.FormatUint(n, 10)
 }
 
 // ecosystemRelease maps "AlmaLinux:9" and "Rocky Linux:9" to release keys.

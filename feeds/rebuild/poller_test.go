@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -48,7 +49,7 @@ func TestPollArchive(t *testing.T) {
 		cursor = c
 		return nil
 	}
-	p := rebuild.NewPoller("alsa", srv.URL+"/all.zip", 0, fetch, nil)
+	p := rebuild.NewPoller(rebuild.Config{Name: "alsa", URL: srv.URL + "/all.zip", DownloadDir: t.TempDir()}, fetch, nil)
 	stats, err := p.Poll(context.Background(), nil, commit)
 	if err != nil || stats.Advisories == 0 || len(stored) != stats.Advisories {
 		t.Fatalf("first poll: %+v %v (%d stored)", stats, err, len(stored))
@@ -57,7 +58,56 @@ func TestPollArchive(t *testing.T) {
 		t.Fatalf("second poll: %+v %v", stats, err)
 	}
 	cursor = nil
-	if _, err := rebuild.NewPoller("alsa", srv.URL+"/broken.zip", 0, fetch, nil).Poll(context.Background(), nil, commit); err == nil || cursor != nil {
+	if _, err := rebuild.NewPoller(rebuild.Config{Name: "alsa", URL: srv.URL + "/broken.zip", DownloadDir: t.TempDir()}, fetch, nil).Poll(context.Background(), nil, commit); err == nil || cursor != nil {
 		t.Fatalf("broken archive: %v, cursor %s", err, cursor)
+	}
+}
+
+// A read that fails half-way resumes after what it committed, from the
+// downloaded file, without a second download.
+func TestPollInterruptedResumes(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	files, _ := filepath.Glob("testdata/almalinux10/*.json")
+	for _, f := range files {
+		w, _ := zw.Create(filepath.Base(f))
+		w.Write(readFile(t, "almalinux10/"+filepath.Base(f)))
+	}
+	zw.Close()
+	gets := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets++
+		w.Header().Set("ETag", `"a10"`)
+		w.Write(buf.Bytes())
+	}))
+	defer srv.Close()
+	p := rebuild.NewPoller(rebuild.Config{Name: "alsa", URL: srv.URL, DownloadDir: t.TempDir(), BatchSize: 1}, feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+	commits := map[string]int{}
+	var cursor []byte
+	fail := true
+	commit := func(_ context.Context, a []patchwatch.Advisory, c []byte) error {
+		if len(commits) == 1 && fail {
+			fail = false
+			return errors.New("disk full")
+		}
+		for _, x := range a {
+			commits[x.ID]++
+		}
+		cursor = c
+		return nil
+	}
+	if _, err := p.Poll(context.Background(), nil, commit); err == nil {
+		t.Fatal("no error from the failed commit")
+	}
+	if _, err := p.Poll(context.Background(), cursor, commit); err != nil {
+		t.Fatal(err)
+	}
+	if gets != 1 || len(commits) != len(files) {
+		t.Fatalf("%d downloads, %d advisories stored of %d", gets, len(commits), len(files))
+	}
+	for id, n := range commits {
+		if n != 1 {
+			t.Errorf("%s committed %d times", id, n)
+		}
 	}
 }
