@@ -75,11 +75,37 @@ func (d debianPoller) Run(ctx context.Context, s *store.Store, changes *changeSe
 	return append([]any{"rejected", stats.Rejected, "urgencies", stats.Urgencies}, outcomeSummary(counts)...), err
 }
 
+// redHatPoller drives Red Hat's CSAF feed, whose deletions.csv withdraws
+// advisories: they are removed, their findings resolved, and the hosts
+// their fixes name re-evaluated with the round's other changes.
+type redHatPoller struct{ p *rhsa.Poller }
+
+func (r redHatPoller) Name() string { return rhsa.FeedName }
+
+func (r redHatPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
+	cursor, err := s.Cursor(ctx, rhsa.FeedName)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[store.Outcome]int{}
+	withdrawn := 0
+	stats, err := r.p.Poll(ctx, cursor, rhsa.Sink{
+		Advisories: commitAdvisories(s, rhsa.FeedName, counts, changes),
+		Withdraw: func(ctx context.Context, ids []string, cursor []byte) error {
+			removed, err := s.WithdrawAdvisories(ctx, rhsa.FeedName, ids, cursor, time.Now())
+			withdrawn += len(removed)
+			changes.advisories = append(changes.advisories, removed...)
+			return err
+		},
+	})
+	return append([]any{"stats", fmt.Sprintf("%+v", stats), "withdrawn", withdrawn}, outcomeSummary(counts)...), err
+}
+
 // commitFunc stores advisories and a feed's cursor in one transaction.
 type commitFunc = func(context.Context, []patchwatch.Advisory, []byte) error
 
 // advisoryPoller is a source whose Poll takes a cursor and a commit of
-// advisories (usn, rhsa, alsa, rlsa).
+// advisories (usn, alsa, rlsa).
 type advisoryPoller[S any] struct {
 	name string
 	poll func(ctx context.Context, cursor []byte, commit commitFunc) (S, error)
@@ -163,10 +189,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		}, fetch, log)})
 	}
 	if c := cfg.Feeds.RHSA; c.Enabled {
-		p := rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency}, fetch, log)
-		ps = append(ps, advisoryPoller[rhsa.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (rhsa.Stats, error) {
-			return p.Poll(ctx, cur, commit)
-		}})
+		ps = append(ps, redHatPoller{rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency}, fetch, log)})
 	}
 	for _, r := range []struct {
 		name string

@@ -50,7 +50,11 @@ type document struct {
 		} `json:"relationships"`
 	} `json:"product_tree"`
 	Vulnerabilities []struct {
-		CVE           string `json:"cve"`
+		CVE     string `json:"cve"`
+		Threats []struct {
+			Category string `json:"category"`
+			Details  string `json:"details"`
+		} `json:"threats"`
 		ProductStatus struct {
 			Fixed []string `json:"fixed"`
 		} `json:"product_status"`
@@ -76,7 +80,13 @@ type branch struct {
 	} `json:"product"`
 }
 
-var advisoryID = regexp.MustCompile(`^RHSA-\d{4}:\d{4,}$`)
+// advisoryID matches the errata Red Hat publishes CSAF files for: security
+// advisories (RHSA) and the bug-fix and enhancement advisories (RHBA, RHEA)
+// that fix a CVE as well.
+var advisoryID = regexp.MustCompile(`^RH[SBE]A-\d{4}:\d{4,}$`)
+
+// titlePrefixes are the erratum kinds Red Hat puts before a title.
+var titlePrefixes = []string{"Red Hat Security Advisory: ", "Red Hat Bug Fix Advisory: ", "Red Hat Enhancement Advisory: "}
 
 // Detect reports whether data is a CSAF document of Red Hat.
 func Detect(data []byte) bool {
@@ -85,15 +95,18 @@ func Detect(data []byte) bool {
 		bytes.Contains(head, []byte(`"csaf_version"`)) && bytes.Contains(data, []byte(`"product_tree"`))
 }
 
-// ErrNotRHSA marks CSAF documents that are not security advisories with
-// fixes (bug-fix or enhancement advisories, CVE-only VEX documents).
+// ErrNotRHSA marks CSAF documents that are not security fixes: bug-fix or
+// enhancement advisories that fix no CVE, CVE-only VEX documents, and
+// advisories for products other than RHEL.
 var ErrNotRHSA = fmt.Errorf("%w: not an RHSA", patchwatch.ErrNotAdvisory)
 
 // Parse reads one CSAF document into an advisory. document.category may be
-// csaf_vex or csaf_security_advisory; neither is relied on. Each fixed
-// product becomes a fix on its product stream, named by the stream's CPE
-// (main, EUS, AUS, E4S, TUS, ELS), with the epoch always explicit and the
-// module stream of modular packages.
+// csaf_vex or csaf_security_advisory; neither is relied on. RHSA documents
+// are security advisories; RHBA and RHEA documents are taken under their
+// own IDs when they fix a CVE and rejected with ErrNotRHSA otherwise. Each
+// fixed product becomes a fix on the release keys of its product stream
+// (see StreamReleases), with the epoch always explicit and the module
+// stream of modular packages.
 func Parse(data []byte) (patchwatch.Advisory, error) {
 	var d document
 	if err := json.Unmarshal(data, &d); err != nil {
@@ -106,7 +119,7 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 	a := patchwatch.Advisory{
 		ID:             id,
 		Source:         patchwatch.SourceRHSA,
-		Title:          strings.TrimPrefix(d.Document.Title, "Red Hat Security Advisory: "),
+		Title:          trimTitle(d.Document.Title),
 		SourceSeverity: d.Document.AggregateSeverity.Text,
 		URL:            ErratumURL(id),
 	}
@@ -116,6 +129,11 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 	}
 	if a.Modified, err = parseTime(d.Document.Tracking.CurrentReleaseDate); err != nil {
 		a.Modified = a.Published
+	}
+	if a.SourceSeverity == "" {
+		// Bug-fix and enhancement advisories carry no aggregate severity:
+		// the worst impact of the CVEs they fix stands for it.
+		a.SourceSeverity = worstImpact(&d)
 	}
 	if level, ok := patchwatch.ParseSeverity(a.SourceSeverity); ok {
 		a.Severity = level
@@ -129,8 +147,8 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 		}
 	}
 
-	streams := map[string]string{} // product_name id -> release key
-	purls := map[string]string{}   // product_version id -> purl
+	streams := map[string][]string{} // product_name id -> release keys
+	purls := map[string]string{}     // product_version id -> purl
 	walk(d.ProductTree.Branches, streams, purls)
 	type relation struct{ pkg, stream string }
 	relations := map[string]relation{}
@@ -152,8 +170,8 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 			if !ok {
 				return patchwatch.Advisory{}, fmt.Errorf("%s: fixed product %q has no relationship in the product tree", id, pid)
 			}
-			release, ok := streams[rel.stream]
-			if !ok {
+			releases := streams[rel.stream]
+			if len(releases) == 0 {
 				continue // not a RHEL stream (OpenStack, Satellite, …)
 			}
 			p, err := parsePackage(purls[rel.pkg], rel.pkg)
@@ -167,9 +185,11 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 			if p.arch == "src" {
 				kind = patchwatch.KindSource
 			}
-			k := [4]string{release, p.name, string(kind), p.module}
-			if prev, ok := fixes[k]; !ok || lowerEVR(p.evr, prev) {
-				fixes[k] = p.evr
+			for _, release := range releases {
+				k := [4]string{release, p.name, string(kind), p.module}
+				if prev, ok := fixes[k]; !ok || lowerEVR(p.evr, prev) {
+					fixes[k] = p.evr
+				}
 			}
 			if patchwatch.IsRPMKernel(p.name) {
 				a.RebootHint = true
@@ -182,6 +202,9 @@ func Parse(data []byte) (patchwatch.Advisory, error) {
 	if len(a.Fixes) == 0 {
 		return patchwatch.Advisory{}, fmt.Errorf("%w: %s fixes no RHEL package", ErrNotRHSA, id)
 	}
+	if !strings.HasPrefix(id, "RHSA-") && len(a.CVEs) == 0 {
+		return patchwatch.Advisory{}, fmt.Errorf("%w: %s fixes no CVE", ErrNotRHSA, id)
+	}
 	a.Normalize()
 	return a, a.Validate()
 }
@@ -191,39 +214,45 @@ func lowerEVR(a, b string) bool {
 	return err == nil && c < 0
 }
 
-func walk(bs []branch, streams, purls map[string]string) {
+func trimTitle(title string) string {
+	for _, p := range titlePrefixes {
+		if t, ok := strings.CutPrefix(title, p); ok {
+			return t
+		}
+	}
+	return title
+}
+
+// worstImpact returns the most severe impact ("Important") the document's
+// vulnerabilities state, or "".
+func worstImpact(d *document) string {
+	worst, word := patchwatch.SeverityUnknown, ""
+	for _, v := range d.Vulnerabilities {
+		for _, t := range v.Threats {
+			if t.Category != "impact" {
+				continue
+			}
+			if level, ok := patchwatch.ParseSeverity(t.Details); ok && level > worst {
+				worst, word = level, t.Details
+			}
+		}
+	}
+	return word
+}
+
+func walk(bs []branch, streams map[string][]string, purls map[string]string) {
 	for _, b := range bs {
 		if b.Product != nil {
 			switch b.Category {
 			case "product_name":
-				if release, ok := StreamRelease(b.Product.Helper.CPE); ok {
-					streams[b.Product.ProductID] = release
-				}
+				id := b.Product.ProductID
+				streams[id] = mergeReleases(streams[id], StreamReleases(id, b.Product.Helper.CPE)...)
 			case "product_version":
 				purls[b.Product.ProductID] = b.Product.Helper.PURL
 			}
 		}
 		walk(b.Branches, streams, purls)
 	}
-}
-
-var cpeStream = regexp.MustCompile(`^cpe:/[ao]:redhat:(enterprise_linux|rhel_eus|rhel_aus|rhel_e4s|rhel_tus|rhel_els|rhel_eus_long_life):(\d+(?:\.\d+)?)(?::|$)`)
-
-// StreamRelease maps a product stream's CPE to a release key: the main
-// stream of RHEL 9 is "rhel:9"; EUS 9.2 is "rhel-eus:9.2"; likewise
-// rhel-aus, rhel-e4s, rhel-tus, rhel-els. Other products are not RHEL streams.
-func StreamRelease(cpe string) (string, bool) {
-	m := cpeStream.FindStringSubmatch(cpe)
-	if m == nil {
-		return "", false
-	}
-	product, ver := m[1], m[2]
-	if product == "enterprise_linux" {
-		major, _, _ := strings.Cut(ver, ".")
-		return patchwatch.ReleaseKey("rhel", major), true
-	}
-	stream := strings.ReplaceAll(strings.TrimPrefix(product, "rhel_"), "_", "-")
-	return patchwatch.ReleaseKey("rhel-"+stream, ver), true
 }
 
 type rpmPackage struct {

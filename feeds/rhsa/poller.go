@@ -1,15 +1,12 @@
 package rhsa
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -45,20 +42,71 @@ type Config struct {
 // Commit stores advisories and the cursor that covers them in one transaction.
 type Commit func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error
 
+// Withdraw removes the advisories Red Hat withdrew (IDs that are not
+// stored are ignored), resolves the findings they caused, and stores the
+// cursor, in one transaction.
+type Withdraw func(ctx context.Context, ids []string, cursor []byte) error
+
+// Sink is where a poll puts what it read.
+type Sink struct {
+	Advisories Commit
+	// Withdraw may be nil: deletions.csv is then not read.
+	Withdraw Withdraw
+}
+
+// maxMissing bounds the 404 documents the cursor remembers.
+const maxMissing = 100
+
 // Cursor is what the poller remembers between polls.
 type Cursor struct {
 	Backfilled bool `json:"backfilled"`
 	// BackfillNext is how many index.txt entries the backfill has stored.
 	BackfillNext int              `json:"backfill_next,omitempty"`
 	Changes      feeds.Validators `json:"changes"`
-	// Since is the change time of the newest document stored from changes.csv.
-	Since time.Time `json:"since"`
+	// Since and SincePath are the position, in changes.csv's order of time
+	// then path, of the last row stored: rows that share a time with it
+	// are told apart by their path, so a batch boundary or a crash between
+	// two rows of the same second loses none. A cursor from before
+	// SincePath existed re-reads the rows of its Since second once.
+	Since     time.Time `json:"since"`
+	SincePath string    `json:"since_path,omitempty"`
+	// Deletions are the validators of deletions.csv as last applied.
+	Deletions feeds.Validators `json:"deletions"`
+	// Missing lists the newest documents the index named that answered
+	// 404 or 410: skipped, not retried, and kept here for the record.
+	Missing []string `json:"missing,omitempty"`
+}
+
+// after reports whether row c comes after the cursor's position.
+func (cur *Cursor) after(c Change) bool {
+	return c.At.After(cur.Since) || c.At.Equal(cur.Since) && c.Path > cur.SincePath
+}
+
+// recordMissing appends paths to the record of missing documents, each
+// once, keeping the newest maxMissing.
+func (cur *Cursor) recordMissing(paths []string) {
+	for _, p := range paths {
+		if i := slices.Index(cur.Missing, p); i >= 0 {
+			cur.Missing = slices.Delete(cur.Missing, i, i+1)
+		}
+		cur.Missing = append(cur.Missing, p)
+	}
+	if n := len(cur.Missing); n > maxMissing {
+		cur.Missing = slices.Clone(cur.Missing[n-maxMissing:])
+	}
 }
 
 // Stats counts what one poll did.
 type Stats struct {
 	Fetched  int
 	Rejected int
+	// Skipped counts index rows (changes.csv, index.txt, deletions.csv)
+	// that name no rhsa, rhba or rhea document.
+	Skipped int
+	// Missing counts listed documents that answered 404 or 410.
+	Missing int
+	// Withdrawn counts the advisories deletions.csv lists, when it changed.
+	Withdrawn int
 }
 
 // Poller reads Red Hat's CSAF index files and the documents they name.
@@ -99,8 +147,11 @@ func NewPoller(cfg Config, fetch *feeds.Fetcher, log *slog.Logger) *Poller {
 func (p *Poller) Name() string { return FeedName }
 
 // Poll runs one round: the backfill until it completes, then the documents
-// changes.csv lists as changed since the cursor, oldest first.
-func (p *Poller) Poll(ctx context.Context, rawCursor []byte, commit Commit) (Stats, error) {
+// changes.csv lists as changed since the cursor, oldest first, then the
+// withdrawals deletions.csv lists. A failure of changes.csv does not stop
+// the withdrawals, nor the reverse; the error joins both.
+func (p *Poller) Poll(ctx context.Context, rawCursor []byte, sink Sink) (Stats, error) {
+	commit := sink.Advisories
 	var cur Cursor
 	if len(rawCursor) > 0 {
 		if err := json.Unmarshal(rawCursor, &cur); err != nil {
@@ -125,11 +176,16 @@ func (p *Poller) Poll(ctx context.Context, rawCursor []byte, commit Commit) (Sta
 			cur.Since = started.Add(-24 * time.Hour)
 		}
 		cur.Backfilled = true
+		// The backfill may hold documents withdrawn since its archive was
+		// made: read deletions.csv again, whatever its validators say.
+		cur.Deletions = feeds.Validators{}
 		if err := commit(ctx, nil, mustJSON(cur)); err != nil {
 			return stats, err
 		}
 	}
-	return stats, p.readChanges(ctx, &cur, &stats, commit)
+	errChanges := p.readChanges(ctx, &cur, &stats, commit)
+	errDeletions := p.readDeletions(ctx, &cur, &stats, sink.Withdraw)
+	return stats, errors.Join(errChanges, errDeletions)
 }
 
 func mustJSON(v any) []byte {
@@ -140,42 +196,46 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// Change is one row of changes.csv.
-type Change struct {
-	Path string
-	At   time.Time
-}
-
-// ParseChanges reads changes.csv: "2024/rhsa-2024_0010.json","2025-02-18T14:28:08+00:00".
-func ParseChanges(data []byte) ([]Change, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = 2
-	var out []Change
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("changes.csv: %w", err)
-		}
-		at, err := time.Parse(time.RFC3339, rec[1])
-		if err != nil {
-			return nil, fmt.Errorf("changes.csv: time %q: %w", rec[1], err)
-		}
-		if !validPath(rec[0]) {
-			return nil, fmt.Errorf("changes.csv: path %q", rec[0])
-		}
-		out = append(out, Change{Path: rec[0], At: at.UTC()})
+// warnSkipped logs one warning for the rows of an index file that were
+// not understood.
+func (p *Poller) warnSkipped(file string, skipped Skipped, stats *Stats) {
+	if skipped.Rows == 0 {
+		return
 	}
+	stats.Skipped += skipped.Rows
+	p.log.Warn("index rows skipped: not a YYYY/{rhsa,rhba,rhea}-YYYY_NNNN.json path with a time",
+		"file", file, "rows", skipped.Rows, "first", truncateString(skipped.First, 200))
 }
 
-// validPath accepts the index's YYYY/rhsa-YYYY_NNNN.json paths only, so a
-// hostile index cannot send the poller elsewhere.
-func validPath(p string) bool {
-	dir, file := path.Split(p)
-	return len(dir) == 5 && strings.Trim(dir[:4], "0123456789") == "" && strings.HasPrefix(file, "rhsa-") &&
-		strings.HasSuffix(file, ".json") && !strings.Contains(p, "..")
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// pending returns the rows of changes.csv the cursor has not passed, each
+// path once (at its latest time), in order of time then path.
+func pending(changes []Change, cur *Cursor) []Change {
+	latest := make(map[string]time.Time, len(changes))
+	for _, c := range changes {
+		if at, ok := latest[c.Path]; !ok || c.At.After(at) {
+			latest[c.Path] = c.At
+		}
+	}
+	out := make([]Change, 0, len(latest))
+	for path, at := range latest {
+		if c := (Change{Path: path, At: at}); cur.after(c) {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Path, b.Path)
+	})
+	return out
 }
 
 func (p *Poller) readChanges(ctx context.Context, cur *Cursor, stats *Stats, commit Commit) error {
@@ -186,25 +246,24 @@ func (p *Poller) readChanges(ctx context.Context, cur *Cursor, stats *Stats, com
 	if res.NotModified {
 		return nil
 	}
-	changes, err := ParseChanges(res.Body)
-	if err != nil {
-		return err
-	}
-	changes = slices.DeleteFunc(changes, func(c Change) bool { return !c.At.After(cur.Since) })
-	slices.SortStableFunc(changes, func(a, b Change) int { return a.At.Compare(b.At) })
+	all, skipped := ParseChanges(res.Body)
+	p.warnSkipped("changes.csv", skipped, stats)
+	changes := pending(all, cur)
 	for start := 0; start < len(changes); start += p.cfg.BatchSize {
 		batch := changes[start:min(start+p.cfg.BatchSize, len(changes))]
 		paths := make([]string, len(batch))
 		for i, c := range batch {
 			paths[i] = c.Path
 		}
-		advisories, err := p.fetchDocuments(ctx, paths, stats)
+		advisories, missing, err := p.fetchDocuments(ctx, paths, stats)
 		if err != nil {
 			// The cursor stays before this batch: the next poll retries it.
 			return err
 		}
 		next := *cur
-		next.Since = batch[len(batch)-1].At
+		last := batch[len(batch)-1]
+		next.Since, next.SincePath = last.At, last.Path
+		next.recordMissing(missing)
 		if start+len(batch) == len(changes) {
 			next.Changes = res.Validators
 		}
@@ -224,17 +283,69 @@ func (p *Poller) readChanges(ctx context.Context, cur *Cursor, stats *Stats, com
 	return nil
 }
 
-// fetchDocuments GETs and parses documents in parallel. A fetch failure
-// fails the batch; a document that does not parse is rejected and logged,
-// since fetching it again would not change it.
-func (p *Poller) fetchDocuments(ctx context.Context, paths []string, stats *Stats) ([]patchwatch.Advisory, error) {
+// readDeletions applies deletions.csv when it changed. A site without one
+// (404) has withdrawn nothing.
+func (p *Poller) readDeletions(ctx context.Context, cur *Cursor, stats *Stats, withdraw Withdraw) error {
+	if withdraw == nil {
+		return nil
+	}
+	res, err := p.fetch.Fetch(ctx, p.cfg.BaseURL+"deletions.csv", cur.Deletions)
+	if err != nil {
+		if gone(err) {
+			p.log.Debug("no deletions.csv", "err", err)
+			return nil
+		}
+		return fmt.Errorf("rhsa deletions: %w", err)
+	}
+	if res.NotModified {
+		return nil
+	}
+	ids, skipped := ParseDeletions(res.Body)
+	p.warnSkipped("deletions.csv", skipped, stats)
+	next := *cur
+	next.Deletions = res.Validators
+	if err := withdraw(ctx, ids, mustJSON(next)); err != nil {
+		return fmt.Errorf("rhsa withdraw: %w", err)
+	}
+	*cur = next
+	stats.Withdrawn += len(ids)
+	return nil
+}
+
+// fetchStatus finds the HTTP status in a fetch error that carries one
+// (feeds.ErrStatus); 0 otherwise. feeds.Fetcher reports the status only
+// in its error text.
+var fetchStatus = regexp.MustCompile(`unexpected HTTP status (\d{3})$`)
+
+// gone reports whether a fetch failed because the document does not exist
+// (404 Not Found, 410 Gone): asking again would not bring it back.
+func gone(err error) bool {
+	if !errors.Is(err, feeds.ErrStatus) {
+		return false
+	}
+	m := fetchStatus.FindStringSubmatch(err.Error())
+	return m != nil && (m[1] == "404" || m[1] == "410")
+}
+
+// fetchDocuments GETs and parses documents in parallel. A document that
+// answers 404 or 410 is skipped and returned in missing, so that it never
+// holds the cursor back; any other fetch failure (timeout, 5xx) fails the
+// batch. A document that does not parse is rejected and logged, since
+// fetching it again would not change it.
+func (p *Poller) fetchDocuments(ctx context.Context, paths []string, stats *Stats) (advisories []patchwatch.Advisory, missing []string, err error) {
 	results := make([]*patchwatch.Advisory, len(paths))
 	rejected := make([]bool, len(paths))
+	absent := make([]bool, len(paths))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.cfg.Concurrency)
 	for i, docPath := range paths {
 		g.Go(func() error {
 			res, err := p.fetch.Fetch(gctx, p.cfg.BaseURL+docPath, feeds.Validators{})
+			if gone(err) {
+				absent[i] = true
+				p.log.Warn("listed document missing; skipped", "path", docPath, "err", err)
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("rhsa document %s: %w", docPath, err)
 			}
@@ -251,19 +362,22 @@ func (p *Poller) fetchDocuments(ctx context.Context, paths []string, stats *Stat
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []patchwatch.Advisory
 	for i, a := range results {
 		if rejected[i] {
 			stats.Rejected++
 		}
+		if absent[i] {
+			stats.Missing++
+			missing = append(missing, paths[i])
+		}
 		if a != nil {
-			out = append(out, *a)
+			advisories = append(advisories, *a)
 			stats.Fetched++
 		}
 	}
-	return out, nil
+	return advisories, missing, nil
 }
 
 func (p *Poller) backfillIndex(ctx context.Context, cur *Cursor, stats *Stats, commit Commit) error {
@@ -271,25 +385,17 @@ func (p *Poller) backfillIndex(ctx context.Context, cur *Cursor, stats *Stats, c
 	if err != nil {
 		return err
 	}
-	var paths []string
-	for line := range strings.Lines(string(res.Body)) {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if !validPath(line) {
-			return fmt.Errorf("index.txt: path %q", line)
-		}
-		paths = append(paths, line)
-	}
+	paths, skipped := ParseIndex(res.Body)
+	p.warnSkipped("index.txt", skipped, stats)
 	for cur.BackfillNext < len(paths) {
 		end := min(cur.BackfillNext+p.cfg.BatchSize, len(paths))
-		advisories, err := p.fetchDocuments(ctx, paths[cur.BackfillNext:end], stats)
+		advisories, missing, err := p.fetchDocuments(ctx, paths[cur.BackfillNext:end], stats)
 		if err != nil {
 			return err
 		}
 		next := *cur
 		next.BackfillNext = end
+		next.recordMissing(missing)
 		if err := commit(ctx, advisories, mustJSON(next)); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,13 +28,27 @@ type redHat struct {
 	etags   map[string]string
 	fail    map[string]int
 	fetched map[string]int
+	// stall names documents that never answer: the client's timeout ends
+	// the request.
+	stall map[string]bool
+}
+
+func newRedHat(files map[string][]byte) *redHat {
+	return &redHat{files: files, etags: map[string]string{}, fail: map[string]int{}, fetched: map[string]int{}, stall: map[string]bool{}}
 }
 
 func (s *redHat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/csaf/")
+	s.mu.Lock()
+	s.fetched[name]++
+	stall := s.stall[name]
+	s.mu.Unlock()
+	if stall {
+		<-r.Context().Done()
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name := strings.TrimPrefix(r.URL.Path, "/csaf/")
-	s.fetched[name]++
 	if code := s.fail[name]; code != 0 {
 		w.WriteHeader(code)
 		return
@@ -70,17 +85,50 @@ func tarZst(t *testing.T, names ...string) []byte {
 	return out.Bytes()
 }
 
+// store keeps what the poller commits, as the real store does: the
+// advisories and the cursor of each commit together.
 type store struct {
 	advisories map[string]patchwatch.Advisory
 	cursor     []byte
+	withdrawn  [][]string
+	// failAfter, when positive, makes the commit after that many succeed
+	// fail, as a crash between two batches would.
+	failAfter int
+	commits   int
 }
 
+func newStore() *store { return &store{advisories: map[string]patchwatch.Advisory{}} }
+
 func (s *store) commit(_ context.Context, a []patchwatch.Advisory, cursor []byte) error {
+	s.commits++
+	if s.failAfter > 0 && s.commits > s.failAfter {
+		return errors.New("simulated crash")
+	}
 	for _, x := range a {
 		s.advisories[x.ID] = x
 	}
 	s.cursor = cursor
 	return nil
+}
+
+func (s *store) withdraw(_ context.Context, ids []string, cursor []byte) error {
+	for _, id := range ids {
+		delete(s.advisories, id)
+	}
+	s.withdrawn = append(s.withdrawn, ids)
+	s.cursor = cursor
+	return nil
+}
+
+func (s *store) sink() rhsa.Sink { return rhsa.Sink{Advisories: s.commit, Withdraw: s.withdraw} }
+
+func (s *store) decodeCursor(t *testing.T) rhsa.Cursor {
+	t.Helper()
+	var cur rhsa.Cursor
+	if err := json.Unmarshal(s.cursor, &cur); err != nil {
+		t.Fatal(err)
+	}
+	return cur
 }
 
 func newPoller(srv *httptest.Server, backfill string) *rhsa.Poller {
@@ -101,11 +149,11 @@ func TestPollArchiveThenChanges(t *testing.T) {
 	}, etags: map[string]string{"changes.csv": `"c1"`}, fail: map[string]int{}, fetched: map[string]int{}}
 	srv := httptest.NewServer(up)
 	defer srv.Close()
-	st := &store{advisories: map[string]patchwatch.Advisory{}}
+	st := newStore()
 	p := newPoller(srv, "archive")
 	ctx := context.Background()
 
-	stats, err := p.Poll(ctx, nil, st.commit)
+	stats, err := p.Poll(ctx, nil, st.sink())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +174,7 @@ func TestPollArchiveThenChanges(t *testing.T) {
 	}
 	// Next round: changes.csv answers 304 and nothing is fetched.
 	before := up.fetched["2024/rhsa-2024_0811.json"]
-	if _, err := p.Poll(ctx, st.cursor, st.commit); err != nil || up.fetched["2024/rhsa-2024_0811.json"] != before {
+	if _, err := p.Poll(ctx, st.cursor, st.sink()); err != nil || up.fetched["2024/rhsa-2024_0811.json"] != before {
 		t.Fatalf("quiet poll: %v", err)
 	}
 }
@@ -143,11 +191,11 @@ func TestPollFailedDocumentKeepsCursor(t *testing.T) {
 		`"2025/rhsa-2025_23414.json","` + future.Add(time.Minute).Format(time.RFC3339) + `"` + "\n")
 	srv := httptest.NewServer(up)
 	defer srv.Close()
-	st := &store{advisories: map[string]patchwatch.Advisory{}}
+	st := newStore()
 	p := rhsa.NewPoller(rhsa.Config{BaseURL: srv.URL + "/csaf/", Backfill: "index", BatchSize: 1},
 		feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
 	ctx := context.Background()
-	if _, err := p.Poll(ctx, nil, st.commit); err == nil || !strings.Contains(err.Error(), "rhsa-2025_23414") {
+	if _, err := p.Poll(ctx, nil, st.sink()); err == nil || !strings.Contains(err.Error(), "rhsa-2025_23414") {
 		t.Fatalf("err = %v", err)
 	}
 	var cur rhsa.Cursor
@@ -161,42 +209,10 @@ func TestPollFailedDocumentKeepsCursor(t *testing.T) {
 	up.mu.Lock()
 	up.fail = map[string]int{}
 	up.mu.Unlock()
-	if _, err := p.Poll(ctx, st.cursor, st.commit); err != nil {
+	if _, err := p.Poll(ctx, st.cursor, st.sink()); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := st.advisories["RHSA-2025:23414"]; !ok || up.fetched["2024/rhsa-2024_0811.json"] != 1 {
 		t.Errorf("retry: stored %v, 0811 fetched %d times", ok, up.fetched["2024/rhsa-2024_0811.json"])
 	}
-}
-
-func TestParseChangesRejectsHostilePaths(t *testing.T) {
-	for _, data := range []string{
-		`"../../etc/passwd","2025-01-01T00:00:00+00:00"`,
-		`"2024/rhsa-2024_0010.json","yesterday"`,
-		`"2024/rhsa-2024_0010.json"`,
-		`"https://evil.example/2024/rhsa-2024_0010.json","2025-01-01T00:00:00+00:00"`,
-	} {
-		if _, err := rhsa.ParseChanges([]byte(data)); err == nil {
-			t.Errorf("accepted %s", data)
-		}
-	}
-	got, err := rhsa.ParseChanges([]byte(`"2024/rhsa-2024_0010.json","2025-02-18T14:28:08+00:00"` + "\n"))
-	if err != nil || len(got) != 1 || got[0].Path != "2024/rhsa-2024_0010.json" {
-		t.Errorf("ParseChanges = %v, %v", got, err)
-	}
-}
-
-func FuzzParseChanges(f *testing.F) {
-	f.Add([]byte(`"2024/rhsa-2024_0010.json","2025-02-18T14:28:08+00:00"` + "\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		changes, err := rhsa.ParseChanges(data)
-		if err != nil {
-			return
-		}
-		for _, c := range changes {
-			if strings.Contains(c.Path, "..") || !strings.HasSuffix(c.Path, ".json") {
-				t.Fatalf("bad path %q", c.Path)
-			}
-		}
-	})
 }

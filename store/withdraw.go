@@ -1,0 +1,134 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// ResolvedWithdrawn is the FindingRecord.ResolvedBy of a finding whose
+// advisory its publisher withdrew.
+const ResolvedWithdrawn = "withdrawn"
+
+// WithdrawAdvisories removes advisories their source withdrew, with their
+// fix index entries, and resolves the open findings they caused as
+// "withdrawn" (queueing the resolved events for the notifier); it sets
+// the feed's cursor in the same transaction when feed is not empty. IDs
+// that are not stored are ignored, so a source may list every withdrawal
+// it ever made each time. It returns the removed advisories, whose fixes
+// name the hosts to re-evaluate.
+func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, ids []string, cursor []byte, now time.Time) ([]patchwatch.Advisory, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var removed []patchwatch.Advisory
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		removed = nil
+		for _, id := range ids {
+			a, ok, err := withdraw(tx, id, now)
+			if err != nil {
+				return fmt.Errorf("withdraw advisory %s: %w", id, err)
+			}
+			if ok {
+				removed = append(removed, a)
+			}
+		}
+		if feed != "" && cursor != nil {
+			return tx.Bucket(bucketCursors).Put([]byte(feed), cursor)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return removed, nil
+}
+
+// withdraw removes one advisory inside tx; false when it is not stored.
+func withdraw(tx *bolt.Tx, id string, now time.Time) (patchwatch.Advisory, bool, error) {
+	advisories := tx.Bucket(bucketAdvisories)
+	v := advisories.Get([]byte(id))
+	if v == nil {
+		return patchwatch.Advisory{}, false, nil
+	}
+	var a patchwatch.Advisory
+	if err := json.Unmarshal(v, &a); err != nil {
+		return patchwatch.Advisory{}, false, fmt.Errorf("decode: %w", err)
+	}
+	index := tx.Bucket(bucketFixIndex)
+	for _, f := range a.Fixes {
+		if err := index.Delete(fixKey(f.Release, f.Package, a.ID)); err != nil {
+			return patchwatch.Advisory{}, false, err
+		}
+	}
+	if err := advisories.Delete([]byte(id)); err != nil {
+		return patchwatch.Advisory{}, false, err
+	}
+	for _, host := range indexedHosts(tx, a.Fixes) {
+		if err := resolveWithdrawn(tx, host, id, now); err != nil {
+			return patchwatch.Advisory{}, false, err
+		}
+	}
+	return a, true, nil
+}
+
+// indexedHosts returns, once each, the hosts the host index lists for
+// any fix's release and package: the only hosts a finding can exist on.
+func indexedHosts(tx *bolt.Tx, fixes []patchwatch.Fix) []string {
+	seen := map[string]bool{}
+	var out []string
+	c := tx.Bucket(bucketHostIndex).Cursor()
+	for _, f := range fixes {
+		prefix := fixKey(f.Release, f.Package, "")
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if host := string(k[len(prefix):]); !seen[host] {
+				seen[host] = true
+				out = append(out, host)
+			}
+		}
+	}
+	return out
+}
+
+// resolveWithdrawn closes a host's open finding of the advisory, if any.
+func resolveWithdrawn(tx *bolt.Tx, host, advisory string, now time.Time) error {
+	findings := tx.Bucket(bucketFindings)
+	key := append(append([]byte(host), 0), advisory...)
+	v := findings.Get(key)
+	if v == nil {
+		return nil
+	}
+	var r patchwatch.FindingRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return fmt.Errorf("decode finding %s/%s: %w", host, advisory, err)
+	}
+	if !r.Open() {
+		return nil
+	}
+	r.ResolvedAt, r.ResolvedBy = now, ResolvedWithdrawn
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := findings.Put(key, data); err != nil {
+		return err
+	}
+	// Only the project is needed to route the event.
+	var h struct {
+		Project string `json:"project"`
+	}
+	if v := tx.Bucket(bucketHosts).Get([]byte(host)); v != nil {
+		if err := json.Unmarshal(v, &h); err != nil {
+			return fmt.Errorf("decode host %s: %w", host, err)
+		}
+	}
+	return queueEvents(tx, r.Owner, h.Project, []patchwatch.Event{
+		{Kind: patchwatch.EventResolved, Host: host, Advisory: advisory, Urgency: r.Urgency, At: now},
+	})
+}
