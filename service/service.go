@@ -228,6 +228,12 @@ func (e *Service) Advisory(ctx context.Context, id string) (patchwatch.Advisory,
 	return e.s.Advisory(ctx, id)
 }
 
+// HostRecord returns one host's stored summary without its inventory; the
+// error wraps store.ErrNotFound when it is unknown.
+func (e *Service) HostRecord(ctx context.Context, name string) (patchwatch.HostRecord, error) {
+	return e.s.HostRecord(ctx, name)
+}
+
 // Host returns one stored host; the error wraps store.ErrNotFound when it
 // is unknown.
 func (e *Service) Host(ctx context.Context, name string) (patchwatch.Host, error) {
