@@ -256,7 +256,7 @@ type AdminDigest struct {
 	// Attention lists the hosts that need attention most (attentionHosts
 	// of them): by overdue findings, then critical, then high ones.
 	Attention   []AttentionHost
-	TimeToPatch      []service.TimeToPatchRow
+	TimeToPatch []service.TimeToPatchRow
 	// Change compares open findings with the previous digest.
 	Change      []UrgencyCount
 	Unreachable []string
