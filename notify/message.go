@@ -253,7 +253,10 @@ type AdminDigest struct {
 	OverdueByOwner   []OwnerCount
 	Reboot           []RebootHost
 	TopAdvisories    []AdvisoryCount
-	TimeToPatch      []service.TimeToPatchRow
+	// Attention lists the hosts that need attention most (attentionHosts
+	// of them): by overdue findings, then critical, then high ones.
+	Attention   []AttentionHost
+	TimeToPatch []service.TimeToPatchRow
 	// Change compares open findings with the previous digest.
 	Change      []UrgencyCount
 	Unreachable []string
@@ -282,6 +285,17 @@ type UrgencyCount struct {
 type OwnerCount struct {
 	Owner string
 	Count int
+}
+
+// attentionHosts is how many hosts the admin digest lists as needing
+// attention most.
+const attentionHosts = 20
+
+// AttentionHost is a host that needs attention, with its counts of open
+// findings that are overdue, critical and high.
+type AttentionHost struct {
+	Host, Owner             string
+	Overdue, Critical, High int
 }
 
 // RebootHost is a host waiting for a reboot.
@@ -318,14 +332,12 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	findings, err := n.fleet.OutstandingAll(ctx, service.Filter{})
+	overview, err := n.fleet.Overview(ctx, attentionHosts)
 	if err != nil {
 		return nil, nil, err
 	}
 	d := &AdminDigest{Hosts: len(rows)}
-	owners := map[string]string{}
 	for _, r := range rows {
-		owners[r.Name] = r.Owner
 		if r.Stale {
 			d.Stale = append(d.Stale, r.Name)
 		} else {
@@ -337,41 +349,28 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 	}
 	d.Guidelines, d.ChecksReporting = guidelineCounts(rows)
 	counts := map[string]int{}
-	overdue := map[string]int{}
-	advHosts := map[string]*AdvisoryCount{}
-	for _, f := range findings {
-		counts[f.Urgency.String()]++
-		if f.Overdue {
-			overdue[owners[f.Host]]++
-		}
-		a := advHosts[f.Advisory]
-		if a == nil {
-			a = &AdvisoryCount{ID: f.Advisory, Title: f.Title}
-			advHosts[f.Advisory] = a
-		}
-		a.Hosts++
+	for u, c := range overview.ByUrgency {
+		counts[u.String()] = c
 	}
 	for _, u := range urgencyOrder {
 		d.ByUrgency = append(d.ByUrgency, UrgencyCount{u, counts[u]})
 	}
-	for o, c := range overdue {
+	for o, c := range overview.OverdueByOwner {
 		if o == "" {
 			o = "(no owner)"
 		}
 		d.OverdueByOwner = append(d.OverdueByOwner, OwnerCount{o, c})
 	}
 	slices.SortFunc(d.OverdueByOwner, func(a, b OwnerCount) int { return b.Count - a.Count })
-	for _, a := range advHosts {
-		d.TopAdvisories = append(d.TopAdvisories, *a)
+	for _, a := range overview.TopAdvisories[:min(10, len(overview.TopAdvisories))] {
+		d.TopAdvisories = append(d.TopAdvisories, AdvisoryCount{ID: a.ID, Title: a.Title, Hosts: a.Hosts})
 	}
-	slices.SortFunc(d.TopAdvisories, func(a, b AdvisoryCount) int {
-		if a.Hosts != b.Hosts {
-			return b.Hosts - a.Hosts
+	for _, h := range overview.Attention {
+		owner := h.Owner
+		if owner == "" {
+			owner = "(no owner)"
 		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	if len(d.TopAdvisories) > 10 {
-		d.TopAdvisories = d.TopAdvisories[:10]
+		d.Attention = append(d.Attention, AttentionHost{Host: h.Host, Owner: owner, Overdue: h.Overdue, Critical: h.Critical, High: h.High})
 	}
 	if d.TimeToPatch, err = n.fleet.TimeToPatch(ctx, "urgency"); err != nil {
 		return nil, nil, err

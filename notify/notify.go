@@ -104,6 +104,9 @@ type Fleet interface {
 	TimeToPatch(ctx context.Context, by string) ([]service.TimeToPatchRow, error)
 	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
 	Checks(ctx context.Context, h *patchwatch.Host) ([]patchwatch.HostCheck, error)
+	// Overview returns the fleet's open findings in figures, from the
+	// stored host records, with top advisories and attention hosts each.
+	Overview(ctx context.Context, top int) (service.FleetOverview, error)
 }
 
 // Notifier decides what to send and works the outbox.

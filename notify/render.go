@@ -183,6 +183,12 @@ func slackBlocks(m *Message) slack.Blocks {
 		for _, o := range d.OverdueByOwner {
 			fmt.Fprintf(&b, "%s %d; ", SlackEscape(o.Owner), o.Count)
 		}
+		if len(d.Attention) > 0 {
+			b.WriteString("\n*Needing attention most*: ")
+			for _, h := range d.Attention[:min(5, len(d.Attention))] {
+				fmt.Fprintf(&b, "%s (%s) %d overdue; ", SlackEscape(h.Host), SlackEscape(h.Owner), h.Overdue)
+			}
+		}
 		fmt.Fprintf(&b, "\n*Waiting for a reboot*: %d hosts", len(d.Reboot))
 		if len(d.Guidelines) > 0 {
 			b.WriteString("\n*Security guidelines not followed*: ")

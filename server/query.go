@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/jsonarray"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
 )
@@ -57,21 +59,107 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "bad_query", err)
 		return
 	}
-	if flt.Host != "" && owner != "" {
-		if _, ok := s.visibleHost(w, r, owner, flt.Host); !ok {
+	page, ok := s.page(w, r)
+	if !ok {
+		return
+	}
+	if flt.Host != "" {
+		rec, err := s.backend.HostRecord(r.Context(), flt.Host)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.fail(w, r, http.StatusInternalServerError, "internal", err)
+			return
+		}
+		if err != nil || owner != "" && !strings.EqualFold(rec.Owner, owner) {
+			s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", flt.Host))
 			return
 		}
 	}
-	fs, err := s.backend.OutstandingAll(r.Context(), flt)
-	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, "not_found", err)
-		return
+	s.stream(w, r, func(fn func(any) error) (string, error) {
+		return s.backend.EachOutstanding(r.Context(), flt, page, func(f *patchwatch.Finding) error { return fn(f) })
+	})
+}
+
+// maxPage bounds one page of a listing.
+const maxPage = 10000
+
+// page reads the limit and cursor parameters of a listing: without a
+// limit the whole listing is answered (streamed), as before pagination.
+func (s *Server) page(w http.ResponseWriter, r *http.Request) (service.Page, bool) {
+	p := service.Page{Cursor: r.URL.Query().Get("cursor")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			s.fail(w, r, http.StatusBadRequest, "bad_query", fmt.Errorf("limit=%q is not a number from 1 to %d", v, maxPage))
+			return p, false
+		}
+		p.Limit = n
 	}
+	return p, true
+}
+
+// stream answers a listing as a JSON array written while it is read. The
+// first element is produced before the status is sent, so a bad cursor or
+// a failing store still gets a proper error; a later failure cuts the
+// body short (and is logged). The next page's cursor, when there is one,
+// goes in the X-Next-Cursor header and a Link rel="next".
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, list func(fn func(any) error) (string, error)) {
+	var out *jsonarray.Writer
+	var buf *bufio.Writer
+	started := false
+	begin := func(next string) {
+		started = true
+		w.Header().Set("Content-Type", "application/json")
+		if next != "" {
+			q := r.URL.Query()
+			q.Set("cursor", next)
+			w.Header().Set("X-Next-Cursor", next)
+			w.Header().Set("Link", fmt.Sprintf("<%s?%s>; rel=\"next\"", r.URL.Path, q.Encode()))
+		}
+		w.WriteHeader(http.StatusOK)
+		buf = bufio.NewWriterSize(w, 32<<10)
+		out = jsonarray.New(buf)
+	}
+	// The cursor of the next page is known only at the end: a paged
+	// answer (bounded by its limit) is gathered first, a whole listing
+	// streams from its first element.
+	paged := r.URL.Query().Get("limit") != ""
+	var items []any
+	next, err := list(func(v any) error {
+		if paged {
+			items = append(items, v)
+			return nil
+		}
+		if !started {
+			begin("")
+		}
+		return out.Add(v)
+	})
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		if started {
+			s.log.Error("listing cut short", "path", r.URL.Path, "err", err)
+			return
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			s.fail(w, r, http.StatusNotFound, "not_found", err)
+		case errors.Is(err, service.ErrBadCursor):
+			s.fail(w, r, http.StatusBadRequest, "bad_query", err)
+		default:
+			s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		}
 		return
 	}
-	writeJSON(w, http.StatusOK, fs)
+	if !started {
+		begin(next)
+	}
+	for _, v := range items {
+		if err := out.Add(v); err != nil {
+			return
+		}
+	}
+	if out.Close() == nil {
+		_ = buf.Flush()
+	}
 }
 
 func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {
@@ -84,12 +172,14 @@ func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "bad_query", err)
 		return
 	}
-	rows, err := s.backend.HostSummaries(r.Context(), service.HostFilter{Owner: owner, RebootRequired: reboot, StaleAfter: s.opts.StaleAfter})
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+	page, ok := s.page(w, r)
+	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, rows)
+	flt := service.HostFilter{Owner: owner, RebootRequired: reboot, StaleAfter: s.opts.StaleAfter}
+	s.stream(w, r, func(fn func(any) error) (string, error) {
+		return s.backend.EachHostSummary(r.Context(), flt, page, func(h *service.HostSummary) error { return fn(h) })
+	})
 }
 
 func (s *Server) host(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,14 @@ type Backend interface {
 	// report is committed.
 	PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.Event, error)
 	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
-	HostSummaries(ctx context.Context, f service.HostFilter) ([]service.HostSummary, error)
+	// EachOutstanding and EachHostSummary stream one page of a listing
+	// from the stored findings and return the next page's cursor ("" at
+	// the end); a cursor not handed out wraps service.ErrBadCursor.
+	EachOutstanding(ctx context.Context, f service.Filter, page service.Page, fn func(*patchwatch.Finding) error) (string, error)
+	EachHostSummary(ctx context.Context, f service.HostFilter, page service.Page, fn func(*service.HostSummary) error) (string, error)
+	// HostRecord returns a host's stored summary, without its inventory;
+	// an error wrapping store.ErrNotFound when unknown.
+	HostRecord(ctx context.Context, name string) (patchwatch.HostRecord, error)
 	// Advisory returns an error wrapping store.ErrNotFound when unknown.
 	Advisory(ctx context.Context, id string) (patchwatch.Advisory, error)
 	// Host returns an error wrapping store.ErrNotFound when unknown.

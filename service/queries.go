@@ -1,13 +1,18 @@
 package service
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
-	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 // Filter selects findings.
@@ -32,36 +37,268 @@ func (flt *Filter) keep(f *patchwatch.Finding) bool {
 // OutstandingAll returns the findings that pass the filter, most urgent
 // first, over one host, one owner's hosts or the fleet.
 func (e *Service) OutstandingAll(ctx context.Context, flt Filter) ([]patchwatch.Finding, error) {
-	var hosts []patchwatch.Host
-	if flt.Host != "" {
-		h, err := e.s.Host(ctx, flt.Host)
+	findings := []patchwatch.Finding{}
+	_, err := e.EachOutstanding(ctx, flt, Page{}, func(f *patchwatch.Finding) error {
+		findings = append(findings, *f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return findings, nil
+}
+
+// Page selects one page of a listing: the items after Cursor (as returned
+// with the previous page; "" for the first), at most Limit of them (0: all).
+type Page struct {
+	Cursor string
+	Limit  int
+}
+
+// ErrBadCursor is returned for a cursor this service did not hand out.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// EachOutstanding calls fn with each finding that passes the filter, most
+// urgent first, from the stored findings: it sorts the host records'
+// briefs and reads the details in that order a chunk at a time, so memory
+// grows with the number of findings listed, not with their size. It
+// returns the cursor of the next page when the page was full.
+func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn func(*patchwatch.Finding) error) (string, error) {
+	v, err := e.newView(ctx)
+	if err != nil {
+		return "", err
+	}
+	var after *outKey
+	if page.Cursor != "" {
+		k, err := decodeCursor(page.Cursor)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		hosts = append(hosts, h)
-	} else {
-		var err error
-		if hosts, err = e.s.Hosts(ctx); err != nil {
-			return nil, err
+		after = &k
+	}
+	var keys []outKey
+	collect := func(r *patchwatch.HostRecord) error {
+		if flt.Owner != "" && !strings.EqualFold(r.Owner, flt.Owner) {
+			return nil
+		}
+		for i := range r.Findings {
+			b := &r.Findings[i]
+			if !v.passes(&flt, b, r) {
+				continue
+			}
+			k := outKey{Urgency: b.UrgencyAt(e.rules, v.now), Severity: b.Severity, Published: b.Published, Host: r.Name, Advisory: b.Advisory}
+			if after != nil && k.compare(after) <= 0 {
+				continue
+			}
+			k.firstSeen, k.owner = b.FirstSeen, r.Owner
+			keys = append(keys, k)
+		}
+		return nil
+	}
+	switch {
+	case flt.Host != "":
+		r, err := e.s.HostRecord(ctx, flt.Host)
+		if err != nil {
+			return "", err
+		}
+		if err := collect(&r); err != nil {
+			return "", err
+		}
+	case flt.Advisory != "":
+		hosts, err := e.s.HostsWithAdvisory(ctx, flt.Advisory)
+		if err == nil && len(hosts) == 0 && strings.ToUpper(flt.Advisory) != flt.Advisory {
+			hosts, err = e.s.HostsWithAdvisory(ctx, strings.ToUpper(flt.Advisory))
+		}
+		if err != nil {
+			return "", err
+		}
+		for _, name := range hosts {
+			r, err := e.s.HostRecord(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // removed since
+			}
+			if err != nil {
+				return "", err
+			}
+			if err := collect(&r); err != nil {
+				return "", err
+			}
+		}
+	default:
+		if err := e.s.EachHostRecord(ctx, flt.Owner, "", collect); err != nil {
+			return "", err
 		}
 	}
-	findings := []patchwatch.Finding{}
-	for i := range hosts {
-		if flt.Owner != "" && !strings.EqualFold(hosts[i].Owner, flt.Owner) {
-			continue
+	slices.SortFunc(keys, func(a, b outKey) int { return a.compare(&b) })
+	next := ""
+	if page.Limit > 0 && len(keys) > page.Limit {
+		keys = keys[:page.Limit]
+		next = encodeCursor(keys[len(keys)-1])
+	}
+	const chunk = 512
+	ask := make([]store.HostAdvisory, 0, chunk)
+	for start := 0; start < len(keys); start += chunk {
+		part := keys[start:min(start+chunk, len(keys))]
+		ask = ask[:0]
+		for _, k := range part {
+			ask = append(ask, store.HostAdvisory{Host: k.Host, Advisory: k.Advisory})
 		}
-		fs, err := e.Outstanding(ctx, &hosts[i])
+		details, err := e.s.FindingDetails(ctx, ask)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		for _, f := range fs {
-			if flt.keep(&f) {
-				findings = append(findings, f)
+		j := 0
+		for _, k := range part {
+			if j == len(details) {
+				break
+			}
+			f := &details[j]
+			if f.Host != k.Host || f.Advisory != k.Advisory {
+				continue // resolved since the briefs were read
+			}
+			j++
+			v.decorateAt(f, k.firstSeen, k.owner)
+			if !flt.keep(f) {
+				continue
+			}
+			if err := fn(f); err != nil {
+				return "", err
 			}
 		}
 	}
-	matcher.SortFindings(findings)
-	return findings, nil
+	return next, nil
+}
+
+// outKey is one listed finding: its place in the order of SortFindings
+// and what decorating its details needs.
+type outKey struct {
+	Urgency   patchwatch.Urgency  `json:"u"`
+	Severity  patchwatch.Severity `json:"s"`
+	Published time.Time           `json:"p"`
+	Host      string              `json:"h"`
+	Advisory  string              `json:"a"`
+	firstSeen time.Time
+	owner     string
+}
+
+// compare orders keys as matcher.SortFindings orders findings.
+func (a *outKey) compare(b *outKey) int {
+	if c := cmp.Compare(b.Urgency, a.Urgency); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+		return c
+	}
+	if c := b.Published.Compare(a.Published); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Host, b.Host); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Advisory, b.Advisory)
+}
+
+func encodeCursor(v any) string {
+	data, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+func decodeCursor(s string) (outKey, error) {
+	var k outKey
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(data, &k)
+	}
+	if err != nil {
+		return k, fmt.Errorf("%w: %v", ErrBadCursor, err)
+	}
+	return k, nil
+}
+
+// view is what decorating stored findings at read time needs: the rules,
+// the time, and the silences in force.
+type view struct {
+	rules    patchwatch.UrgencyRules
+	now      time.Time
+	silences []patchwatch.Silence
+}
+
+func (e *Service) newView(ctx context.Context) (*view, error) {
+	all, err := e.s.Silences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := &view{rules: e.rules, now: e.now()}
+	for _, sl := range all {
+		if sl.Active(v.now) {
+			v.silences = append(v.silences, sl)
+		}
+	}
+	return v, nil
+}
+
+// silence returns the first silence in force that covers f.
+func (v *view) silence(f *patchwatch.Finding, owner string) *patchwatch.Silence {
+	for i := range v.silences {
+		if v.silences[i].Matches(f, owner) {
+			return &v.silences[i]
+		}
+	}
+	return nil
+}
+
+// decorate completes a stored finding at read time; b is its brief (nil
+// when unknown: first seen now).
+func (v *view) decorate(f *patchwatch.Finding, b *patchwatch.FindingBrief, owner string) {
+	var firstSeen time.Time
+	if b != nil {
+		firstSeen = b.FirstSeen
+	}
+	v.decorateAt(f, firstSeen, owner)
+}
+
+// decorateAt gives a stored finding its urgency and reasons at now (the
+// fix's age counts), first-seen time, deadline, overdue flag and silence.
+func (v *view) decorateAt(f *patchwatch.Finding, firstSeen time.Time, owner string) {
+	f.Urgency, f.UrgencyReasons = v.rules.Assess(patchwatch.UrgencyFacts{
+		Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
+		RunningKernel: f.RunningKernel, FixPublished: f.Published,
+	}, v.now)
+	f.FirstSeen = firstSeen
+	if f.FirstSeen.IsZero() {
+		f.FirstSeen = v.now
+	}
+	f.Deadline = v.rules.Deadline(f.Urgency, f.FirstSeen)
+	f.Overdue = v.now.After(f.Deadline)
+	f.Silenced = v.silence(f, owner)
+}
+
+// passes applies the filter to a brief, as keep does to a finding.
+func (v *view) passes(flt *Filter, b *patchwatch.FindingBrief, r *patchwatch.HostRecord) bool {
+	u := b.UrgencyAt(v.rules, v.now)
+	if b.Severity < flt.MinSeverity || u < flt.MinUrgency ||
+		flt.Advisory != "" && !strings.EqualFold(b.Advisory, flt.Advisory) ||
+		flt.RebootRequired && b.Status != patchwatch.StatusPendingReboot {
+		return false
+	}
+	if flt.OverdueOnly && !v.overdue(b, u) {
+		return false
+	}
+	if !flt.IncludeSilenced && len(v.silences) > 0 {
+		stub := b.Stub(r.Name)
+		if v.silence(&stub, r.Owner) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *view) overdue(b *patchwatch.FindingBrief, u patchwatch.Urgency) bool {
+	first := b.FirstSeen
+	if first.IsZero() {
+		first = v.now
+	}
+	return v.now.After(v.rules.Deadline(u, first))
 }
 
 // HostSummary is one row of the fleet at a glance.
@@ -101,67 +338,82 @@ type HostFilter struct {
 
 // HostSummaries returns the hosts that pass the filter with their counts.
 func (e *Service) HostSummaries(ctx context.Context, flt HostFilter) ([]HostSummary, error) {
-	hosts, err := e.s.Hosts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	states, err := e.s.HostStates(ctx)
-	if err != nil {
-		return nil, err
-	}
-	silences, err := e.s.Silences(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := e.now()
 	rows := []HostSummary{}
-	for i := range hosts {
-		h := &hosts[i]
-		if flt.Owner != "" && !strings.EqualFold(h.Owner, flt.Owner) {
-			continue
-		}
-		findings, err := e.Outstanding(ctx, h)
-		if err != nil {
-			return nil, err
-		}
-		row := HostSummary{Name: h.Name, Owner: h.Owner, Release: h.Release, Packages: len(h.Packages),
-			ReportedAt: h.ReportedAt.Format(time.RFC3339), SourceInfo: h.SourceInfo, RebootRequired: h.RebootRequired,
-			Stale:  flt.StaleAfter > 0 && now.Sub(h.ReportedAt) > flt.StaleAfter,
-			Checks: len(h.Checks)}
-		if len(h.Checks) > 0 {
-			checks := patchwatch.HostChecks(h, silences, now)
-			row.FailingChecks = patchwatch.FailingChecks(checks)
-			row.CheckStatus = make(map[string]string, len(checks))
-			for _, c := range checks {
-				row.CheckStatus[c.ID] = c.Status
-				if c.Silenced != nil {
-					row.CheckStatus[c.ID] = "disabled"
-				}
-			}
-		}
-		for _, f := range findings {
-			if f.Silenced != nil {
-				continue
-			}
-			if f.Status == patchwatch.StatusPendingReboot {
-				row.PendingReboot++
-				row.RebootRequired = true
-			} else {
-				row.Outstanding++
-			}
-			if f.Overdue {
-				row.Overdue++
-			}
-		}
-		if since := states[h.Name].RebootRequiredSince; row.RebootRequired && !since.IsZero() {
-			row.RebootRequiredSince = since.Format(time.RFC3339)
-		}
-		if flt.RebootRequired && !row.RebootRequired {
-			continue
-		}
-		rows = append(rows, row)
+	_, err := e.EachHostSummary(ctx, flt, Page{}, func(row *HostSummary) error {
+		rows = append(rows, *row)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rows, nil
+}
+
+// EachHostSummary calls fn with each host that passes the filter, in name
+// order, from the stored host records. With a page limit it stops after
+// that many and returns the cursor of the next page (a host name).
+func (e *Service) EachHostSummary(ctx context.Context, flt HostFilter, page Page, fn func(*HostSummary) error) (string, error) {
+	v, err := e.newView(ctx)
+	if err != nil {
+		return "", err
+	}
+	n, last, next := 0, "", ""
+	err = e.s.EachHostRecord(ctx, flt.Owner, page.Cursor, func(r *patchwatch.HostRecord) error {
+		row := v.summary(r, flt.StaleAfter)
+		if flt.RebootRequired && !row.RebootRequired {
+			return nil
+		}
+		if page.Limit > 0 && n == page.Limit {
+			next = last // a further row exists
+			return store.ErrStop
+		}
+		n++
+		last = row.Name
+		return fn(&row)
+	})
+	return next, err
+}
+
+// summary is one host's row at read time.
+func (v *view) summary(r *patchwatch.HostRecord, staleAfter time.Duration) HostSummary {
+	row := HostSummary{Name: r.Name, Owner: r.Owner, Release: r.Release, Packages: r.Packages,
+		ReportedAt: r.ReportedAt.Format(time.RFC3339), SourceInfo: r.SourceInfo, RebootRequired: r.RebootRequired,
+		Stale:  staleAfter > 0 && v.now.Sub(r.ReportedAt) > staleAfter,
+		Checks: len(r.Checks)}
+	if len(r.Checks) > 0 {
+		h := patchwatch.Host{Name: r.Name, Owner: r.Owner, Checks: r.Checks}
+		checks := patchwatch.HostChecks(&h, v.silences, v.now)
+		row.FailingChecks = patchwatch.FailingChecks(checks)
+		row.CheckStatus = make(map[string]string, len(checks))
+		for _, c := range checks {
+			row.CheckStatus[c.ID] = c.Status
+			if c.Silenced != nil {
+				row.CheckStatus[c.ID] = "disabled"
+			}
+		}
+	}
+	for i := range r.Findings {
+		b := &r.Findings[i]
+		if len(v.silences) > 0 {
+			stub := b.Stub(r.Name)
+			if v.silence(&stub, r.Owner) != nil {
+				continue
+			}
+		}
+		if b.Status == patchwatch.StatusPendingReboot {
+			row.PendingReboot++
+			row.RebootRequired = true
+		} else {
+			row.Outstanding++
+		}
+		if v.overdue(b, b.UrgencyAt(v.rules, v.now)) {
+			row.Overdue++
+		}
+	}
+	if row.RebootRequired && !r.RebootSince.IsZero() {
+		row.RebootRequiredSince = r.RebootSince.Format(time.RFC3339)
+	}
+	return row
 }
 
 // TimeToPatchRow is one group of the time-to-patch report.

@@ -5,7 +5,11 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -15,40 +19,52 @@ import (
 
 // Service matches hosts against the stored advisories and keeps their
 // finding records in step: the one place where findings are computed.
+// Queries read the stored findings and host records, never re-matching.
 type Service struct {
-	s     *store.Store
+	s     Storage
 	rules patchwatch.UrgencyRules
 	clock func() time.Time
+	log   *slog.Logger
+	// evaluating serialises full re-evaluations.
+	evaluating sync.Mutex
 }
 
 // New returns a Service over s; clock nil means time.Now.
-func New(s *store.Store, rules patchwatch.UrgencyRules, clock func() time.Time) *Service {
+func New(s Storage, rules patchwatch.UrgencyRules, clock func() time.Time) *Service {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Service{s: s, rules: rules, clock: clock}
+	return &Service{s: s, rules: rules, clock: clock, log: slog.New(slog.DiscardHandler)}
 }
 
-// Store returns the store the service works on.
-func (e *Service) Store() *store.Store { return e.s }
+// SetLogger sets where the service logs the progress of long jobs.
+func (e *Service) SetLogger(log *slog.Logger) { e.log = log }
 
 // Rules returns the urgency rules in force.
 func (e *Service) Rules() patchwatch.UrgencyRules { return e.rules }
 
 func (e *Service) now() time.Time { return e.clock() }
 
-// findings matches one host against the advisories that name any of its
+// Findings matches one host against the advisories that name any of its
 // packages (found through the store's fix index) and gives each finding
 // its severity refinements and urgency.
 func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
 	names := matcher.LookupNames(h)
 	var advisories []patchwatch.Advisory
+	seen := map[string]bool{}
 	for _, release := range matcher.HostReleases(h) {
 		found, err := e.s.AdvisoriesFor(ctx, release, names)
 		if err != nil {
 			return nil, fmt.Errorf("find advisories for %s: %w", h.Name, err)
 		}
-		advisories = append(advisories, found...)
+		// An advisory that fixes both a rebuild and Red Hat is found under
+		// each release: index it once, or its packages would be listed twice.
+		for _, a := range found {
+			if !seen[a.ID] {
+				seen[a.ID] = true
+				advisories = append(advisories, a)
+			}
+		}
 	}
 	ix := matcher.NewIndex(advisories)
 	if own, err := e.s.HasRelease(ctx, h.Release); err != nil {
@@ -56,29 +72,55 @@ func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatc
 	} else if own {
 		ix.MarkRelease(h.Release)
 	}
-	findings := ix.Match(h)
-	var cves []string
+	return e.enrich(ctx, h, ix.Match(h), newFacts(e.s))
+}
+
+// facts caches the KEV entries and tracker urgencies that refine findings,
+// so that a job over many hosts looks each up once.
+type facts struct {
+	s         AdvisorySource
+	kev       map[string]patchwatch.KEVEntry
+	kevLoaded map[string]bool
+	urgencies map[[2]string]map[string]string
+}
+
+func newFacts(s AdvisorySource) *facts {
+	return &facts{s: s, kev: map[string]patchwatch.KEVEntry{}, kevLoaded: map[string]bool{}, urgencies: map[[2]string]map[string]string{}}
+}
+
+// enrich gives matched findings their KEV entries, tracker severity and
+// urgency at now.
+func (e *Service) enrich(ctx context.Context, h *patchwatch.Host, findings []patchwatch.Finding, fc *facts) ([]patchwatch.Finding, error) {
+	var missing []string
 	for _, f := range findings {
-		cves = append(cves, f.CVEs...)
+		for _, cve := range f.CVEs {
+			if !fc.kevLoaded[cve] {
+				fc.kevLoaded[cve] = true
+				missing = append(missing, cve)
+			}
+		}
 	}
-	kev, err := e.s.KEV(ctx, cves)
-	if err != nil {
-		return nil, err
+	if len(missing) > 0 {
+		found, err := fc.s.KEV(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(fc.kev, found)
 	}
-	urgencies := map[string]map[string]string{}
 	var lookupErr error
 	urgency := func(release, pkg, cve string) string {
-		byCVE, ok := urgencies[pkg]
+		key := [2]string{release, pkg}
+		byCVE, ok := fc.urgencies[key]
 		if !ok {
-			byCVE, err = e.s.Urgencies(ctx, release, pkg)
-			if err != nil {
+			var err error
+			if byCVE, err = fc.s.Urgencies(ctx, release, pkg); err != nil {
 				lookupErr = err
 			}
-			urgencies[pkg] = byCVE
+			fc.urgencies[key] = byCVE
 		}
 		return byCVE[cve]
 	}
-	matcher.Enrich(h, findings, matcher.Context{KEV: kev, Urgency: urgency, Rules: e.rules, Now: e.now()})
+	matcher.Enrich(h, findings, matcher.Context{KEV: fc.kev, Urgency: urgency, Rules: e.rules, Now: e.now()})
 	return findings, lookupErr
 }
 
@@ -121,89 +163,52 @@ func (e *Service) Sync(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Ev
 	return e.s.SyncFindings(ctx, *h, findings, rebootRequired(h, findings), e.now())
 }
 
-// rematch re-evaluates the hosts a set of changed advisories may concern,
-// found through the host index: not a full rescan.
-func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (int, error) {
-	var pairs []store.ReleasePackage
-	for _, a := range changed {
-		for _, f := range a.Fixes {
-			pairs = append(pairs, store.ReleasePackage{Release: f.Release, Package: f.Package})
-		}
-	}
-	if len(pairs) == 0 {
-		return 0, nil
-	}
-	names, err := e.s.HostsWithPackages(ctx, pairs)
-	if err != nil {
-		return 0, err
-	}
-	return len(names), e.SyncHosts(ctx, names)
-}
-
-// syncHosts re-evaluates the named hosts, or every host when names is nil.
+// SyncHosts re-evaluates the named hosts, or every host when names is nil
+// (a full re-evaluation, see Reevaluate).
 func (e *Service) SyncHosts(ctx context.Context, names []string) error {
-	var hosts []patchwatch.Host
 	if names == nil {
-		var err error
-		if hosts, err = e.s.Hosts(ctx); err != nil {
+		return e.Reevaluate(ctx, "")
+	}
+	for _, n := range names {
+		h, err := e.s.Host(ctx, n)
+		if err != nil {
 			return err
 		}
-	} else {
-		for _, n := range names {
-			h, err := e.s.Host(ctx, n)
-			if err != nil {
-				return err
-			}
-			hosts = append(hosts, h)
-		}
-	}
-	for i := range hosts {
-		if _, err := e.Sync(ctx, &hosts[i]); err != nil {
-			return fmt.Errorf("re-evaluate %s: %w", hosts[i].Name, err)
+		if _, err := e.Sync(ctx, &h); err != nil {
+			return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
 		}
 	}
 	return nil
 }
 
-// outstanding returns a host's findings with their life-cycle data (first
-// seen, deadline, overdue) and the active silence that covers each, if any.
+// Outstanding returns a host's stored findings with their life-cycle data
+// (first seen, deadline, overdue), their urgency at now and the active
+// silence that covers each, if any, most urgent first. It reads what the
+// last evaluation stored for h.Name; it does not match.
 func (e *Service) Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
-	findings, err := e.Findings(ctx, h)
+	rec, err := e.s.HostRecord(ctx, h.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return []patchwatch.Finding{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	records, err := e.s.FindingRecords(ctx, h.Name)
+	findings, err := e.s.HostFindings(ctx, h.Name)
 	if err != nil {
 		return nil, err
 	}
-	firstSeen := map[string]time.Time{}
-	for _, r := range records {
-		if r.Open() {
-			firstSeen[r.Advisory] = r.FirstSeen
-		}
-	}
-	silences, err := e.s.Silences(ctx)
+	v, err := e.newView(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := e.now()
+	briefs := make(map[string]*patchwatch.FindingBrief, len(rec.Findings))
+	for i := range rec.Findings {
+		briefs[rec.Findings[i].Advisory] = &rec.Findings[i]
+	}
 	for i := range findings {
-		f := &findings[i]
-		f.FirstSeen = firstSeen[f.Advisory]
-		if f.FirstSeen.IsZero() {
-			// Not yet recorded (the host report predates this advisory's
-			// import and nothing re-evaluated it): it is new now.
-			f.FirstSeen = now
-		}
-		f.Deadline = e.rules.Deadline(f.Urgency, f.FirstSeen)
-		f.Overdue = now.After(f.Deadline)
-		for j := range silences {
-			if silences[j].Active(now) && silences[j].Matches(f, h.Owner) {
-				f.Silenced = &silences[j]
-				break
-			}
-		}
+		v.decorate(&findings[i], briefs[findings[i].Advisory], rec.Owner)
 	}
+	matcher.SortFindings(findings)
 	return findings, nil
 }
 
@@ -223,6 +228,12 @@ func (e *Service) Advisory(ctx context.Context, id string) (patchwatch.Advisory,
 	return e.s.Advisory(ctx, id)
 }
 
+// HostRecord returns one host's stored summary without its inventory; the
+// error wraps store.ErrNotFound when it is unknown.
+func (e *Service) HostRecord(ctx context.Context, name string) (patchwatch.HostRecord, error) {
+	return e.s.HostRecord(ctx, name)
+}
+
 // Host returns one stored host; the error wraps store.ErrNotFound when it
 // is unknown.
 func (e *Service) Host(ctx context.Context, name string) (patchwatch.Host, error) {
@@ -239,31 +250,27 @@ type FleetCounts struct {
 	FailingChecks map[string]int
 }
 
-// Counts returns the fleet's numbers for the metrics.
+// Counts returns the fleet's numbers for the metrics, from the host
+// records: open findings by their urgency at the last evaluation.
 func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
-	hosts, err := e.s.Hosts(ctx)
-	if err != nil {
-		return FleetCounts{}, err
-	}
-	records, err := e.s.FindingRecords(ctx, "")
-	if err != nil {
-		return FleetCounts{}, err
-	}
 	silences, err := e.s.Silences(ctx)
 	if err != nil {
 		return FleetCounts{}, err
 	}
-	c := FleetCounts{Hosts: len(hosts), Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}}
-	for _, r := range records {
-		if r.Open() {
-			c.Open[r.Urgency]++
-		}
-	}
+	c := FleetCounts{Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}}
 	now := e.now()
-	for i := range hosts {
-		for _, id := range patchwatch.FailingChecks(patchwatch.HostChecks(&hosts[i], silences, now)) {
-			c.FailingChecks[id]++
+	err = e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
+		c.Hosts++
+		for i := range r.Findings {
+			c.Open[r.Findings[i].Urgency]++
 		}
-	}
-	return c, nil
+		if len(r.Checks) > 0 {
+			h := patchwatch.Host{Name: r.Name, Owner: r.Owner, Checks: r.Checks}
+			for _, id := range patchwatch.FailingChecks(patchwatch.HostChecks(&h, silences, now)) {
+				c.FailingChecks[id]++
+			}
+		}
+		return nil
+	})
+	return c, err
 }

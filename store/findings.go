@@ -63,7 +63,10 @@ func syncFindingsTx(tx *bolt.Tx, h patchwatch.Host, findings []patchwatch.Findin
 	if err != nil {
 		return nil, err
 	}
-	return events, states.Put([]byte(h.Name), data)
+	if err := states.Put([]byte(h.Name), data); err != nil {
+		return nil, err
+	}
+	return events, putReadModelTx(tx, &h, findings, next, st.RebootRequiredSince)
 }
 
 func hostRecords(tx *bolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
@@ -162,6 +165,9 @@ func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]p
 			return err
 		}
 		events = evs
+		if err := removeReadModelTx(tx, name); err != nil {
+			return err
+		}
 		if err := unindexHost(tx, name); err != nil {
 			return err
 		}

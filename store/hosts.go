@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -24,7 +25,16 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 	if err != nil {
 		return fmt.Errorf("encode host %s: %w", h.Name, err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return putHostTx(tx, h.Name, data, index) })
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putHostTx(tx, h.Name, data, index); err != nil {
+			return err
+		}
+		// A host stored without evaluation has no findings yet.
+		if tx.Bucket(bucketHostRecords).Get([]byte(h.Name)) == nil {
+			return putReadModelTx(tx, &h, nil, nil, time.Time{})
+		}
+		return nil
+	})
 }
 
 func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage) error {
@@ -180,4 +190,39 @@ func (s *Store) Hosts(ctx context.Context) ([]patchwatch.Host, error) {
 		})
 	})
 	return out, err
+}
+
+// HostsAfter returns up to limit hosts in name order, starting past the
+// host named after ("" for the first): a fleet walked in bounded pages,
+// each its own short read transaction.
+func (s *Store) HostsAfter(ctx context.Context, after string, limit int) ([]patchwatch.Host, error) {
+	var out []patchwatch.Host
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketHosts).Cursor()
+		k, v := c.First()
+		if after != "" {
+			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			var h patchwatch.Host
+			if err := json.Unmarshal(v, &h); err != nil {
+				return fmt.Errorf("decode host %s: %w", k, err)
+			}
+			out = append(out, h)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// CountHosts returns how many hosts are stored.
+func (s *Store) CountHosts(ctx context.Context) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketHosts).Stats().KeyN
+		return nil
+	})
+	return n, err
 }

@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -36,6 +36,11 @@ var (
 	bucketOutbox     = []byte("outbox")        // delivery id -> Delivery
 	bucketNotified   = []byte("notified")      // host NUL advisory -> last notified time
 	bucketNotifyMeta = []byte("notify_meta")   // digest schedules and snapshots
+
+	bucketHostRecords    = []byte("host_records")    // host -> HostRecord (readmodel.go)
+	bucketFindingDetails = []byte("finding_details") // host NUL advisory -> Finding
+	bucketOwnerIndex     = []byte("owner_hosts")     // lower(owner) NUL host -> empty
+	bucketAdvisoryIndex  = []byte("advisory_hosts")  // advisory NUL host -> empty
 
 	keySchema = []byte("schema_version")
 )
@@ -103,9 +108,11 @@ func checkSchema(tx *bolt.Tx) error {
 // only adds buckets (version 2: kev, debian_urgency; version 3: findings,
 // host_state, host_packages, silences; version 4: tokens, token_ids;
 // version 5: notify_events, outbox, notified, notify_meta), so creating
-// the missing ones is
-// the whole migration; a read-only open of an older database finds them
-// absent, and the readers treat that as empty.
+// the missing ones is the whole migration; a read-only open of an older
+// database finds them absent, and the readers treat that as empty.
+// Version 6 adds the read models (host_records, finding_details,
+// owner_hosts, advisory_hosts), built from the stored hosts, and flags the
+// findings for one full re-evaluation by the service.
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -118,9 +125,15 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta} {
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
+		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	if current < 6 {
+		if err := migrateReadModels(tx); err != nil {
+			return fmt.Errorf("migrate to schema 6: %w", err)
 		}
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))

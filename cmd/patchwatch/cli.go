@@ -217,6 +217,32 @@ func newService(env *Env, s *store.Store, configPath string) (*service.Service, 
 	return service.New(s, rules, env.Now), nil
 }
 
+// reevaluated opens the database writable to migrate it and run the full
+// re-evaluation it asks for, then reopens it read-only for the query.
+func reevaluated(env *Env, path, configPath, why string) (*store.Store, *service.Service, error) {
+	fmt.Fprintf(env.Stderr, "patchwatch: evaluating every host once (%s)\n", why)
+	s, err := openStore(path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := newService(env, s, configPath)
+	if err == nil {
+		_, err = svc.ReevaluateIfPending(context.Background())
+	}
+	s.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("re-evaluate hosts: %w", err)
+	}
+	if s, err = openStore(path, true); err != nil {
+		return nil, nil, err
+	}
+	if svc, err = newService(env, s, configPath); err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, svc, nil
+}
+
 // queryFlags parses the flags every query shares (--db, --format,
 // --config) plus the ones add declares, and opens the database read-only.
 func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (*query, error) {
@@ -252,6 +278,14 @@ func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (
 	if err != nil {
 		s.Close()
 		return nil, err
+	}
+	if why, err := s.EvaluationPending(context.Background()); err == nil && why != "" {
+		// Once after an upgrade: migrate and store every host's findings,
+		// which the queries read.
+		s.Close()
+		if s, svc, err = reevaluated(env, *db, *configPath, why); err != nil {
+			return nil, err
+		}
 	}
 	return &query{fs: fs, format: *format, s: s, svc: svc}, nil
 }

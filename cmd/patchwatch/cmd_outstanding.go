@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/jsonarray"
 	"github.com/patchwatch/patchwatch/service"
 )
 
@@ -44,6 +46,26 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 			return usageError("--min-urgency: %v", err)
 		}
 	}
+	flt := service.Filter{Host: *host, Owner: *owner, MinSeverity: floor, MinUrgency: urgencyFloor,
+		IncludeSilenced: *includeSilenced, OverdueOnly: *overdueOnly}
+	if q.remote == nil && q.format == "json" {
+		// The whole fleet's findings stream out as they are read.
+		out := bufio.NewWriterSize(env.Stdout, 64<<10)
+		list := jsonarray.New(out)
+		if _, err := q.svc.EachOutstanding(ctx, flt, service.Page{}, func(f *patchwatch.Finding) error { return list.Add(f) }); err != nil {
+			return err
+		}
+		if err := list.Close(); err != nil {
+			return err
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		if *exitCode && list.Len() > 0 {
+			return &ExitError{Code: ExitFindings}
+		}
+		return nil
+	}
 	var findings []patchwatch.Finding
 	if q.remote != nil {
 		v := url.Values{"include_silenced": {strconv.FormatBool(*includeSilenced)}, "overdue": {strconv.FormatBool(*overdueOnly)}}
@@ -54,8 +76,7 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 		}
 		err = q.remote.get(ctx, "/api/v1/findings", v, &findings)
 	} else {
-		findings, err = q.svc.OutstandingAll(ctx, service.Filter{Host: *host, Owner: *owner, MinSeverity: floor, MinUrgency: urgencyFloor,
-			IncludeSilenced: *includeSilenced, OverdueOnly: *overdueOnly})
+		findings, err = q.svc.OutstandingAll(ctx, flt)
 	}
 	if err != nil {
 		return err

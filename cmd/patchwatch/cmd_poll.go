@@ -284,6 +284,7 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 	}
 	defer s.Close()
 	svc := service.New(s, cfg.Urgency, env.Now)
+	svc.SetLogger(log.With("component", "service"))
 	if once {
 		pollers := buildPollers(cfg, log)
 		if len(pollers) == 0 {
@@ -296,6 +297,11 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 
 // pollLoop polls every feed on cfg.PollInterval until ctx ends.
 func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, onPoll func(string, error)) error {
+	// After an upgrade, the stored findings are built once, in chunks that
+	// let intake and queries go on (they run in their own goroutines).
+	if _, err := svc.ReevaluateIfPending(ctx); err != nil && ctx.Err() == nil {
+		log.Error("full re-evaluation failed; will retry on the next start", "err", err)
+	}
 	pollers := buildPollers(cfg, log)
 	if len(pollers) == 0 {
 		log.Warn("no feed is enabled: nothing is polled")

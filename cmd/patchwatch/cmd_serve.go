@@ -30,6 +30,7 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	}
 	defer s.Close()
 	svc := service.New(s, cfg.Urgency, env.Now)
+	svc.SetLogger(log.With("component", "service"))
 	api := server.New(svc, s, server.Options{
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, ReportInterval: cfg.Server.ReportInterval, ReportBurst: cfg.Server.ReportBurst,
 		StaleAfter: cfg.Server.StaleAfter, Logger: log.With("component", "api"), Clock: env.Now,

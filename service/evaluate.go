@@ -1,0 +1,317 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// evaluationChunk is how many hosts one step of a fleet job reads, matches
+// and commits in one write transaction: big enough to amortise the commit,
+// small enough that intake and queries interleave with the job and that
+// memory holds only this many inventories.
+const evaluationChunk = 256
+
+// Rematch re-evaluates, for a set of new or changed advisories, the hosts
+// they may concern: those indexed under a package the advisories fix and
+// those with an open finding of one of them (a fix that moved away). Only
+// the changed advisories are matched; each host's other stored findings
+// are kept (their urgency re-assessed at now), so the result equals a full
+// match of the host. It returns the number of hosts re-evaluated.
+func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (int, error) {
+	if len(changed) == 0 {
+		return 0, nil
+	}
+	e.evaluating.Lock()
+	defer e.evaluating.Unlock()
+	if why, err := e.s.EvaluationPending(ctx); err != nil {
+		return 0, err
+	} else if why != "" {
+		// The stored findings are not complete yet: only a whole pass
+		// makes them so.
+		n, err := e.s.CountHosts(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return n, e.reevaluate(ctx, why)
+	}
+	// Matched as stored: normalized, so that findings list packages in the
+	// order a whole match gives.
+	changed = slices.Clone(changed)
+	for i := range changed {
+		changed[i].Fixes = slices.Clone(changed[i].Fixes)
+		changed[i].Normalize()
+	}
+	var pairs []store.ReleasePackage
+	ids := make(map[string]bool, len(changed))
+	for _, a := range changed {
+		ids[a.ID] = true
+		for _, f := range a.Fixes {
+			pairs = append(pairs, store.ReleasePackage{Release: f.Release, Package: f.Package})
+		}
+	}
+	candidates := map[string]bool{}
+	if len(pairs) > 0 {
+		names, err := e.s.HostsWithPackages(ctx, pairs)
+		if err != nil {
+			return 0, err
+		}
+		for _, n := range names {
+			candidates[n] = true
+		}
+	}
+	for id := range ids {
+		names, err := e.s.HostsWithAdvisory(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		for _, n := range names {
+			candidates[n] = true
+		}
+	}
+	// A rebuild (AlmaLinux, Rocky) is matched against Red Hat's advisories
+	// until its own first arrive, and again once its last are gone: when
+	// that flips, every host of the rebuild is matched whole.
+	releases, err := e.s.Releases(ctx)
+	if err != nil {
+		return 0, err
+	}
+	flipped, err := e.flippedRebuilds(ctx, releases)
+	if err != nil {
+		return 0, err
+	}
+	if len(flipped) > 0 {
+		err := e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
+			if flipped[r.Release] {
+				candidates[r.Name] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	if len(candidates) == 0 {
+		return 0, e.s.SetEvaluatedReleases(ctx, releases)
+	}
+	ix := matcher.NewIndex(changed)
+	fc := newFacts(e.s)
+	ownRelease := map[string]bool{}
+	var batch []store.Evaluation
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := e.s.SyncBatch(ctx, batch, e.now())
+		batch = batch[:0]
+		return err
+	}
+	for _, name := range sortedKeys(candidates) {
+		h, err := e.s.Host(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return 0, err
+		}
+		findings, err := e.rematchHost(ctx, &h, ix, ids, ownRelease, fc)
+		if err != nil {
+			return 0, fmt.Errorf("re-evaluate %s: %w", name, err)
+		}
+		batch = append(batch, store.Evaluation{Host: h, Findings: findings, RebootRequired: rebootRequired(&h, findings)})
+		if len(batch) == evaluationChunk {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	return len(candidates), e.s.SetEvaluatedReleases(ctx, releases)
+}
+
+// flippedRebuilds returns the rebuild releases that gained their first or
+// lost their last advisories since the findings were last brought up to
+// date (all rebuilds with advisories when that was never recorded).
+func (e *Service) flippedRebuilds(ctx context.Context, now []string) (map[string]bool, error) {
+	before, err := e.s.EvaluatedReleases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	flipped := map[string]bool{}
+	for _, r := range now {
+		if !slices.Contains(before, r) {
+			flipped[r] = true
+		}
+	}
+	for _, r := range before {
+		if !slices.Contains(now, r) {
+			flipped[r] = true
+		}
+	}
+	for r := range flipped {
+		if patchwatch.ReleaseFamily(r) != patchwatch.FamilyRPM || patchwatch.RHSARelease(r) == r {
+			delete(flipped, r)
+		}
+	}
+	return flipped, nil
+}
+
+// rematchHost matches h against the changed advisories in ix and merges
+// the result with its stored findings of every other advisory.
+func (e *Service) rematchHost(ctx context.Context, h *patchwatch.Host, ix *matcher.Index, changed, ownRelease map[string]bool, fc *facts) ([]patchwatch.Finding, error) {
+	if h.Family == patchwatch.FamilyRPM && patchwatch.RHSARelease(h.Release) != h.Release {
+		// A rebuild switches from Red Hat's advisories to its own once the
+		// first of those arrives: only a whole match of the host decides.
+		return e.Findings(ctx, h)
+	}
+	own, known := ownRelease[h.Release]
+	if !known {
+		var err error
+		if own, err = e.s.HasRelease(ctx, h.Release); err != nil {
+			return nil, err
+		}
+		ownRelease[h.Release] = own
+	}
+	if own {
+		ix.MarkRelease(h.Release)
+	}
+	fresh, err := e.enrich(ctx, h, ix.Match(h), fc)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := e.s.HostFindings(ctx, h.Name)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	for _, f := range stored {
+		if changed[f.Advisory] {
+			continue
+		}
+		f.Urgency, f.UrgencyReasons = e.rules.Assess(patchwatch.UrgencyFacts{
+			Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
+			RunningKernel: f.RunningKernel, FixPublished: f.Published,
+		}, now)
+		fresh = append(fresh, f)
+	}
+	matcher.SortFindings(fresh)
+	return fresh, nil
+}
+
+// Reevaluate matches every host against every stored advisory again (after
+// the first backfill, a KEV update, a change of urgency rules, or the
+// migration that introduced stored findings) and stores the changes. It
+// walks the fleet in chunks, each read in its own short transaction and
+// committed in one write, so intake and queries go on meanwhile; the
+// advisories are indexed once for the whole job, and progress is logged.
+// why, when not empty, is logged as the reason.
+func (e *Service) Reevaluate(ctx context.Context, why string) error {
+	e.evaluating.Lock()
+	defer e.evaluating.Unlock()
+	return e.reevaluate(ctx, why)
+}
+
+func (e *Service) reevaluate(ctx context.Context, why string) error {
+	started := time.Now()
+	var advisories []patchwatch.Advisory
+	if err := e.s.EachAdvisory(ctx, func(a patchwatch.Advisory) error {
+		advisories = append(advisories, a)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("load advisories: %w", err)
+	}
+	releases, err := e.s.Releases(ctx)
+	if err != nil {
+		return err
+	}
+	// The whole index marks every release that has advisories, as
+	// HasRelease would for each host.
+	ix := matcher.NewIndex(advisories)
+	advisories = nil
+	total, err := e.s.CountHosts(ctx)
+	if err != nil {
+		return err
+	}
+	log := e.log.With("job", "re-evaluation")
+	log.Info("full re-evaluation started", "hosts", total, "advisories", ix.Len(), "reason", why)
+	workers := runtime.GOMAXPROCS(0)
+	caches := make([]*facts, workers)
+	for i := range caches {
+		caches[i] = newFacts(e.s)
+	}
+	done, after, lastLog := 0, "", time.Now()
+	for {
+		hosts, err := e.s.HostsAfter(ctx, after, evaluationChunk)
+		if err != nil {
+			return err
+		}
+		if len(hosts) == 0 {
+			break
+		}
+		batch := make([]store.Evaluation, len(hosts))
+		var g errgroup.Group
+		for w := range workers {
+			g.Go(func() error {
+				for i := w; i < len(hosts); i += workers {
+					h := &hosts[i]
+					findings, err := e.enrich(ctx, h, ix.Match(h), caches[w])
+					if err != nil {
+						return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
+					}
+					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings)}
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		if _, err := e.s.SyncBatch(ctx, batch, e.now()); err != nil {
+			return err
+		}
+		done += len(hosts)
+		after = hosts[len(hosts)-1].Name
+		if time.Since(lastLog) > 10*time.Second {
+			lastLog = time.Now()
+			log.Info("full re-evaluation progress", "hosts_done", done, "hosts", total, "elapsed", time.Since(started).Round(time.Second))
+		}
+	}
+	if err := e.s.SetEvaluationPending(ctx, ""); err != nil {
+		return err
+	}
+	if err := e.s.SetEvaluatedReleases(ctx, releases); err != nil {
+		return err
+	}
+	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// ReevaluateIfPending runs the full re-evaluation that the database asks
+// for (after a schema migration), if any, and reports whether it ran.
+func (e *Service) ReevaluateIfPending(ctx context.Context) (bool, error) {
+	why, err := e.s.EvaluationPending(ctx)
+	if err != nil || why == "" {
+		return false, err
+	}
+	return true, e.Reevaluate(ctx, why)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

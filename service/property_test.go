@@ -1,0 +1,179 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+var (
+	propReleases = []string{"ubuntu:22.04", "debian:12", "rhel:9", "almalinux:9"}
+	propDeb      = []string{"1.0-1", "1.0-2", "1.0-2+deb12u1", "1.1~rc1-1", "1:0.9-1", "2.0-1ubuntu0.1"}
+	propRPM      = []string{"0:1.0-1.el9", "0:1.0-2.el9", "0:1.0-2.el9_2.1", "1:0.9-1.el9", "0:1.0-10.el9"}
+)
+
+func propVersions(release string) []string {
+	if patchwatch.ReleaseFamily(release) == patchwatch.FamilyRPM {
+		return propRPM
+	}
+	return propDeb
+}
+
+func drawAdvisory(t *rapid.T, id string, modified time.Time) patchwatch.Advisory {
+	a := patchwatch.Advisory{ID: id, Source: patchwatch.SourceUSN, Title: "t " + id, Published: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Modified: modified, Severity: patchwatch.Severity(rapid.IntRange(0, 5).Draw(t, "severity")), CVEs: []string{"CVE-2026-" + id}}
+	for j := range rapid.IntRange(0, 3).Draw(t, "fixes") {
+		release := rapid.SampledFrom(propReleases[:3]).Draw(t, "release")
+		if rapid.IntRange(0, 9).Draw(t, "own") == 0 {
+			release = "almalinux:9" // the rebuild's own advisories switch it off Red Hat's
+		}
+		kind := patchwatch.KindSource
+		if patchwatch.ReleaseFamily(release) == patchwatch.FamilyRPM || rapid.Bool().Draw(t, "binary") {
+			kind = patchwatch.KindBinary
+		}
+		fixed := rapid.SampledFrom(append([]string{""}, propVersions(release)...)).Draw(t, "fixed")
+		a.Fixes = append(a.Fixes, patchwatch.Fix{Release: release, Package: fmt.Sprintf("p%d", rapid.IntRange(0, 4).Draw(t, fmt.Sprint("fixpkg", j))),
+			Kind: kind, FixedVersion: fixed})
+	}
+	return a
+}
+
+func drawHost(t *rapid.T, name string, at time.Time) patchwatch.Host {
+	release := rapid.SampledFrom(propReleases).Draw(t, "hostrelease")
+	h := patchwatch.Host{Name: name, Owner: rapid.SampledFrom([]string{"", "ann@example.org", "Bob@example.org"}).Draw(t, "owner"),
+		Release: release, Family: patchwatch.ReleaseFamily(release), SourceInfo: true, EpochInfo: true, ModuleInfo: true, ReportedAt: at}
+	seen := map[string]bool{}
+	for j := range rapid.IntRange(0, 6).Draw(t, "pkgs") {
+		name := fmt.Sprintf("p%d", rapid.IntRange(0, 4).Draw(t, fmt.Sprint("bin", j)))
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		v := rapid.SampledFrom(propVersions(release)).Draw(t, "version")
+		h.Packages = append(h.Packages, patchwatch.Package{Name: name, Version: v, SourceName: fmt.Sprintf("p%d", rapid.IntRange(0, 4).Draw(t, fmt.Sprint("src", j))), SourceVersion: v})
+	}
+	return h
+}
+
+// bruteForce matches every stored host against one index of every stored
+// advisory, as no query path does, and returns the findings by host.
+func bruteForce(t *rapid.T, ctx context.Context, s *store.Store, now time.Time) map[string][]patchwatch.Finding {
+	var advisories []patchwatch.Advisory
+	if err := s.EachAdvisory(ctx, func(a patchwatch.Advisory) error { advisories = append(advisories, a); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ix := matcher.NewIndex(advisories)
+	hosts, err := s.HostsAfter(ctx, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]patchwatch.Finding{}
+	for i := range hosts {
+		fs := ix.Match(&hosts[i])
+		matcher.Enrich(&hosts[i], fs, matcher.Context{Rules: patchwatch.DefaultUrgencyRules(), Now: now})
+		out[hosts[i].Name] = fs
+	}
+	return out
+}
+
+// comparable drops what only the read side adds.
+func comparable(fs []patchwatch.Finding) string {
+	var lines []string
+	for _, f := range fs {
+		f.FirstSeen, f.Deadline, f.Overdue, f.Silenced = time.Time{}, time.Time{}, false, nil
+		data, _ := json.Marshal(f)
+		lines = append(lines, string(data))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestStoredFindingsEqualFreshMatch keeps proving, for random fleets and
+// random advisory changes, host reports, removals and full passes, that
+// the stored findings every query reads equal a fresh brute-force match.
+func TestStoredFindingsEqualFreshMatch(t *testing.T) {
+	dir := t.TempDir()
+	runs := 0
+	rapid.Check(t, func(t *rapid.T) {
+		runs++
+		ctx := context.Background()
+		s, err := store.Open(filepath.Join(dir, fmt.Sprintf("p%d.db", runs)), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+		svc := service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
+		var initial []patchwatch.Advisory
+		for i := range rapid.IntRange(0, 5).Draw(t, "advisories") {
+			initial = append(initial, drawAdvisory(t, fmt.Sprintf("A%d", i), now))
+		}
+		if _, err := s.UpsertAdvisories(ctx, initial); err != nil {
+			t.Fatal(err)
+		}
+		for i := range rapid.IntRange(1, 5).Draw(t, "hosts") {
+			if _, err := svc.PutHost(ctx, drawHost(t, fmt.Sprintf("h%d", i), now)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for step := range rapid.IntRange(1, 6).Draw(t, "steps") {
+			now = now.Add(time.Hour)
+			switch rapid.IntRange(0, 4).Draw(t, "action") {
+			case 0, 1: // a new or modified advisory, then the incremental path
+				a := drawAdvisory(t, fmt.Sprintf("A%d", rapid.IntRange(0, 7).Draw(t, "id")), now)
+				if _, err := s.UpsertAdvisories(ctx, []patchwatch.Advisory{a}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := svc.Rematch(ctx, []patchwatch.Advisory{a}); err != nil {
+					t.Fatal(err)
+				}
+			case 2: // a host reports (new or changed inventory)
+				if _, err := svc.PutHost(ctx, drawHost(t, fmt.Sprintf("h%d", rapid.IntRange(0, 6).Draw(t, "host")), now)); err != nil {
+					t.Fatal(err)
+				}
+			case 3:
+				if _, err := s.RemoveHost(ctx, fmt.Sprintf("h%d", rapid.IntRange(0, 6).Draw(t, "gone")), now); err != nil && !errorsIsNotFound(err) {
+					t.Fatal(err)
+				}
+			case 4:
+				if err := svc.Reevaluate(ctx, "test"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := bruteForce(t, ctx, s, now)
+			total := 0
+			for host, fs := range want {
+				got, err := svc.OutstandingAll(ctx, service.Filter{Host: host, IncludeSilenced: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := comparable(got), comparable(fs); g != w {
+					t.Fatalf("step %d, host %s: stored findings\n%s\nfresh match\n%s", step, host, g, w)
+				}
+				total += len(fs)
+			}
+			all, err := svc.OutstandingAll(ctx, service.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != total {
+				t.Fatalf("step %d: fleet query lists %d findings, fresh match %d", step, len(all), total)
+			}
+		}
+	})
+}
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
