@@ -170,6 +170,9 @@ func parseKiwiLine(line string) (patchwatch.Package, error) {
 	if epoch == "(none)" {
 		epoch = "0"
 	}
+	if c[0] == "" {
+		return patchwatch.Package{}, fmt.Errorf("empty package name")
+	}
 	v, err := evr(epoch, c[2], c[3])
 	if err != nil {
 		return patchwatch.Package{}, err
