@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -102,7 +102,8 @@ func checkSchema(tx *bolt.Tx) error {
 // migrate brings any earlier layout to SchemaVersion. Every step so far
 // only adds buckets (version 2: kev, debian_urgency; version 3: findings,
 // host_state, host_packages, silences; version 4: tokens, token_ids;
-// version 5: notify_events, outbox, notified, notify_meta), so creating
+// version 5: notify_events, outbox, notified, notify_meta; version 6:
+// host_tokens, enrollments, see migrateEnrollments), so creating
 // the missing ones is
 // the whole migration; a read-only open of an older database finds them
 // absent, and the readers treat that as empty.
@@ -122,6 +123,9 @@ func migrate(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
+	}
+	if err := migrateEnrollments(tx); err != nil {
+		return err
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
 }
