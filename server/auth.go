@@ -86,5 +86,6 @@ func (s *Server) authenticate(r *http.Request, allowed ...patchwatch.TokenKind) 
 	if !slices.Contains(allowed, t.Kind) {
 		return t, errForbidden
 	}
+	guardOf(r.Context()).authenticate()
 	return t, nil
 }

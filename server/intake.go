@@ -106,13 +106,30 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rejectBody(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errBusy) {
+		s.busy(w, r)
+		return
+	}
 	if errors.Is(err, errTooLarge) {
+		w.Header().Set("Connection", "close")
 		s.metrics.rejected.WithLabelValues("too_large").Inc()
 		s.fail(w, r, http.StatusRequestEntityTooLarge, "too_large", err)
 		return
 	}
 	s.metrics.rejected.WithLabelValues("malformed").Inc()
 	s.fail(w, r, http.StatusBadRequest, "malformed", err)
+}
+
+// rejectInventory answers an inventory that fails the shared validation:
+// 413 over the package limit, else status.
+func (s *Server) rejectInventory(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if errors.Is(err, inventory.ErrTooLarge) {
+		s.metrics.rejected.WithLabelValues("too_large").Inc()
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "too_large", err)
+		return
+	}
+	s.metrics.rejected.WithLabelValues("invalid").Inc()
+	s.fail(w, r, status, "invalid", err)
 }
 
 // intake runs what every report endpoint checks first: a host token, the
@@ -156,8 +173,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := inventory.DecodeReport(bytes.NewReader(data))
 	if err != nil {
-		s.metrics.rejected.WithLabelValues("invalid").Inc()
-		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		s.rejectInventory(w, r, http.StatusBadRequest, err)
 		return
 	}
 	if rep.Name() != tok.Host {
@@ -167,8 +183,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := inventory.HostFromReport(&rep, s.now())
 	if err != nil {
-		s.metrics.rejected.WithLabelValues("invalid").Inc()
-		s.fail(w, r, http.StatusUnprocessableEntity, "invalid", err)
+		s.rejectInventory(w, r, http.StatusUnprocessableEntity, err)
 		return
 	}
 	s.store(w, r, tok, h, "json")
@@ -205,8 +220,7 @@ func (s *Server) vuls(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := inventory.HostFromVuls(hd, data, s.now())
 	if err != nil {
-		s.metrics.rejected.WithLabelValues("invalid").Inc()
-		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		s.rejectInventory(w, r, http.StatusBadRequest, err)
 		return
 	}
 	s.store(w, r, tok, h, "vuls")

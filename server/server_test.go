@@ -27,6 +27,7 @@ import (
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
+	api    *server.Server
 	st     *store.Store
 	now    time.Time
 	admin  string
@@ -67,6 +68,7 @@ func newEnvWith(t *testing.T, opts server.Options) *env {
 	}
 	opts.ReportInterval, opts.ReportBurst = time.Second, 1000
 	api := server.New(svc, st, opts)
+	e.api = api
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(e.srv.Close)
 	e.admin = e.token(patchwatch.TokenAdmin, "", "")
