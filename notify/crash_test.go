@@ -30,10 +30,10 @@ type mailbox struct {
 type mailboxSession struct{ m *mailbox }
 
 func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return mailboxSession{m}, nil }
-func (mailboxSession) Mail(string, *smtp.MailOptions) error   { return nil }
-func (mailboxSession) Rcpt(string, *smtp.RcptOptions) error   { return nil }
-func (mailboxSession) Reset()                                 {}
-func (mailboxSession) Logout() error                          { return nil }
+func (mailboxSession) Mail(string, *smtp.MailOptions) error    { return nil }
+func (mailboxSession) Rcpt(string, *smtp.RcptOptions) error    { return nil }
+func (mailboxSession) Reset()                                  {}
+func (mailboxSession) Logout() error                           { return nil }
 func (s mailboxSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
