@@ -28,6 +28,13 @@ type Delivery struct {
 	// attempts ended the tries; LastError says why.
 	Failed    bool   `json:"failed,omitempty"`
 	LastError string `json:"last_error,omitempty"`
+	// SendingAt is stored just before a send starts and cleared with its
+	// outcome: a delivery found with it set after a restart may have
+	// reached its recipient, and is resent once under the same
+	// Message-ID (Slack: metadata delivery_id), so receivers drop the copy.
+	SendingAt time.Time `json:"sending_at,omitzero"`
+	// Interrupted counts sends cut off by a crash or a kill.
+	Interrupted int `json:"interrupted,omitempty"`
 }
 
 // NotifyEvent is a finding event waiting for the notifier, with what

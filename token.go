@@ -22,10 +22,12 @@ const (
 // Token is an API credential. Only its hash is stored; the secret is shown
 // once, when it is created.
 type Token struct {
-	ID        string    `json:"id"`
-	Kind      TokenKind `json:"kind"`
-	Owner     string    `json:"owner,omitempty"`
-	Project   string    `json:"project,omitempty"`
+	ID      string    `json:"id"`
+	Kind    TokenKind `json:"kind"`
+	Owner   string    `json:"owner,omitempty"`
+	Project string    `json:"project,omitempty"`
+	// Host is the host a host token reports for, or the one host an
+	// enroll token may enroll (empty: any host).
 	Host      string    `json:"host,omitempty"`
 	Note      string    `json:"note,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -33,12 +35,21 @@ type Token struct {
 	// long as the host; revoke them to cut a host off).
 	Expires time.Time `json:"expires,omitzero"`
 	Revoked bool      `json:"revoked,omitempty"`
+	// Uses limits the enrollments an enroll token makes (0: no limit);
+	// Used counts those made.
+	Uses int `json:"uses,omitempty"`
+	Used int `json:"used,omitempty"`
 }
 
 // Token errors, checked with errors.Is.
 var (
 	ErrTokenRevoked = errors.New("token revoked")
 	ErrTokenExpired = errors.New("token expired")
+	ErrTokenUsedUp  = errors.New("token used up")
+	// ErrTokenWrongHost is an enroll token bound to another host.
+	ErrTokenWrongHost = errors.New("token is bound to another host")
+	// ErrHostClaimed is an enrollment of a host that another owner claimed.
+	ErrHostClaimed = errors.New("host is enrolled by another owner")
 )
 
 // Usable reports why a token cannot be used at now, or nil.
@@ -48,8 +59,37 @@ func (t *Token) Usable(now time.Time) error {
 		return ErrTokenRevoked
 	case !t.Expires.IsZero() && !now.Before(t.Expires):
 		return ErrTokenExpired
+	case t.Uses > 0 && t.Used >= t.Uses:
+		return ErrTokenUsedUp
 	}
 	return nil
+}
+
+// MayEnroll reports why an enroll token cannot enroll host at now, or nil.
+func (t *Token) MayEnroll(host string, now time.Time) error {
+	if err := t.Usable(now); err != nil {
+		return err
+	}
+	if t.Kind == TokenEnroll && t.Host != "" && t.Host != host {
+		return fmt.Errorf("%w %s", ErrTokenWrongHost, t.Host)
+	}
+	return nil
+}
+
+// Enrollment is a host's claim: its first enrollment fixes the owner and
+// project, before the host ever reports, and only that owner or an admin
+// enrolls it again.
+type Enrollment struct {
+	Host       string    `json:"host"`
+	Owner      string    `json:"owner"`
+	Project    string    `json:"project,omitempty"`
+	EnrolledAt time.Time `json:"enrolled_at"`
+	// EnrollToken is the ID of the token of the first enrollment; Last*
+	// are those of the latest one.
+	EnrollToken     string    `json:"enroll_token"`
+	LastEnrolledAt  time.Time `json:"last_enrolled_at"`
+	LastEnrollToken string    `json:"last_enroll_token"`
+	Enrollments     int       `json:"enrollments"`
 }
 
 // Validate checks a token before it is stored.
@@ -66,6 +106,12 @@ func (t *Token) Validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown token kind %q", t.Kind)
+	}
+	if t.Uses < 0 || t.Uses > 0 && t.Kind != TokenEnroll {
+		return errors.New("only enroll tokens have a use limit, a positive one")
+	}
+	if t.Host != "" && t.Kind != TokenHost && t.Kind != TokenEnroll {
+		return fmt.Errorf("a %s token is not bound to a host", t.Kind)
 	}
 	if t.ID == "" {
 		return errors.New("token without an id")

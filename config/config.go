@@ -123,6 +123,13 @@ type Server struct {
 	StaleAfter time.Duration `yaml:"stale_after"`
 	// ShutdownTimeout bounds the wait for requests in flight at SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MaxBodiesInFlight and MaxBodyBytesInFlight bound the request bodies
+	// read at once and the bytes buffered for them (503 with Retry-After
+	// beyond); UnauthenticatedTimeout cuts a body still arriving on a
+	// request without a valid token (docs/security.md).
+	MaxBodiesInFlight      int64         `yaml:"max_bodies_in_flight"`
+	MaxBodyBytesInFlight   int64         `yaml:"max_body_bytes_in_flight"`
+	UnauthenticatedTimeout time.Duration `yaml:"unauthenticated_timeout"`
 }
 
 // HTTP tunes every feed request.
@@ -236,6 +243,10 @@ func Default() Config {
 			ReportBurst:     5,
 			StaleAfter:      48 * time.Hour,
 			ShutdownTimeout: 30 * time.Second,
+			// Eight bodies at the default body limit fit the byte budget.
+			MaxBodiesInFlight:      32,
+			MaxBodyBytesInFlight:   256 << 20,
+			UnauthenticatedTimeout: 10 * time.Second,
 		},
 		DB:           "patchwatch.db",
 		LogLevel:     "info",
@@ -373,6 +384,12 @@ func (c *Config) Validate() error {
 		}
 		if sv.MaxBodyBytes <= 0 || sv.ReportInterval <= 0 || sv.ReportBurst <= 0 || sv.StaleAfter <= 0 || sv.ShutdownTimeout <= 0 {
 			errs = append(errs, errors.New("server.max_body_bytes, report_interval, report_burst, stale_after, shutdown_timeout: must be positive"))
+		}
+		if sv.MaxBodiesInFlight <= 0 || sv.UnauthenticatedTimeout <= 0 {
+			errs = append(errs, errors.New("server.max_bodies_in_flight, unauthenticated_timeout: must be positive"))
+		}
+		if sv.MaxBodyBytesInFlight < sv.MaxBodyBytes {
+			errs = append(errs, fmt.Errorf("server.max_body_bytes_in_flight: %d is less than max_body_bytes (%d): no body at its limit would fit", sv.MaxBodyBytesInFlight, sv.MaxBodyBytes))
 		}
 	}
 	if _, err := c.SlogLevel(); err != nil {

@@ -74,7 +74,7 @@ func ParsePackages(name string, data []byte) (pkgs []patchwatch.Package, sourceI
 }
 
 func parseDpkgStatus(name string, data []byte) ([]patchwatch.Package, error) {
-	var pkgs []patchwatch.Package
+	var pkgs packageSet
 	fields := map[string]string{}
 	start, lineNo := 0, 0
 	var last string
@@ -109,7 +109,9 @@ func parseDpkgStatus(name string, data []byte) ([]patchwatch.Package, error) {
 				p.SourceVersion = srcVersion
 			}
 		}
-		pkgs = append(pkgs, p)
+		if err := pkgs.add(p); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, start, err)
+		}
 		return nil
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -145,7 +147,7 @@ func parseDpkgStatus(name string, data []byte) ([]patchwatch.Package, error) {
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	return pkgs, nil
+	return pkgs.pkgs, nil
 }
 
 // parseSourceField reads the Source field: "glibc" or "glibc (2.36-9)",
@@ -167,7 +169,7 @@ func parseSourceField(s string) (name, ver string, err error) {
 }
 
 func parseDpkgQuery(name string, data []byte) ([]patchwatch.Package, error) {
-	var pkgs []patchwatch.Package
+	var pkgs packageSet
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	lineNo := 0
@@ -205,12 +207,14 @@ func parseDpkgQuery(name string, data []byte) ([]patchwatch.Package, error) {
 				return nil, fmt.Errorf("%s:%d: package %s source version: %w", name, lineNo, p.Name, err)
 			}
 		}
-		pkgs = append(pkgs, p)
+		if err := pkgs.add(p); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", name, lineNo+1, err)
 	}
-	return pkgs, nil
+	return pkgs.pkgs, nil
 }
 
 func checkVersion(v string) error {

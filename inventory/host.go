@@ -101,5 +101,5 @@ func BuildHost(in HostInput) (patchwatch.Host, error) {
 		ModuleInfo:    moduleInfo,
 		ReportedAt:    in.Now.UTC(),
 	}
-	return h, h.Validate()
+	return h, ValidateHost(&h)
 }

@@ -17,12 +17,6 @@ import (
 // docs/report.schema.json).
 const ReportSchema = "patchwatch.report/v1"
 
-// Limits on a report, so that a hostile one is refused whole.
-const (
-	MaxReportPackages = 50000
-	maxField          = 1024
-)
-
 // Report is what a VM's agent sends: who it is, what it runs, and whether
 // it needs a reboot.
 type Report struct {
@@ -139,21 +133,14 @@ func (r *Report) Validate() error {
 		return err
 	}
 	if len(r.Packages) > MaxReportPackages {
-		return fmt.Errorf("%d packages: more than %d", len(r.Packages), MaxReportPackages)
+		return fmt.Errorf("%w: %d packages, more than %d", ErrTooLarge, len(r.Packages), MaxReportPackages)
 	}
-	seen := make(map[[3]string]bool, len(r.Packages))
+	var set packageSet
 	for i, p := range r.Packages {
-		if p.Name == "" || p.Version == "" {
-			return fmt.Errorf("packages[%d]: name and version are required", i)
+		pkg := patchwatch.Package{Name: p.Name, Version: p.Version, Arch: p.Arch, SourceName: p.SourceName, SourceVersion: p.SourceVersion, Module: p.Module}
+		if err := set.add(pkg); err != nil {
+			return fmt.Errorf("packages[%d]: %w", i, err)
 		}
-		if len(p.Name)+len(p.Version)+len(p.Arch)+len(p.SourceName)+len(p.SourceVersion)+len(p.Module) > maxField {
-			return fmt.Errorf("packages[%d]: fields longer than %d bytes", i, maxField)
-		}
-		k := [3]string{p.Name, p.Version, p.Arch}
-		if seen[k] {
-			return fmt.Errorf("packages[%d]: %s %s %s listed twice", i, p.Name, p.Version, p.Arch)
-		}
-		seen[k] = true
 	}
 	return nil
 }
@@ -208,7 +195,7 @@ func HostFromReport(r *Report, now time.Time) (patchwatch.Host, error) {
 		}
 		h.Packages = append(h.Packages, pkg)
 	}
-	return h, h.Validate()
+	return h, ValidateHost(&h)
 }
 
 func validateChecks(checks []patchwatch.CheckResult) error {

@@ -40,6 +40,7 @@ type RPMList struct {
 // detected from the content. Errors name the file and line.
 func ParseRPMPackages(name string, data []byte) (RPMList, error) {
 	var list RPMList
+	var pkgs packageSet
 	format := PackagesFormat("")
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), maxLine)
@@ -80,8 +81,11 @@ func ParseRPMPackages(name string, data []byte) (RPMList, error) {
 		if p.Name == "gpg-pubkey" {
 			continue // imported signing keys, not software
 		}
-		list.Packages = append(list.Packages, p)
+		if err := pkgs.add(p); err != nil {
+			return RPMList{}, fmt.Errorf("%s:%d: %w", name, lineNo, err)
+		}
 	}
+	list.Packages = pkgs.pkgs
 	if err := sc.Err(); err != nil {
 		return RPMList{}, fmt.Errorf("%s:%d: %w", name, lineNo+1, err)
 	}
@@ -169,6 +173,9 @@ func parseKiwiLine(line string) (patchwatch.Package, error) {
 	epoch := c[1]
 	if epoch == "(none)" {
 		epoch = "0"
+	}
+	if c[0] == "" {
+		return patchwatch.Package{}, fmt.Errorf("empty package name")
 	}
 	v, err := evr(epoch, c[2], c[3])
 	if err != nil {

@@ -55,11 +55,11 @@ func HostFromVuls(hd VulsHeaders, body []byte, now time.Time) (patchwatch.Host, 
 	if len(h.Packages) == 0 {
 		return patchwatch.Host{}, fmt.Errorf("body: no installed packages")
 	}
-	return h, h.Validate()
+	return h, ValidateHost(&h)
 }
 
 func parseVulsDpkg(body []byte) ([]patchwatch.Package, error) {
-	var pkgs []patchwatch.Package
+	var pkgs packageSet
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	n := 0
@@ -97,12 +97,15 @@ func parseVulsDpkg(body []byte) ([]patchwatch.Package, error) {
 			srcVer = p.Version
 		}
 		p.SourceName, p.SourceVersion = src, srcVer
-		pkgs = append(pkgs, p)
+		if err := pkgs.add(p); err != nil {
+			return nil, fmt.Errorf("body line %d: %w", n, err)
+		}
 	}
-	return pkgs, sc.Err()
+	return pkgs.pkgs, sc.Err()
 }
 
-func parseVulsRPM(body []byte) (pkgs []patchwatch.Package, full bool, err error) {
+func parseVulsRPM(body []byte) (_ []patchwatch.Package, full bool, err error) {
+	var pkgs packageSet
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	n := 0
@@ -133,7 +136,9 @@ func parseVulsRPM(body []byte) (pkgs []patchwatch.Package, full bool, err error)
 		if err != nil {
 			return nil, false, fmt.Errorf("body line %d: %w", n, err)
 		}
-		pkgs = append(pkgs, p)
+		if err := pkgs.add(p); err != nil {
+			return nil, false, fmt.Errorf("body line %d: %w", n, err)
+		}
 	}
-	return pkgs, full, sc.Err()
+	return pkgs.pkgs, full, sc.Err()
 }

@@ -30,6 +30,16 @@ type Sender interface {
 	Send(ctx context.Context, d patchwatch.Delivery) error
 }
 
+// MessageID is the stable Message-ID (without angle brackets) of a
+// delivery: the same on every attempt and after a restart, so that a
+// relay or a mail client drops a resent copy.
+func MessageID(d patchwatch.Delivery, domain string) string {
+	if domain == "" {
+		domain = "patchwatch.invalid"
+	}
+	return d.ID + "@" + domain
+}
+
 // ErrTemporary marks failures worth retrying: network errors, SMTP 4xx,
 // Slack 429 and 5xx.
 var ErrTemporary = errors.New("temporary failure")

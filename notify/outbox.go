@@ -58,7 +58,30 @@ func (n *Notifier) Deliver(ctx context.Context) (sent, failed int, err error) {
 		if !n.limiter(d.Channel).AllowN(now, 1) {
 			continue // over the channel's rate: the next round sends it
 		}
+		if !d.SendingAt.IsZero() {
+			// The process stopped during this send: the recipient may have
+			// it. One resend, same Message-ID; a delivery that keeps being
+			// cut off ends as failed rather than resent forever.
+			d.Interrupted++
+			n.log.Warn("resending a delivery whose send was interrupted; its Message-ID lets receivers drop a copy",
+				"id", d.ID, "channel", d.Channel, "started", d.SendingAt, "interrupted", d.Interrupted)
+			if d.Interrupted >= n.cfg.MaxAttempts {
+				d.Failed, d.SendingAt, d.LastError = true, time.Time{}, fmt.Sprintf("send interrupted %d times", d.Interrupted)
+				failed++
+				if err := n.st.PutDelivery(ctx, d); err != nil {
+					return sent, failed, err
+				}
+				continue
+			}
+		}
+		// Recorded before the send, so that a crash during it is known
+		// after the restart.
+		d.SendingAt = now
+		if err := n.st.PutDelivery(ctx, d); err != nil {
+			return sent, failed, fmt.Errorf("record the send of %s: %w", d.ID, err)
+		}
 		sendErr := sender.Send(ctx, d)
+		d.SendingAt = time.Time{}
 		if sendErr == nil {
 			if err := n.st.DeleteDelivery(ctx, d.ID); err != nil {
 				return sent, failed, err
@@ -102,7 +125,7 @@ func (n *Notifier) Retry(ctx context.Context, id string) (int, error) {
 		if !d.Failed || id != "" && d.ID != id {
 			continue
 		}
-		d.Failed, d.Attempts, d.NextAt = false, 0, n.now()
+		d.Failed, d.Attempts, d.Interrupted, d.NextAt = false, 0, 0, n.now()
 		if err := n.st.PutDelivery(ctx, d); err != nil {
 			return count, err
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 // TokenStore keeps tokens with the hash of their secret.
@@ -22,7 +23,11 @@ type TokenStore interface {
 	// wrapping store.ErrNotFound.
 	TokenByID(ctx context.Context, id string) (patchwatch.Token, []byte, error)
 	PutToken(ctx context.Context, hash []byte, t patchwatch.Token) error
-	RevokeHostTokens(ctx context.Context, host string) error
+	// Enroll claims or re-enrolls a host in one transaction; it returns
+	// errors wrapping patchwatch.ErrHostClaimed, ErrTokenUsedUp,
+	// ErrTokenWrongHost, ErrTokenRevoked, ErrTokenExpired or
+	// store.ErrAdminEnroll when the enrollment is refused.
+	Enroll(ctx context.Context, e store.Enroll) (patchwatch.Enrollment, patchwatch.Token, error)
 }
 
 // tokenPrefix marks patchwatch secrets, so that secret scanners find them.
@@ -81,5 +86,6 @@ func (s *Server) authenticate(r *http.Request, allowed ...patchwatch.TokenKind) 
 	if !slices.Contains(allowed, t.Kind) {
 		return t, errForbidden
 	}
+	guardOf(r.Context()).authenticate()
 	return t, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/inventory"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 // EnrollRequest is the body of POST /api/v1/enroll.
@@ -25,6 +26,8 @@ type EnrollResponse struct {
 	Host  string `json:"host"`
 	Token string `json:"token"`
 	Owner string `json:"owner"`
+	// Project is the project the host's first enrollment recorded.
+	Project string `json:"project,omitempty"`
 }
 
 // ReportResponse acknowledges a stored report.
@@ -36,7 +39,9 @@ type ReportResponse struct {
 }
 
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
-	tok, err := s.authenticate(r, patchwatch.TokenEnroll)
+	// An admin re-enrolls a host whose VM lost its token; a first
+	// enrollment needs an enroll token, which names the owner.
+	tok, err := s.authenticate(r, patchwatch.TokenEnroll, patchwatch.TokenAdmin)
 	if err != nil {
 		s.metrics.rejected.WithLabelValues("auth").Inc()
 		s.authFail(w, r, err)
@@ -64,39 +69,67 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "malformed", errors.New("enrollment needs a hostname or instance_name"))
 		return
 	}
-	// A host enrolled by another owner is not taken over.
-	if h, err := s.backend.Host(r.Context(), name); err == nil && h.Owner != "" && !strings.EqualFold(h.Owner, tok.Owner) {
-		s.metrics.rejected.WithLabelValues("conflict").Inc()
-		s.fail(w, r, http.StatusConflict, "conflict", fmt.Errorf("host %s is enrolled by another owner", name))
-		return
-	}
 	secret, host, err := NewToken(patchwatch.TokenHost, s.now())
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "internal", err)
 		return
 	}
-	host.Host, host.Owner, host.Project = name, tok.Owner, tok.Project
-	host.Note = "enrolled with " + tok.ID
-	if err := s.tokens.RevokeHostTokens(r.Context(), name); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+	host.Host, host.Note = name, "enrolled with "+tok.ID
+	claim, host, err := s.tokens.Enroll(r.Context(), store.Enroll{Host: name, By: tok, HostToken: host, HostTokenHash: HashToken(secret), Now: s.now()})
+	switch {
+	case errors.Is(err, patchwatch.ErrHostClaimed):
+		s.metrics.rejected.WithLabelValues("conflict").Inc()
+		s.log.Warn("enrollment refused: host claimed by another owner", "host", name, "token", tok.ID, "owner", tok.Owner)
+		s.fail(w, r, http.StatusConflict, "conflict", fmt.Errorf("host %s is enrolled by another owner", name))
+		return
+	case errors.Is(err, patchwatch.ErrTokenWrongHost), errors.Is(err, store.ErrAdminEnroll):
+		s.metrics.rejected.WithLabelValues("forbidden").Inc()
+		s.log.Warn("enrollment refused", "host", name, "token", tok.ID, "err", err)
+		s.fail(w, r, http.StatusForbidden, "forbidden", err)
+		return
+	case errors.Is(err, patchwatch.ErrTokenUsedUp), errors.Is(err, patchwatch.ErrTokenRevoked), errors.Is(err, patchwatch.ErrTokenExpired):
+		// Used up between authentication and the transaction.
+		s.metrics.rejected.WithLabelValues("auth").Inc()
+		s.authFail(w, r, errUnauthorized)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusInternalServerError, "internal", fmt.Errorf("enroll %s: %w", name, err))
 		return
 	}
-	if err := s.tokens.PutToken(r.Context(), HashToken(secret), host); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "internal", err)
-		return
+	msg := "host enrolled"
+	if claim.Enrollments > 1 {
+		msg = "host re-enrolled"
 	}
-	s.log.Info("host enrolled", "host", name, "owner", tok.Owner, "enroll_token", tok.ID)
-	writeJSON(w, http.StatusCreated, EnrollResponse{Host: name, Token: secret, Owner: tok.Owner})
+	s.log.Info(msg, "host", name, "owner", claim.Owner, "project", claim.Project, "token", tok.ID, "token_kind", tok.Kind,
+		"host_token", host.ID, "enrollments", claim.Enrollments)
+	writeJSON(w, http.StatusCreated, EnrollResponse{Host: name, Token: secret, Owner: claim.Owner, Project: claim.Project})
 }
 
 func (s *Server) rejectBody(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errBusy) {
+		s.busy(w, r)
+		return
+	}
 	if errors.Is(err, errTooLarge) {
+		w.Header().Set("Connection", "close")
 		s.metrics.rejected.WithLabelValues("too_large").Inc()
 		s.fail(w, r, http.StatusRequestEntityTooLarge, "too_large", err)
 		return
 	}
 	s.metrics.rejected.WithLabelValues("malformed").Inc()
 	s.fail(w, r, http.StatusBadRequest, "malformed", err)
+}
+
+// rejectInventory answers an inventory that fails the shared validation:
+// 413 over the package limit, else status.
+func (s *Server) rejectInventory(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if errors.Is(err, inventory.ErrTooLarge) {
+		s.metrics.rejected.WithLabelValues("too_large").Inc()
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "too_large", err)
+		return
+	}
+	s.metrics.rejected.WithLabelValues("invalid").Inc()
+	s.fail(w, r, status, "invalid", err)
 }
 
 // intake runs what every report endpoint checks first: a host token, the
@@ -140,8 +173,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := inventory.DecodeReport(bytes.NewReader(data))
 	if err != nil {
-		s.metrics.rejected.WithLabelValues("invalid").Inc()
-		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		s.rejectInventory(w, r, http.StatusBadRequest, err)
 		return
 	}
 	if rep.Name() != tok.Host {
@@ -151,8 +183,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := inventory.HostFromReport(&rep, s.now())
 	if err != nil {
-		s.metrics.rejected.WithLabelValues("invalid").Inc()
-		s.fail(w, r, http.StatusUnprocessableEntity, "invalid", err)
+		s.rejectInventory(w, r, http.StatusUnprocessableEntity, err)
 		return
 	}
 	s.store(w, r, tok, h, "json")
@@ -189,8 +220,7 @@ func (s *Server) vuls(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := inventory.HostFromVuls(hd, data, s.now())
 	if err != nil {
-		s.metrics.rejected.WithLabelValues("invalid").Inc()
-		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		s.rejectInventory(w, r, http.StatusBadRequest, err)
 		return
 	}
 	s.store(w, r, tok, h, "vuls")
@@ -198,11 +228,12 @@ func (s *Server) vuls(w http.ResponseWriter, r *http.Request) {
 
 // store commits a host's report and acknowledges it only afterwards.
 func (s *Server) store(w http.ResponseWriter, r *http.Request, tok patchwatch.Token, h patchwatch.Host, format string) {
-	// The enrollment decides the owner; a report cannot move a host.
-	h.Owner = tok.Owner
-	if h.Project == "" {
-		h.Project = tok.Project
+	// The enrollment decides the owner and the project (the host token
+	// carries both); a report cannot move a host nor route its alerts.
+	if h.Project != "" && h.Project != tok.Project {
+		s.log.Warn("report names another project; kept under the enrollment's", "host", h.Name, "reported", h.Project, "enrolled", tok.Project)
 	}
+	h.Owner, h.Project = tok.Owner, tok.Project
 	events, err := s.backend.PutHost(r.Context(), h)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "internal", fmt.Errorf("store report of %s: %w", h.Name, err))

@@ -4,20 +4,17 @@
 package server
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/patchwatch/patchwatch"
@@ -50,6 +47,17 @@ type Backend interface {
 type Options struct {
 	// MaxBodyBytes bounds a request body after decompression; default 32 MiB.
 	MaxBodyBytes int64
+	// MaxBodiesInFlight and MaxBodyBytesInFlight bound the bodies all
+	// requests read at once and the bytes buffered for them; beyond either
+	// a request is answered 503 with Retry-After. Defaults 32 and 256 MiB.
+	MaxBodiesInFlight    int64
+	MaxBodyBytesInFlight int64
+	// UnauthenticatedTimeout cuts a request body that is still arriving
+	// this long after the headers when the request has no valid token;
+	// default 10s. ReadTimeout is the whole request's deadline once the
+	// token is checked; default 2m.
+	UnauthenticatedTimeout time.Duration
+	ReadTimeout            time.Duration
 	// ReportInterval and ReportBurst rate-limit each host's reports;
 	// defaults one a minute, burst 5.
 	ReportInterval time.Duration
@@ -75,6 +83,8 @@ type Server struct {
 	metrics      *metrics
 	reg          *prometheus.Registry
 
+	limits bodyLimits
+
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 }
@@ -90,6 +100,20 @@ type Tokens interface {
 func New(backend Backend, tokens Tokens, opts Options) *Server {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 32 << 20
+	}
+	if opts.MaxBodiesInFlight == 0 {
+		opts.MaxBodiesInFlight = 32
+	}
+	if opts.MaxBodyBytesInFlight == 0 {
+		opts.MaxBodyBytesInFlight = 256 << 20
+	}
+	// One body at its limit always fits the budget.
+	opts.MaxBodyBytesInFlight = max(opts.MaxBodyBytesInFlight, opts.MaxBodyBytes+1)
+	if opts.UnauthenticatedTimeout == 0 {
+		opts.UnauthenticatedTimeout = 10 * time.Second
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = 2 * time.Minute
 	}
 	if opts.ReportInterval == 0 {
 		opts.ReportInterval = time.Minute
@@ -110,7 +134,8 @@ func New(backend Backend, tokens Tokens, opts Options) *Server {
 		opts.Clock = time.Now
 	}
 	return &Server{backend: backend, tokens: tokens, admin: tokens, silenceStore: tokens, opts: opts, log: opts.Logger, now: opts.Clock,
-		metrics: newMetrics(opts.Registry), reg: opts.Registry, limiters: map[string]*rate.Limiter{}}
+		metrics: newMetrics(opts.Registry), reg: opts.Registry, limiters: map[string]*rate.Limiter{},
+		limits: bodyLimits{bodies: semaphore.NewWeighted(opts.MaxBodiesInFlight), bytes: semaphore.NewWeighted(opts.MaxBodyBytesInFlight)}}
 }
 
 // Metrics returns the collectors the rest of the process reports to.
@@ -138,7 +163,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/tokens", s.createToken)
 	mux.HandleFunc("GET /api/v1/tokens", s.listTokens)
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.revokeToken)
-	return mux
+	return s.guard(mux)
 }
 
 // apiError is every error response's body.
@@ -174,32 +199,11 @@ func (s *Server) authFail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="patchwatch"`)
+	if hasBody(r) {
+		// Do not wait for the body of a request without a valid token.
+		w.Header().Set("Connection", "close")
+	}
 	s.fail(w, r, http.StatusUnauthorized, "unauthorized", err)
-}
-
-// errTooLarge is returned by body for requests over the limit.
-var errTooLarge = errors.New("request body too large")
-
-// body reads a request body within the size limit, decompressing gzip.
-func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	var rd io.Reader = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
-		zr, err := gzip.NewReader(rd)
-		if err != nil {
-			return nil, fmt.Errorf("gzip body: %w", err)
-		}
-		defer zr.Close()
-		rd = zr
-	}
-	data, err := io.ReadAll(io.LimitReader(rd, s.opts.MaxBodyBytes+1))
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) || int64(len(data)) > s.opts.MaxBodyBytes {
-		return nil, errTooLarge
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
-	}
-	return data, nil
 }
 
 // allow applies the per-host report rate limit.

@@ -27,6 +27,7 @@ import (
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
+	api    *server.Server
 	st     *store.Store
 	now    time.Time
 	admin  string
@@ -36,6 +37,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, server.Options{})
+}
+
+// newEnvWith is newEnv with options; the clock and the test limits are
+// filled in where opts leaves them zero.
+func newEnvWith(t *testing.T, opts server.Options) *env {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
 	if err != nil {
@@ -54,7 +62,13 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	svc := service.New(st, patchwatch.DefaultUrgencyRules(), func() time.Time { return e.now })
-	api := server.New(svc, st, server.Options{Clock: func() time.Time { return e.now }, MaxBodyBytes: 4 << 20, ReportInterval: time.Second, ReportBurst: 1000})
+	opts.Clock = func() time.Time { return e.now }
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 4 << 20
+	}
+	opts.ReportInterval, opts.ReportBurst = time.Second, 1000
+	api := server.New(svc, st, opts)
+	e.api = api
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(e.srv.Close)
 	e.admin = e.token(patchwatch.TokenAdmin, "", "")
@@ -224,6 +238,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	expiredResp, _ := server.CreateToken(context.Background(), e.st, server.TokenRequest{Kind: patchwatch.TokenAdmin, ExpiresIn: "1h"}, e.now.Add(-2*time.Hour))
 	expired := expiredResp.Secret
 
+	// vm9 is enrolled already, so that an admin may re-enroll it whatever
+	// order the matrix runs in.
+	e.enrollHost("vm9", e.enroll)
 	enrollBody, _ := json.Marshal(server.EnrollRequest{Hostname: "vm9"})
 	creds := map[string]string{
 		"none": "", "garbage": "pwt_a_tok-000000000000_nope", "revoked": revoked, "expired": expired,
@@ -236,7 +253,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	endpoints := []endpoint{
 		{"POST", "/api/v1/reports", "application/json", report(t, "vm1"), map[string]int{"host": 202}},
-		{"POST", "/api/v1/enroll", "application/json", enrollBody, map[string]int{"enroll": 201}},
+		{"POST", "/api/v1/enroll", "application/json", enrollBody, map[string]int{"enroll": 201, "admin": 201}},
 		{"GET", "/api/v1/findings?host=vm1", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 404}},
 		{"GET", "/api/v1/hosts", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 200}},
 		{"GET", "/api/v1/hosts/vm1", "", nil, map[string]int{"owner": 200, "admin": 200, "other-owner": 404}},

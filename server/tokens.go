@@ -25,6 +25,10 @@ type TokenRequest struct {
 	Note    string               `json:"note,omitempty"`
 	// ExpiresIn is a Go duration ("720h"); empty means no expiry.
 	ExpiresIn string `json:"expires_in,omitempty"`
+	// Uses limits an enroll token's enrollments; 0 means no limit.
+	Uses int `json:"uses,omitempty"`
+	// Host binds an enroll token to the one host it may enroll.
+	Host string `json:"host,omitempty"`
 }
 
 // TokenResponse carries a new token's secret, shown once.
@@ -43,7 +47,7 @@ func CreateToken(ctx context.Context, st TokenStore, req TokenRequest, now time.
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	t.Owner, t.Project, t.Note = req.Owner, req.Project, req.Note
+	t.Owner, t.Project, t.Note, t.Uses, t.Host = req.Owner, req.Project, req.Note, req.Uses, req.Host
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)
 		if err != nil || d <= 0 {
@@ -80,7 +84,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "invalid", err)
 		return
 	}
-	s.log.Info("token created", "id", resp.Token.ID, "kind", resp.Token.Kind, "owner", resp.Token.Owner)
+	s.log.Info("token created", "id", resp.Token.ID, "kind", resp.Token.Kind, "owner", resp.Token.Owner, "uses", resp.Token.Uses, "host", resp.Token.Host)
 	writeJSON(w, http.StatusCreated, resp)
 }
 

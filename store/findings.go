@@ -148,12 +148,16 @@ func (s *Store) HostStates(ctx context.Context) (map[string]HostState, error) {
 }
 
 // RemoveHost deletes a host, resolving its open findings as
-// "host-removed"; ErrNotFound if it is not stored.
+// "host-removed", releasing its enrollment and revoking its host tokens;
+// ErrNotFound if it is not stored.
 func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		hosts := tx.Bucket(bucketHosts)
 		if hosts.Get([]byte(name)) == nil {
+			if tx.Bucket(bucketEnrollments).Get([]byte(name)) != nil {
+				return releaseHostTx(tx, name) // enrolled, never reported
+			}
 			return fmt.Errorf("host %s: %w", name, ErrNotFound)
 		}
 		prev, err := hostRecords(tx, name)
@@ -172,6 +176,9 @@ func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]p
 			return err
 		}
 		if err := tx.Bucket(bucketHostState).Delete([]byte(name)); err != nil {
+			return err
+		}
+		if err := releaseHostTx(tx, name); err != nil {
 			return err
 		}
 		return hosts.Delete([]byte(name))

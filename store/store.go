@@ -112,7 +112,9 @@ func checkSchema(tx *bolt.Tx) error {
 // database finds them absent, and the readers treat that as empty.
 // Version 6 adds the read models (host_records, finding_details,
 // owner_hosts, advisory_hosts), built from the stored hosts, and flags the
-// findings for one full re-evaluation by the service.
+// findings for one full re-evaluation by the service; it also adds the
+// enrollment claims and the host-token index (host_tokens, enrollments),
+// built from the live host tokens (migrateEnrollments).
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -135,6 +137,9 @@ func migrate(tx *bolt.Tx) error {
 		if err := migrateReadModels(tx); err != nil {
 			return fmt.Errorf("migrate to schema 6: %w", err)
 		}
+	}
+	if err := migrateEnrollments(tx); err != nil {
+		return err
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
 }

@@ -34,6 +34,8 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	api := server.New(svc, s, server.Options{
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, ReportInterval: cfg.Server.ReportInterval, ReportBurst: cfg.Server.ReportBurst,
 		StaleAfter: cfg.Server.StaleAfter, Logger: log.With("component", "api"), Clock: env.Now,
+		MaxBodiesInFlight: cfg.Server.MaxBodiesInFlight, MaxBodyBytesInFlight: cfg.Server.MaxBodyBytesInFlight,
+		UnauthenticatedTimeout: cfg.Server.UnauthenticatedTimeout, ReadTimeout: serveReadTimeout,
 	})
 	metrics := api.Metrics()
 	nt, err := buildNotifier(cfg, s, svc, log, env.Now)
@@ -66,12 +68,16 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	return err
 }
 
+// serveReadTimeout bounds a whole request with a valid token; one without
+// is cut after server.unauthenticated_timeout.
+const serveReadTimeout = 2 * time.Minute
+
 func serveHTTP(ctx context.Context, cfg config.Server, h http.Handler, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	tlsOn := cfg.TLSCertFile != ""
 	if tlsOn {

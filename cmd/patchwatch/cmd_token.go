@@ -62,10 +62,12 @@ func runTokenCreate(ctx context.Context, env *Env, args []string) error {
 	project := fs.String("project", "", "project an enroll token enrolls hosts into")
 	expires := fs.String("expires", "", "lifetime, such as 720h; empty for none")
 	note := fs.String("note", "", "what the token is for")
+	uses := fs.Int("uses", 0, "enrollments an enroll token may make; 0 for no limit")
+	host := fs.String("host", "", "the one host `NAME` an enroll token may enroll")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	req := server.TokenRequest{Kind: patchwatch.TokenKind(*kind), Owner: *owner, Project: *project, Note: *note, ExpiresIn: *expires}
+	req := server.TokenRequest{Kind: patchwatch.TokenKind(*kind), Owner: *owner, Project: *project, Note: *note, ExpiresIn: *expires, Uses: *uses, Host: *host}
 	var resp server.TokenResponse
 	if *tf.server != "" {
 		r, err := newRemote(env, *tf.server, *tf.token, *tf.tokenFile, *tf.caFile)
@@ -124,7 +126,7 @@ func runTokenList(ctx context.Context, env *Env, args []string) error {
 	}
 	now := env.now()
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tOWNER\tHOST\tEXPIRES\tSTATE\tNOTE")
+	fmt.Fprintln(tw, "ID\tKIND\tOWNER\tHOST\tEXPIRES\tUSES\tSTATE\tNOTE")
 	for _, t := range tokens {
 		state := "active"
 		if err := t.Usable(now); err != nil {
@@ -134,7 +136,11 @@ func runTokenList(ctx context.Context, env *Env, args []string) error {
 		if !t.Expires.IsZero() {
 			expires = t.Expires.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Owner, t.Host, expires, state, oneLine(t.Note, 40))
+		uses := "-"
+		if t.Uses > 0 {
+			uses = fmt.Sprintf("%d/%d", t.Used, t.Uses)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Owner, t.Host, expires, uses, state, oneLine(t.Note, 40))
 	}
 	return tw.Flush()
 }

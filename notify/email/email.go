@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"strings"
 	"time"
 
@@ -35,7 +36,11 @@ type Config struct {
 }
 
 // Sender sends deliveries by email.
-type Sender struct{ cfg Config }
+type Sender struct {
+	cfg Config
+	// domain is the From address's, for Message-IDs.
+	domain string
+}
 
 var _ notify.Sender = (*Sender)(nil)
 
@@ -56,7 +61,12 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	return &Sender{cfg: cfg}, nil
+	addr, err := netmail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("email: from %q: %w", cfg.From, err)
+	}
+	_, domain, _ := strings.Cut(addr.Address, "@")
+	return &Sender{cfg: cfg, domain: domain}, nil
 }
 
 func (s *Sender) client() (*mail.Client, error) {
@@ -95,7 +105,7 @@ func (s *Sender) Send(ctx context.Context, d patchwatch.Delivery) error {
 	}
 	msg.Subject(d.Subject)
 	msg.SetDate()
-	msg.SetMessageID()
+	msg.SetMessageIDWithValue(notify.MessageID(d, s.domain))
 	msg.SetBodyString(mail.TypeTextPlain, d.Text)
 	if d.HTML != "" {
 		msg.AddAlternativeString(mail.TypeTextHTML, d.HTML)

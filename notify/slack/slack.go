@@ -5,12 +5,16 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -67,9 +71,12 @@ func (s *Sender) Send(ctx context.Context, d patchwatch.Delivery) error {
 	}
 	// The fallback text shows in notifications; it is escaped like the blocks.
 	text := notify.SlackEscape(d.Subject)
+	// The delivery's ID rides along as message metadata: the same on a
+	// resend after a crash, so that a reader of the channel can drop it.
+	meta := slack.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"delivery_id": d.ID, "kind": d.Kind}}
 	var err error
 	if s.api == nil {
-		err = slack.PostWebhookCustomHTTPContext(ctx, s.cfg.WebhookURL, s.cfg.HTTP, &slack.WebhookMessage{Text: text, Blocks: &blocks})
+		err = s.postWebhook(ctx, webhookMessage{WebhookMessage: slack.WebhookMessage{Text: text, Blocks: &blocks}, Metadata: meta})
 	} else {
 		channel := d.Target
 		if email, ok := strings.CutPrefix(d.Target, "user:"); ok {
@@ -79,13 +86,53 @@ func (s *Sender) Send(ctx context.Context, d patchwatch.Delivery) error {
 			}
 		}
 		if err == nil {
-			_, _, err = s.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks.BlockSet...))
+			_, _, err = s.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks.BlockSet...),
+				slack.MsgOptionMetadata(meta))
 		}
 	}
 	if err == nil {
 		return nil
 	}
 	return s.classify(d, err)
+}
+
+// MetadataEventType is the event_type of the metadata on every message.
+const MetadataEventType = "patchwatch_delivery"
+
+// webhookMessage is slack-go's webhook payload with the metadata that
+// incoming webhooks take like chat.postMessage does.
+type webhookMessage struct {
+	slack.WebhookMessage
+	Metadata slack.SlackMetadata `json:"metadata"`
+}
+
+// postWebhook posts to the incoming webhook, answering with slack-go's
+// error types as slack.PostWebhookCustomHTTPContext does.
+func (s *Sender) postWebhook(ctx context.Context, msg webhookMessage) error {
+	raw, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode webhook message: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.WebhookURL, bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("webhook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.cfg.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("post webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			return &slack.RateLimitedError{RetryAfter: time.Duration(secs) * time.Second}
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
+	}
+	return nil
 }
 
 func (s *Sender) classify(d patchwatch.Delivery, err error) error {

@@ -174,3 +174,50 @@ func TestWebhookKeepsItsSecret(t *testing.T) {
 		t.Errorf("token in error: %v", err)
 	}
 }
+
+// TestDeliveryIDInMetadata: both ways of posting carry the delivery's ID
+// as message metadata, the same on a resend.
+func TestDeliveryIDInMetadata(t *testing.T) {
+	ws := &workspace{}
+	srv := httptest.NewServer(ws)
+	defer srv.Close()
+	bot, _ := slack.New(slack.Config{BotToken: "xoxb-test-token", APIURL: srv.URL + "/api/"})
+	hook, _ := slack.New(slack.Config{WebhookURL: srv.URL + "/hooks/T0/B0/sekret"})
+	for range 2 {
+		if err := bot.Send(context.Background(), delivery("#ops")); err != nil {
+			t.Fatal(err)
+		}
+		if err := hook.Send(context.Background(), delivery("#ops")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type metadata struct {
+		EventType    string `json:"event_type"`
+		EventPayload struct {
+			DeliveryID string `json:"delivery_id"`
+		} `json:"event_payload"`
+	}
+	var got []metadata
+	for _, p := range ws.posts {
+		var m metadata
+		if err := json.Unmarshal([]byte(p.Get("metadata")), &m); err != nil {
+			t.Fatalf("chat.postMessage metadata %q: %v", p.Get("metadata"), err)
+		}
+		got = append(got, m)
+	}
+	for _, b := range ws.webhooks {
+		var body struct{ Metadata metadata }
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, body.Metadata)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d messages", len(got))
+	}
+	for _, m := range got {
+		if m.EventType != slack.MetadataEventType || m.EventPayload.DeliveryID != "m1" {
+			t.Errorf("metadata %+v, want delivery_id m1", m)
+		}
+	}
+}
