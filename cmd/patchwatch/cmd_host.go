@@ -130,7 +130,7 @@ func putHost(ctx context.Context, env *Env, db, configPath string, h patchwatch.
 	}
 	fmt.Fprintf(env.Stdout, "host %s: %s, %d packages", h.Name, h.Release, len(h.Packages))
 	if !h.SourceInfo {
-		fmt.Fprint(env.Stdout, " (no source package information: matching by binary name only)")
+		fmt.Fprint(env.Stdout, " (no source package information: binaries matched by name, through the advisories' binary lists and the learnt binary → source map)")
 	}
 	if h.Family == patchwatch.FamilyRPM && !h.EpochInfo {
 		fmt.Fprint(env.Stdout, " (no epochs: compared as if equal to each fix's)")
