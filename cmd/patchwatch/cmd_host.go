@@ -49,6 +49,7 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stderr, "usage: patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE")
 		fmt.Fprintln(env.Stderr, "       patchwatch host import --report FILE [--name NAME] [--owner EMAIL]")
 		fmt.Fprintln(env.Stderr, "PACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'")
+		fmt.Fprintln(env.Stderr, "  (plain dpkg-query -W, dpkg -l and image .manifest files work too, without source package names)")
 		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa works too, without epochs)")
 		fs.PrintDefaults()
 	}
