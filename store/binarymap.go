@@ -44,8 +44,12 @@ type binaryPair struct {
 }
 
 // versionTracks reports whether a binary's version follows its source's.
-func versionTracks(binaryVersion, sourceVersion string) bool {
-	if binaryVersion == sourceVersion {
+// Signed kernel images carry the kernel's version, not their signing
+// source's (linux-image-6.1.0-31-amd64 6.1.129-1 from linux-signed-amd64
+// 6.1.129+1), and matching compares them with the kernel source's fixes
+// by that version: they track.
+func versionTracks(source, binaryVersion, sourceVersion string) bool {
+	if binaryVersion == sourceVersion || strings.HasPrefix(source, "linux-signed") {
 		return true
 	}
 	rest, ok := strings.CutPrefix(binaryVersion, sourceVersion+"+b")
@@ -71,7 +75,7 @@ func hostPairs(h *patchwatch.Host) []binaryPair {
 		if srcVer == "" {
 			srcVer = p.Version
 		}
-		out = append(out, binaryPair{h.Release, p.Name, p.SourceName, versionTracks(p.Version, srcVer)})
+		out = append(out, binaryPair{h.Release, p.Name, p.SourceName, versionTracks(p.SourceName, p.Version, srcVer)})
 	}
 	return out
 }

@@ -26,12 +26,13 @@ func TestBinaryMap(t *testing.T) {
 		patchwatch.Package{Name: "libxml2-utils", Version: "2.9.14+dfsg-1.3~deb12u1+b1", SourceName: "libxml2", SourceVersion: "2.9.14+dfsg-1.3~deb12u1"},
 		patchwatch.Package{Name: "gcc", Version: "4:12.2.0-3", SourceName: "gcc-defaults", SourceVersion: "1.203"},
 		patchwatch.Package{Name: "bash", Version: "5.2.15-2+b2", SourceName: "bash", SourceVersion: "5.2.15-2"},
+		patchwatch.Package{Name: "linux-image-6.1.0-31-amd64", Version: "6.1.129-1", SourceName: "linux-signed-amd64", SourceVersion: "6.1.129+1"},
 	)
 	fresh, err := s.LearnBinarySources(ctx, &h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.ReleasePackage{{Release: "debian:12", Package: "libc6"}, {Release: "debian:12", Package: "libxml2-utils"}}
+	want := []store.ReleasePackage{{Release: "debian:12", Package: "libc6"}, {Release: "debian:12", Package: "libxml2-utils"}, {Release: "debian:12", Package: "linux-image-6.1.0-31-amd64"}}
 	if !reflect.DeepEqual(fresh, want) {
 		t.Errorf("fresh %v, want %v (gcc does not track gcc-defaults' version; bash is its own source)", fresh, want)
 	}

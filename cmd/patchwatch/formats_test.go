@@ -323,3 +323,128 @@ func TestNobleDpkgList(t *testing.T) {
 		t.Errorf("package %+v", p)
 	}
 }
+
+// tracksSource is the binary map's rule: a binary's version follows its
+// source's when equal or a binNMU (+bN) of it.
+func tracksSource(r debRow) bool {
+	if r.version == r.sourceVersion {
+		return true
+	}
+	rest, ok := strings.CutPrefix(r.version, r.sourceVersion+"+b")
+	return ok && rest != "" && strings.Trim(rest, "0123456789") == ""
+}
+
+// TestDebianFormatsThroughBinaryMap gives the real Debian 12 build machine
+// in every format, its own captures where they exist (status, dpkg-query
+// with source fields, dpkg-query -W, dpkg -l), against a DSA list written
+// for the test: one advisory per source package of the host, a third fixed
+// after the installed version, a third fixed at it. The findings of each
+// format are checked against a direct computation over the dpkg-query
+// capture: formats with source fields find every binary of an exposed
+// source; binary-only formats in a fleet find the same through the learnt
+// binary map, less the binaries whose version does not follow their
+// source's (gcc 4:12.2.0-3 of gcc-defaults 1.203, an epoch added to
+// bsdutils), which the map refuses rather than compare wrongly; alone they
+// find the binaries named like their source.
+func TestDebianFormatsThroughBinaryMap(t *testing.T) {
+	rows := readDebRows(t, "../../inventory/testdata/debian12.dpkg-query.tsv")
+	sourceVersion := map[string]string{}
+	for _, r := range rows {
+		sourceVersion[r.source] = r.sourceVersion
+	}
+	sources := make([]string, 0, len(sourceVersion))
+	for s := range sourceVersion {
+		sources = append(sources, s)
+	}
+	slices.Sort(sources)
+	var list strings.Builder
+	exposed := map[string]string{} // source -> advisory
+	advisories := 0
+	for i, s := range sources {
+		id := fmt.Sprintf("DSA-%d-1", 9000+i)
+		fixed := sourceVersion[s]
+		switch i % 3 {
+		case 0:
+			fixed += "+deb12u99"
+			exposed[s] = id
+		case 1: // fixed at the installed version: not exposed
+		default:
+			continue
+		}
+		advisories++
+		fmt.Fprintf(&list, "[01 Nov 2026] %s %s - security update\n\t{CVE-2026-%d}\n\t[bookworm] - %s %s\n", id, s, 10000+i, s, fixed)
+	}
+	dir := t.TempDir()
+	listPath := filepath.Join(dir, "DSA.list")
+	os.WriteFile(listPath, []byte(list.String()), 0o600)
+
+	var full, fleetWant, aloneWant []string
+	lost := 0
+	for _, r := range rows {
+		id, ok := exposed[r.source]
+		if !ok {
+			continue
+		}
+		full = append(full, id+" "+r.name)
+		switch {
+		case r.name == r.source:
+			aloneWant = append(aloneWant, id+" "+r.name)
+			fleetWant = append(fleetWant, id+" "+r.name)
+		case tracksSource(r):
+			fleetWant = append(fleetWant, id+" "+r.name)
+		default:
+			lost++
+		}
+	}
+	for _, s := range []*[]string{&full, &fleetWant, &aloneWant} {
+		slices.Sort(*s)
+	}
+	h := formHost{name: "debian12", osRelease: "../../inventory/testdata/debian12.os-release",
+		osr: inventory.ReportOSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"}, rows: rows,
+		files: map[string]string{
+			formStatus:  "testdata/debian12.status",
+			formQuery:   "../../inventory/testdata/debian12.dpkg-query.tsv",
+			formDefault: "../../inventory/testdata/debian12.dpkg-query-default.txt",
+			formList:    "../../inventory/testdata/debian12.dpkg-l.txt",
+		}}
+	fleet := filepath.Join(dir, "fleet.db")
+	if r := run(t, fleet, "import", "--quiet", listPath); r.err != nil {
+		t.Fatal(r.err)
+	}
+	summary := []string{fmt.Sprintf("debian12: %d advisories over %d sources; full inventory: %d (advisory, binary) pairs; binary-only in a fleet: %d (%d refused: version does not follow the source's); alone: %d",
+		advisories, len(sources), len(full), len(fleetWant), lost, len(aloneWant))}
+	for _, form := range allForms {
+		want := full
+		if binaryOnlyForms[form] {
+			want = fleetWant
+		}
+		got := importForm(t, fleet, h, form, "debian12-"+strings.NewReplacer(" ", "", "+", "", "(", "", ")", "").Replace(form))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s in a fleet: %d pairs, want %d\nmissing %v\nextra %v", form, len(got), len(want), missing(want, got), missing(got, want))
+		}
+		summary = append(summary, fmt.Sprintf("  %-20s fleet: %d findings, %d packages", form, len(advisoriesOf(got)), len(got)))
+		if !binaryOnlyForms[form] {
+			continue
+		}
+		alone := filepath.Join(t.TempDir(), "alone.db")
+		if r := run(t, alone, "import", "--quiet", listPath); r.err != nil {
+			t.Fatal(r.err)
+		}
+		if got := importForm(t, alone, h, form, "debian12"); !slices.Equal(got, aloneWant) {
+			t.Errorf("%s alone: %d pairs, want %d\nmissing %v\nextra %v", form, len(got), len(aloneWant), missing(aloneWant, got), missing(got, aloneWant))
+		} else {
+			summary[len(summary)-1] += fmt.Sprintf("; alone: %d findings, %d packages", len(advisoriesOf(got)), len(got))
+		}
+	}
+	t.Log("\n" + strings.Join(summary, "\n"))
+}
+
+func missing(want, got []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
