@@ -31,6 +31,11 @@ type FindingPackage struct {
 	// Source is the source package through which the fix matched, when the
 	// match went through a source package.
 	Source string `json:"source,omitempty"`
+	// Via says how a package without source information was matched:
+	// "binary-list" (the advisory lists the binary among those its source
+	// builds) or "binary-map" (the release's learnt binary → source map).
+	// Empty when the match went by the package's own or source name.
+	Via string `json:"via,omitempty"`
 }
 
 // Finding is one advisory outstanding on one host.

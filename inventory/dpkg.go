@@ -19,7 +19,10 @@ const (
 	// FormatDpkgQuery is dpkg-query -W with the recommended format
 	// ${Package}\t${Version}\t${source:Package}\t${source:Version}\t${Architecture}.
 	FormatDpkgQuery PackagesFormat = "dpkg-query"
-	// FormatNameVersion is plain `dpkg-query -W`: name<TAB>version.
+	// FormatNameVersion is plain `dpkg-query -W`: name<TAB>version, which
+	// is also the form of the Ubuntu and Debian image manifests (cloud
+	// image and OCI rootfs .manifest files; their snap:NAME lines are
+	// skipped).
 	FormatNameVersion PackagesFormat = "name-version"
 )
 
@@ -37,13 +40,16 @@ func DetectPackagesFormat(data []byte) (PackagesFormat, error) {
 		if strings.HasPrefix(line, "Package: ") || strings.HasPrefix(line, "Package:\t") {
 			return FormatDpkgStatus, nil
 		}
+		if !strings.Contains(line, "\t") && isDpkgListLine(strings.TrimSpace(line)) {
+			return FormatDpkgList, nil
+		}
 		switch n := strings.Count(line, "\t"); {
 		case n >= 4:
 			return FormatDpkgQuery, nil
 		case n == 1:
 			return FormatNameVersion, nil
 		}
-		return "", fmt.Errorf("first line %q is neither a dpkg status stanza nor dpkg-query output", truncate(line, 80))
+		return "", fmt.Errorf("first line %q is neither a dpkg status stanza, dpkg-query output, dpkg -l output nor an image manifest", truncate(line, 80))
 	}
 	return "", fmt.Errorf("no packages")
 }
@@ -60,6 +66,8 @@ func ParsePackages(name string, data []byte) (pkgs []patchwatch.Package, sourceI
 	case FormatDpkgStatus:
 		pkgs, err = parseDpkgStatus(name, data)
 		sourceInfo = true
+	case FormatDpkgList:
+		pkgs, err = parseDpkgList(name, data)
 	default:
 		pkgs, err = parseDpkgQuery(name, data)
 		sourceInfo = format == FormatDpkgQuery
@@ -184,6 +192,9 @@ func parseDpkgQuery(name string, data []byte) ([]patchwatch.Package, error) {
 			return nil, fmt.Errorf("%s:%d: %d tab-separated columns, want 2 (name, version) or 5 (name, version, source, source version, arch)", name, lineNo, len(cols))
 		}
 		p := patchwatch.Package{Name: cols[0], Version: cols[1]}
+		if len(cols) == 2 && isSnapLine(p.Name) {
+			continue
+		}
 		if n, arch, ok := strings.Cut(p.Name, ":"); ok {
 			p.Name, p.Arch = n, arch
 		}

@@ -47,7 +47,7 @@ func HostFromVuls(hd VulsHeaders, body []byte, now time.Time) (patchwatch.Host, 
 		h.Packages, h.ModuleInfo, err = parseVulsRPM(body)
 		h.SourceInfo = h.ModuleInfo
 	} else {
-		h.Packages, err = parseVulsDpkg(body)
+		h.Packages, h.SourceInfo, err = parseVulsDpkg(body)
 	}
 	if err != nil {
 		return patchwatch.Host{}, err
@@ -58,7 +58,11 @@ func HostFromVuls(hd VulsHeaders, body []byte, now time.Time) (patchwatch.Host, 
 	return h, ValidateHost(&h)
 }
 
-func parseVulsDpkg(body []byte) ([]patchwatch.Package, error) {
+// parseVulsDpkg reads Vuls' dpkg query; lines of only package, status and
+// version (a query without ${Source},${source:Version}) carry no source
+// information, and sourceInfo is then false.
+func parseVulsDpkg(body []byte) (_ []patchwatch.Package, sourceInfo bool, err error) {
+	sourceInfo = true
 	var pkgs packageSet
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64*1024), maxLine)
@@ -70,8 +74,8 @@ func parseVulsDpkg(body []byte) ([]patchwatch.Package, error) {
 			continue
 		}
 		c := strings.Split(line, ",")
-		if len(c) != 5 {
-			return nil, fmt.Errorf("body line %d: %d comma-separated fields, want 5 (package, status, version, source, source version)", n, len(c))
+		if len(c) != 5 && len(c) != 3 {
+			return nil, false, fmt.Errorf("body line %d: %d comma-separated fields, want 5 (package, status, version, source, source version) or 3 (package, status, version)", n, len(c))
 		}
 		if status := c[1]; len(status) < 2 || status[1] != 'i' {
 			continue // only installed packages
@@ -81,7 +85,14 @@ func parseVulsDpkg(body []byte) ([]patchwatch.Package, error) {
 			p.Name, p.Arch = name, arch
 		}
 		if err := checkVersion(p.Version); err != nil {
-			return nil, fmt.Errorf("body line %d: package %s: %w", n, p.Name, err)
+			return nil, false, fmt.Errorf("body line %d: package %s: %w", n, p.Name, err)
+		}
+		if len(c) == 3 {
+			sourceInfo = false
+			if err := pkgs.add(p); err != nil {
+				return nil, false, fmt.Errorf("body line %d: %w", n, err)
+			}
+			continue
 		}
 		src, srcVer := strings.TrimSpace(c[3]), strings.TrimSpace(c[4])
 		if name, ver, err := parseSourceField(src); err == nil && name != "" {
@@ -98,10 +109,10 @@ func parseVulsDpkg(body []byte) ([]patchwatch.Package, error) {
 		}
 		p.SourceName, p.SourceVersion = src, srcVer
 		if err := pkgs.add(p); err != nil {
-			return nil, fmt.Errorf("body line %d: %w", n, err)
+			return nil, false, fmt.Errorf("body line %d: %w", n, err)
 		}
 	}
-	return pkgs.pkgs, sc.Err()
+	return pkgs.pkgs, sourceInfo, sc.Err()
 }
 
 func parseVulsRPM(body []byte) (_ []patchwatch.Package, full bool, err error) {

@@ -135,12 +135,16 @@ func (f *Fleet) Candidates(a *patchwatch.Advisory) []int {
 func (f *Fleet) candidatePackages(a *patchwatch.Advisory) map[int][]uint32 {
 	out := map[int][]uint32{}
 	for _, fix := range a.Fixes {
-		id, ok := f.ids[fix.Package]
-		if !ok {
-			continue
-		}
-		for _, p := range f.postings[fix.Release][id] {
-			out[int(p.host)] = append(out[int(p.host)], p.pkg)
+		// A host without source information is posted under its binary
+		// names, which a source fix may list.
+		for _, name := range append([]string{fix.Package}, fix.Binaries...) {
+			id, ok := f.ids[name]
+			if !ok {
+				continue
+			}
+			for _, p := range f.postings[fix.Release][id] {
+				out[int(p.host)] = append(out[int(p.host)], p.pkg)
+			}
 		}
 	}
 	return out

@@ -18,7 +18,13 @@ import (
 type Index struct {
 	// fixes maps release, then package name, to the fixes naming it; two
 	// levels so that a lookup builds no key string.
-	fixes    map[string]map[string][]*fixRef
+	fixes map[string]map[string][]*fixRef
+	// binaries maps release, then binary name, to the source fixes whose
+	// advisory lists that binary; learnt maps release, then binary name, to
+	// the sources a store's binary map says build it. Both serve only
+	// packages without source information (binaries.go).
+	binaries map[string]map[string][]*fixRef
+	learnt   map[string]map[string][]string
 	releases map[string]bool
 	count    int
 }
@@ -33,7 +39,8 @@ type fixRef struct {
 
 // NewIndex indexes advisories for matching.
 func NewIndex(advisories []patchwatch.Advisory) *Index {
-	ix := &Index{fixes: make(map[string]map[string][]*fixRef), releases: make(map[string]bool)}
+	ix := &Index{fixes: make(map[string]map[string][]*fixRef), binaries: make(map[string]map[string][]*fixRef),
+		learnt: make(map[string]map[string][]string), releases: make(map[string]bool)}
 	for i := range advisories {
 		ix.Add(advisories[i])
 	}
@@ -62,6 +69,7 @@ func (ix *Index) Add(a patchwatch.Advisory) {
 			ix.fixes[f.Release] = byPackage
 		}
 		byPackage[f.Package] = append(byPackage[f.Package], ref)
+		ix.indexBinaries(ref)
 	}
 }
 
@@ -75,7 +83,7 @@ func (ix *Index) Len() int { return ix.count }
 
 // Notes attached to findings.
 const (
-	NoteNoSourceInfo = "the inventory has no source package names: matched by binary name only, so binaries whose name differs from their source package (libssl3 from openssl) were not checked"
+	NoteNoSourceInfo = "the inventory has no source package names: binaries were matched by their own name, through the advisories' binary lists and through the binary → source map learnt from other inventories of the release, by each binary's own version; a binary known to neither could not be checked"
 )
 
 // pkgState is one installed package as matching sees it.
@@ -120,11 +128,8 @@ func (p *pkgState) version(useSource bool) (string, version.Deb, error) {
 // kernel source (Debian's "linux", Ubuntu's "linux-<flavour>").
 func sourceOf(h *patchwatch.Host, p patchwatch.Package) (string, string) {
 	src, ver := p.Source()
-	if rest, ok := strings.CutPrefix(src, "linux-signed"); ok {
-		if strings.HasPrefix(h.Release, "debian:") {
-			return "linux", p.Version
-		}
-		return "linux" + rest, p.Version
+	if kernel, ok := kernelSource(h, src); ok {
+		return kernel, p.Version
 	}
 	return src, ver
 }
@@ -157,7 +162,8 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 		// Most packages have no fix at all: look that up before building
 		// any state for them.
 		src, _ := sourceOf(h, p)
-		if byPackage[src] == nil && byPackage[p.Name] == nil {
+		viaBinary := ix.binaryRefs(h, h.Release, p)
+		if byPackage[src] == nil && byPackage[p.Name] == nil && viaBinary == nil {
 			continue
 		}
 		state, ok := kernels.state(h, p)
@@ -188,6 +194,7 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 				c.add(ref, i, st, status, installed, source, note)
 			}
 		}
+		c.matchBinaries(viaBinary, i, st)
 	}
 	return c.findings(func(f *patchwatch.Finding) {
 		if !h.SourceInfo {

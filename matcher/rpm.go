@@ -13,7 +13,10 @@ import (
 const (
 	NoteNoEpochs = "the inventory has no epochs (plain rpm -qa): versions were compared as if the installed epoch were the fix's, never flagging a host on a missing epoch alone; use " +
 		"rpm -qa --qf '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{MODULARITYLABEL}\\n'"
-	NoteNoModules = "the inventory has no module labels: a modular package was matched to the module stream its version implies"
+	// NoteNoSourceRPM: Red Hat's advisories list every binary rpm they
+	// fix, so a list without source rpms loses only the source-level fixes.
+	NoteNoSourceRPM = "the inventory has no source rpm names: matched through the binary rpm names the advisory lists"
+	NoteNoModules   = "the inventory has no module labels: a modular package was matched to the module stream its version implies"
 )
 
 // ownAdvisories names the advisory source of each rebuild's own errata.
@@ -155,6 +158,9 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 					source = st.srcName
 				}
 				c.add(ref, i, st, status, installed, source, note)
+				if status != "" && !bySource && p.SourceName == "" {
+					c.markVia(ref, ViaBinaryList) // CSAF lists each binary rpm
+				}
 			}
 		}
 	}
@@ -166,7 +172,7 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 			f.Notes = append(f.Notes, NoteNoEpochs)
 		}
 		if !h.SourceInfo {
-			f.Notes = append(f.Notes, NoteNoSourceInfo)
+			f.Notes = append(f.Notes, NoteNoSourceRPM)
 		}
 		f.Command = dnfCommand(h, f, releaseNote == "")
 	})

@@ -61,6 +61,11 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	}
 	candidates := map[string]bool{}
 	if len(pairs) > 0 {
+		// Binary-only hosts are indexed under their binaries' names.
+		pairs, err := e.withBinaries(ctx, changed, pairs)
+		if err != nil {
+			return 0, err
+		}
 		names, err := e.s.HostsWithPackages(ctx, pairs)
 		if err != nil {
 			return 0, err
@@ -186,6 +191,9 @@ func (e *Service) rematchHost(ctx context.Context, h *patchwatch.Host, ix *match
 	if own {
 		ix.MarkRelease(h.Release)
 	}
+	if err := e.addLearntSources(ctx, ix, h); err != nil {
+		return nil, err
+	}
 	fresh, err := e.enrich(ctx, h, ix.Match(h), fc)
 	if err != nil {
 		return nil, err
@@ -258,6 +266,11 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 		}
 		if len(hosts) == 0 {
 			break
+		}
+		for i := range hosts {
+			if err := e.addLearntSources(ctx, ix, &hosts[i]); err != nil {
+				return err
+			}
 		}
 		batch := make([]store.Evaluation, len(hosts))
 		var g errgroup.Group

@@ -50,6 +50,10 @@ func (e *Service) now() time.Time { return e.clock() }
 // its severity refinements and urgency.
 func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
 	names := matcher.LookupNames(h)
+	learnt, names, err := e.binarySources(ctx, h, names)
+	if err != nil {
+		return nil, err
+	}
 	var advisories []patchwatch.Advisory
 	seen := map[string]bool{}
 	for _, release := range matcher.HostReleases(h) {
@@ -67,6 +71,9 @@ func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatc
 		}
 	}
 	ix := matcher.NewIndex(advisories)
+	for release, sources := range learnt {
+		ix.AddBinarySources(release, sources)
+	}
 	if own, err := e.s.HasRelease(ctx, h.Release); err != nil {
 		return nil, err
 	} else if own {
@@ -139,7 +146,11 @@ func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.
 			index = append(index, store.ReleasePackage{Release: release, Package: name})
 		}
 	}
-	return e.s.ApplyReport(ctx, h, index, findings, rebootRequired(&h, findings), e.now())
+	events, err := e.s.ApplyReport(ctx, h, index, findings, rebootRequired(&h, findings), e.now())
+	if err != nil {
+		return nil, err
+	}
+	return events, e.learnBinarySources(ctx, &h)
 }
 
 func rebootRequired(h *patchwatch.Host, findings []patchwatch.Finding) bool {

@@ -94,6 +94,21 @@ type EvaluationState interface {
 	SetEvaluatedReleases(ctx context.Context, releases []string) error
 }
 
+// BinaryMap is the release's binary → source map, learnt from the
+// inventories that carried source fields and from advisories that name
+// binaries, for hosts whose inventories carry none.
+type BinaryMap interface {
+	// BinarySources returns, for each of binaries known on release, the
+	// source packages that build it.
+	BinarySources(ctx context.Context, release string, binaries []string) (map[string][]string, error)
+	// LearnBinarySources records h's binary → source pairs and returns the
+	// (release, binary) pairs it did not know before.
+	LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]store.ReleasePackage, error)
+	// BinariesBuilt returns the (release, binary) pairs built by the
+	// listed (release, source) pairs.
+	BinariesBuilt(ctx context.Context, sources []store.ReleasePackage) ([]store.ReleasePackage, error)
+}
+
 // Storage is the whole contract.
 type Storage interface {
 	AdvisorySource
@@ -101,6 +116,7 @@ type Storage interface {
 	FindingWriter
 	ReadModel
 	EvaluationState
+	BinaryMap
 }
 
 var _ Storage = (*store.Store)(nil)

@@ -70,6 +70,9 @@ func upsert(tx *bolt.Tx, a patchwatch.Advisory) (Outcome, error) {
 			return "", err
 		}
 	}
+	if err := learnAdvisoryTx(tx, &a); err != nil {
+		return "", err
+	}
 	return outcome, nil
 }
 

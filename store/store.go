@@ -115,6 +115,8 @@ func checkSchema(tx *bolt.Tx) error {
 // findings for one full re-evaluation by the service; it also adds the
 // enrollment claims and the host-token index (host_tokens, enrollments),
 // built from the live host tokens (migrateEnrollments).
+// The binary map (binary_sources, source_binaries) is filled from the
+// stored hosts and advisories when an older database is opened (binarymap.go).
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -128,7 +130,8 @@ func migrate(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
-		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex} {
+		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex,
+		bucketBinarySources, bucketSourceBinaries} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -140,6 +143,11 @@ func migrate(tx *bolt.Tx) error {
 	}
 	if err := migrateEnrollments(tx); err != nil {
 		return err
+	}
+	if current > 0 && current < 6 {
+		if err := backfillBinaryMap(tx); err != nil {
+			return fmt.Errorf("fill the binary map: %w", err)
+		}
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
 }

@@ -49,6 +49,7 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stderr, "usage: patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE")
 		fmt.Fprintln(env.Stderr, "       patchwatch host import --report FILE [--name NAME] [--owner EMAIL]")
 		fmt.Fprintln(env.Stderr, "PACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'")
+		fmt.Fprintln(env.Stderr, "  (plain dpkg-query -W, dpkg -l and image .manifest files work too, without source package names)")
 		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa works too, without epochs)")
 		fs.PrintDefaults()
 	}
@@ -130,7 +131,7 @@ func putHost(ctx context.Context, env *Env, db, configPath string, h patchwatch.
 	}
 	fmt.Fprintf(env.Stdout, "host %s: %s, %d packages", h.Name, h.Release, len(h.Packages))
 	if !h.SourceInfo {
-		fmt.Fprint(env.Stdout, " (no source package information: matching by binary name only)")
+		fmt.Fprint(env.Stdout, " (no source package information: binaries matched by name, through the advisories' binary lists and the learnt binary → source map)")
 	}
 	if h.Family == patchwatch.FamilyRPM && !h.EpochInfo {
 		fmt.Fprint(env.Stdout, " (no epochs: compared as if equal to each fix's)")

@@ -1,0 +1,157 @@
+package matcher
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// How a package without source information was matched, as
+// FindingPackage.Via says it.
+const (
+	// ViaBinaryList: the advisory's fix lists the binary among those its
+	// source builds (Ubuntu's ecosystem_specific.binaries).
+	ViaBinaryList = "binary-list"
+	// ViaBinaryMap: the release's binary → source map, learnt from the
+	// inventories that carried source fields and from advisories that
+	// name binaries, says which source builds the binary (Debian).
+	ViaBinaryMap = "binary-map"
+)
+
+// Notes attached to findings matched without source information.
+const (
+	NoteBinaryList = "matched through the advisory's list of the binaries its source builds, comparing the binary's own version with the fixed source version"
+	NoteBinaryMap  = "matched through the release's binary → source map (learnt from inventories that carried source fields), comparing the binary's own version with the fixed source version"
+)
+
+// binaryRef is one source fix that a binary-only package matches, and how.
+type binaryRef struct {
+	ref *fixRef
+	via string
+}
+
+// indexBinaries records the binaries a source fix lists, so that a host
+// without source information finds the fix by binary name.
+func (ix *Index) indexBinaries(ref *fixRef) {
+	f := ref.fix
+	if f.Kind != patchwatch.KindSource || len(f.Binaries) == 0 {
+		return
+	}
+	byBinary := ix.binaries[f.Release]
+	if byBinary == nil {
+		byBinary = make(map[string][]*fixRef)
+		ix.binaries[f.Release] = byBinary
+	}
+	for _, b := range f.Binaries {
+		if b != f.Package {
+			byBinary[b] = append(byBinary[b], ref)
+		}
+	}
+}
+
+// AddBinarySources tells the index which source packages build each binary
+// on release (binary name → source names), as learnt by the store from
+// inventories that carried source fields. Match uses it only for packages
+// without source information.
+func (ix *Index) AddBinarySources(release string, sources map[string][]string) {
+	if len(sources) == 0 {
+		return
+	}
+	bySource := ix.learnt[release]
+	if bySource == nil {
+		bySource = make(map[string][]string, len(sources))
+		ix.learnt[release] = bySource
+	}
+	for bin, srcs := range sources {
+		for _, s := range srcs {
+			if s != bin && !slices.Contains(bySource[bin], s) {
+				bySource[bin] = append(bySource[bin], s)
+			}
+		}
+	}
+}
+
+// binaryRefs returns the source fixes of release that a package without
+// source information matches by its binary name: those whose advisory
+// lists the binary, then those of the sources the learnt map names.
+func (ix *Index) binaryRefs(h *patchwatch.Host, release string, p patchwatch.Package) []binaryRef {
+	if p.SourceName != "" {
+		return nil
+	}
+	var out []binaryRef
+	for _, ref := range ix.binaries[release][p.Name] {
+		out = append(out, binaryRef{ref, ViaBinaryList})
+	}
+	byPackage := ix.fixes[release]
+	for _, src := range ix.learnt[release][p.Name] {
+		src, _ = kernelSource(h, src)
+		for _, ref := range byPackage[src] {
+			if ref.fix.Kind == patchwatch.KindSource && !slices.ContainsFunc(out, func(b binaryRef) bool { return b.ref == ref }) {
+				out = append(out, binaryRef{ref, ViaBinaryMap})
+			}
+		}
+	}
+	return out
+}
+
+// matchBinaries matches package i of a Debian-family host, which has no
+// source information, against the fixes found by its binary name. The
+// binary's own version is compared with the fixed source version: binaries
+// built from a source carry its version, and binNMUs (+bN) sort above it.
+func (c *collector) matchBinaries(refs []binaryRef, i int, st *pkgState) {
+	for _, br := range refs {
+		if c.seen(br.ref, i) {
+			continue
+		}
+		status, installed, note := judge(st, br.ref, false)
+		if note == "" {
+			note = NoteBinaryList
+			if br.via == ViaBinaryMap {
+				note = NoteBinaryMap
+			}
+		}
+		c.add(br.ref, i, st, status, installed, br.ref.fix.Package, note)
+		if status != "" {
+			c.markVia(br.ref, br.via)
+		}
+	}
+}
+
+// markVia records how the package just added for ref's advisory matched.
+func (c *collector) markVia(ref *fixRef, via string) {
+	f := c.byAdvisory[ref.advisory.ID]
+	f.Packages[len(f.Packages)-1].Via = via
+}
+
+// BinaryOnlyNames returns the names of h's packages that carry no source
+// information, whose sources a store's learnt binary map can supply
+// (Index.AddBinarySources). RHEL-family hosts need none: their advisories
+// list every binary rpm.
+func BinaryOnlyNames(h *patchwatch.Host) []string {
+	if h.Family != patchwatch.FamilyDebian {
+		return nil
+	}
+	var names []string
+	for _, p := range h.Packages {
+		if p.SourceName == "" {
+			names = append(names, p.Name)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// kernelSource maps the signed kernel sources, which advisories do not
+// name, to the kernel source they sign (Debian's "linux", Ubuntu's
+// "linux-<flavour>"); ok is false for any other source.
+func kernelSource(h *patchwatch.Host, src string) (string, bool) {
+	rest, ok := strings.CutPrefix(src, "linux-signed")
+	if !ok {
+		return src, false
+	}
+	if strings.HasPrefix(h.Release, "debian:") {
+		return "linux", true
+	}
+	return "linux" + rest, true
+}

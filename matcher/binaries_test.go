@@ -1,0 +1,164 @@
+package matcher_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/matcher"
+)
+
+// binaryOnly is a package as dpkg -l or dpkg-query -W give it.
+func binaryOnly(name, ver string) patchwatch.Package {
+	return patchwatch.Package{Name: name, Version: ver, Arch: "amd64"}
+}
+
+func binaryHost(release string, pkgs ...patchwatch.Package) *patchwatch.Host {
+	h := host(release, pkgs...)
+	h.SourceInfo = false
+	return h
+}
+
+type binaryWant struct {
+	advisory, pkg, source, via, note string
+	status                           patchwatch.Status
+}
+
+func TestMatchBinaryOnly(t *testing.T) {
+	const noble, bookworm = "ubuntu:24.04", "debian:12"
+	openexr := srcFix(noble, "openexr", "3.1.5-5.1ubuntu0.1~esm1")
+	openexr.Binaries = []string{"libopenexr-3-1-30", "openexr"}
+	openexr.Subscription = "Ubuntu Pro"
+	usn := adv("USN-8259-1", openexr)
+	glibc := adv("DSA-1-1", srcFix(bookworm, "glibc", "2.36-9+deb12u4"))
+	libxml := adv("DSA-2-1", srcFix(bookworm, "libxml2", "2.9.14+dfsg-1.3~deb12u1"))
+	learnt := map[string][]string{"libc6": {"glibc"}, "libxml2-utils": {"libxml2"}}
+	tests := []struct {
+		name       string
+		advisories []patchwatch.Advisory
+		learnt     map[string][]string
+		host       *patchwatch.Host
+		want       []binaryWant
+	}{
+		{
+			name:       "advisory's binary list, binary's own version",
+			advisories: []patchwatch.Advisory{usn},
+			host:       binaryHost(noble, binaryOnly("libopenexr-3-1-30", "3.1.5-5.1build3")),
+			want:       []binaryWant{{"USN-8259-1", "libopenexr-3-1-30", "openexr", matcher.ViaBinaryList, matcher.NoteBinaryList, patchwatch.StatusSubscription}},
+		},
+		{
+			name:       "fixed binary installed",
+			advisories: []patchwatch.Advisory{usn},
+			host:       binaryHost(noble, binaryOnly("libopenexr-3-1-30", "3.1.5-5.1ubuntu0.1~esm1")),
+		},
+		{
+			name:       "binary named like its source goes by name as before",
+			advisories: []patchwatch.Advisory{usn},
+			host:       binaryHost(noble, binaryOnly("openexr", "3.1.5-5.1build3")),
+			want:       []binaryWant{{"USN-8259-1", "openexr", "", "", "", patchwatch.StatusSubscription}},
+		},
+		{
+			name:       "a package with source fields is not matched by the binary list",
+			advisories: []patchwatch.Advisory{usn},
+			host:       host(noble, pkg("libopenexr-3-1-30", "3.1.5-5.1build3", "someother", "3.1.5-5.1build3")),
+		},
+		{
+			name:       "learnt map",
+			advisories: []patchwatch.Advisory{glibc},
+			learnt:     learnt,
+			host:       binaryHost(bookworm, binaryOnly("libc6", "2.36-9+deb12u3")),
+			want:       []binaryWant{{"DSA-1-1", "libc6", "glibc", matcher.ViaBinaryMap, matcher.NoteBinaryMap, patchwatch.StatusUpdate}},
+		},
+		{
+			name:       "no map, no match",
+			advisories: []patchwatch.Advisory{glibc},
+			host:       binaryHost(bookworm, binaryOnly("libc6", "2.36-9+deb12u3")),
+		},
+		{
+			name:       "map of another release",
+			advisories: []patchwatch.Advisory{glibc},
+			learnt:     learnt,
+			host:       binaryHost("debian:11", binaryOnly("libc6", "2.31-13+deb11u5")),
+		},
+		{
+			// A binNMU sorts above its source version: 2.9.14+dfsg-1.3~deb12u1+b1
+			// carries the fix, 2.9.14+dfsg-1.3+b1 (before it) does not.
+			name:       "binNMU of the fixed version",
+			advisories: []patchwatch.Advisory{libxml},
+			learnt:     learnt,
+			host:       binaryHost(bookworm, binaryOnly("libxml2-utils", "2.9.14+dfsg-1.3~deb12u1+b1")),
+		},
+		{
+			name:       "binNMU of an older version",
+			advisories: []patchwatch.Advisory{libxml},
+			learnt:     learnt,
+			host:       binaryHost(bookworm, binaryOnly("libxml2-utils", "2.9.14+dfsg-1.2+b1")),
+			want:       []binaryWant{{"DSA-2-1", "libxml2-utils", "libxml2", matcher.ViaBinaryMap, matcher.NoteBinaryMap, patchwatch.StatusUpdate}},
+		},
+		{
+			name:       "both list and map name the fix: one package, by the list",
+			advisories: []patchwatch.Advisory{usn},
+			learnt:     map[string][]string{"libopenexr-3-1-30": {"openexr"}},
+			host:       binaryHost(noble, binaryOnly("libopenexr-3-1-30", "3.1.5-5.1build3")),
+			want:       []binaryWant{{"USN-8259-1", "libopenexr-3-1-30", "openexr", matcher.ViaBinaryList, matcher.NoteBinaryList, patchwatch.StatusSubscription}},
+		},
+		{
+			name:       "unparsable binary version is reported",
+			advisories: []patchwatch.Advisory{usn},
+			host:       binaryHost(noble, binaryOnly("libopenexr-3-1-30", "not a version!")),
+			want:       []binaryWant{{"USN-8259-1", "libopenexr-3-1-30", "openexr", matcher.ViaBinaryList, "", patchwatch.StatusUnknownVersion}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ix := matcher.NewIndex(tt.advisories)
+			ix.AddBinarySources(noble, tt.learnt)
+			ix.AddBinarySources(bookworm, tt.learnt)
+			var got []binaryWant
+			for _, f := range ix.Match(tt.host) {
+				for _, p := range f.Packages {
+					w := binaryWant{f.Advisory, p.Name, p.Source, p.Via, "", f.Status}
+					for _, n := range []string{matcher.NoteBinaryList, matcher.NoteBinaryMap} {
+						if slices.Contains(f.Notes, n) {
+							w.note = n
+						}
+					}
+					if !tt.host.SourceInfo && !slices.Contains(f.Notes, matcher.NoteNoSourceInfo) {
+						t.Errorf("%s: no note that the inventory lacks source names: %q", f.Advisory, f.Notes)
+					}
+					got = append(got, w)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatchRPMBinaryOnly(t *testing.T) {
+	const rhel9 = "rhel:9"
+	a := adv("RHSA-2024:0811", rpmFix(rhel9, "sudo", "1.9.5p2-10.el9_3", ""))
+	a.Source = patchwatch.SourceRHSA
+	h := rpmHost(rhel9, true, rpmPkg("sudo", "1.9.5p2-9.el9"))
+	h.SourceInfo = false
+	got := matcher.NewIndex([]patchwatch.Advisory{a}).Match(h)
+	if len(got) != 1 || got[0].Packages[0].Via != matcher.ViaBinaryList || !slices.Contains(got[0].Notes, matcher.NoteNoSourceRPM) {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestFleetCandidatesByBinaryList(t *testing.T) {
+	const noble = "ubuntu:24.04"
+	openexr := srcFix(noble, "openexr", "3.1.5-5.1ubuntu0.1~esm1")
+	openexr.Binaries = []string{"libopenexr-3-1-30"}
+	a := adv("USN-8259-1", openexr)
+	f := matcher.NewFleet()
+	f.Add(binaryHost(noble, binaryOnly("libopenexr-3-1-30", "3.1.5-5.1build3")))
+	if got := f.Candidates(&a); !slices.Equal(got, []int{0}) {
+		t.Fatalf("candidates %v, want [0]", got)
+	}
+	if got := f.MatchAdvisory(&a, nil); len(got[0]) != 1 {
+		t.Fatalf("findings %+v", got)
+	}
+}

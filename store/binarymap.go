@@ -1,0 +1,268 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// The binary map: which source package builds each binary package of a
+// Debian-family release, learnt from every inventory that carried source
+// fields and from advisories that list the binaries of a source fix. A
+// host whose inventory names only binaries (dpkg -l, dpkg-query -W,
+// image manifests) is matched through it.
+//
+// binary_sources: release NUL binary NUL source -> tracking flag
+// source_binaries: release NUL source NUL binary -> empty (for re-matching
+// binary-only hosts when a source's advisory changes)
+var (
+	bucketBinarySources  = []byte("binary_sources")
+	bucketSourceBinaries = []byte("source_binaries")
+)
+
+// Tracking flags of a (binary, source) pair. A binary-only host is
+// compared by the binary's own version, which is right only when the
+// binary's version follows its source's: equal, or a binNMU (+bN) of it.
+// One inventory showing otherwise (gcc 4:12.2.0-3 from gcc-defaults 1.203)
+// marks the pair untracked for good, and it is no longer used.
+const (
+	pairTracks    = 't'
+	pairUntracked = 'u'
+)
+
+// binaryPair is one learnt (binary, source) pair of a release.
+type binaryPair struct {
+	release, binary, source string
+	tracks                  bool
+}
+
+// versionTracks reports whether a binary's version follows its source's.
+// Signed kernel images carry the kernel's version, not their signing
+// source's (linux-image-6.1.0-31-amd64 6.1.129-1 from linux-signed-amd64
+// 6.1.129+1), and matching compares them with the kernel source's fixes
+// by that version: they track.
+func versionTracks(source, binaryVersion, sourceVersion string) bool {
+	if binaryVersion == sourceVersion || strings.HasPrefix(source, "linux-signed") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(binaryVersion, sourceVersion+"+b")
+	if !ok || rest == "" {
+		return false
+	}
+	return strings.Trim(rest, "0123456789") == ""
+}
+
+// hostPairs returns the pairs a host's inventory teaches: every package
+// whose source name differs from its own. Hosts without source fields
+// teach nothing.
+func hostPairs(h *patchwatch.Host) []binaryPair {
+	if h.Family != patchwatch.FamilyDebian {
+		return nil
+	}
+	var out []binaryPair
+	for _, p := range h.Packages {
+		if p.SourceName == "" || p.SourceName == p.Name {
+			continue
+		}
+		srcVer := p.SourceVersion
+		if srcVer == "" {
+			srcVer = p.Version
+		}
+		out = append(out, binaryPair{h.Release, p.Name, p.SourceName, versionTracks(p.SourceName, p.Version, srcVer)})
+	}
+	return out
+}
+
+// advisoryPairs returns the pairs an advisory's source fixes list.
+// Ubuntu's records give each binary the fix's own version, so the pairs
+// track.
+func advisoryPairs(a *patchwatch.Advisory) []binaryPair {
+	var out []binaryPair
+	for _, f := range a.Fixes {
+		if f.Kind != patchwatch.KindSource || patchwatch.ReleaseFamily(f.Release) != patchwatch.FamilyDebian {
+			continue
+		}
+		for _, b := range f.Binaries {
+			if b != f.Package {
+				out = append(out, binaryPair{f.Release, b, f.Package, true})
+			}
+		}
+	}
+	return out
+}
+
+// missingPairs returns the pairs that would change the map: unknown ones,
+// and known tracking ones that turn out untracked.
+func missingPairs(tx *bolt.Tx, pairs []binaryPair) []binaryPair {
+	b := tx.Bucket(bucketBinarySources)
+	if b == nil {
+		return pairs
+	}
+	var out []binaryPair
+	for _, p := range pairs {
+		v := b.Get(fixKey(p.release, p.binary, p.source))
+		if v == nil || (!p.tracks && v[0] == pairTracks) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// learnPairsTx writes pairs into the map and returns the binaries whose
+// pair is new (and tracks), which may now match binary-only hosts.
+func learnPairsTx(tx *bolt.Tx, pairs []binaryPair) ([]ReleasePackage, error) {
+	bySource, byBinary := tx.Bucket(bucketBinarySources), tx.Bucket(bucketSourceBinaries)
+	var fresh []ReleasePackage
+	for _, p := range pairs {
+		k := fixKey(p.release, p.binary, p.source)
+		old := bySource.Get(k)
+		flag := byte(pairTracks)
+		if !p.tracks || (old != nil && old[0] == pairUntracked) {
+			flag = pairUntracked
+		}
+		if old != nil && old[0] == flag {
+			continue
+		}
+		if err := bySource.Put(k, []byte{flag}); err != nil {
+			return nil, err
+		}
+		if err := byBinary.Put(fixKey(p.release, p.source, p.binary), nil); err != nil {
+			return nil, err
+		}
+		if old == nil && flag == pairTracks {
+			fresh = append(fresh, ReleasePackage{Release: p.release, Package: p.binary})
+		}
+	}
+	return fresh, nil
+}
+
+// learnAdvisoryTx adds the binaries an advisory lists to the map; upsert
+// calls it for every stored advisory.
+func learnAdvisoryTx(tx *bolt.Tx, a *patchwatch.Advisory) error {
+	pairs := missingPairs(tx, advisoryPairs(a))
+	if len(pairs) == 0 {
+		return nil
+	}
+	_, err := learnPairsTx(tx, pairs)
+	return err
+}
+
+// LearnBinarySources adds what a host's inventory says about which source
+// builds which binary to the map of its release, and returns the (release,
+// binary) pairs newly learnt, whose binary-only hosts may now have new
+// findings. An inventory without source fields teaches nothing. A fleet of
+// similar hosts teaches little after the first: known pairs cost one read
+// each and no write.
+func (s *Store) LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]ReleasePackage, error) {
+	pairs := hostPairs(h)
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	var missing []binaryPair
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		missing = missingPairs(tx, pairs)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var fresh []ReleasePackage
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		fresh, err = learnPairsTx(tx, missing)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("learn binary sources of %s: %w", h.Name, err)
+	}
+	return fresh, nil
+}
+
+// BinarySources returns, for those of the binaries the map of release
+// knows, the source packages that build them (binary → sources). Pairs
+// whose versions do not track are left out.
+func (s *Store) BinarySources(ctx context.Context, release string, binaries []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBinarySources)
+		if b == nil {
+			return nil // a read-only open of a database older than the map
+		}
+		c := b.Cursor()
+		for _, bin := range binaries {
+			prefix := fixKey(release, bin, "")
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				if len(v) == 1 && v[0] == pairTracks {
+					out[bin] = append(out[bin], string(k[len(prefix):]))
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// BinariesBuilt returns the (release, binary) pairs the map knows for the
+// given (release, source) pairs, so that a changed source advisory finds
+// the binary-only hosts it may concern.
+func (s *Store) BinariesBuilt(ctx context.Context, sources []ReleasePackage) ([]ReleasePackage, error) {
+	var out []ReleasePackage
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSourceBinaries)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for _, rp := range sources {
+			prefix := fixKey(rp.Release, rp.Package, "")
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				out = append(out, ReleasePackage{Release: rp.Release, Package: string(k[len(prefix):])})
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(x, y ReleasePackage) int {
+		if c := strings.Compare(x.Release, y.Release); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Package, y.Package)
+	})
+	return slices.Compact(out), err
+}
+
+// backfillBinaryMap fills a new map from what a database already holds:
+// the stored hosts with source fields and the stored advisories (schema
+// version 6).
+func backfillBinaryMap(tx *bolt.Tx) error {
+	// One host or advisory at a time: a big fleet's pairs do not fit in
+	// memory at once, and most repeat.
+	if err := tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
+		var h patchwatch.Host
+		if err := json.Unmarshal(v, &h); err != nil {
+			return fmt.Errorf("decode host %s: %w", k, err)
+		}
+		_, err := learnPairsTx(tx, hostPairs(&h))
+		return err
+	}); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketAdvisories).ForEach(func(k, v []byte) error {
+		var a patchwatch.Advisory
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("decode advisory %s: %w", k, err)
+		}
+		return learnAdvisoryTx(tx, &a)
+	})
+}

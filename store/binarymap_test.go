@@ -1,0 +1,116 @@
+package store_test
+
+import (
+	"context"
+	"encoding/binary"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+func debianHost(name string, pkgs ...patchwatch.Package) patchwatch.Host {
+	return patchwatch.Host{Name: name, Release: "debian:12", Family: patchwatch.FamilyDebian, Packages: pkgs, SourceInfo: true}
+}
+
+func TestBinaryMap(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	h := debianHost("a",
+		patchwatch.Package{Name: "libc6", Version: "2.36-9+deb12u4", SourceName: "glibc", SourceVersion: "2.36-9+deb12u4"},
+		patchwatch.Package{Name: "libxml2-utils", Version: "2.9.14+dfsg-1.3~deb12u1+b1", SourceName: "libxml2", SourceVersion: "2.9.14+dfsg-1.3~deb12u1"},
+		patchwatch.Package{Name: "gcc", Version: "4:12.2.0-3", SourceName: "gcc-defaults", SourceVersion: "1.203"},
+		patchwatch.Package{Name: "bash", Version: "5.2.15-2+b2", SourceName: "bash", SourceVersion: "5.2.15-2"},
+		patchwatch.Package{Name: "linux-image-6.1.0-31-amd64", Version: "6.1.129-1", SourceName: "linux-signed-amd64", SourceVersion: "6.1.129+1"},
+	)
+	fresh, err := s.LearnBinarySources(ctx, &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ReleasePackage{{Release: "debian:12", Package: "libc6"}, {Release: "debian:12", Package: "libxml2-utils"}, {Release: "debian:12", Package: "linux-image-6.1.0-31-amd64"}}
+	if !reflect.DeepEqual(fresh, want) {
+		t.Errorf("fresh %v, want %v (gcc does not track gcc-defaults' version; bash is its own source)", fresh, want)
+	}
+	if fresh, err = s.LearnBinarySources(ctx, &h); err != nil || fresh != nil {
+		t.Errorf("a repeated inventory learnt %v, %v", fresh, err)
+	}
+	got, err := s.BinarySources(ctx, "debian:12", []string{"libc6", "libxml2-utils", "gcc", "bash", "unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string][]string{"libc6": {"glibc"}, "libxml2-utils": {"libxml2"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("BinarySources = %v, want %v", got, want)
+	}
+	if got, _ := s.BinarySources(ctx, "debian:11", []string{"libc6"}); len(got) != 0 {
+		t.Errorf("another release's map: %v", got)
+	}
+
+	// One inventory where the versions part ways marks the pair untracked.
+	odd := debianHost("b", patchwatch.Package{Name: "libc6", Version: "9.9-1", SourceName: "glibc", SourceVersion: "2.36-9"})
+	if _, err := s.LearnBinarySources(ctx, &odd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.BinarySources(ctx, "debian:12", []string{"libc6"}); len(got) != 0 {
+		t.Errorf("untracked pair still used: %v", got)
+	}
+
+	// Advisories teach the binaries they list.
+	f := fix("ubuntu:24.04", "openexr", "3.1.5-5.1ubuntu0.1~esm1")
+	f.Binaries = []string{"libopenexr-3-1-30", "openexr"}
+	if _, err := s.UpsertAdvisories(ctx, []patchwatch.Advisory{advisory("USN-8259-1", time.Now(), f)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.BinarySources(ctx, "ubuntu:24.04", []string{"libopenexr-3-1-30", "openexr"}); !reflect.DeepEqual(got, map[string][]string{"libopenexr-3-1-30": {"openexr"}}) {
+		t.Errorf("from the advisory: %v", got)
+	}
+	built, err := s.BinariesBuilt(ctx, []store.ReleasePackage{{Release: "debian:12", Package: "glibc"}, {Release: "ubuntu:24.04", Package: "openexr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []store.ReleasePackage{{Release: "debian:12", Package: "libc6"}, {Release: "ubuntu:24.04", Package: "libopenexr-3-1-30"}}; !reflect.DeepEqual(built, want) {
+		t.Errorf("BinariesBuilt = %v, want %v", built, want)
+	}
+}
+
+// TestBinaryMapMigration opens a version 5 database (no map) and finds the
+// map filled from the hosts and advisories it already held.
+func TestBinaryMapMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "pw.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := debianHost("a", patchwatch.Package{Name: "libc6", Version: "2.36-9", SourceName: "glibc", SourceVersion: "2.36-9"})
+	if err := s.PutHost(ctx, h, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range []string{"binary_sources", "source_binaries"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 5))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err = store.Open(path, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, _ := s.BinarySources(ctx, "debian:12", []string{"libc6"}); !reflect.DeepEqual(got, map[string][]string{"libc6": {"glibc"}}) {
+		t.Errorf("after migration: %v", got)
+	}
+}
