@@ -237,10 +237,19 @@ type FleetCounts struct {
 	// FailingChecks counts, per check, the hosts that fail it and have no
 	// silence disabling it.
 	FailingChecks map[string]int
+	// Stale counts the hosts whose last report is older than the
+	// staleAfter given to CountsStale.
+	Stale int
 }
 
 // Counts returns the fleet's numbers for the metrics.
 func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
+	return e.CountsStale(ctx, 0)
+}
+
+// CountsStale is Counts that also counts the hosts that have not reported
+// for longer than staleAfter (none when it is 0).
+func (e *Service) CountsStale(ctx context.Context, staleAfter time.Duration) (FleetCounts, error) {
 	hosts, err := e.s.Hosts(ctx)
 	if err != nil {
 		return FleetCounts{}, err
@@ -261,6 +270,9 @@ func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
 	}
 	now := e.now()
 	for i := range hosts {
+		if staleAfter > 0 && now.Sub(hosts[i].ReportedAt) > staleAfter {
+			c.Stale++
+		}
 		for _, id := range patchwatch.FailingChecks(patchwatch.HostChecks(&hosts[i], silences, now)) {
 			c.FailingChecks[id]++
 		}

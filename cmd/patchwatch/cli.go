@@ -83,6 +83,7 @@ func commands() []command {
 		{"notifications", "notifications list [--failed] | retry ID|--all: the outbox", runNotifications},
 		{"notify", "notify test --channel email|slack: send a test message", runNotify},
 		{"poll", "poll the advisory feeds (--once for one round)", runPoll},
+		{"feeds", "each advisory source's freshness: last attempt, success, error, advisories, backfill", runFeeds},
 		{"serve", "run the pollers and the HTTP API until stopped (--config FILE)", runServe},
 	}
 }

@@ -238,15 +238,22 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 // check, "fail" where a host fails it (disabled checks do not count).
 func writeHostChecks(w io.Writer, format string, rows []service.HostSummary) error {
 	if format == "json" {
+		// The keys mean what they mean in `hosts --format json`: checks is
+		// how many checks the host reported, check_status each one's result.
 		type row struct {
 			Name          string            `json:"name"`
 			Owner         string            `json:"owner,omitempty"`
 			FailingChecks []string          `json:"failing_checks"`
-			Checks        map[string]string `json:"checks"`
+			Checks        int               `json:"checks"`
+			CheckStatus   map[string]string `json:"check_status"`
 		}
 		out := make([]row, 0, len(rows))
 		for _, r := range rows {
-			out = append(out, row{r.Name, r.Owner, append([]string{}, r.FailingChecks...), r.CheckStatus})
+			status := r.CheckStatus
+			if status == nil {
+				status = map[string]string{}
+			}
+			out = append(out, row{r.Name, r.Owner, append([]string{}, r.FailingChecks...), r.Checks, status})
 		}
 		return writeJSON(w, out)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -33,6 +34,8 @@ type changeSet struct {
 	advisories []patchwatch.Advisory
 	// all is set when a change concerns every host (KEV, tracker urgencies).
 	all bool
+	// stored counts the advisories committed so far (backfill progress).
+	stored atomic.Int64
 }
 
 // commitAdvisories returns a commit function that stores advisories and
@@ -40,6 +43,9 @@ type changeSet struct {
 func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int, changes *changeSet) commitFunc {
 	return func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error {
 		outcomes, err := s.CommitFeed(ctx, feed, advisories, cursor)
+		if err == nil {
+			changes.stored.Add(int64(len(advisories)))
+		}
 		for i, o := range outcomes {
 			counts[o]++
 			if o == store.Inserted || o == store.Updated {
@@ -82,9 +88,13 @@ type commitFunc = func(context.Context, []patchwatch.Advisory, []byte) error
 type advisoryPoller[S any] struct {
 	name string
 	poll func(ctx context.Context, cursor []byte, commit commitFunc) (S, error)
+	// backfill is set when the first round reads the whole history.
+	backfill bool
 }
 
 func (a advisoryPoller[S]) Name() string { return a.name }
+
+func (a advisoryPoller[S]) hasBackfill() bool { return a.backfill }
 
 func (a advisoryPoller[S]) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, a.name)
@@ -145,7 +155,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		}, fetch, log)
 		ps = append(ps, advisoryPoller[usn.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (usn.Stats, error) {
 			return p.Poll(ctx, cur, commit)
-		}})
+		}, backfill: c.BackfillURL != "-"})
 	}
 	if c := cfg.Feeds.Debian; c.Enabled {
 		ps = append(ps, debianPoller{dsa.NewPoller(dsa.Config{
@@ -157,7 +167,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		p := rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency}, fetch, log)
 		ps = append(ps, advisoryPoller[rhsa.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (rhsa.Stats, error) {
 			return p.Poll(ctx, cur, commit)
-		}})
+		}, backfill: true})
 	}
 	for _, r := range []struct {
 		name string
@@ -178,17 +188,22 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 }
 
 // pollOnce runs one round of every poller. A failing feed does not stop
-// the others; the error returned joins every failure.
-func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger, onPoll func(feed string, err error)) error {
+// the others; the error returned joins every failure. rec records each
+// feed's status.
+func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger, rec *feedRecorder) error {
 	var errs []error
 	changes := &changeSet{}
+	statuses := make([]patchwatch.FeedStatus, 0, len(pollers))
+	feedErrs := make([]error, 0, len(pollers))
 	for _, p := range pollers {
 		start := time.Now()
+		st, stopProgress := rec.begin(ctx, p, &changes.stored)
 		summary, err := p.Run(ctx, s, changes)
-		if onPoll != nil {
-			onPoll(p.Name(), err)
-		}
-		attrs := append([]any{"feed", p.Name(), "duration", time.Since(start).Round(time.Millisecond)}, summary...)
+		stopProgress()
+		duration := time.Since(start)
+		statuses = append(statuses, rec.end(ctx, p, st, duration, err))
+		feedErrs = append(feedErrs, err)
+		attrs := append([]any{"feed", p.Name(), "duration", duration.Round(time.Millisecond)}, summary...)
 		if err != nil {
 			log.Error("poll failed; cursor kept", append(attrs, "err", err)...)
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name(), err))
@@ -196,11 +211,15 @@ func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers
 		}
 		log.Info("poll finished", attrs...)
 	}
+	rec.finish(ctx, statuses, feedErrs, changes.stored.Load() > 0 || changes.all)
 	// What was committed stays committed even when a feed failed: the
 	// hosts it concerns are re-evaluated either way.
 	if changes.all {
+		start := time.Now()
 		if err := svc.SyncHosts(ctx, nil); err != nil {
 			errs = append(errs, err)
+		} else {
+			log.Info("every host re-evaluated: the KEV catalog or the tracker's urgencies changed", "duration", time.Since(start).Round(time.Millisecond))
 		}
 	} else if n, err := svc.Rematch(ctx, changes.advisories); err != nil {
 		errs = append(errs, err)
@@ -257,13 +276,13 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 		if len(pollers) == 0 {
 			return errors.New("no feed is enabled in the configuration")
 		}
-		return pollOnce(ctx, s, svc, pollers, log, nil)
+		return pollOnce(ctx, s, svc, pollers, log, newFeedRecorder(s, log, env.Now, nil))
 	}
-	return pollLoop(ctx, cfg, s, svc, log, nil)
+	return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, nil))
 }
 
 // pollLoop polls every feed on cfg.PollInterval until ctx ends.
-func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, onPoll func(string, error)) error {
+func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, rec *feedRecorder) error {
 	pollers := buildPollers(cfg, log)
 	if len(pollers) == 0 {
 		log.Warn("no feed is enabled: nothing is polled")
@@ -274,7 +293,7 @@ func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *servi
 	ticker := time.NewTicker(cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		if err := pollOnce(ctx, s, svc, pollers, log, onPoll); err != nil && ctx.Err() == nil {
+		if err := pollOnce(ctx, s, svc, pollers, log, rec); err != nil && ctx.Err() == nil {
 			log.Error("poll round failed; cursors kept, will retry", "err", err)
 		}
 		select {
