@@ -124,17 +124,16 @@ func (k kevPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) 
 	return []any{"changed", changed, "entries", entries}, err
 }
 
-// loadConfig reads --config when given, else the defaults, and applies
-// --db when it was set explicitly.
+// loadConfig reads --config when given, else the defaults; where the file
+// is silent $PATCHWATCH_DB and $PATCHWATCH_LISTEN apply, and --db wins
+// when it was set explicitly.
 func loadConfig(env *Env, path, db string, dbSet bool) (config.Config, error) {
-	cfg := config.Default()
+	cfg := config.DefaultEnv(env.Getenv)
 	if path != "" {
 		var err error
-		if cfg, err = config.Load(path); err != nil {
+		if cfg, err = config.LoadEnv(path, env.Getenv); err != nil {
 			return cfg, err
 		}
-	} else if v := env.Getenv("PATCHWATCH_DB"); v != "" {
-		cfg.DB = v
 	}
 	if dbSet {
 		cfg.DB = db
@@ -263,8 +262,7 @@ func runPollLoop(ctx context.Context, env *Env, name string, args []string) erro
 
 // pollRounds polls once, or on cfg.PollInterval until ctx ends.
 func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) error {
-	level, _ := cfg.SlogLevel()
-	log := env.logger(level)
+	log := env.configLogger(cfg)
 	s, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return err
