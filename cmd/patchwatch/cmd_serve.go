@@ -43,7 +43,9 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return notifyLoop(gctx, nt, cfg.Notify.Interval, log) })
-	g.Go(func() error { return pollLoop(gctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, metrics.FeedStatus)) })
+	g.Go(func() error {
+		return pollLoop(gctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, metrics.FeedStatus))
+	})
 	g.Go(func() error {
 		// The fleet gauges: hosts (stale ones too), open findings by
 		// urgency, failing checks; and the outbox.
