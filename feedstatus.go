@@ -27,3 +27,7 @@ type FeedStatus struct {
 func (s FeedStatus) Stale(now time.Time, maxAge time.Duration) bool {
 	return s.LastSuccess.IsZero() || now.Sub(s.LastSuccess) > maxAge
 }
+
+// FeedStaleAfter is how long a feed may go without a successful round
+// before patchwatch feeds and the admin digest call it stale.
+const FeedStaleAfter = 6 * time.Hour

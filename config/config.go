@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -25,6 +27,9 @@ type Config struct {
 	DB string `yaml:"db"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (logfmt-style key=value lines) or json (one JSON
+	// object a line, for log collectors).
+	LogFormat string `yaml:"log_format"`
 	// PollInterval is the pause between two poll rounds of `serve`.
 	PollInterval time.Duration `yaml:"poll_interval"`
 	HTTP         HTTP          `yaml:"http"`
@@ -250,6 +255,7 @@ func Default() Config {
 		},
 		DB:           "patchwatch.db",
 		LogLevel:     "info",
+		LogFormat:    "text",
 		PollInterval: time.Hour,
 		HTTP: HTTP{
 			Timeout:  60 * time.Second,
@@ -295,14 +301,43 @@ func Default() Config {
 	}
 }
 
+// Environment variables that stand in for a key the file leaves unset (or
+// for the default when there is no file): containers and units set them.
+const (
+	EnvDB     = "PATCHWATCH_DB"     // db
+	EnvListen = "PATCHWATCH_LISTEN" // server.listen
+)
+
+// DefaultEnv returns the defaults with $PATCHWATCH_DB and
+// $PATCHWATCH_LISTEN applied; getenv nil means none.
+func DefaultEnv(getenv func(string) string) Config {
+	cfg := Default()
+	if getenv == nil {
+		return cfg
+	}
+	if v := getenv(EnvDB); v != "" {
+		cfg.DB = v
+	}
+	if v := getenv(EnvListen); v != "" {
+		cfg.Server.Listen = v
+	}
+	return cfg
+}
+
 // Load reads a YAML file over the defaults.
 func Load(path string) (Config, error) {
+	return LoadEnv(path, nil)
+}
+
+// LoadEnv reads a YAML file over DefaultEnv(getenv): a key the file sets
+// wins over the environment, the environment over the default.
+func LoadEnv(path string, getenv func(string) string) (Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	defer f.Close()
-	cfg, err := Parse(f)
+	cfg, err := ParseEnv(f, getenv)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -311,7 +346,12 @@ func Load(path string) (Config, error) {
 
 // Parse decodes YAML over the defaults, refusing unknown keys, and validates.
 func Parse(r io.Reader) (Config, error) {
-	cfg := Default()
+	return ParseEnv(r, nil)
+}
+
+// ParseEnv is Parse over DefaultEnv(getenv).
+func ParseEnv(r io.Reader, getenv func(string) string) (Config, error) {
+	cfg := DefaultEnv(getenv)
 	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
 	if err != nil {
 		return Config{}, err
@@ -394,6 +434,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log_format: %q is not text or json", c.LogFormat))
 	}
 	if c.PollInterval < time.Minute {
 		errs = append(errs, fmt.Errorf("poll_interval: %v is shorter than 1m; be kind to the sources", c.PollInterval))
@@ -487,4 +530,64 @@ func (c *Config) SlogLevel() (slog.Level, error) {
 		return 0, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel)
 	}
 	return l, nil
+}
+
+// Redacted returns a copy fit to print: the password of any URL with
+// credentials, in any key, is replaced by "xxxxx". The secrets themselves
+// are never in the configuration, only the names of the files that hold
+// them.
+func (c Config) Redacted() Config {
+	c.Urgency.Deadlines = maps.Clone(c.Urgency.Deadlines)
+	c.Notify.Reminders = maps.Clone(c.Notify.Reminders)
+	c.Notify.Owners = maps.Clone(c.Notify.Owners)
+	c.Notify.Projects = maps.Clone(c.Notify.Projects)
+	c.Notify.Templates = maps.Clone(c.Notify.Templates)
+	redactValue(reflect.ValueOf(&c).Elem())
+	return c
+}
+
+// redactValue walks structs, slices and string maps, redacting URLs.
+func redactValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				redactValue(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if v.CanSet() {
+			fresh := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+			reflect.Copy(fresh, v)
+			v.Set(fresh)
+		}
+		for i := range v.Len() {
+			redactValue(v.Index(i))
+		}
+	case reflect.Map:
+		if v.Type().Elem().Kind() == reflect.String {
+			for _, k := range v.MapKeys() {
+				v.SetMapIndex(k, reflect.ValueOf(redactURL(v.MapIndex(k).String())).Convert(v.Type().Elem()))
+			}
+		}
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(redactURL(v.String()))
+		}
+	}
+}
+
+func redactURL(raw string) string {
+	if !strings.Contains(raw, "@") || !strings.Contains(raw, "://") {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); !has {
+		return raw
+	}
+	u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	return u.Scheme + "://" + u.User.String() + "@" + strings.SplitN(raw, "@", 2)[1]
 }

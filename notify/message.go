@@ -266,6 +266,33 @@ type AdminDigest struct {
 	Guidelines []GuidelineCount
 	// ChecksReporting is how many hosts reported check results.
 	ChecksReporting int
+	// StaleFeeds are the advisory sources with no successful poll round
+	// for more than patchwatch.FeedStaleAfter: findings may be missing.
+	StaleFeeds []StaleFeed
+}
+
+// StaleFeed is an advisory source that has not succeeded for too long.
+type StaleFeed struct {
+	Feed string
+	// LastSuccess is "never" or a UTC time; LastError the last failure.
+	LastSuccess string
+	LastError   string
+}
+
+// staleFeeds lists the feeds that have not succeeded for too long at now.
+func staleFeeds(statuses []patchwatch.FeedStatus, now time.Time) []StaleFeed {
+	var out []StaleFeed
+	for _, st := range statuses {
+		if !st.Stale(now, patchwatch.FeedStaleAfter) {
+			continue
+		}
+		last := "never"
+		if !st.LastSuccess.IsZero() {
+			last = st.LastSuccess.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		out = append(out, StaleFeed{Feed: st.Feed, LastSuccess: last, LastError: st.LastError})
+	}
+	return out
 }
 
 // GuidelineCount is how many hosts fail one guideline's check.
@@ -348,6 +375,11 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 		}
 	}
 	d.Guidelines, d.ChecksReporting = guidelineCounts(rows)
+	statuses, err := n.st.FeedStatuses(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.StaleFeeds = staleFeeds(statuses, now)
 	counts := map[string]int{}
 	for u, c := range overview.ByUrgency {
 		counts[u.String()] = c
@@ -424,9 +456,11 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 	for _, c := range counts {
 		open += c
 	}
-	msg := &Message{Kind: "admin-digest", Admin: d, Generated: now,
-		Subject: fmt.Sprintf("[patchwatch] fleet digest: %d hosts, %d open findings, %d overdue", d.Hosts, open, sumOwners(d.OverdueByOwner)),
-		Intro:   "The fleet at a glance."}
+	subject := fmt.Sprintf("[patchwatch] fleet digest: %d hosts, %d open findings, %d overdue", d.Hosts, open, sumOwners(d.OverdueByOwner))
+	if k := len(d.StaleFeeds); k > 0 {
+		subject += fmt.Sprintf("; %d stale feeds", k)
+	}
+	msg := &Message{Kind: "admin-digest", Admin: d, Generated: now, Subject: subject, Intro: "The fleet at a glance."}
 	return msg, raw, nil
 }
 

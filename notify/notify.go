@@ -104,6 +104,9 @@ type Store interface {
 	PutDelivery(ctx context.Context, d patchwatch.Delivery) error
 	DeleteDelivery(ctx context.Context, id string) error
 	FindingRecords(ctx context.Context, host string) ([]patchwatch.FindingRecord, error)
+	// FeedStatuses returns every feed's stored status (the admin digest
+	// warns about stale feeds).
+	FeedStatuses(ctx context.Context) ([]patchwatch.FeedStatus, error)
 }
 
 // Fleet is the notifier's view of the application layer.

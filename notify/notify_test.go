@@ -476,3 +476,40 @@ func TestFailingChecks(t *testing.T) {
 		t.Errorf("bob's digest: %s %+v", digest.Subject, digest.Hosts)
 	}
 }
+
+// TestAdminDigestWarnsOfStaleFeeds: a feed without a successful round for
+// more than six hours is named at the top of the admin digest, on every
+// channel; a fresh one is not.
+func TestAdminDigestWarnsOfStaleFeeds(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("web1", "alice@example.org")
+	for _, st := range []patchwatch.FeedStatus{
+		{Feed: "usn", LastAttempt: w.now.Add(-time.Hour), LastSuccess: w.now.Add(-7 * time.Hour), LastError: "fetch https://ubuntu.com/security/notices/rss.xml: HTTP 503"},
+		{Feed: "kev", LastAttempt: w.now.Add(-time.Hour), LastError: "fetch KEV catalog: HTTP 403"},
+		{Feed: "debian", LastAttempt: w.now.Add(-time.Hour), LastSuccess: w.now.Add(-time.Hour)},
+	} {
+		if err := w.st.PutFeedStatus(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := w.emailAndSlackNotifier()
+	msg, _, err := n.BuildAdminDigest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, text, html, blocks := n.Render(msg)
+	if !strings.Contains(subject, "2 stale feeds") {
+		t.Errorf("subject %q", subject)
+	}
+	for name, body := range map[string]string{"text": text, "html": html, "slack": string(blocks)} {
+		for _, want := range []string{"usn", "HTTP 503", "kev", "never", "HTTP 403"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s digest lacks %q", name, want)
+			}
+		}
+		if strings.Contains(body, "debian: last success") || strings.Contains(body, "feed debian") {
+			t.Errorf("%s digest calls the fresh debian feed stale", name)
+		}
+	}
+}

@@ -175,6 +175,13 @@ func slackBlocks(m *Message) slack.Blocks {
 	}
 	if d := m.Admin; d != nil {
 		var b strings.Builder
+		for _, f := range d.StaleFeeds {
+			fmt.Fprintf(&b, ":warning: *feed %s has not succeeded since %s*", SlackEscape(f.Feed), f.LastSuccess)
+			if f.LastError != "" {
+				fmt.Fprintf(&b, ": %s", SlackEscape(f.LastError))
+			}
+			b.WriteString("\n")
+		}
 		fmt.Fprintf(&b, "*%d hosts*: %d reporting, %d stale\n", d.Hosts, d.Reporting, len(d.Stale))
 		for _, u := range d.ByUrgency {
 			fmt.Fprintf(&b, "%s: %d   ", u.Urgency, u.Count)

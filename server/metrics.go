@@ -1,11 +1,22 @@
 package server
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/buildinfo"
 	"github.com/patchwatch/patchwatch/service"
+)
+
+// reportFormats and rejectReasons are every label value the intake
+// counters take; they start at zero so that rate() and increase() work
+// from the first scrape.
+var (
+	reportFormats = []string{"json", "vuls"}
+	rejectReasons = []string{"auth", "malformed", "conflict", "too_large", "content_type", "rate_limited", "invalid", "wrong_host"}
 )
 
 type metrics struct {
@@ -15,6 +26,16 @@ type metrics struct {
 	hosts    prometheus.Gauge
 	findings *prometheus.GaugeVec
 	checks   *prometheus.GaugeVec
+
+	buildInfo        *prometheus.GaugeVec
+	feedLastSuccess  *prometheus.GaugeVec
+	feedLastAttempt  *prometheus.GaugeVec
+	feedAdvisories   *prometheus.GaugeVec
+	feedNewest       *prometheus.GaugeVec
+	feedPollDuration *prometheus.HistogramVec
+	outboxPending    prometheus.Gauge
+	outboxFailed     prometheus.Gauge
+	hostsStale       prometheus.Gauge
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -38,7 +59,45 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "patchwatch_hosts_failing_check", Help: "Hosts that fail a security-guideline check (disabled checks not counted), by check.",
 		}, []string{"check"}),
 	}
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "patchwatch_build_info", Help: "Always 1; the labels say which build is running.",
+	}, []string{"version", "revision", "goversion"})
+	m.feedLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "patchwatch_feed_last_success_timestamp_seconds", Help: "Unix time of the last successful poll round of each feed.",
+	}, []string{"feed"})
+	m.feedLastAttempt = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "patchwatch_feed_last_attempt_timestamp_seconds", Help: "Unix time of the last poll round of each feed, successful or not.",
+	}, []string{"feed"})
+	m.feedAdvisories = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "patchwatch_feed_advisories", Help: "Advisories stored from each feed (KEV: catalog entries).",
+	}, []string{"feed"})
+	m.feedNewest = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "patchwatch_feed_newest_advisory_timestamp_seconds", Help: "Publication time of the newest stored advisory of each feed.",
+	}, []string{"feed"})
+	m.feedPollDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "patchwatch_feed_poll_duration_seconds", Help: "Duration of each feed's poll rounds (the first, backfilling, round included).",
+		Buckets: []float64{0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600},
+	}, []string{"feed"})
+	m.outboxPending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "patchwatch_outbox_pending", Help: "Notifications waiting in the outbox to be sent or retried.",
+	})
+	m.outboxFailed = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "patchwatch_outbox_failed", Help: "Notifications whose delivery failed for good (see patchwatch notifications list --failed).",
+	})
+	m.hostsStale = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "patchwatch_hosts_stale", Help: "Hosts that have not reported for longer than server.stale_after.",
+	})
+	info := buildinfo.Read()
+	m.buildInfo.WithLabelValues(info.Version, info.Revision, info.GoVersion).Set(1)
+	for _, f := range reportFormats {
+		m.reports.WithLabelValues(f)
+	}
+	for _, r := range rejectReasons {
+		m.rejected.WithLabelValues(r)
+	}
 	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings, m.checks,
+		m.buildInfo, m.feedLastSuccess, m.feedLastAttempt, m.feedAdvisories, m.feedNewest, m.feedPollDuration,
+		m.outboxPending, m.outboxFailed, m.hostsStale,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -55,9 +114,45 @@ func (m *Metrics) Poll(feed string, err error) {
 	m.m.polls.WithLabelValues(feed, result).Inc()
 }
 
+// FeedStatus records the end of a feed's poll round: its result counted in
+// patchwatch_polls_total, its duration, and the feed gauges.
+func (m *Metrics) FeedStatus(st patchwatch.FeedStatus, err error) {
+	m.Poll(st.Feed, err)
+	m.m.feedPollDuration.WithLabelValues(st.Feed).Observe(st.LastDuration.Seconds())
+	m.Feeds([]patchwatch.FeedStatus{st})
+}
+
+// Feeds sets the feed gauges from stored statuses (at start, before the
+// first round ends, and after each round).
+func (m *Metrics) Feeds(statuses []patchwatch.FeedStatus) {
+	for _, st := range statuses {
+		setTime(m.m.feedLastSuccess.WithLabelValues(st.Feed), st.LastSuccess)
+		setTime(m.m.feedLastAttempt.WithLabelValues(st.Feed), st.LastAttempt)
+		setTime(m.m.feedNewest.WithLabelValues(st.Feed), st.NewestPublished)
+		m.m.feedAdvisories.WithLabelValues(st.Feed).Set(float64(st.Advisories))
+	}
+}
+
+// setTime sets a timestamp gauge; a zero time (never) is 0, which alert
+// rules read as "long ago".
+func setTime(g prometheus.Gauge, t time.Time) {
+	if t.IsZero() {
+		g.Set(0)
+		return
+	}
+	g.Set(float64(t.UnixNano()) / 1e9)
+}
+
+// Outbox sets the outbox gauges: deliveries waiting, deliveries failed.
+func (m *Metrics) Outbox(pending, failed int) {
+	m.m.outboxPending.Set(float64(pending))
+	m.m.outboxFailed.Set(float64(failed))
+}
+
 // Fleet sets the host, open-finding and failing-check gauges.
 func (m *Metrics) Fleet(c service.FleetCounts) {
 	m.m.hosts.Set(float64(c.Hosts))
+	m.m.hostsStale.Set(float64(c.Stale))
 	for _, u := range []patchwatch.Urgency{patchwatch.UrgencyLow, patchwatch.UrgencyMedium, patchwatch.UrgencyHigh, patchwatch.UrgencyCritical} {
 		m.m.findings.WithLabelValues(u.String()).Set(float64(c.Open[u]))
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/buildinfo"
 	"github.com/patchwatch/patchwatch/service"
 )
 
@@ -69,6 +70,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// Clock returns the time; nil means time.Now.
 	Clock func() time.Time
+	// Feeds serves GET /api/v1/feeds; nil lists none.
+	Feeds FeedStatusSource
 }
 
 // Server serves the API.
@@ -145,7 +148,7 @@ func (s *Server) Metrics() *Metrics { return &Metrics{m: s.metrics} }
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, healthz{Status: "ok", Build: buildinfo.Read()})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /api/v1/enroll", s.enroll)
@@ -162,8 +165,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/silences/{id}", s.removeSilence)
 	mux.HandleFunc("POST /api/v1/tokens", s.createToken)
 	mux.HandleFunc("GET /api/v1/tokens", s.listTokens)
+	mux.HandleFunc("GET /api/v1/feeds", s.feeds)
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.revokeToken)
 	return s.guard(mux)
+}
+
+// healthz is the body of GET /healthz.
+type healthz struct {
+	Status string         `json:"status"`
+	Build  buildinfo.Info `json:"build"`
 }
 
 // apiError is every error response's body.
@@ -185,10 +195,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code string, err error) {
 	msg := err.Error()
 	if status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr, "err", err)
 		msg = "internal error"
 	} else {
-		s.log.Warn("request rejected", "method", r.Method, "path", r.URL.Path, "status", status, "code", code, "err", err)
+		s.log.Warn("request rejected", "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr, "status", status, "code", code, "err", err)
 	}
 	writeJSON(w, status, apiError{Error: msg, Code: code})
 }

@@ -259,11 +259,20 @@ type FleetCounts struct {
 	// FailingChecks counts, per check, the hosts that fail it and have no
 	// silence disabling it.
 	FailingChecks map[string]int
+	// Stale counts the hosts whose last report is older than the
+	// staleAfter given to CountsStale.
+	Stale int
 }
 
 // Counts returns the fleet's numbers for the metrics, from the host
 // records: open findings by their urgency at the last evaluation.
 func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
+	return e.CountsStale(ctx, 0)
+}
+
+// CountsStale is Counts that also counts the hosts that have not reported
+// for longer than staleAfter (none when it is 0).
+func (e *Service) CountsStale(ctx context.Context, staleAfter time.Duration) (FleetCounts, error) {
 	silences, err := e.s.Silences(ctx)
 	if err != nil {
 		return FleetCounts{}, err
@@ -274,6 +283,9 @@ func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
 		c.Hosts++
 		for i := range r.Findings {
 			c.Open[r.Findings[i].Urgency]++
+		}
+		if staleAfter > 0 && now.Sub(r.ReportedAt) > staleAfter {
+			c.Stale++
 		}
 		if len(r.Checks) > 0 {
 			h := patchwatch.Host{Name: r.Name, Owner: r.Owner, Checks: r.Checks}

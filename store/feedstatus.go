@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -48,4 +49,67 @@ func (s *Store) FeedStatuses(ctx context.Context) ([]patchwatch.FeedStatus, erro
 		})
 	})
 	return out, err
+}
+
+// SourceStats is how many advisories of one source are stored and when
+// the newest of them was published.
+type SourceStats struct {
+	Advisories      int
+	NewestPublished time.Time
+}
+
+// SourceStats returns, per advisory source, how many advisories are stored
+// and the newest publication time. It reads every advisory once (only its
+// source and publication time are decoded), so callers run it once a poll
+// round, not per request.
+func (s *Store) SourceStats(ctx context.Context) (map[patchwatch.Source]SourceStats, error) {
+	out := map[patchwatch.Source]SourceStats{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAdvisories).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var a struct {
+				Source    patchwatch.Source `json:"source"`
+				Published time.Time         `json:"published"`
+			}
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode advisory %s: %w", k, err)
+			}
+			st := out[a.Source]
+			st.Advisories++
+			if a.Published.After(st.NewestPublished) {
+				st.NewestPublished = a.Published
+			}
+			out[a.Source] = st
+			return nil
+		})
+	})
+	return out, err
+}
+
+// KEVStats returns how many KEV entries are stored and the newest
+// dateAdded among them (the catalog's YYYY-MM-DD, as midnight UTC).
+func (s *Store) KEVStats(ctx context.Context) (SourceStats, error) {
+	var st SourceStats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKEV)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var e struct {
+				DateAdded string `json:"date_added"`
+			}
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode KEV entry %s: %w", k, err)
+			}
+			st.Advisories++
+			if t, err := time.Parse(time.DateOnly, e.DateAdded); err == nil && t.After(st.NewestPublished) {
+				st.NewestPublished = t
+			}
+			return nil
+		})
+	})
+	return st, err
 }

@@ -18,24 +18,66 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch/agent"
+	"github.com/patchwatch/patchwatch/internal/buildinfo"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var usage *usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &usage):
 		fmt.Fprintln(os.Stderr, "patchwatch-agent:", err)
-		stop()
+		fmt.Fprintln(os.Stderr, "patchwatch-agent: see patchwatch-agent --help")
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "patchwatch-agent:", err)
 		os.Exit(1)
 	}
 }
 
+// usageError is a wrong command line: exit 2, with a hint.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+const agentUsage = `usage: patchwatch-agent collect [flags]
+       patchwatch-agent report --server URL [flags]
+       patchwatch-agent --version
+
+Commands:
+  collect   print this machine's report (packages, release, kernel, checks) as JSON
+  report    collect and send the report to the patchwatch API, enrolling first if needed
+
+Examples:
+  patchwatch-agent collect > web1.json
+  patchwatch-agent report --server https://patchwatch.example.org --ca-file /etc/patchwatch-agent/ca.pem
+  patchwatch-agent collect --root /mnt/image --kernel-release 5.15.0-91-generic
+
+Run patchwatch-agent COMMAND --help for the flags.
+`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: patchwatch-agent collect|report [flags]")
+		return &usageError{"a command is needed: collect or report"}
+	}
+	switch args[0] {
+	case "--version", "-version", "version":
+		_, err := fmt.Fprintln(stdout, "patchwatch-agent", buildinfo.Read())
+		return err
+	case "-h", "-help", "--help", "help":
+		_, err := io.WriteString(stdout, agentUsage)
+		return err
+	case "collect", "report":
+	default:
+		return &usageError{fmt.Sprintf("unknown command %q (collect, report)", args[0])}
 	}
 	fs := flag.NewFlagSet("patchwatch-agent "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	root := fs.String("root", "/", "root of the filesystem to read (a mounted image or a chroot)")
 	kernelRelease := fs.String("kernel-release", "", "running kernel (`uname -r`); read from the system when --root is /")
 	kernelVersion := fs.String("kernel-version", "", "running kernel version (`uname -v`)")
@@ -49,7 +91,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	checkTimeout := fs.Duration("check-timeout", 10*time.Second, "time limit of each security-guideline check")
 	verbose := fs.Bool("v", false, "log progress")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "usage: patchwatch-agent %s [flags]\n\nFlags:\n", args[0])
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			fmt.Fprintf(stdout, "\n%s", agentUsage[strings.Index(agentUsage, "Examples:"):])
+			return nil
+		}
+		return &usageError{err.Error()}
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -72,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(rep)
 	case "report":
 		if *server == "" {
-			return errors.New("report needs --server")
+			return &usageError{"report needs --server"}
 		}
 		rep, err := agent.Collect(ctx, opts)
 		if err != nil {
@@ -120,5 +169,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Info("enrolled", "host", rep.Name())
 		return client.Send(ctx, token, rep)
 	}
-	return fmt.Errorf("unknown command %q (collect, report)", args[0])
+	return nil
 }

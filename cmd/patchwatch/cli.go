@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ const (
 type ExitError struct {
 	Code int
 	Err  error
+	// Hint is a second line for usage errors: where to read the usage.
+	Hint string
 }
 
 func (e *ExitError) Error() string {
@@ -63,6 +66,16 @@ func (e *Env) logger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
+// configLogger is the logger cfg asks for: its log_level, and text or
+// JSON lines by log_format.
+func (e *Env) configLogger(cfg config.Config) *slog.Logger {
+	level, _ := cfg.SlogLevel()
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	}
+	return e.logger(level)
+}
+
 type command struct {
 	name    string
 	summary string
@@ -83,41 +96,79 @@ func commands() []command {
 		{"notifications", "notifications list [--failed] | retry ID|--all: the outbox", runNotifications},
 		{"notify", "notify test --channel email|slack: send a test message", runNotify},
 		{"poll", "poll the advisory feeds (--once for one round)", runPoll},
+		{"feeds", "each advisory source's freshness: last attempt, success, error, advisories, backfill", runFeeds},
 		{"serve", "run the pollers and the HTTP API until stopped (--config FILE)", runServe},
+		{"config", "config check FILE: validate a configuration and print it, secrets redacted", runConfig},
+		{"version", "print the build: version, VCS revision, Go version (also --version)", runVersion},
+		{"completion", "completion bash|zsh: print a shell completion script", runCompletion},
 	}
 }
 
 // Run executes one patchwatch command line (without the program name).
 func Run(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		printUsage(env.Stderr)
+		return &ExitError{Code: ExitUsage}
+	}
+	switch {
+	case args[0] == "--version" || args[0] == "-version":
+		return runVersion(ctx, env, args[1:])
+	case isHelp(args[0]) && len(args) == 1:
 		printUsage(env.Stdout)
-		if len(args) == 0 {
-			return &ExitError{Code: ExitUsage}
-		}
 		return nil
+	case isHelp(args[0]):
+		return commandHelp(ctx, env, args[1:])
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, env, args[1:])
+		if c.name != args[0] {
+			continue
 		}
+		// A command with subcommands answers --help itself; a leaf's flag
+		// set does.
+		if len(args) > 1 && isHelp(args[1]) && len(helpTable()[c.name].subcommands) > 0 {
+			printHelp(env.Stdout, c.name, nil)
+			return nil
+		}
+		err := c.run(ctx, env, args[1:])
+		var exit *ExitError
+		if errors.As(err, &exit) && exit.Code == ExitUsage && exit.Err != nil && exit.Hint == "" {
+			exit.Hint = "see patchwatch " + helpName(c.name, args[1:]) + " --help"
+		}
+		return err
 	}
-	return usageError("unknown command %q (see patchwatch help)", args[0])
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown command %q", args[0]), Hint: "see patchwatch help"}
+}
+
+// helpName is the command or subcommand whose help a usage error points to.
+func helpName(name string, args []string) string {
+	if len(args) > 0 && slices.Contains(helpTable()[name].subcommands, args[0]) {
+		return name + " " + args[0]
+	}
+	return name
 }
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: patchwatch COMMAND [flags]")
 	fmt.Fprintln(w)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every command takes --db PATH (default $PATCHWATCH_DB, else ./patchwatch.db).")
+	fmt.Fprintln(w, "Every command that reads the database takes --db PATH (default $PATCHWATCH_DB, else ./patchwatch.db).")
+	fmt.Fprintln(w, "patchwatch help COMMAND, or patchwatch COMMAND --help, shows a command's flags and examples.")
 }
 
-// newFlags returns a flag set that reports errors instead of exiting.
+// newFlags returns a flag set that reports errors instead of exiting and
+// prints nothing itself: --help prints the command's help on stdout, a bad
+// flag comes back as a one-line usage error.
 func newFlags(env *Env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("patchwatch "+name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	h := &helpFlag{}
+	h.print = func() { printHelp(env.Stdout, name, fs) }
+	fs.Var(h, "help", "show this help")
+	fs.Var(h, "h", "show this help")
 	return fs
 }
 
@@ -126,10 +177,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return &ExitError{Code: ExitOK}
-			}
-			return &ExitError{Code: ExitUsage, Err: err}
+			return flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -142,7 +190,25 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
-	return fs.Parse(append([]string{"--"}, positional...))
+	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
+		return flagError(fs, err)
+	}
+	return nil
+}
+
+// flagError turns a parse error into an exit: 0 after printing the help
+// when it was asked for, else a usage error.
+func flagError(fs *flag.FlagSet, err error) error {
+	if f := fs.Lookup("help"); f != nil {
+		if h, ok := f.Value.(*helpFlag); ok && h.requested {
+			h.print()
+			return &ExitError{Code: ExitOK}
+		}
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return &ExitError{Code: ExitOK}
+	}
+	return &ExitError{Code: ExitUsage, Err: errors.New(strings.Replace(err.Error(), " -", " --", 1))}
 }
 
 func dbFlag(env *Env, fs *flag.FlagSet) *string {

@@ -188,9 +188,10 @@ func TestChecksThroughCLI(t *testing.T) {
 	r = run(t, db, "hosts", "--checks", "--format", "json")
 	var rows []struct {
 		FailingChecks []string          `json:"failing_checks"`
-		Checks        map[string]string `json:"checks"`
+		Checks        int               `json:"checks"`
+		CheckStatus   map[string]string `json:"check_status"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || len(rows[0].FailingChecks) != 0 || rows[0].Checks["no-mail-server"] != "disabled" {
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || len(rows[0].FailingChecks) != 0 || rows[0].CheckStatus["no-mail-server"] != "disabled" || rows[0].Checks != len(rows[0].CheckStatus) {
 		t.Errorf("after disabling: %v %s", err, r.stdout)
 	}
 	if r := run(t, db, "host", "show", "web1"); !strings.Contains(r.stdout, "fail (disabled: the project's list server") {

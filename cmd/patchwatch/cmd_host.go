@@ -39,20 +39,12 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 	owner := fs.String("owner", "", "owner's `email`")
 	osRelease := fs.String("os-release", "", "the host's /etc/os-release `file` (required)")
 	debianVersion := fs.String("debian-version", "", "the host's /etc/debian_version `file`, optional")
-	kernelRelease := fs.String("kernel-release", "", "running kernel as `uname -r` prints it")
-	kernelVersion := fs.String("kernel-version", "", "running kernel as `uname -v` prints it (Debian puts the package version there)")
+	kernelRelease := fs.String("kernel-release", "", "running kernel, as \"uname -r\" prints it")
+	kernelVersion := fs.String("kernel-version", "", "running kernel, as \"uname -v\" prints it (Debian puts the package version there)")
 	rebootRequired := fs.Bool("reboot-required", false, "the host has /var/run/reboot-required")
 	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules)")
 	stream := fs.String("stream", "", "RHEL extended-support stream the host follows: eus, aus, e4s, tus or els (default: the main stream)")
 	report := fs.String("report", "", "an agent report `file` (patchwatch-agent collect), instead of --os-release and a packages file")
-	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE")
-		fmt.Fprintln(env.Stderr, "       patchwatch host import --report FILE [--name NAME] [--owner EMAIL]")
-		fmt.Fprintln(env.Stderr, "PACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'")
-		fmt.Fprintln(env.Stderr, "  (plain dpkg-query -W, dpkg -l and image .manifest files work too, without source package names)")
-		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa works too, without epochs)")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,7 +77,6 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		return putHost(ctx, env, *db, *configPath, h)
 	}
 	if *name == "" || *osRelease == "" || fs.NArg() != 1 {
-		fs.Usage()
 		return usageError("host import needs --name, --os-release and one packages file, or --report")
 	}
 	in := inventory.HostInput{
@@ -239,15 +230,22 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 // check, "fail" where a host fails it (disabled checks do not count).
 func writeHostChecks(w io.Writer, format string, rows []service.HostSummary) error {
 	if format == "json" {
+		// The keys mean what they mean in `hosts --format json`: checks is
+		// how many checks the host reported, check_status each one's result.
 		type row struct {
 			Name          string            `json:"name"`
 			Owner         string            `json:"owner,omitempty"`
 			FailingChecks []string          `json:"failing_checks"`
-			Checks        map[string]string `json:"checks"`
+			Checks        int               `json:"checks"`
+			CheckStatus   map[string]string `json:"check_status"`
 		}
 		out := make([]row, 0, len(rows))
 		for _, r := range rows {
-			out = append(out, row{r.Name, r.Owner, append([]string{}, r.FailingChecks...), r.CheckStatus})
+			status := r.CheckStatus
+			if status == nil {
+				status = map[string]string{}
+			}
+			out = append(out, row{r.Name, r.Owner, append([]string{}, r.FailingChecks...), r.Checks, status})
 		}
 		return writeJSON(w, out)
 	}

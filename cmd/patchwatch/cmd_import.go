@@ -19,10 +19,6 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	db := dbFlag(env, fs)
 	quiet := fs.Bool("quiet", false, "print only the summary and rejections")
 	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules)")
-	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: patchwatch import [--db PATH] PATH...")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

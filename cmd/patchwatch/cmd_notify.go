@@ -37,8 +37,7 @@ func notifyEnv(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, r
 		s.Close()
 		return nil, nil, cfg, err
 	}
-	level, _ := cfg.SlogLevel()
-	nt, err := buildNotifier(cfg, s, svc, env.logger(level), env.Now)
+	nt, err := buildNotifier(cfg, s, svc, env.configLogger(cfg), env.Now)
 	if err != nil {
 		s.Close()
 		return nil, nil, cfg, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -34,6 +35,8 @@ type changeSet struct {
 	advisories []patchwatch.Advisory
 	// all is set when a change concerns every host (KEV, tracker urgencies).
 	all bool
+	// stored counts the advisories committed so far (backfill progress).
+	stored atomic.Int64
 }
 
 // commitAdvisories returns a commit function that stores advisories and
@@ -41,6 +44,9 @@ type changeSet struct {
 func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int, changes *changeSet) commitFunc {
 	return func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error {
 		outcomes, err := s.CommitFeed(ctx, feed, advisories, cursor)
+		if err == nil {
+			changes.stored.Add(int64(len(advisories)))
+		}
 		for i, o := range outcomes {
 			counts[o]++
 			if o == store.Inserted || o == store.Updated {
@@ -82,6 +88,8 @@ type redHatPoller struct{ p *rhsa.Poller }
 
 func (r redHatPoller) Name() string { return rhsa.FeedName }
 
+func (r redHatPoller) hasBackfill() bool { return true }
+
 func (r redHatPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, rhsa.FeedName)
 	if err != nil {
@@ -109,9 +117,13 @@ type commitFunc = func(context.Context, []patchwatch.Advisory, []byte) error
 type advisoryPoller[S any] struct {
 	name string
 	poll func(ctx context.Context, cursor []byte, commit commitFunc) (S, error)
+	// backfill is set when the first round reads the whole history.
+	backfill bool
 }
 
 func (a advisoryPoller[S]) Name() string { return a.name }
+
+func (a advisoryPoller[S]) hasBackfill() bool { return a.backfill }
 
 func (a advisoryPoller[S]) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, a.name)
@@ -141,17 +153,16 @@ func (k kevPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) 
 	return []any{"changed", changed, "entries", entries}, err
 }
 
-// loadConfig reads --config when given, else the defaults, and applies
-// --db when it was set explicitly.
+// loadConfig reads --config when given, else the defaults; where the file
+// is silent $PATCHWATCH_DB and $PATCHWATCH_LISTEN apply, and --db wins
+// when it was set explicitly.
 func loadConfig(env *Env, path, db string, dbSet bool) (config.Config, error) {
-	cfg := config.Default()
+	cfg := config.DefaultEnv(env.Getenv)
 	if path != "" {
 		var err error
-		if cfg, err = config.Load(path); err != nil {
+		if cfg, err = config.LoadEnv(path, env.Getenv); err != nil {
 			return cfg, err
 		}
-	} else if v := env.Getenv("PATCHWATCH_DB"); v != "" {
-		cfg.DB = v
 	}
 	if dbSet {
 		cfg.DB = db
@@ -180,7 +191,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		}, fetch, log)
 		ps = append(ps, advisoryPoller[usn.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (usn.Stats, error) {
 			return p.Poll(ctx, cur, commit)
-		}})
+		}, backfill: c.BackfillURL != "-"})
 	}
 	if c := cfg.Feeds.Debian; c.Enabled {
 		ps = append(ps, debianPoller{dsa.NewPoller(dsa.Config{
@@ -210,17 +221,22 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 }
 
 // pollOnce runs one round of every poller. A failing feed does not stop
-// the others; the error returned joins every failure.
-func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger, onPoll func(feed string, err error)) error {
+// the others; the error returned joins every failure. rec records each
+// feed's status.
+func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger, rec *feedRecorder) error {
 	var errs []error
 	changes := &changeSet{}
+	statuses := make([]patchwatch.FeedStatus, 0, len(pollers))
+	feedErrs := make([]error, 0, len(pollers))
 	for _, p := range pollers {
 		start := time.Now()
+		st, stopProgress := rec.begin(ctx, p, &changes.stored)
 		summary, err := p.Run(ctx, s, changes)
-		if onPoll != nil {
-			onPoll(p.Name(), err)
-		}
-		attrs := append([]any{"feed", p.Name(), "duration", time.Since(start).Round(time.Millisecond)}, summary...)
+		stopProgress()
+		duration := time.Since(start)
+		statuses = append(statuses, rec.end(ctx, p, st, duration, err))
+		feedErrs = append(feedErrs, err)
+		attrs := append([]any{"feed", p.Name(), "duration", duration.Round(time.Millisecond)}, summary...)
 		if err != nil {
 			log.Error("poll failed; cursor kept", append(attrs, "err", err)...)
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name(), err))
@@ -228,11 +244,15 @@ func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers
 		}
 		log.Info("poll finished", attrs...)
 	}
+	rec.finish(ctx, statuses, feedErrs, changes.stored.Load() > 0 || changes.all)
 	// What was committed stays committed even when a feed failed: the
 	// hosts it concerns are re-evaluated either way.
 	if changes.all {
+		start := time.Now()
 		if err := svc.SyncHosts(ctx, nil); err != nil {
 			errs = append(errs, err)
+		} else {
+			log.Info("every host re-evaluated: the KEV catalog or the tracker's urgencies changed", "duration", time.Since(start).Round(time.Millisecond))
 		}
 	} else if n, err := svc.Rematch(ctx, changes.advisories); err != nil {
 		errs = append(errs, err)
@@ -276,8 +296,7 @@ func runPollLoop(ctx context.Context, env *Env, name string, args []string) erro
 
 // pollRounds polls once, or on cfg.PollInterval until ctx ends.
 func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) error {
-	level, _ := cfg.SlogLevel()
-	log := env.logger(level)
+	log := env.configLogger(cfg)
 	s, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return err
@@ -290,13 +309,13 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 		if len(pollers) == 0 {
 			return errors.New("no feed is enabled in the configuration")
 		}
-		return pollOnce(ctx, s, svc, pollers, log, nil)
+		return pollOnce(ctx, s, svc, pollers, log, newFeedRecorder(s, log, env.Now, nil))
 	}
-	return pollLoop(ctx, cfg, s, svc, log, nil)
+	return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, nil))
 }
 
 // pollLoop polls every feed on cfg.PollInterval until ctx ends.
-func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, onPoll func(string, error)) error {
+func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, rec *feedRecorder) error {
 	// After an upgrade, the stored findings are built once, in chunks that
 	// let intake and queries go on (they run in their own goroutines).
 	if _, err := svc.ReevaluateIfPending(ctx); err != nil && ctx.Err() == nil {
@@ -312,7 +331,7 @@ func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *servi
 	ticker := time.NewTicker(cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		if err := pollOnce(ctx, s, svc, pollers, log, onPoll); err != nil && ctx.Err() == nil {
+		if err := pollOnce(ctx, s, svc, pollers, log, rec); err != nil && ctx.Err() == nil {
 			log.Error("poll round failed; cursors kept, will retry", "err", err)
 		}
 		select {

@@ -22,8 +22,7 @@ import (
 // finish (each report is committed before it is acknowledged), and closes
 // the database.
 func serve(ctx context.Context, env *Env, cfg config.Config) error {
-	level, _ := cfg.SlogLevel()
-	log := env.logger(level)
+	log := env.configLogger(cfg)
 	s, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return err
@@ -33,25 +32,34 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	svc.SetLogger(log.With("component", "service"))
 	api := server.New(svc, s, server.Options{
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, ReportInterval: cfg.Server.ReportInterval, ReportBurst: cfg.Server.ReportBurst,
-		StaleAfter: cfg.Server.StaleAfter, Logger: log.With("component", "api"), Clock: env.Now,
+		StaleAfter: cfg.Server.StaleAfter, Logger: log.With("component", "api"), Clock: env.Now, Feeds: s,
 		MaxBodiesInFlight: cfg.Server.MaxBodiesInFlight, MaxBodyBytesInFlight: cfg.Server.MaxBodyBytesInFlight,
 		UnauthenticatedTimeout: cfg.Server.UnauthenticatedTimeout, ReadTimeout: serveReadTimeout,
 	})
 	metrics := api.Metrics()
+	if statuses, err := s.FeedStatuses(ctx); err == nil {
+		metrics.Feeds(statuses)
+	}
 	nt, err := buildNotifier(cfg, s, svc, log, env.Now)
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return notifyLoop(gctx, nt, cfg.Notify.Interval, log) })
-	g.Go(func() error { return pollLoop(gctx, cfg, s, svc, log, metrics.Poll) })
 	g.Go(func() error {
-		// The fleet gauges: hosts, open findings by urgency, failing checks.
+		return pollLoop(gctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, metrics.FeedStatus))
+	})
+	g.Go(func() error {
+		// The fleet gauges: hosts (stale ones too), open findings by
+		// urgency, failing checks; and the outbox.
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
-			if counts, err := svc.Counts(gctx); err == nil {
+			if counts, err := svc.CountsStale(gctx, cfg.Server.StaleAfter); err == nil {
 				metrics.Fleet(counts)
+			}
+			if pending, failed, err := outboxCounts(gctx, s); err == nil {
+				metrics.Outbox(pending, failed)
 			}
 			select {
 			case <-gctx.Done():
@@ -71,6 +79,20 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 // serveReadTimeout bounds a whole request with a valid token; one without
 // is cut after server.unauthenticated_timeout.
 const serveReadTimeout = 2 * time.Minute
+
+// outboxCounts returns how many deliveries wait in the outbox and how
+// many failed for good.
+func outboxCounts(ctx context.Context, s *store.Store) (pending, failed int, err error) {
+	ds, err := s.Deliveries(ctx)
+	for _, d := range ds {
+		if d.Failed {
+			failed++
+		} else {
+			pending++
+		}
+	}
+	return pending, failed, err
+}
 
 func serveHTTP(ctx context.Context, cfg config.Server, h http.Handler, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Listen)

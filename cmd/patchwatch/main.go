@@ -25,6 +25,9 @@ func main() {
 		if exit.Err != nil {
 			fmt.Fprintln(os.Stderr, "patchwatch:", exit.Err)
 		}
+		if exit.Hint != "" {
+			fmt.Fprintln(os.Stderr, "patchwatch: "+exit.Hint)
+		}
 		os.Exit(exit.Code)
 	}
 	fmt.Fprintln(os.Stderr, "patchwatch:", err)

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/patchwatch/patchwatch/config"
+)
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("log_format: json\nfeeds:\n  kev:\n    url: https://mirror:s3cret@mirror.example.org/kev.json\n"), 0o600)
+	r := run(t, filepath.Join(dir, "env.db"), "config", "check", good)
+	if r.err != nil {
+		t.Fatalf("config check: %v", r.err)
+	}
+	if strings.Contains(r.stdout, "s3cret") || !strings.Contains(r.stdout, "mirror:xxxxx@") || !strings.Contains(r.stdout, "log_format: json") ||
+		!strings.Contains(r.stdout, "db: "+filepath.Join(dir, "env.db")) || !strings.Contains(r.stdout, "poll_interval: 1h0m0s") {
+		t.Errorf("effective config:\n%s", r.stdout)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("poll_intervall: 1h\n"), 0o600)
+	if r := run(t, "x.db", "config", "check", bad); r.err == nil || !strings.Contains(r.err.Error(), "poll_intervall") {
+		t.Errorf("bad file: %v", r.err)
+	}
+	if r := run(t, "x.db", "config", "check", "../../patchwatch.example.yaml"); r.err != nil {
+		t.Errorf("the example: %v", r.err)
+	}
+}
+
+// TestPollHonoursEnvDBWithConfig: with --config that does not set db,
+// $PATCHWATCH_DB is where the database goes (the container relies on it).
+func TestPollHonoursEnvDBWithConfig(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "from-env.db")
+	cfgPath := filepath.Join(dir, "pw.yaml")
+	os.WriteFile(cfgPath, []byte("log_level: warn\nfeeds:\n  usn: {enabled: false}\n  debian: {enabled: false}\n  kev: {enabled: false}\n  rhsa: {enabled: false}\n  almalinux: {enabled: false}\n  rocky: {enabled: false}\n"), 0o600)
+	cfg, err := loadConfig(&Env{Getenv: func(k string) string {
+		if k == "PATCHWATCH_DB" {
+			return db
+		}
+		return ""
+	}}, cfgPath, "", false)
+	if err != nil || cfg.DB != db {
+		t.Errorf("db = %q, %v; want %q", cfg.DB, err, db)
+	}
+}
+
+func TestJSONLogs(t *testing.T) {
+	var errb bytes.Buffer
+	cfg := config.Default()
+	cfg.LogFormat = "json"
+	(&Env{Stderr: &errb}).configLogger(cfg).Info("poll finished", "feed", "usn")
+	var line map[string]any
+	if err := json.Unmarshal(errb.Bytes(), &line); err != nil || line["msg"] != "poll finished" || line["feed"] != "usn" {
+		t.Errorf("json log line %q: %v", errb.String(), err)
+	}
+}
