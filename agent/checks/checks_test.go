@@ -535,3 +535,11 @@ func BenchmarkRun(b *testing.B) {
 		Run(context.Background(), e, 10*time.Second)
 	}
 }
+
+func symlink(t *testing.T, target, link string) error {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink(target, link)
+}
