@@ -77,7 +77,11 @@ type HostSummary struct {
 	// distribution's reboot flag is up; RebootRequiredSince says since when.
 	RebootRequired      bool   `json:"reboot_required"`
 	RebootRequiredSince string `json:"reboot_required_since,omitempty"`
-	ReportedAt          string `json:"reported_at"`
+	// RebootNote says how the host's live patches bear on a reboot it
+	// needs now or after its next kernel update: it can wait for a
+	// maintenance window, or coverage ended and it cannot.
+	RebootNote string `json:"reboot_note,omitempty"`
+	ReportedAt string `json:"reported_at"`
 	// Stale is set when the host has not reported for longer than the
 	// configured age.
 	Stale      bool `json:"stale,omitempty"`
@@ -153,6 +157,7 @@ func (e *Service) HostSummaries(ctx context.Context, flt HostFilter) ([]HostSumm
 				row.Overdue++
 			}
 		}
+		row.RebootNote = patchwatch.RebootNote(h.Checks)
 		if since := states[h.Name].RebootRequiredSince; row.RebootRequired && !since.IsZero() {
 			row.RebootRequiredSince = since.Format(time.RFC3339)
 		}
