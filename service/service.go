@@ -237,6 +237,9 @@ type FleetCounts struct {
 	// FailingChecks counts, per check, the hosts that fail it and have no
 	// silence disabling it.
 	FailingChecks map[string]int
+	// JudgedChecks counts, per check, the hosts whose result is a verdict:
+	// pass, fail or disabled, not unknown (the compliance ratio's base).
+	JudgedChecks map[string]int
 }
 
 // Counts returns the fleet's numbers for the metrics.
@@ -253,7 +256,7 @@ func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
 	if err != nil {
 		return FleetCounts{}, err
 	}
-	c := FleetCounts{Hosts: len(hosts), Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}}
+	c := FleetCounts{Hosts: len(hosts), Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}, JudgedChecks: map[string]int{}}
 	for _, r := range records {
 		if r.Open() {
 			c.Open[r.Urgency]++
@@ -261,8 +264,14 @@ func (e *Service) Counts(ctx context.Context) (FleetCounts, error) {
 	}
 	now := e.now()
 	for i := range hosts {
-		for _, id := range patchwatch.FailingChecks(patchwatch.HostChecks(&hosts[i], silences, now)) {
+		checks := patchwatch.HostChecks(&hosts[i], silences, now)
+		for _, id := range patchwatch.FailingChecks(checks) {
 			c.FailingChecks[id]++
+		}
+		for _, hc := range checks {
+			if hc.Status != patchwatch.CheckUnknown || hc.Silenced != nil {
+				c.JudgedChecks[hc.ID]++
+			}
 		}
 	}
 	return c, nil
