@@ -82,9 +82,10 @@ var Guidelines = []Guideline{
 		Advice: "This VM's SSH host keys came with its image: every VM made from the image has the same keys, so any of them can pose as this one. Make new keys.",
 		Fix: map[string]string{"deb": "sudo rm /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && sudo dpkg-reconfigure openssh-server && sudo systemctl restart ssh",
 			"rpm": "sudo rm /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && sudo systemctl restart sshd"}},
-	{ID: "remote-logging", Title: "Logs are sent to a remote server",
-		Advice: "Send logs to a remote server, so that an intruder cannot erase their traces.",
-		Fix:    map[string]string{"": "add '*.* @@loghost.example.org:514' to /etc/rsyslog.d/90-remote.conf, then: sudo systemctl restart rsyslog"}},
+	{ID: "remote-logging", Title: "Logs are sent to a remote server, encrypted",
+		Advice: "Send logs to a remote server over TLS, so that an intruder cannot erase their traces and nobody on the way can read them.",
+		Fix: map[string]string{"deb": "sudo apt-get install rsyslog-gnutls; put in /etc/rsyslog.d/90-remote.conf: *.* action(type=\"omfwd\" target=\"LOGHOST\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"x509/name\"), then: sudo systemctl restart rsyslog",
+			"rpm": "sudo dnf install rsyslog-gnutls; put in /etc/rsyslog.d/90-remote.conf: *.* action(type=\"omfwd\" target=\"LOGHOST\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"x509/name\"), then: sudo systemctl restart rsyslog"}},
 }
 
 // GuidelineByID returns the guideline of a check.

@@ -76,7 +76,7 @@ func TestHardenedTreePasses(t *testing.T) {
 		"ssh-password-auth": "/etc/ssh/sshd_config.d/50-cloud-init.conf:1: PasswordAuthentication no",
 		"ssh-root-login":    "/etc/ssh/sshd_config.d/60-hardening.conf:2: PermitRootLogin=no",
 		"host-firewall":     `/etc/default/ufw:2: DEFAULT_INPUT_POLICY="DROP"`,
-		"remote-logging":    "/etc/rsyslog.d/90-remote.conf:1: *.* @@logs.example.org:514",
+		"remote-logging":    `/etc/rsyslog.d/90-remote.conf:3: *.* action(type="omfwd" target="logs.example.org" port="6514" protocol="tcp"`,
 		"brute-force-guard": "fail2ban.service is enabled",
 		"livepatch":         "no live patching is in use",
 		"stale-libraries":   "2 processes read: none maps a deleted or replaced library",

@@ -96,39 +96,3 @@ func accounts(ctx context.Context, e *Env) patchwatch.CheckResult {
 	return result(patchwatch.CheckPass, fmt.Sprintf("%d accounts with a login shell and a usable password; %d with authorized keys, none weak; sudo asks for a password", len(logins), len(keyItems)), items...)
 }
 
-func remoteLogging(ctx context.Context, e *Env) patchwatch.CheckResult {
-	files := []string{e.path("etc/rsyslog.conf")}
-	more, _ := filepath.Glob(e.path("etc/rsyslog.d/*.conf"))
-	files = append(files, more...)
-	sng, _ := filepath.Glob(e.path("etc/syslog-ng/conf.d/*.conf"))
-	files = append(files, e.path("etc/syslog-ng/syslog-ng.conf"))
-	files = append(files, sng...)
-	for _, f := range files {
-		ls, err := lines(f)
-		if err != nil {
-			continue
-		}
-		for _, l := range ls {
-			t := l.text
-			// rsyslog: *.* @host (UDP), @@host (TCP), action(type="omfwd");
-			// syslog-ng: network()/tcp()/udp() destinations.
-			if strings.Contains(t, "omfwd") || strings.Contains(t, "omrelp") || strings.Contains(t, " @") || strings.HasPrefix(t, "@") ||
-				strings.Contains(t, "network(") || strings.Contains(t, "tcp(") || strings.Contains(t, "udp(") {
-				return result(patchwatch.CheckPass, fmt.Sprintf("%s:%d: %s", e.rel(f), l.n, t))
-			}
-		}
-	}
-	if unit, ok := e.unitEnabled("systemd-journal-upload.service"); ok {
-		if ls, err := lines(e.path("etc/systemd/journal-upload.conf")); err == nil {
-			for _, l := range ls {
-				if strings.HasPrefix(l.text, "URL=") {
-					return result(patchwatch.CheckPass, unit+" is enabled; /etc/systemd/journal-upload.conf:"+fmt.Sprint(l.n)+": "+l.text)
-				}
-			}
-		}
-	}
-	if !exists(e.path("etc/rsyslog.conf")) && !exists(e.path("etc/syslog-ng/syslog-ng.conf")) && !exists(e.path("etc/systemd/journald.conf")) {
-		return result(patchwatch.CheckUnknown, "no rsyslog, syslog-ng or journald configuration found")
-	}
-	return result(patchwatch.CheckFail, "no rsyslog, syslog-ng or journal-upload forwarding to a remote server")
-}
