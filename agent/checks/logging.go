@@ -253,4 +253,3 @@ func (e *Env) establishedPorts() map[uint16]bool {
 	}
 	return out
 }
-

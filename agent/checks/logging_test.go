@@ -24,7 +24,7 @@ func TestRemoteLogging(t *testing.T) {
 		{"syslog-ng plain", map[string]string{"etc/syslog-ng/syslog-ng.conf": "@version: 4.3\nsource s_net { network(ip(\"0.0.0.0\") port(514)); };\ndestination d_remote { network(\"logs.example.org\" port(514) transport(\"tcp\")); };\n"}, "fail", "(network without TLS)"},
 		{"journal-upload https", map[string]string{
 			"etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service": "",
-			"etc/systemd/journal-upload.conf": "[Upload]\nURL=https://logs.example.org:19532\nServerKeyFile=/etc/ssl/private/journal-upload.pem\n"}, "pass", "URL=https://logs.example.org:19532"},
+			"etc/systemd/journal-upload.conf":                                           "[Upload]\nURL=https://logs.example.org:19532\nServerKeyFile=/etc/ssl/private/journal-upload.pem\n"}, "pass", "URL=https://logs.example.org:19532"},
 		{"nothing", map[string]string{"etc/rsyslog.conf": "*.info /var/log/messages\n"}, "fail", "no rsyslog, syslog-ng or journal-upload forwarding"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

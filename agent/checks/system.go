@@ -95,4 +95,3 @@ func accounts(ctx context.Context, e *Env) patchwatch.CheckResult {
 	}
 	return result(patchwatch.CheckPass, fmt.Sprintf("%d accounts with a login shell and a usable password; %d with authorized keys, none weak; sudo asks for a password", len(logins), len(keyItems)), items...)
 }
-
