@@ -332,7 +332,7 @@ func TestAccountsWithoutPassword(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, root string, files map[string]string) {
+func write(t testing.TB, root string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(root, name)

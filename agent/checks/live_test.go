@@ -1,10 +1,13 @@
 package checks
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -305,4 +308,89 @@ func FuzzReadUULog(f *testing.F) {
 		write(t, root, map[string]string{"log": text})
 		readUULog(filepath.Join(root, "log"))
 	})
+}
+
+// BenchmarkStaleLibraries reads a busy host's /proc: 300 processes of 400
+// mappings each (a JVM or a desktop maps more; a server's daemons less).
+func BenchmarkStaleLibraries(b *testing.B) {
+	root := b.TempDir()
+	var maps strings.Builder
+	for i := range 400 {
+		fmt.Fprintf(&maps, "7f0c%08x-7f0c%08x r-xp 00000000 fd:00 %d /usr/lib/x86_64-linux-gnu/lib%d.so.1\n", i*4096, (i+1)*4096, 8390000+i, i)
+	}
+	maps.WriteString("7f0cffff0000-7f0cffff1000 r-xp 00000000 fd:00 8391233 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)\n")
+	files := map[string]string{}
+	for pid := 1000; pid < 1300; pid++ {
+		dir := fmt.Sprintf("proc/%d/", pid)
+		files[dir+"comm"] = "worker\n"
+		files[dir+"maps"] = maps.String()
+		files[dir+"cgroup"] = fmt.Sprintf("0::/system.slice/worker%d.service\n", pid%20)
+	}
+	write(b, root, files)
+	e := treeEnv(root, "deb")
+	b.ResetTimer()
+	for b.Loop() {
+		if r := staleLibraries(context.Background(), e); r.Status != patchwatch.CheckFail {
+			b.Fatal(r)
+		}
+	}
+}
+
+func FuzzLivepatchOutputs(f *testing.F) {
+	for _, name := range []string{"livepatch-applied.json", "livepatch-eol.json", "pro-reboot-required-livepatched.json", "kpatch-list-loaded.txt"} {
+		b, err := os.ReadFile(filepath.Join("testdata/captures", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		canonicalLivepatch(out)
+		proLivepatch(out)
+		kpatchList(out, "5.14.0-427.13.1.el9_4.x86_64")
+		fail2banJail(out)
+		firewalldAcceptingZone(out)
+		firewalldPorts(out)
+		systemdProperties(out)
+	})
+}
+
+func FuzzNFTTables(f *testing.F) {
+	for _, name := range []string{"nft-inet.txt", "nft-ip-only.txt"} {
+		b, err := os.ReadFile(filepath.Join("testdata/captures", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, ruleset string) {
+		for _, tb := range nftTables(ruleset) {
+			nftInputDrops(tb.body)
+			nftAccepted(tb.body)
+		}
+		iptablesAccepted(ruleset)
+	})
+}
+
+func FuzzStaleMappings(f *testing.F) {
+	b, err := os.ReadFile("testdata/open/proc/1340/maps")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(b))
+	f.Fuzz(func(t *testing.T, maps string) {
+		root := t.TempDir()
+		write(t, root, map[string]string{"maps": maps})
+		e := &Env{Root: root}
+		for _, name := range e.staleMappings(filepath.Join(root, "maps"), &mapsScanner{buf: make([]byte, 4096), inodes: map[string]fileID{}}) {
+			if name == "" {
+				t.Error("empty file name")
+			}
+		}
+	})
+}
+
+func FuzzMySQLGreeting(f *testing.F) {
+	f.Add([]byte("\x4a\x00\x00\x00\x0a8.0.36\x00\x0b\x00\x00\x00abcdefgh\x00\xff\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) { mysqlOffersTLS(bytes.NewReader(b)) })
 }

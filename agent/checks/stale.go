@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -118,8 +119,9 @@ func (e *Env) staleProcesses() ([]staleProcess, error) {
 		return x - y
 	})
 	var out []staleProcess
+	sc := &mapsScanner{buf: make([]byte, 64<<10), inodes: map[string]fileID{}}
 	for _, pid := range pids {
-		files := e.staleMappings(filepath.Join(e.Proc, pid, "maps"))
+		files := e.staleMappings(filepath.Join(e.Proc, pid, "maps"), sc)
 		if len(files) == 0 {
 			continue
 		}
@@ -136,7 +138,7 @@ func (e *Env) staleProcesses() ([]staleProcess, error) {
 // "7f2c...-7f2c... r-xp 00000000 fd:01 1312 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)".
 // A file that is still there but with another inode was replaced too
 // (an update writes a new file and renames it over the old).
-func (e *Env) staleMappings(maps string) []string {
+func (e *Env) staleMappings(maps string, ms *mapsScanner) []string {
 	f, err := os.Open(maps)
 	if err != nil {
 		return nil // the process ended, or is not ours to read
@@ -144,9 +146,15 @@ func (e *Env) staleMappings(maps string) []string {
 	defer f.Close()
 	var files []string
 	sc := bufio.NewScanner(io.LimitReader(f, maxMapsBytes))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(ms.buf, 1<<20)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+		line := sc.Bytes()
+		// Off the live system only the kernel's own mark counts: skip the
+		// other lines unsplit.
+		if !e.Live && !bytes.HasSuffix(line, deletedMark) {
+			continue
+		}
+		fields := strings.Fields(string(line))
 		if len(fields) < 6 || !strings.HasPrefix(fields[5], "/") {
 			continue
 		}
@@ -165,10 +173,11 @@ func (e *Env) staleMappings(maps string) []string {
 			if err != nil || inode == 0 {
 				continue
 			}
-			st, err := os.Stat(path)
-			if err != nil {
-				deleted = os.IsNotExist(err)
-			} else if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Ino != inode && sameDevice(fields[3], uint64(sys.Dev)) {
+			id := ms.stat(path)
+			switch {
+			case id.missing:
+				deleted = true
+			case id.known && id.ino != inode && sameDevice(fields[3], id.dev):
 				// Inodes compare on the same device only (overlayfs shows
 				// another one in maps than stat does).
 				deleted = true
@@ -207,6 +216,35 @@ func unitOf(cgroup string) string {
 		return ""
 	}
 	return ""
+}
+
+var deletedMark = []byte(" (deleted)")
+
+// mapsScanner holds what reading every process's maps shares: the line
+// buffer, and each mapped file's identity, stat'ed once.
+type mapsScanner struct {
+	buf    []byte
+	inodes map[string]fileID
+}
+
+type fileID struct {
+	known, missing bool
+	dev, ino       uint64
+}
+
+func (m *mapsScanner) stat(path string) fileID {
+	if id, ok := m.inodes[path]; ok {
+		return id
+	}
+	var id fileID
+	st, err := os.Stat(path)
+	if err != nil {
+		id.missing = os.IsNotExist(err)
+	} else if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id = fileID{known: true, dev: uint64(sys.Dev), ino: sys.Ino}
+	}
+	m.inodes[path] = id
+	return id
 }
 
 // sameDevice compares maps' "fd:01" (major:minor, hex) with a stat device
