@@ -21,6 +21,12 @@ type CheckResult struct {
 	// Items lists what the owner should review (accounts, listening
 	// services), names only.
 	Items []string `json:"items,omitempty"`
+	// State is a condition the server acts on: the livepatch check's
+	// LivepatchApplied or LivepatchCoverageEnded.
+	State string `json:"state,omitempty"`
+	// Command is this host's own fix, when the guideline's is not enough:
+	// stale-libraries' `systemctl restart` line of the services to restart.
+	Command string `json:"command,omitempty"`
 }
 
 // Guideline describes a check for people: what it wants and how to fix it.
@@ -40,6 +46,12 @@ var Guidelines = []Guideline{
 	{ID: "kernel-current", Title: "The newest installed kernel is running",
 		Advice: "A newer kernel is installed but not running: its fixes are not active until you reboot.",
 		Fix:    map[string]string{"": "sudo reboot"}},
+	{ID: "livepatch", Title: "Live kernel patches are applied, where they are used",
+		Advice: "Live patching keeps the running kernel fixed between reboots, but only while it covers that kernel: reboot into a current kernel so that it can patch again.",
+		Fix:    map[string]string{"deb": "sudo apt-get update && sudo apt-get full-upgrade && sudo reboot; then check: canonical-livepatch status", "rpm": "sudo dnf upgrade kernel\\* kpatch-patch\\* && sudo reboot; then check: sudo kpatch list"}},
+	{ID: "stale-libraries", Title: "No service runs replaced libraries",
+		Advice: "These services still run the old copies of libraries that an update replaced (openssl, glibc…): the update protects them only after they restart.",
+		Fix:    map[string]string{"": "sudo systemctl restart SERVICE (the line for this host is given below)"}},
 	{ID: "ssh-password-auth", Title: "SSH refuses password logins",
 		Advice: "Log in with keys only: passwords can be guessed by the bots that scan every cloud address.",
 		Fix: map[string]string{"deb": "put 'PasswordAuthentication no' and 'KbdInteractiveAuthentication no' at the top of /etc/ssh/sshd_config (sshd keeps the first value it reads) and remove them from Match blocks, then: sudo systemctl reload ssh",
@@ -53,13 +65,16 @@ var Guidelines = []Guideline{
 		Fix:    map[string]string{"deb": "sudo systemctl disable --now postfix exim4", "rpm": "sudo systemctl disable --now postfix sendmail"}},
 	{ID: "host-firewall", Title: "A host firewall drops what is not allowed",
 		Advice: "Turn on a host firewall that drops incoming connections you did not open on purpose.",
-		Fix:    map[string]string{"deb": "sudo ufw allow OpenSSH && sudo ufw enable", "rpm": "sudo systemctl enable --now firewalld"}},
+		Fix:    map[string]string{"deb": "sudo ufw default deny incoming && sudo ufw allow OpenSSH && sudo ufw enable (ufw covers IPv4 and IPv6)", "rpm": "sudo systemctl enable --now firewalld && sudo firewall-cmd --set-default-zone=public"}},
 	{ID: "brute-force-guard", Title: "Brute-force logins are blocked",
-		Advice: "Run fail2ban (or sshguard, crowdsec) so that repeated failed logins get blocked.",
-		Fix:    map[string]string{"deb": "sudo apt-get install fail2ban", "rpm": "sudo dnf install fail2ban && sudo systemctl enable --now fail2ban"}},
-	{ID: "accounts", Title: "No unneeded accounts",
-		Advice: "Only root may have UID 0; remove accounts nobody needs, and lock passwords of accounts that log in with keys.",
-		Fix:    map[string]string{"": "sudo userdel NAME, or sudo passwd -l NAME"}},
+		Advice: "Block repeated failed SSH logins with an active fail2ban sshd jail (or sshguard, CrowdSec), or let SSH take only keys and only from your own addresses.",
+		Fix:    map[string]string{"deb": "sudo apt-get install fail2ban && printf '[sshd]\\nenabled = true\\nbackend = systemd\\n' | sudo tee /etc/fail2ban/jail.d/sshd.local && sudo systemctl restart fail2ban", "rpm": "sudo dnf install fail2ban && printf '[sshd]\\nenabled = true\\n' | sudo tee /etc/fail2ban/jail.d/sshd.local && sudo systemctl enable --now fail2ban"}},
+	{ID: "accounts", Title: "No unneeded accounts or weak keys",
+		Advice: "Only root may have UID 0; remove accounts nobody needs, lock passwords of accounts that log in with keys, replace DSA and short RSA keys, and let sudo ask for a password.",
+		Fix:    map[string]string{"": "sudo userdel NAME, or sudo passwd -l NAME; replace weak keys with: ssh-keygen -t ed25519; remove NOPASSWD from /etc/sudoers.d/* (sudo visudo -f FILE)"}},
+	{ID: "plaintext-services", Title: "Network services are encrypted",
+		Advice: "Services that speak plain text on public addresses give away passwords and data to anyone on the path; put them behind TLS or bind them to localhost, and renew certificates before they expire.",
+		Fix:    map[string]string{"": "bind the service to 127.0.0.1 or enable its TLS setting; redirect HTTP to HTTPS; renew certificates: sudo certbot renew"}},
 	{ID: "listening-services", Title: "Only the services you need listen on the network",
 		Advice: "Review what listens on public addresses; stop what you do not need or bind it to localhost.",
 		Fix:    map[string]string{"": "sudo ss -ltnup; sudo systemctl disable --now SERVICE"}},
@@ -67,9 +82,10 @@ var Guidelines = []Guideline{
 		Advice: "This VM's SSH host keys came with its image: every VM made from the image has the same keys, so any of them can pose as this one. Make new keys.",
 		Fix: map[string]string{"deb": "sudo rm /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && sudo dpkg-reconfigure openssh-server && sudo systemctl restart ssh",
 			"rpm": "sudo rm /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && sudo systemctl restart sshd"}},
-	{ID: "remote-logging", Title: "Logs are sent to a remote server",
-		Advice: "Send logs to a remote server, so that an intruder cannot erase their traces.",
-		Fix:    map[string]string{"": "add '*.* @@loghost.example.org:514' to /etc/rsyslog.d/90-remote.conf, then: sudo systemctl restart rsyslog"}},
+	{ID: "remote-logging", Title: "Logs are sent to a remote server, encrypted",
+		Advice: "Send logs to a remote server over TLS, so that an intruder cannot erase their traces and nobody on the way can read them.",
+		Fix: map[string]string{"deb": "sudo apt-get install rsyslog-gnutls; put in /etc/rsyslog.d/90-remote.conf: *.* action(type=\"omfwd\" target=\"LOGHOST\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"x509/name\"), then: sudo systemctl restart rsyslog",
+			"rpm": "sudo dnf install rsyslog-gnutls; put in /etc/rsyslog.d/90-remote.conf: *.* action(type=\"omfwd\" target=\"LOGHOST\" port=\"6514\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"x509/name\"), then: sudo systemctl restart rsyslog"}},
 }
 
 // GuidelineByID returns the guideline of a check.

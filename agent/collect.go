@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,8 +113,12 @@ func runChecks(ctx context.Context, opts Options, rep *inventory.Report) []patch
 		timeout = 10 * time.Second
 	}
 	live := opts.Root == "/"
-	e := &checks.Env{Root: opts.Root, Proc: opts.path("proc"), Live: live, Family: rep.Format,
+	e := &checks.Env{Root: opts.Root, Proc: opts.path("proc"), Live: live, Family: rep.Format, Now: opts.Now,
 		KernelRelease: rep.Kernel.Release, Packages: make(map[string]bool, len(rep.Packages))}
+	if live {
+		e.Commands = checks.ExecCommander{}
+		e.Dial = (&net.Dialer{Timeout: 2 * time.Second}).DialContext
+	}
 	for _, p := range rep.Packages {
 		e.Packages[p.Name] = true
 	}

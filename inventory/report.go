@@ -213,6 +213,8 @@ func validateChecks(checks []patchwatch.CheckResult) error {
 			return fmt.Errorf("checks[%d] (%s): status %q is not pass, fail or unknown", i, c.ID, c.Status)
 		case len(c.Evidence) > 2*maxField || len(c.Items) > 256:
 			return fmt.Errorf("checks[%d] (%s): evidence or items too long", i, c.ID)
+		case len(c.State) > 64 || len(c.Command) > maxField:
+			return fmt.Errorf("checks[%d] (%s): state or command too long", i, c.ID)
 		}
 		seen[c.ID] = true
 		for _, item := range c.Items {

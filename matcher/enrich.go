@@ -25,7 +25,8 @@ type Context struct {
 // advisory, which states no severity itself, takes the highest tracker
 // urgency of its CVEs in the matched source packages; the KEV entries of
 // the finding's CVEs are listed; then the urgency rules weigh severity,
-// CVSS, KEV, the running kernel and the fix's age. Findings are re-sorted,
+// CVSS, KEV, the running kernel and the fix's age, and the host's live
+// patches (patchwatch.ApplyLivepatch). Findings are re-sorted,
 // most urgent first.
 func Enrich(h *patchwatch.Host, findings []patchwatch.Finding, c Context) {
 	for i := range findings {
@@ -43,6 +44,7 @@ func Enrich(h *patchwatch.Host, findings []patchwatch.Finding, c Context) {
 			Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
 			RunningKernel: f.RunningKernel, FixPublished: f.Published,
 		}, c.Now)
+		patchwatch.ApplyLivepatch(h.Checks, f)
 	}
 	SortFindings(findings)
 }

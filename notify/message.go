@@ -32,12 +32,20 @@ type HostSection struct {
 	Release     string
 	Reboot      bool
 	RebootSince string
-	Findings    []patchwatch.Finding
-	// Commands are the finding commands, each once, in urgency order.
+	// RebootNote says how live patching bears on the reboot
+	// (patchwatch.RebootNote): it can wait, or it cannot.
+	RebootNote string
+	Findings   []patchwatch.Finding
+	// Commands are the finding commands, each once, in urgency order,
+	// then the host's own check fixes (stale-libraries' restart line),
+	// which come after the updates they complete.
 	Commands []string
 	// Checks are the security-guideline checks the host fails, with what
 	// to do about them.
 	Checks []CheckAdvice
+	// CheckCommands are the failing checks' host-specific fixes, added to
+	// Commands by finishSection.
+	CheckCommands []string
 }
 
 // CheckAdvice is a failing check told in plain words: the guideline, the
@@ -55,6 +63,9 @@ func checkAdvice(c patchwatch.HostCheck, family patchwatch.Family) CheckAdvice {
 		if fix, ok := g.Fix[string(family)]; ok {
 			a.Fix = fix
 		}
+	}
+	if c.Command != "" {
+		a.Fix = c.Command
 	}
 	if len(a.Items) > 20 {
 		a.Items = append(a.Items[:20:20], fmt.Sprintf("and %d more", len(c.Items)-20))
@@ -128,7 +139,7 @@ func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts, 
 		if err != nil {
 			return nil, err
 		}
-		section := HostSection{Name: h.Name, Release: h.Release, Reboot: h.RebootRequired}
+		section := HostSection{Name: h.Name, Release: h.Release, Reboot: h.RebootRequired, RebootNote: patchwatch.RebootNote(h.Checks)}
 		for _, f := range findings {
 			if f.Silenced == nil && slices.Contains(hosts[name], f.Advisory) {
 				section.Findings = append(section.Findings, f)
@@ -142,6 +153,9 @@ func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts, 
 			for _, c := range results {
 				if c.Status == patchwatch.CheckFail && c.Silenced == nil && slices.Contains(checks[name], c.ID) {
 					section.Checks = append(section.Checks, checkAdvice(c, h.Family))
+					if c.Command != "" {
+						section.CheckCommands = append(section.CheckCommands, c.Command)
+					}
 				}
 			}
 		}
@@ -164,6 +178,14 @@ func finishSection(s HostSection) HostSection {
 		if f.Command != "" && !slices.Contains(s.Commands, f.Command) {
 			s.Commands = append(s.Commands, f.Command)
 		}
+	}
+	for _, c := range s.CheckCommands {
+		if !slices.Contains(s.Commands, c) {
+			s.Commands = append(s.Commands, c)
+		}
+	}
+	if !s.Reboot {
+		s.RebootNote = ""
 	}
 	return s
 }
@@ -269,6 +291,10 @@ type AdminDigest struct {
 	// StaleFeeds are the advisory sources with no successful poll round
 	// for more than patchwatch.FeedStaleAfter: findings may be missing.
 	StaleFeeds []StaleFeed
+	// Compliance is the share of hosts complying with each guideline over
+	// the last digests' days (ComplianceDays).
+	Compliance     []ComplianceRow
+	ComplianceDays []string
 }
 
 // StaleFeed is an advisory source that has not succeeded for too long.
@@ -326,7 +352,7 @@ type AttentionHost struct {
 }
 
 // RebootHost is a host waiting for a reboot.
-type RebootHost struct{ Host, Owner, Since string }
+type RebootHost struct{ Host, Owner, Since, Note string }
 
 // AdvisoryCount is an advisory and how many hosts it affects.
 type AdvisoryCount struct {
@@ -345,10 +371,22 @@ type ChartDay struct {
 
 var urgencyOrder = []string{"critical", "high", "medium", "low"}
 
-// snapshot is one day of open findings by urgency.
+// snapshot is one day of open findings by urgency, and of compliance:
+// per guideline, the percentage of the hosts reporting that check that
+// pass it (disabled checks count as passing).
 type snapshot struct {
-	Date   string         `json:"date"`
-	Counts map[string]int `json:"counts"`
+	Date       string         `json:"date"`
+	Counts     map[string]int `json:"counts"`
+	Compliance map[string]int `json:"compliance,omitempty"`
+}
+
+// ComplianceRow is one guideline's share of complying hosts, over the
+// digests' days (oldest first), in percent; -1 where no host reported it.
+type ComplianceRow struct {
+	ID, Title string
+	Shares    []int
+	// Now is the latest share.
+	Now int
 }
 
 // BuildAdminDigest gathers the fleet's figures, and the snapshot history
@@ -371,7 +409,7 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 			d.Reporting++
 		}
 		if r.RebootRequired {
-			d.Reboot = append(d.Reboot, RebootHost{Host: r.Name, Owner: r.Owner, Since: r.RebootRequiredSince})
+			d.Reboot = append(d.Reboot, RebootHost{Host: r.Name, Owner: r.Owner, Since: r.RebootRequiredSince, Note: r.RebootNote})
 		}
 	}
 	d.Guidelines, d.ChecksReporting = guidelineCounts(rows)
@@ -424,7 +462,7 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 	if raw, err := n.st.NotifyMeta(ctx, "snapshots"); err == nil && raw != nil {
 		_ = json.Unmarshal(raw, &history)
 	}
-	today := snapshot{Date: now.UTC().Format("2006-01-02"), Counts: counts}
+	today := snapshot{Date: now.UTC().Format("2006-01-02"), Counts: counts, Compliance: compliance(rows)}
 	if k := len(history); k > 0 && history[k-1].Date != today.Date {
 		prev := history[k-1]
 		for _, u := range urgencyOrder {
@@ -451,6 +489,7 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 		}
 		d.Chart = append(d.Chart, ChartDay{Date: s.Date, Counts: s.Counts, Total: total, Width: total * 100 / peak})
 	}
+	d.ComplianceDays, d.Compliance = complianceRows(history[max(0, len(history)-14):])
 	raw, _ := json.Marshal(history)
 	open := 0
 	for _, c := range counts {
@@ -504,6 +543,57 @@ func guidelineCounts(rows []service.HostSummary) ([]GuidelineCount, int) {
 		out = append(out, gc)
 	}
 	return out, reporting
+}
+
+// compliance returns, per guideline, the percentage of the hosts that
+// report its check and do not fail it.
+func compliance(rows []service.HostSummary) map[string]int {
+	reporting, failing := map[string]int{}, map[string]int{}
+	for _, r := range rows {
+		if r.Stale {
+			continue
+		}
+		for id, status := range r.CheckStatus {
+			if status == patchwatch.CheckUnknown {
+				continue // could not tell: neither complies nor fails
+			}
+			reporting[id]++
+			if status == patchwatch.CheckFail {
+				failing[id]++
+			}
+		}
+	}
+	out := map[string]int{}
+	for id, n := range reporting {
+		out[id] = (n - failing[id]) * 100 / n
+	}
+	return out
+}
+
+// complianceRows turns the snapshots into one row per guideline.
+func complianceRows(history []snapshot) ([]string, []ComplianceRow) {
+	var days []string
+	for _, s := range history {
+		days = append(days, s.Date)
+	}
+	var rows []ComplianceRow
+	for _, g := range patchwatch.Guidelines {
+		row := ComplianceRow{ID: g.ID, Title: g.Title, Now: -1}
+		seen := false
+		for _, s := range history {
+			share, ok := s.Compliance[g.ID]
+			if !ok {
+				share = -1
+			}
+			seen = seen || ok
+			row.Shares = append(row.Shares, share)
+			row.Now = share
+		}
+		if seen {
+			rows = append(rows, row)
+		}
+	}
+	return days, rows
 }
 
 func sumOwners(cs []OwnerCount) int {

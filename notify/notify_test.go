@@ -463,7 +463,7 @@ func TestFailingChecks(t *testing.T) {
 	}
 	// The metrics count the same.
 	counts, err := w.svc.Counts(ctx)
-	if err != nil || counts.Hosts != 3 || counts.FailingChecks["ssh-password-auth"] != 3 || counts.FailingChecks["no-mail-server"] != 0 {
+	if err != nil || counts.Hosts != 3 || counts.FailingChecks["ssh-password-auth"] != 3 || counts.FailingChecks["no-mail-server"] != 0 || counts.JudgedChecks["ssh-password-auth"] != 3 || counts.JudgedChecks["no-mail-server"] != 1 {
 		t.Errorf("counts = %+v, %v", counts, err)
 	}
 	// The owner's digest lists every failing check, told before or not.

@@ -138,6 +138,9 @@ func slackBlocks(m *Message) slack.Blocks {
 			b.WriteString(" — *reboot needed after updating*")
 		}
 		b.WriteString("\n")
+		if h.RebootNote != "" {
+			fmt.Fprintf(&b, "_reboot: %s_\n", SlackEscape(h.RebootNote))
+		}
 		for _, f := range h.Findings {
 			fmt.Fprintf(&b, "• *%s* %s: %s — fix by %s", f.Urgency, SlackEscape(f.Advisory), SlackEscape(f.Title), f.Deadline.Format("2006-01-02"))
 			if f.Overdue {
@@ -201,6 +204,14 @@ func slackBlocks(m *Message) slack.Blocks {
 			b.WriteString("\n*Security guidelines not followed*: ")
 			for _, g := range d.Guidelines {
 				fmt.Fprintf(&b, "%s %d hosts; ", g.ID, g.Hosts)
+			}
+		}
+		if len(d.Compliance) > 0 {
+			b.WriteString("\n*Compliance per guideline*: ")
+			for _, c := range d.Compliance {
+				if c.Now >= 0 {
+					fmt.Fprintf(&b, "%s %d%%; ", c.ID, c.Now)
+				}
 			}
 		}
 		if len(d.Unreachable) > 0 {

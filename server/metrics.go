@@ -36,6 +36,9 @@ type metrics struct {
 	outboxPending    prometheus.Gauge
 	outboxFailed     prometheus.Gauge
 	hostsStale       prometheus.Gauge
+	// compliance is the share of hosts that follow each guideline; its
+	// history is Prometheus's.
+	compliance *prometheus.GaugeVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -57,6 +60,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"urgency"}),
 		checks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "patchwatch_hosts_failing_check", Help: "Hosts that fail a security-guideline check (disabled checks not counted), by check.",
+		}, []string{"check"}),
+		compliance: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "patchwatch_guideline_compliance_ratio", Help: "Share (0 to 1) of the hosts with a verdict on a security-guideline check that follow it (disabled counts as following; unknown is left out), by check.",
 		}, []string{"check"}),
 	}
 	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -95,7 +101,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	for _, r := range rejectReasons {
 		m.rejected.WithLabelValues(r)
 	}
-	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings, m.checks,
+	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings, m.checks, m.compliance,
 		m.buildInfo, m.feedLastSuccess, m.feedLastAttempt, m.feedAdvisories, m.feedNewest, m.feedPollDuration,
 		m.outboxPending, m.outboxFailed, m.hostsStale,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -158,5 +164,10 @@ func (m *Metrics) Fleet(c service.FleetCounts) {
 	}
 	for _, g := range patchwatch.Guidelines {
 		m.m.checks.WithLabelValues(g.ID).Set(float64(c.FailingChecks[g.ID]))
+		if n := c.JudgedChecks[g.ID]; n > 0 {
+			m.m.compliance.WithLabelValues(g.ID).Set(float64(n-c.FailingChecks[g.ID]) / float64(n))
+		} else {
+			m.m.compliance.DeleteLabelValues(g.ID)
+		}
 	}
 }

@@ -368,11 +368,13 @@ func TestRateLimitAndMetrics(t *testing.T) {
 		t.Fatalf("a minute later: %d", resp.StatusCode)
 	}
 	api.Metrics().Poll("usn", nil)
-	api.Metrics().Fleet(service.FleetCounts{Hosts: 1, Open: map[patchwatch.Urgency]int{patchwatch.UrgencyHigh: 2}, FailingChecks: map[string]int{"host-firewall": 1}})
+	api.Metrics().Fleet(service.FleetCounts{Hosts: 1, Open: map[patchwatch.Urgency]int{patchwatch.UrgencyHigh: 2}, FailingChecks: map[string]int{"host-firewall": 1},
+		JudgedChecks: map[string]int{"host-firewall": 4}})
 	_, body := e.do("GET", "/metrics", "", "", nil, nil)
 	for _, want := range []string{`patchwatch_reports_received_total{format="json"} 2`, `patchwatch_reports_rejected_total{reason="rate_limited"} 1`,
 		`patchwatch_polls_total{feed="usn",result="ok"} 1`, `patchwatch_hosts 1`, `patchwatch_findings_open{urgency="high"} 2`,
-		`patchwatch_hosts_failing_check{check="host-firewall"} 1`, `patchwatch_hosts_failing_check{check="accounts"} 0`} {
+		`patchwatch_hosts_failing_check{check="host-firewall"} 1`, `patchwatch_hosts_failing_check{check="accounts"} 0`,
+		`patchwatch_guideline_compliance_ratio{check="host-firewall"} 0.75`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -314,7 +314,11 @@ type HostSummary struct {
 	// distribution's reboot flag is up; RebootRequiredSince says since when.
 	RebootRequired      bool   `json:"reboot_required"`
 	RebootRequiredSince string `json:"reboot_required_since,omitempty"`
-	ReportedAt          string `json:"reported_at"`
+	// RebootNote says how the host's live patches bear on a reboot it
+	// needs now or after its next kernel update: it can wait for a
+	// maintenance window, or coverage ended and it cannot.
+	RebootNote string `json:"reboot_note,omitempty"`
+	ReportedAt string `json:"reported_at"`
 	// Stale is set when the host has not reported for longer than the
 	// configured age.
 	Stale      bool `json:"stale,omitempty"`
@@ -410,6 +414,7 @@ func (v *view) summary(r *patchwatch.HostRecord, staleAfter time.Duration) HostS
 			row.Overdue++
 		}
 	}
+	row.RebootNote = patchwatch.RebootNote(r.Checks)
 	if row.RebootRequired && !r.RebootSince.IsZero() {
 		row.RebootRequiredSince = r.RebootSince.Format(time.RFC3339)
 	}

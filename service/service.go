@@ -262,6 +262,9 @@ type FleetCounts struct {
 	// Stale counts the hosts whose last report is older than the
 	// staleAfter given to CountsStale.
 	Stale int
+	// JudgedChecks counts, per check, the hosts whose result is a verdict:
+	// pass, fail or disabled, not unknown (the compliance ratio's base).
+	JudgedChecks map[string]int
 }
 
 // Counts returns the fleet's numbers for the metrics, from the host
@@ -277,7 +280,7 @@ func (e *Service) CountsStale(ctx context.Context, staleAfter time.Duration) (Fl
 	if err != nil {
 		return FleetCounts{}, err
 	}
-	c := FleetCounts{Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}}
+	c := FleetCounts{Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}, JudgedChecks: map[string]int{}}
 	now := e.now()
 	err = e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
 		c.Hosts++
@@ -289,8 +292,14 @@ func (e *Service) CountsStale(ctx context.Context, staleAfter time.Duration) (Fl
 		}
 		if len(r.Checks) > 0 {
 			h := patchwatch.Host{Name: r.Name, Owner: r.Owner, Checks: r.Checks}
-			for _, id := range patchwatch.FailingChecks(patchwatch.HostChecks(&h, silences, now)) {
+			checks := patchwatch.HostChecks(&h, silences, now)
+			for _, id := range patchwatch.FailingChecks(checks) {
 				c.FailingChecks[id]++
+			}
+			for _, hc := range checks {
+				if hc.Status != patchwatch.CheckUnknown || hc.Silenced != nil {
+					c.JudgedChecks[hc.ID]++
+				}
 			}
 		}
 		return nil

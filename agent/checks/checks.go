@@ -8,9 +8,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,6 +38,17 @@ type Env struct {
 	NewerKernel *bool
 	// Packages are the installed package names.
 	Packages map[string]bool
+	// Commands runs the read-only commands a check asks for (sshd -T, nft,
+	// fail2ban-client); nil runs none, as on a root tree.
+	Commands Commander
+	// Now is the clock the age limits are measured against; nil is time.Now.
+	Now func() time.Time
+	// Dial connects to the host's own listening sockets, to read their TLS
+	// certificates and HTTP redirects; nil probes none, as on a root tree.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+
+	virtOnce sync.Once
+	virt     virtualization
 
 	// sshd's configuration, read once for both SSH checks.
 	sshdOnce   sync.Once
@@ -109,12 +121,15 @@ func All() []Check {
 	return []Check{
 		{"auto-updates", autoUpdates},
 		{"kernel-current", kernelCurrent},
+		{"livepatch", livepatch},
+		{"stale-libraries", staleLibraries},
 		{"ssh-password-auth", sshPasswordAuth},
 		{"ssh-root-login", sshRootLogin},
 		{"no-mail-server", noMailServer},
 		{"host-firewall", hostFirewall},
 		{"brute-force-guard", bruteForceGuard},
 		{"accounts", accounts},
+		{"plaintext-services", plaintextServices},
 		{"listening-services", listeningServices},
 		{"no-baked-keys", noBakedKeys},
 		{"remote-logging", remoteLogging},
@@ -176,17 +191,26 @@ func truncate(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// run executes a command on the live system; ok is false when it is absent.
-func run(ctx context.Context, e *Env, name string, args ...string) (string, bool, error) {
-	if !e.Live {
+// run runs a command through e.Commands; found is false when no command
+// runs here (a root tree) or the command is not installed. The output is
+// returned with a non-zero exit too (an *ExitError), as several tools
+// report through their exit code.
+func run(ctx context.Context, e *Env, name string, args ...string) (output string, found bool, err error) {
+	if e.Commands == nil {
 		return "", false, nil
 	}
-	path, err := exec.LookPath(name)
-	if err != nil {
+	out, err := e.Commands.Command(ctx, name, args...)
+	if errors.Is(err, ErrNoCommand) {
 		return "", false, nil
 	}
-	out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()
-	return string(out), true, err
+	return out, true, err
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
 }
 
 // lines reads a file's non-comment lines with their numbers.
@@ -265,4 +289,10 @@ func (e *Env) running(names ...string) (string, bool) {
 func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
+}
+
+func globSorted(pattern string) ([]string, error) {
+	m, err := filepath.Glob(pattern)
+	slices.Sort(m)
+	return m, err
 }

@@ -27,9 +27,21 @@ func setTimes(t *testing.T, dir string, key, firstBoot time.Time) {
 
 var firstBoot = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
+// treeNow is the test trees' present: the day after their last update run.
+var treeNow = time.Date(2026, 3, 10, 6, 30, 0, 0, time.UTC)
+
 func treeEnv(dir, family string) *Env {
 	newer := false
-	return &Env{Root: dir, Proc: filepath.Join(dir, "proc"), Family: family, KernelRelease: "6.8.0-45-generic", NewerKernel: &newer}
+	return &Env{Root: dir, Proc: filepath.Join(dir, "proc"), Family: family, KernelRelease: "6.8.0-45-generic", NewerKernel: &newer,
+		Now: func() time.Time { return treeNow }}
+}
+
+// stamp gives a tree's file a modification time (git does not keep them).
+func stamp(t *testing.T, path string, at time.Time) {
+	t.Helper()
+	if err := os.Chtimes(path, at, at); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func byID(rs []patchwatch.CheckResult) map[string]patchwatch.CheckResult {
@@ -42,6 +54,7 @@ func byID(rs []patchwatch.CheckResult) map[string]patchwatch.CheckResult {
 
 func TestHardenedTreePasses(t *testing.T) {
 	setTimes(t, "testdata/hardened", firstBoot.Add(-2*time.Second), firstBoot)
+	stamp(t, "testdata/hardened/var/lib/apt/periodic/unattended-upgrades-stamp", treeNow.Add(-24*time.Hour))
 	rs := Run(context.Background(), treeEnv("testdata/hardened", "deb"), 5*time.Second)
 	if len(rs) != len(patchwatch.Guidelines) {
 		t.Fatalf("got %d results, want one per guideline (%d)", len(rs), len(patchwatch.Guidelines))
@@ -63,8 +76,11 @@ func TestHardenedTreePasses(t *testing.T) {
 		"ssh-password-auth": "/etc/ssh/sshd_config.d/50-cloud-init.conf:1: PasswordAuthentication no",
 		"ssh-root-login":    "/etc/ssh/sshd_config.d/60-hardening.conf:2: PermitRootLogin=no",
 		"host-firewall":     `/etc/default/ufw:2: DEFAULT_INPUT_POLICY="DROP"`,
-		"remote-logging":    "/etc/rsyslog.d/90-remote.conf:1: *.* @@logs.example.org:514",
+		"remote-logging":    `/etc/rsyslog.d/90-remote.conf:3: *.* action(type="omfwd" target="logs.example.org" port="6514" protocol="tcp"`,
 		"brute-force-guard": "fail2ban.service is enabled",
+		"livepatch":         "no live patching is in use",
+		"stale-libraries":   "2 processes read: none maps a deleted or replaced library",
+		"accounts":          "1 with authorized keys, none weak; sudo asks for a password",
 	} {
 		if !strings.Contains(m[id].Evidence, want) {
 			t.Errorf("%s evidence = %q, want it to contain %q", id, m[id].Evidence, want)
@@ -73,8 +89,12 @@ func TestHardenedTreePasses(t *testing.T) {
 	if got := strings.Join(m["listening-services"].Items, ", "); got != "tcp 0.0.0.0:22 (sshd), tcp [::]:22 (sshd), udp 10.0.0.5:68 (systemd-network)" {
 		t.Errorf("listening-services items = %s", got)
 	}
-	if len(m["accounts"].Items) != 0 {
-		t.Errorf("accounts items = %v, want none (ubuntu's password is locked)", m["accounts"].Items)
+	if got := strings.Join(m["accounts"].Items, ", "); got != "ubuntu: 1 authorized keys (ssh-ed25519)" {
+		t.Errorf("accounts items = %v, want ubuntu's key only (its password is locked)", got)
+	}
+	if ev := m["auto-updates"].Evidence; !strings.Contains(ev, "last successful run 2026-03-09T06:30:00Z (/var/lib/apt/periodic/unattended-upgrades-stamp)") ||
+		!strings.Contains(ev, "security origin allowed") {
+		t.Errorf("auto-updates evidence = %q", ev)
 	}
 }
 
@@ -83,6 +103,15 @@ func TestOpenTreeFails(t *testing.T) {
 	e := treeEnv("testdata/open", "rpm")
 	newer := true
 	e.NewerKernel = &newer
+	// The commands a Rocky VM would answer: kpatch with a patch module
+	// installed for the running kernel but not loaded, fail2ban without
+	// an sshd jail.
+	e.KernelRelease = "5.14.0-427.13.1.el9_4.x86_64"
+	e.Commands = captures(t, map[string]capture{
+		"kpatch list":                     {file: "kpatch-list-not-loaded.txt"},
+		"fail2ban-client status sshd":     {file: "fail2ban-no-jail.txt", exit: 255},
+		"systemd-detect-virt --container": {file: "systemd-detect-virt-none.txt", exit: 1},
+	})
 	rs := Run(context.Background(), e, 5*time.Second)
 	m := byID(rs)
 	for _, r := range rs {
@@ -104,13 +133,26 @@ func TestOpenTreeFails(t *testing.T) {
 		"accounts":           "UID 0 accounts besides root: toor",
 		"no-baked-keys":      "host keys older than this VM's first boot (2026-03-01 10:00): /etc/ssh/ssh_host_ed25519_key.pub (2024-03-01 10:00)",
 		"listening-services": "tcp 0.0.0.0:80 (nginx)",
+		"livepatch":          "kpatch list: installed for the running kernel but not loaded: kpatch_5_14_0_427_13_1_1_2",
+		"stale-libraries":    "/proc/*/maps: 2 services run replaced libraries: nginx.service, postfix.service",
+		"brute-force-guard":  "fail2ban-client status sshd: Sorry but the jail 'sshd' does not exist",
+		"plaintext-services": "tcp 0.0.0.0:80 (nginx): HTTP, and nothing listens on 443",
 	} {
 		if !strings.Contains(m[id].Evidence, want) {
 			t.Errorf("%s evidence = %q, want it to contain %q", id, m[id].Evidence, want)
 		}
 	}
-	if got := strings.Join(m["accounts"].Items, ", "); got != "toor, alice, backup, toor (UID 0)" {
+	if got := strings.Join(m["accounts"].Items, ", "); got != "toor, alice, backup, toor (UID 0), alice: 2 authorized keys (ssh-rsa 1024, ssh-ed25519), /etc/sudoers.d/90-cloud-init-users:4: rocky ALL=(ALL) NOPASSWD:ALL" {
 		t.Errorf("accounts items = %s", got)
+	}
+	if ev := m["accounts"].Evidence; !strings.Contains(ev, "weak authorized keys (DSA, or RSA under 2048 bits): alice: ssh-rsa 1024") || !strings.Contains(ev, "sudo without a password") {
+		t.Errorf("accounts evidence = %q", ev)
+	}
+	if got := m["stale-libraries"].Command; got != "sudo systemctl restart nginx.service postfix.service" {
+		t.Errorf("stale-libraries command = %q", got)
+	}
+	if m["livepatch"].State != patchwatch.LivepatchCoverageEnded {
+		t.Errorf("livepatch state = %q", m["livepatch"].State)
 	}
 }
 
@@ -171,6 +213,7 @@ func TestAutoUpdatesAPT(t *testing.T) {
 	} {
 		root := t.TempDir()
 		write(t, root, tc.files)
+		write(t, root, map[string]string{"var/lib/apt/periodic/unattended-upgrades-stamp": ""})
 		if r := autoUpdates(context.Background(), &Env{Root: root, Family: "deb"}); r.Status != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, r.Status, r.Evidence, tc.want)
 		}
@@ -209,6 +252,7 @@ func TestAutoUpdatesRPM(t *testing.T) {
 		if tc.conf != "" {
 			write(t, root, map[string]string{tc.conf: tc.body})
 		}
+		write(t, root, map[string]string{"var/lib/systemd/timers/stamp-" + filepath.Base(tc.unit): ""})
 		if r := autoUpdates(context.Background(), &Env{Root: root, Family: "rpm"}); r.Status != tc.want {
 			t.Errorf("%s: %s (%s), want %s", tc.name, r.Status, r.Evidence, tc.want)
 		}
@@ -242,13 +286,37 @@ func TestStatInTree(t *testing.T) {
 func TestBruteForceGuardLive(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, map[string]string{"proc/1/comm": "systemd\n", "proc/733/comm": "fail2ban-server\n", "proc/self/comm": "x\n"})
-	e := &Env{Root: root, Proc: filepath.Join(root, "proc"), Live: true}
-	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckPass || r.Evidence != "fail2ban-server (pid 733) is running" {
-		t.Errorf("with fail2ban: %+v", r)
+	e := &Env{Root: root, Proc: filepath.Join(root, "proc"), Live: true,
+		Commands: captures(t, map[string]capture{"fail2ban-client status sshd": {file: "fail2ban-status-sshd.txt"}})}
+	r := bruteForceGuard(context.Background(), e)
+	if r.Status != patchwatch.CheckPass || r.Evidence != "fail2ban-client status sshd: the sshd jail is active (currently failed 3, currently banned 2, total banned 37)" {
+		t.Errorf("with an sshd jail: %+v", r)
 	}
-	os.Remove(filepath.Join(root, "proc/733/comm"))
+	// fail2ban runs, but its sshd jail does not exist: nothing guards SSH.
+	e = &Env{Root: root, Proc: filepath.Join(root, "proc"), Live: true,
+		Commands: captures(t, map[string]capture{"fail2ban-client status sshd": {file: "fail2ban-no-jail.txt", exit: 255}})}
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckFail || !strings.Contains(r.Evidence, "does not exist") {
+		t.Errorf("without the jail: %+v", r)
+	}
+	// sshguard running passes.
+	write(t, root, map[string]string{"proc/901/comm": "sshguard\n"})
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckPass || r.Evidence != "sshguard (pid 901) is running" {
+		t.Errorf("sshguard: %+v", r)
+	}
+}
+
+// Keys only, and only from the office network: nothing to guess.
+func TestBruteForceGuardRestrictedSSH(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\nKbdInteractiveAuthentication no\nAllowUsers deploy@10.20.0.0/16 ops@10.20.0.0/16\n"})
+	e := &Env{Root: root, Proc: filepath.Join(root, "proc")}
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckPass || !strings.Contains(r.Evidence, "AllowUsers deploy@10.20.0.0/16") {
+		t.Errorf("restricted: %+v", r)
+	}
+	write(t, root, map[string]string{"etc/ssh/sshd_config": "PasswordAuthentication no\nKbdInteractiveAuthentication no\nAllowUsers deploy@10.20.0.0/16 ops\n"})
+	e = &Env{Root: root, Proc: filepath.Join(root, "proc")}
 	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckFail {
-		t.Errorf("without: %+v", r)
+		t.Errorf("ops from anywhere: %+v", r)
 	}
 }
 
@@ -264,7 +332,7 @@ func TestAccountsWithoutPassword(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, root string, files map[string]string) {
+func write(t testing.TB, root string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(root, name)
@@ -466,4 +534,12 @@ func BenchmarkRun(b *testing.B) {
 	for b.Loop() {
 		Run(context.Background(), e, 10*time.Second)
 	}
+}
+
+func symlink(t *testing.T, target, link string) error {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink(target, link)
 }

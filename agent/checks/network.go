@@ -201,3 +201,10 @@ func listeningServices(ctx context.Context, e *Env) patchwatch.CheckResult {
 	}
 	return result(patchwatch.CheckPass, fmt.Sprintf("%d listening sockets outside loopback, SSH and DHCP only", len(items)), items...)
 }
+
+// isPrivate reports whether an address is private (RFC 1918, ULA) or
+// loopback: not reachable from the internet.
+func isPrivate(host string) bool {
+	a, err := netip.ParseAddr(host)
+	return err == nil && (a.IsPrivate() || a.IsLoopback())
+}
