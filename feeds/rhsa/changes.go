@@ -91,21 +91,32 @@ func ParseChanges(data []byte) ([]Change, Skipped) {
 	return out, skipped
 }
 
+// Deletion is one advisory Red Hat withdrew, and when.
+type Deletion struct {
+	ID string
+	At time.Time
+}
+
 // ParseDeletions reads deletions.csv, which lists the documents Red Hat
 // withdrew in the format of changes.csv (path, time of the withdrawal).
-// It returns the withdrawn advisory IDs in the file's order, each once.
-func ParseDeletions(data []byte) ([]string, Skipped) {
+// It returns each withdrawn advisory once, at its latest withdrawal, in
+// the file's order.
+func ParseDeletions(data []byte) ([]Deletion, Skipped) {
 	changes, skipped := ParseChanges(data)
-	seen := map[string]bool{}
-	var ids []string
+	index := map[string]int{}
+	var out []Deletion
 	for _, c := range changes {
 		id, _ := PathID(c.Path)
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+		if i, ok := index[id]; ok {
+			if c.At.After(out[i].At) {
+				out[i].At = c.At
+			}
+			continue
 		}
+		index[id] = len(out)
+		out = append(out, Deletion{ID: id, At: c.At})
 	}
-	return ids, skipped
+	return out, skipped
 }
 
 // ParseIndex reads index.txt, one document path per line.
