@@ -98,24 +98,34 @@ type Deletion struct {
 }
 
 // ParseDeletions reads deletions.csv, which lists the documents Red Hat
-// withdrew in the format of changes.csv (path, time of the withdrawal).
-// It returns each withdrawn advisory once, at its latest withdrawal, in
-// the file's order.
+// withdrew in the format of changes.csv (path, time of the withdrawal); a
+// row of a path alone, as index.txt writes them, is a withdrawal of
+// unknown time. It returns each withdrawn advisory once, at its latest
+// withdrawal, in the file's order.
 func ParseDeletions(data []byte) ([]Deletion, Skipped) {
-	changes, skipped := ParseChanges(data)
 	index := map[string]int{}
 	var out []Deletion
-	for _, c := range changes {
+	var skipped Skipped
+	eachLine(data, func(line string) {
+		c, ok := parseRow(line)
+		if !ok {
+			path, rest, fieldOK := csvField(line)
+			if !fieldOK || rest != "" || !validPath(path) {
+				skipped.add(line)
+				return
+			}
+			c = Change{Path: path}
+		}
 		id, _ := PathID(c.Path)
 		if i, ok := index[id]; ok {
 			if c.At.After(out[i].At) {
 				out[i].At = c.At
 			}
-			continue
+			return
 		}
 		index[id] = len(out)
 		out = append(out, Deletion{ID: id, At: c.At})
-	}
+	})
 	return out, skipped
 }
 
