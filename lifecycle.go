@@ -19,7 +19,8 @@ type FindingRecord struct {
 	// ResolvedAt is zero while the finding is open.
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	// ResolvedBy says how it ended: "fixed" (a report showed the fixed
-	// version) or "host-removed".
+	// version), "host-removed", or "withdrawn" (its publisher withdrew the
+	// advisory).
 	ResolvedBy string `json:"resolved_by,omitempty"`
 	Reopened   int    `json:"reopened,omitempty"`
 }

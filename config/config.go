@@ -158,7 +158,9 @@ type Feeds struct {
 	Rocky     Rebuild `yaml:"rocky"`
 }
 
-// RHSA locates Red Hat's CSAF advisories.
+// RHSA locates Red Hat's CSAF advisories: RHSA documents, and RHBA/RHEA
+// documents that fix a CVE, listed by changes.csv and index.txt under
+// BaseURL, with the withdrawals deletions.csv lists there.
 type RHSA struct {
 	Enabled bool   `yaml:"enabled"`
 	BaseURL string `yaml:"base_url"`

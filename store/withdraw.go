@@ -16,6 +16,14 @@ import (
 // advisory its publisher withdrew.
 const ResolvedWithdrawn = "withdrawn"
 
+// Withdrawal names an advisory its source withdrew, and when.
+type Withdrawal struct {
+	ID string
+	// At is the time of the withdrawal; a stored copy modified after it
+	// was published again and is kept. Zero withdraws whatever is stored.
+	At time.Time
+}
+
 // WithdrawAdvisories removes advisories their source withdrew, with their
 // fix index entries, and resolves the open findings they caused as
 // "withdrawn" (queueing the resolved events for the notifier); it sets
@@ -23,17 +31,17 @@ const ResolvedWithdrawn = "withdrawn"
 // that are not stored are ignored, so a source may list every withdrawal
 // it ever made each time. It returns the removed advisories, whose fixes
 // name the hosts to re-evaluate.
-func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, ids []string, cursor []byte, now time.Time) ([]patchwatch.Advisory, error) {
+func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, withdrawals []Withdrawal, cursor []byte, now time.Time) ([]patchwatch.Advisory, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var removed []patchwatch.Advisory
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		removed = nil
-		for _, id := range ids {
-			a, ok, err := withdraw(tx, id, now)
+		for _, w := range withdrawals {
+			a, ok, err := withdraw(tx, w, now)
 			if err != nil {
-				return fmt.Errorf("withdraw advisory %s: %w", id, err)
+				return fmt.Errorf("withdraw advisory %s: %w", w.ID, err)
 			}
 			if ok {
 				removed = append(removed, a)
@@ -50,8 +58,10 @@ func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, ids []strin
 	return removed, nil
 }
 
-// withdraw removes one advisory inside tx; false when it is not stored.
-func withdraw(tx *bolt.Tx, id string, now time.Time) (patchwatch.Advisory, bool, error) {
+// withdraw removes one advisory inside tx; false when it is not stored or
+// was modified after the withdrawal.
+func withdraw(tx *bolt.Tx, w Withdrawal, now time.Time) (patchwatch.Advisory, bool, error) {
+	id := w.ID
 	advisories := tx.Bucket(bucketAdvisories)
 	v := advisories.Get([]byte(id))
 	if v == nil {
@@ -60,6 +70,9 @@ func withdraw(tx *bolt.Tx, id string, now time.Time) (patchwatch.Advisory, bool,
 	var a patchwatch.Advisory
 	if err := json.Unmarshal(v, &a); err != nil {
 		return patchwatch.Advisory{}, false, fmt.Errorf("decode: %w", err)
+	}
+	if !w.At.IsZero() && a.Modified.After(w.At) {
+		return patchwatch.Advisory{}, false, nil
 	}
 	index := tx.Bucket(bucketFixIndex)
 	for _, f := range a.Fixes {

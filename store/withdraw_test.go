@@ -12,8 +12,9 @@ import (
 
 // TestWithdrawAdvisories: a withdrawn advisory leaves the store and the
 // fix index, its open findings resolve as "withdrawn" with an event for the
-// notifier, the cursor moves in the same transaction, and IDs never stored
-// change nothing.
+// notifier, the cursor moves in the same transaction; IDs never stored
+// change nothing, nor does a withdrawal older than the stored copy (it was
+// published again).
 func TestWithdrawAdvisories(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
@@ -37,7 +38,7 @@ func TestWithdrawAdvisories(t *testing.T) {
 	before, _ := s.PendingEvents(ctx)
 
 	t1 := t0.Add(time.Hour)
-	removed, err := s.WithdrawAdvisories(ctx, "rhsa", []string{"RHSA-2099:0001", a.ID}, []byte("cursor-2"), t1)
+	removed, err := s.WithdrawAdvisories(ctx, "rhsa", []store.Withdrawal{{ID: "RHSA-2099:0001"}, {ID: a.ID, At: t1}, {ID: kept.ID, At: t0.Add(-time.Minute)}}, []byte("cursor-2"), t1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestWithdrawAdvisories(t *testing.T) {
 		t.Errorf("cursor = %q", c)
 	}
 	// Withdrawing again changes nothing and queues nothing.
-	if removed, err := s.WithdrawAdvisories(ctx, "rhsa", []string{a.ID}, []byte("cursor-3"), t1.Add(time.Hour)); err != nil || len(removed) != 0 {
+	if removed, err := s.WithdrawAdvisories(ctx, "rhsa", []store.Withdrawal{{ID: a.ID}}, []byte("cursor-3"), t1.Add(time.Hour)); err != nil || len(removed) != 0 {
 		t.Errorf("second withdrawal: %v %v", removed, err)
 	}
 	if again, _ := s.PendingEvents(ctx); len(again) != len(after) {

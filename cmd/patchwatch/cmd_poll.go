@@ -99,8 +99,12 @@ func (r redHatPoller) Run(ctx context.Context, s *store.Store, changes *changeSe
 	withdrawn := 0
 	stats, err := r.p.Poll(ctx, cursor, rhsa.Sink{
 		Advisories: commitAdvisories(s, rhsa.FeedName, counts, changes),
-		Withdraw: func(ctx context.Context, ids []string, cursor []byte) error {
-			removed, err := s.WithdrawAdvisories(ctx, rhsa.FeedName, ids, cursor, time.Now())
+		Withdraw: func(ctx context.Context, deletions []rhsa.Deletion, cursor []byte) error {
+			withdrawals := make([]store.Withdrawal, len(deletions))
+			for i, d := range deletions {
+				withdrawals[i] = store.Withdrawal{ID: d.ID, At: d.At}
+			}
+			removed, err := s.WithdrawAdvisories(ctx, rhsa.FeedName, withdrawals, cursor, time.Now())
 			withdrawn += len(removed)
 			changes.advisories = append(changes.advisories, removed...)
 			return err

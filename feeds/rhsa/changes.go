@@ -2,9 +2,6 @@ package rhsa
 
 import (
 	"bytes"
-	"encoding/csv"
-	"io"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -30,25 +27,50 @@ func (s *Skipped) add(row string) {
 	s.Rows++
 }
 
-// documentPath matches the index's YYYY/<type>-YYYY_NNNN.json paths for the
-// errata kinds Red Hat publishes CSAF files for, so that a hostile index
-// cannot send the poller elsewhere. The folder's year is the ID's year.
-var documentPath = regexp.MustCompile(`^(\d{4})/(rhsa|rhba|rhea)-(\d{4})_(\d{4,7})\.json$`)
+// parsePath splits a well-formed document path, YYYY/<kind>-YYYY_NNNN.json
+// with kind rhsa, rhba or rhea, the folder's year the ID's, and 4 to 7
+// digits: only such paths are fetched, so that a hostile index cannot send
+// the poller elsewhere.
+func parsePath(p string) (kind, year, number string, ok bool) {
+	folder, file, found := strings.Cut(p, "/")
+	if !found || len(folder) != 4 || !digits(folder) {
+		return "", "", "", false
+	}
+	kind, rest, found := strings.Cut(file, "-")
+	if !found || (kind != "rhsa" && kind != "rhba" && kind != "rhea") {
+		return "", "", "", false
+	}
+	rest, found = strings.CutSuffix(rest, ".json")
+	year, number, _ = strings.Cut(rest, "_")
+	if !found || year != folder || len(number) < 4 || len(number) > 7 || !digits(number) {
+		return "", "", "", false
+	}
+	return kind, year, number, true
+}
+
+func digits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // validPath reports whether p is a well-formed document path.
 func validPath(p string) bool {
-	m := documentPath.FindStringSubmatch(p)
-	return m != nil && m[1] == m[3]
+	_, _, _, ok := parsePath(p)
+	return ok
 }
 
 // PathID returns the advisory ID a document path names:
 // "2026/rhba-2026_0100.json" is RHBA-2026:0100.
 func PathID(p string) (string, bool) {
-	m := documentPath.FindStringSubmatch(p)
-	if m == nil || m[1] != m[3] {
+	kind, year, number, ok := parsePath(p)
+	if !ok {
 		return "", false
 	}
-	return strings.ToUpper(m[2]) + "-" + m[3] + ":" + m[4], true
+	return strings.ToUpper(kind) + "-" + year + ":" + number, true
 }
 
 // ParseChanges reads changes.csv, one `"2024/rhsa-2024_0010.json","2025-02-18T14:28:08+00:00"`
@@ -69,21 +91,42 @@ func ParseChanges(data []byte) ([]Change, Skipped) {
 	return out, skipped
 }
 
+// Deletion is one advisory Red Hat withdrew, and when.
+type Deletion struct {
+	ID string
+	At time.Time
+}
+
 // ParseDeletions reads deletions.csv, which lists the documents Red Hat
-// withdrew in the format of changes.csv (path, time of the withdrawal).
-// It returns the withdrawn advisory IDs in the file's order, each once.
-func ParseDeletions(data []byte) ([]string, Skipped) {
-	changes, skipped := ParseChanges(data)
-	seen := map[string]bool{}
-	var ids []string
-	for _, c := range changes {
-		id, _ := PathID(c.Path)
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+// withdrew in the format of changes.csv (path, time of the withdrawal); a
+// row of a path alone, as index.txt writes them, is a withdrawal of
+// unknown time. It returns each withdrawn advisory once, at its latest
+// withdrawal, in the file's order.
+func ParseDeletions(data []byte) ([]Deletion, Skipped) {
+	index := map[string]int{}
+	var out []Deletion
+	var skipped Skipped
+	eachLine(data, func(line string) {
+		c, ok := parseRow(line)
+		if !ok {
+			path, rest, fieldOK := csvField(line)
+			if !fieldOK || rest != "" || !validPath(path) {
+				skipped.add(line)
+				return
+			}
+			c = Change{Path: path}
 		}
-	}
-	return ids, skipped
+		id, _ := PathID(c.Path)
+		if i, ok := index[id]; ok {
+			if c.At.After(out[i].At) {
+				out[i].At = c.At
+			}
+			return
+		}
+		index[id] = len(out)
+		out = append(out, Deletion{ID: id, At: c.At})
+	})
+	return out, skipped
 }
 
 // ParseIndex reads index.txt, one document path per line.
@@ -109,20 +152,40 @@ func eachLine(data []byte, fn func(string)) {
 	}
 }
 
+// parseRow reads one row of two CSV fields, each quoted or bare (the
+// rows Red Hat writes never need quote escapes, so a field holding one is
+// not well-formed): a document path and an RFC 3339 time.
 func parseRow(line string) (Change, bool) {
-	r := csv.NewReader(strings.NewReader(line))
-	r.FieldsPerRecord = 2
-	rec, err := r.Read()
+	path, rest, ok := csvField(line)
+	if !ok || !strings.HasPrefix(rest, ",") {
+		return Change{}, false
+	}
+	stamp, rest, ok := csvField(rest[1:])
+	if !ok || rest != "" || !validPath(path) {
+		return Change{}, false
+	}
+	at, err := time.Parse(time.RFC3339, stamp)
 	if err != nil {
 		return Change{}, false
 	}
-	if _, err := r.Read(); err != io.EOF {
-		return Change{}, false
-	}
-	path, stamp := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-	at, err := time.Parse(time.RFC3339, stamp)
-	if err != nil || !validPath(path) {
-		return Change{}, false
-	}
 	return Change{Path: path, At: at.UTC()}, true
+}
+
+// csvField splits the first field off s.
+func csvField(s string) (field, rest string, ok bool) {
+	if quoted, ok := strings.CutPrefix(s, `"`); ok {
+		end := strings.IndexByte(quoted, '"')
+		if end < 0 {
+			return "", "", false
+		}
+		return quoted[:end], quoted[end+1:], true
+	}
+	end := strings.IndexAny(s, `,"`)
+	switch {
+	case end < 0:
+		return s, "", true
+	case s[end] == '"':
+		return "", "", false
+	}
+	return s[:end], s[end:], true
 }

@@ -150,6 +150,7 @@ func TestStreamRelease(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add(readFile(f, "2024/rhsa-2024_0010.json"))
 	f.Add(readFile(f, "2025/rhsa-2025_23414.json"))
+	f.Add(readFile(f, "2026/rhba-2026_0100.json"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := rhsa.Parse(data)
 		if err == nil {

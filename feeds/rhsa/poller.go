@@ -43,9 +43,10 @@ type Config struct {
 type Commit func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error
 
 // Withdraw removes the advisories Red Hat withdrew (IDs that are not
-// stored are ignored), resolves the findings they caused, and stores the
-// cursor, in one transaction.
-type Withdraw func(ctx context.Context, ids []string, cursor []byte) error
+// stored are ignored, and so is a stored copy modified after its
+// withdrawal: Red Hat published it again), resolves the findings they
+// caused, and stores the cursor, in one transaction.
+type Withdraw func(ctx context.Context, deletions []Deletion, cursor []byte) error
 
 // Sink is where a poll puts what it read.
 type Sink struct {
@@ -300,15 +301,15 @@ func (p *Poller) readDeletions(ctx context.Context, cur *Cursor, stats *Stats, w
 	if res.NotModified {
 		return nil
 	}
-	ids, skipped := ParseDeletions(res.Body)
+	deletions, skipped := ParseDeletions(res.Body)
 	p.warnSkipped("deletions.csv", skipped, stats)
 	next := *cur
 	next.Deletions = res.Validators
-	if err := withdraw(ctx, ids, mustJSON(next)); err != nil {
+	if err := withdraw(ctx, deletions, mustJSON(next)); err != nil {
 		return fmt.Errorf("rhsa withdraw: %w", err)
 	}
 	*cur = next
-	stats.Withdrawn += len(ids)
+	stats.Withdrawn += len(deletions)
 	return nil
 }
 

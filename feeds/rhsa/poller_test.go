@@ -90,7 +90,7 @@ func tarZst(t *testing.T, names ...string) []byte {
 type store struct {
 	advisories map[string]patchwatch.Advisory
 	cursor     []byte
-	withdrawn  [][]string
+	withdrawn  [][]rhsa.Deletion
 	// failAfter, when positive, makes the commit after that many succeed
 	// fail, as a crash between two batches would.
 	failAfter int
@@ -111,11 +111,11 @@ func (s *store) commit(_ context.Context, a []patchwatch.Advisory, cursor []byte
 	return nil
 }
 
-func (s *store) withdraw(_ context.Context, ids []string, cursor []byte) error {
-	for _, id := range ids {
-		delete(s.advisories, id)
+func (s *store) withdraw(_ context.Context, deletions []rhsa.Deletion, cursor []byte) error {
+	for _, d := range deletions {
+		delete(s.advisories, d.ID)
 	}
-	s.withdrawn = append(s.withdrawn, ids)
+	s.withdrawn = append(s.withdrawn, deletions)
 	s.cursor = cursor
 	return nil
 }

@@ -327,11 +327,16 @@ func TestParseChanges(t *testing.T) {
 }
 
 func TestParseDeletions(t *testing.T) {
-	ids, skipped := rhsa.ParseDeletions([]byte(`"2024/rhsa-2024_2030.json","2024-04-26T14:35:15+00:00"` + "\n" +
+	got, skipped := rhsa.ParseDeletions([]byte(`"2024/rhsa-2024_2030.json","2024-04-26T14:35:15+00:00"` + "\n" +
 		`"2026/rhba-2026_0100.json","2026-02-01T00:00:00+00:00"` + "\n" +
-		`"2024/rhsa-2024_2030.json","2024-04-27T00:00:00+00:00"` + "\n" + "nonsense\n"))
-	if !slices.Equal(ids, []string{"RHSA-2024:2030", "RHBA-2026:0100"}) || skipped.Rows != 1 || skipped.First != "nonsense" {
-		t.Errorf("ParseDeletions = %v, %+v", ids, skipped)
+		`"2024/rhsa-2024_2030.json","2024-04-27T00:00:00+00:00"` + "\n" + "nonsense\n" + "2025/rhea-2025_0007.json\n"))
+	want := []rhsa.Deletion{
+		{ID: "RHSA-2024:2030", At: time.Date(2024, 4, 27, 0, 0, 0, 0, time.UTC)},
+		{ID: "RHBA-2026:0100", At: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "RHEA-2025:0007"}, // a path alone: time unknown
+	}
+	if !slices.Equal(got, want) || skipped.Rows != 1 || skipped.First != "nonsense" {
+		t.Errorf("ParseDeletions = %v, %+v", got, skipped)
 	}
 }
 
@@ -358,13 +363,13 @@ func FuzzParseChanges(f *testing.F) {
 func FuzzParseDeletions(f *testing.F) {
 	f.Add([]byte(`"2024/rhsa-2024_2030.json","2024-04-26T14:35:15+00:00"` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ids, _ := rhsa.ParseDeletions(data)
+		deletions, _ := rhsa.ParseDeletions(data)
 		seen := map[string]bool{}
-		for _, id := range ids {
-			if seen[id] || len(id) < len("RHSA-2024:0001") {
-				t.Fatalf("ids %v", ids)
+		for _, d := range deletions {
+			if seen[d.ID] || len(d.ID) < len("RHSA-2024:0001") {
+				t.Fatalf("deletions %v", deletions)
 			}
-			seen[id] = true
+			seen[d.ID] = true
 		}
 	})
 }

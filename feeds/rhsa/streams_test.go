@@ -140,3 +140,20 @@ func TestBugFixAndEnhancementAdvisories(t *testing.T) {
 		t.Errorf("RHEA with a CVE = %+v", ea)
 	}
 }
+
+// TestMainEUSFixesReachTheEUSStream: RHSA-2024:6163 ships python3.9 to the
+// 9.4.0.Z.MAIN.EUS variants (CPE enterprise_linux:9): the fix applies to
+// the main stream and to 9.4 EUS alike.
+func TestMainEUSFixesReachTheEUSStream(t *testing.T) {
+	got := fixes(parse(t, "2024/rhsa-2024_6163.json"))
+	for _, k := range []string{"rhel:9 python3.9 source ", "rhel-eus:9.4 python3.9 source "} {
+		if got[k] != "0:3.9.18-3.el9_4.5" {
+			t.Errorf("fix %q = %q", k, got[k])
+		}
+	}
+	for k := range got {
+		if strings.HasPrefix(k, "rhel-eus:9.") && !strings.HasPrefix(k, "rhel-eus:9.4 ") {
+			t.Errorf("unexpected fix %q", k)
+		}
+	}
+}
