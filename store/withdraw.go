@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -83,7 +84,17 @@ func withdraw(tx *bolt.Tx, w Withdrawal, now time.Time) (patchwatch.Advisory, bo
 	if err := advisories.Delete([]byte(id)); err != nil {
 		return patchwatch.Advisory{}, false, err
 	}
-	for _, host := range indexedHosts(tx, a.Fixes) {
+	hosts := indexedHosts(tx, a.Fixes)
+	// Binary-only hosts are indexed under binaries the fixes may not name:
+	// the hosts with an open finding of the advisory are the rest.
+	prefix := append([]byte(id), 0)
+	c := tx.Bucket(bucketAdvisoryIndex).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if host := string(k[len(prefix):]); !slices.Contains(hosts, host) {
+			hosts = append(hosts, host)
+		}
+	}
+	for _, host := range hosts {
 		if err := resolveWithdrawn(tx, host, id, now); err != nil {
 			return patchwatch.Advisory{}, false, err
 		}
@@ -132,6 +143,9 @@ func resolveWithdrawn(tx *bolt.Tx, host, advisory string, now time.Time) error {
 	if err := findings.Put(key, data); err != nil {
 		return err
 	}
+	if err := dropFromReadModelTx(tx, host, advisory); err != nil {
+		return err
+	}
 	// Only the project is needed to route the event.
 	var h struct {
 		Project string `json:"project"`
@@ -144,4 +158,32 @@ func resolveWithdrawn(tx *bolt.Tx, host, advisory string, now time.Time) error {
 	return queueEvents(tx, r.Owner, h.Project, []patchwatch.Event{
 		{Kind: patchwatch.EventResolved, Host: host, Advisory: advisory, Urgency: r.Urgency, At: now},
 	})
+}
+
+// dropFromReadModelTx takes one resolved finding out of a host's read
+// model (its record's briefs, the finding details and the advisory index),
+// so that queries stop listing it in the same transaction.
+func dropFromReadModelTx(tx *bolt.Tx, host, advisory string) error {
+	if err := tx.Bucket(bucketFindingDetails).Delete(pairKey(host, advisory)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketAdvisoryIndex).Delete(pairKey(advisory, host)); err != nil {
+		return err
+	}
+	rec, err := hostRecordTx(tx, host)
+	if err != nil || rec == nil {
+		return err
+	}
+	kept := rec.Findings[:0]
+	for _, b := range rec.Findings {
+		if b.Advisory != advisory {
+			kept = append(kept, b)
+		}
+	}
+	rec.Findings = kept
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode record of host %s: %w", host, err)
+	}
+	return tx.Bucket(bucketHostRecords).Put([]byte(host), data)
 }

@@ -65,6 +65,17 @@ func TestWithdrawAdvisories(t *testing.T) {
 			}
 		}
 	}
+	// The read models the queries use drop it in the same transaction.
+	open, err := s.HostFindings(ctx, "db1")
+	if err != nil || len(open) != 1 || open[0].Advisory != kept.ID {
+		t.Errorf("open findings after withdrawal = %+v, %v", open, err)
+	}
+	if rec, err := s.HostRecord(ctx, "db1"); err != nil || len(rec.Findings) != 1 || rec.Findings[0].Advisory != kept.ID {
+		t.Errorf("host record after withdrawal = %+v, %v", rec.Findings, err)
+	}
+	if hosts, _ := s.HostsWithAdvisory(ctx, a.ID); len(hosts) != 0 {
+		t.Errorf("advisory index still lists %v", hosts)
+	}
 	after, _ := s.PendingEvents(ctx)
 	if len(after) != len(before)+1 {
 		t.Fatalf("%d events queued, want 1", len(after)-len(before))

@@ -106,7 +106,13 @@ func (r redHatPoller) Run(ctx context.Context, s *store.Store, changes *changeSe
 			}
 			removed, err := s.WithdrawAdvisories(ctx, rhsa.FeedName, withdrawals, cursor, time.Now())
 			withdrawn += len(removed)
-			changes.advisories = append(changes.advisories, removed...)
+			// Their findings are resolved in the same transaction; a
+			// stub without fixes lets the round's rematch see the change
+			// (a rebuild that lost its last advisory) without matching
+			// the withdrawn fixes again.
+			for _, a := range removed {
+				changes.advisories = append(changes.advisories, patchwatch.Advisory{ID: a.ID, Source: a.Source})
+			}
 			return err
 		},
 	})
