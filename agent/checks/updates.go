@@ -225,9 +225,7 @@ func (e *Env) allowedOrigins() ([]string, string) {
 				in = strings.Contains(t, "{") && !strings.Contains(t, "}")
 			}
 			if key || in {
-				for _, q := range quoted(t) {
-					origins = append(origins, q)
-				}
+				origins = append(origins, quoted(t)...)
 			}
 			if in && strings.Contains(t, "}") {
 				in = false
