@@ -53,3 +53,13 @@ func TestCheckFix(t *testing.T) {
 		t.Errorf("common fix: %q", got)
 	}
 }
+
+func TestRebootNote(t *testing.T) {
+	container := []patchwatch.CheckResult{{ID: "kernel-current", Status: patchwatch.CheckUnknown, State: patchwatch.KernelInContainer, Evidence: "runs in a lxc container"}}
+	if got := patchwatch.RebootNote(container); !strings.HasPrefix(got, "this is a container (runs in a lxc container)") {
+		t.Errorf("container: %q", got)
+	}
+	if got := patchwatch.RebootNote([]patchwatch.CheckResult{{ID: "livepatch", Status: patchwatch.CheckPass, Evidence: "no live patching is in use"}}); got != "" {
+		t.Errorf("no live patching: %q", got)
+	}
+}

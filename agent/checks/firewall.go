@@ -24,15 +24,16 @@ type firewallSource struct {
 	denied bool
 }
 
-// hostFirewall looks at every place a host firewall can live, the live
-// ruleset first: nftables (which also shows iptables-nft, firewalld and
-// ufw rules), iptables and ip6tables, firewalld, ufw, then the boot-time
-// configuration. IPv4 and IPv6 must each be dropped by default (IPv6
+// hostFirewall looks at every place a host firewall can live: firewalld
+// first (its nftables rules end in a reject even when a zone that accepts
+// everything applies, so its zones must be read before its ruleset), then
+// the live ruleset: nftables (which also shows iptables-nft and ufw
+// rules), iptables and ip6tables, ufw, then the boot-time configuration. IPv4 and IPv6 must each be dropped by default (IPv6
 // unless it is disabled); the listening sockets the rules let in are
 // listed.
 func hostFirewall(ctx context.Context, e *Env) patchwatch.CheckResult {
 	sources := []func(context.Context, *Env) firewallSource{
-		nftLive, iptablesLive, firewalldState, ufwConfig, nftConfig, iptablesConfig,
+		firewalldState, nftLive, iptablesLive, ufwConfig, nftConfig, iptablesConfig,
 	}
 	var seen, passed []string
 	read, v4, v6 := false, false, false

@@ -83,6 +83,9 @@ func TestContainerKernelChecksUnknown(t *testing.T) {
 				t.Errorf("%s: %+v", name, r)
 			}
 		}
+		if r := kernelCurrent(context.Background(), e); r.State != patchwatch.KernelInContainer {
+			t.Errorf("%s: kernel-current state %q", name, r.State)
+		}
 	}
 	// systemd-detect-virt says none: a VM, checked as usual.
 	e := liveEnv(t, t.TempDir(), "deb", map[string]capture{"systemd-detect-virt --container": {file: "systemd-detect-virt-none.txt", exit: 1}})
@@ -217,6 +220,9 @@ func TestFirewalldTrustedZone(t *testing.T) {
 		"firewall-cmd --state":          {file: "firewall-cmd-state-running.txt"},
 		"firewall-cmd --list-all-zones": {file: "firewall-cmd-list-all-zones-trusted.txt"},
 	})
+	// firewalld's own ruleset ends in a reject, but the trusted zone
+	// accepts before it: the zone decides.
+	e.Commands.(captureCommander)["nft list ruleset"] = capture{file: "nft-inet.txt"}
 	e.Root = t.TempDir()
 	r := hostFirewall(context.Background(), e)
 	if r.Status != patchwatch.CheckFail || !strings.Contains(r.Evidence, "active zone trusted has target ACCEPT") {
