@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -399,4 +400,34 @@ func FuzzStaleMappings(f *testing.F) {
 func FuzzMySQLGreeting(f *testing.F) {
 	f.Add([]byte("\x4a\x00\x00\x00\x0a8.0.36\x00\x0b\x00\x00\x00abcdefgh\x00\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) { mysqlOffersTLS(bytes.NewReader(b)) })
+}
+
+// Services that accept and never answer cost one probe timeout each, and
+// the check stops probing while its time limit still leaves it a result.
+func TestPlaintextProbesStayInTimeLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		root := t.TempDir()
+		header := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		// 5432, 3306, 6379, 27017, 8443 on 0.0.0.0, listening.
+		var tcp strings.Builder
+		tcp.WriteString(header)
+		for i, port := range []int{5432, 3306, 6379, 27017, 8443} {
+			fmt.Fprintf(&tcp, "   %d: 00000000:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 %d 1 0000000000000000 100 0 0 10 0\n", i, port, 5000+i)
+		}
+		write(t, root, map[string]string{"proc/net/tcp": tcp.String()})
+		e := treeEnv(root, "deb")
+		var held []net.Conn
+		e.Dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			client, server := net.Pipe()
+			held = append(held, server) // accepted, never read or answered
+			return client, nil
+		}
+		r := runOne(context.Background(), e, Check{ID: "plaintext-services", Run: plaintextServices}, 5*time.Second)
+		if r.Status != patchwatch.CheckUnknown || !strings.Contains(strings.Join(r.Items, ","), "not probed within the check's time limit") {
+			t.Errorf("got %+v", r)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+	})
 }
