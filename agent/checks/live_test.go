@@ -431,3 +431,18 @@ func TestPlaintextProbesStayInTimeLimit(t *testing.T) {
 		}
 	})
 }
+
+// Not root: other users' maps cannot be read, so the check cannot tell.
+func TestStaleLibrariesUnreadable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every file")
+	}
+	root := t.TempDir()
+	write(t, root, map[string]string{"proc/812/comm": "sshd\n", "proc/812/maps": "5f2c3a200000-5f2c3a20c000 r--p 00000000 fd:01 1835182 /usr/sbin/sshd\n"})
+	if err := os.Chmod(filepath.Join(root, "proc/812/maps"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if r := staleLibraries(context.Background(), treeEnv(root, "deb")); r.Status != patchwatch.CheckUnknown || !strings.Contains(r.Evidence, "must run as root") {
+		t.Errorf("got %+v", r)
+	}
+}
