@@ -318,6 +318,11 @@ func TestBruteForceGuardRestrictedSSH(t *testing.T) {
 	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckFail {
 		t.Errorf("ops from anywhere: %+v", r)
 	}
+	// No SSH server at all: nothing to guess.
+	e = &Env{Root: t.TempDir(), Packages: map[string]bool{"bash": true}}
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckPass || r.Evidence != "no SSH server is installed" {
+		t.Errorf("no sshd: %+v", r)
+	}
 }
 
 func TestAccountsWithoutPassword(t *testing.T) {

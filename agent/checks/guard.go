@@ -14,6 +14,9 @@ import (
 // reachable only from a restricted source (AllowUsers/AllowGroups with
 // user@host patterns, or sshd's ListenAddress on a private address).
 func bruteForceGuard(ctx context.Context, e *Env) patchwatch.CheckResult {
+	if r, missing := e.sshdMissing(); missing && r.Status == patchwatch.CheckPass {
+		return r // no SSH server: nothing to guess a password of
+	}
 	var seen []string
 	if out, found, err := run(ctx, e, "fail2ban-client", "status", "sshd"); found {
 		if err == nil {
