@@ -163,14 +163,20 @@ func TestAutoUpdatesDNFEffect(t *testing.T) {
 		service   capture
 		now       time.Time
 		want, has string
+		lock      string // versionlock.list
 	}{
 		{"triggered this morning", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "pass", "last triggered 2026-03-10T06:14:02Z (systemctl show dnf-automatic-install.timer)"},
 		{"run failed", capture{file: "systemctl-show-dnf-automatic-install-service-failed.txt"}, treeNow, "fail", "Result=exit-code ExecMainStatus=1"},
 		{"not triggered for days", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow.AddDate(0, 0, 5), "fail", "more than 3 days ago"},
+		{"kernel locked", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "fail", "1 packages are locked or excluded and get no updates: kernel-core-0:5.14.0-427.13.1.el9_4.* (versionlock)",
+			"# Added lock on Tue Mar  3 10:12:44 2026\nkernel-core-0:5.14.0-427.13.1.el9_4.*\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			p := filepath.Join(root, "etc/systemd/system/timers.target.wants/dnf-automatic-install.timer")
+			if tc.lock != "" {
+				write(t, root, map[string]string{"etc/dnf/plugins/versionlock.list": tc.lock})
+			}
 			write(t, root, map[string]string{"var/log/dnf.rpm.log": "2026-03-10T06:14:20+0000 SUBDEBUG Upgrade: openssl-libs-1:3.0.7-28.el9_4.x86_64\n2026-03-10T06:14:21+0000 INFO --- logging initialized ---\n"})
 			if err := symlink(t, "/usr/lib/systemd/system/dnf-automatic-install.timer", p); err != nil {
 				t.Fatal(err)

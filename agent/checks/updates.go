@@ -304,10 +304,43 @@ func (e *Env) autoUpdatesRPM(ctx context.Context) patchwatch.CheckResult {
 	if at, line := lastDNFTransaction(e.path("var/log/dnf.rpm.log")); !at.IsZero() {
 		facts = append(facts, "last dnf transaction "+at.UTC().Format(time.RFC3339)+": "+truncate(line, 120))
 	}
+	held := e.dnfHeld()
+	if len(held) > 0 {
+		bad = append(bad, fmt.Sprintf("%d packages are locked or excluded and get no updates: %s", len(held), strings.Join(held, ", ")))
+	}
 	if len(bad) > 0 {
-		return result(patchwatch.CheckFail, strings.Join(append(bad, facts...), "; "))
+		return result(patchwatch.CheckFail, strings.Join(append(bad, facts...), "; "), held...)
 	}
 	return result(patchwatch.CheckPass, where+"; "+strings.Join(facts, "; "))
+}
+
+// dnfHeld lists what dnf will not update: versionlock entries
+// (/etc/dnf/plugins/versionlock.list; "!" lines are excludes too) and the
+// exclude= (excludepkgs=) of dnf.conf's [main].
+func (e *Env) dnfHeld() []string {
+	var held []string
+	if ls, err := lines(e.path("etc/dnf/plugins/versionlock.list")); err == nil {
+		for _, l := range ls {
+			held = append(held, strings.TrimPrefix(l.text, "!")+" (versionlock)")
+		}
+	}
+	if ls, err := lines(e.path("etc/dnf/dnf.conf")); err == nil {
+		section := ""
+		for _, l := range ls {
+			if strings.HasPrefix(l.text, "[") {
+				section = strings.Trim(l.text, "[] ")
+				continue
+			}
+			k, v, ok := strings.Cut(l.text, "=")
+			if k = strings.TrimSpace(k); !ok || section != "main" || (k != "exclude" && k != "excludepkgs") {
+				continue
+			}
+			for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+				held = append(held, p+" (dnf.conf exclude)")
+			}
+		}
+	}
+	return held
 }
 
 // timerLastTrigger asks systemd when a timer last fired; on a root tree
