@@ -165,9 +165,9 @@ func TestAutoUpdatesDNFEffect(t *testing.T) {
 		want, has string
 		lock      string // versionlock.list
 	}{
-		{"triggered this morning", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "pass", "last triggered 2026-03-10T06:14:02Z (systemctl show dnf-automatic-install.timer)"},
-		{"run failed", capture{file: "systemctl-show-dnf-automatic-install-service-failed.txt"}, treeNow, "fail", "Result=exit-code ExecMainStatus=1"},
-		{"not triggered for days", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow.AddDate(0, 0, 5), "fail", "more than 3 days ago"},
+		{"triggered this morning", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "pass", "last triggered 2026-03-10T06:14:02Z (systemctl show dnf-automatic-install.timer)", ""},
+		{"run failed", capture{file: "systemctl-show-dnf-automatic-install-service-failed.txt"}, treeNow, "fail", "Result=exit-code ExecMainStatus=1", ""},
+		{"not triggered for days", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow.AddDate(0, 0, 5), "fail", "more than 3 days ago", ""},
 		{"kernel locked", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "fail", "1 packages are locked or excluded and get no updates: kernel-core-0:5.14.0-427.13.1.el9_4.* (versionlock)",
 			"# Added lock on Tue Mar  3 10:12:44 2026\nkernel-core-0:5.14.0-427.13.1.el9_4.*\n"},
 	} {
