@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
@@ -153,6 +155,9 @@ func (e *Env) sshRestricted(ctx context.Context) (string, bool) {
 			return fmt.Sprintf("SSH takes keys only, from restricted sources: %s", au.where), true
 		}
 	}
+	if ev, ok := e.keysFromRestrictedSources(); ok {
+		return ev, true
+	}
 	if la := global["listenaddress"]; la.value != "" {
 		addr := strings.Fields(la.value)[0]
 		host := addr
@@ -166,4 +171,39 @@ func (e *Env) sshRestricted(ctx context.Context) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// keysFromRestrictedSources reports whether every authorized key of every
+// login account carries a from="..." option that names no wildcard: then
+// no key logs in from anywhere else, and there is no password to guess.
+func (e *Env) keysFromRestrictedSources() (string, bool) {
+	passwd, err := lines(e.path("etc/passwd"))
+	if err != nil {
+		return "", false
+	}
+	var sources []string
+	for _, l := range passwd {
+		f := strings.Split(l.text, ":")
+		if len(f) < 7 || slices.Contains(noLoginShells, filepath.Base(f[6])) {
+			continue
+		}
+		for _, k := range e.accountKeys(f[5]) {
+			if k.from == "" {
+				return "", false
+			}
+			// A wildcard pattern lets a key in from anywhere.
+			for _, p := range strings.Split(k.from, ",") {
+				if p == "*" || p == "*.*" || p == "0.0.0.0/0" || p == "::/0" {
+					return "", false
+				}
+			}
+			if !slices.Contains(sources, k.from) {
+				sources = append(sources, k.from)
+			}
+		}
+	}
+	if len(sources) == 0 {
+		return "", false
+	}
+	return "SSH takes keys only, and every authorized key only from=" + strings.Join(sources, "; "), true
 }
