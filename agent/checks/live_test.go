@@ -452,3 +452,12 @@ func TestStaleLibrariesUnreadable(t *testing.T) {
 		t.Errorf("got %+v", r)
 	}
 }
+
+// What the kernel has loaded wins over what ufw's configuration says: an
+// IPv4-only live ruleset fails though /etc/default/ufw has IPV6 on.
+func TestHostFirewallLiveOverConfig(t *testing.T) {
+	e := liveEnv(t, "testdata/hardened", "deb", map[string]capture{"nft list ruleset": {file: "nft-ip-only.txt"}})
+	if r := hostFirewall(context.Background(), e); r.Status != patchwatch.CheckFail || strings.Contains(r.Evidence, "ufw") {
+		t.Errorf("got %s %q", r.Status, r.Evidence)
+	}
+}
