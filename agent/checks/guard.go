@@ -108,15 +108,9 @@ func (e *Env) fail2banSSHDEnabled() bool {
 		if err != nil {
 			continue
 		}
-		section := ""
-		for _, l := range ls {
-			if strings.HasPrefix(l.text, "[") {
-				section = strings.Trim(l.text, "[] ")
-				continue
-			}
-			k, v, ok := strings.Cut(l.text, "=")
-			if ok && section == "sshd" && strings.TrimSpace(k) == "enabled" {
-				enabled = strings.EqualFold(strings.TrimSpace(v), "true")
+		for s := range iniSettings(ls) {
+			if s.section == "sshd" && s.key == "enabled" {
+				enabled = strings.EqualFold(s.value, "true")
 			}
 		}
 	}

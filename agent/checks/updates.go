@@ -325,17 +325,11 @@ func (e *Env) dnfHeld() []string {
 		}
 	}
 	if ls, err := lines(e.path("etc/dnf/dnf.conf")); err == nil {
-		section := ""
-		for _, l := range ls {
-			if strings.HasPrefix(l.text, "[") {
-				section = strings.Trim(l.text, "[] ")
+		for s := range iniSettings(ls) {
+			if s.section != "main" || (s.key != "exclude" && s.key != "excludepkgs") {
 				continue
 			}
-			k, v, ok := strings.Cut(l.text, "=")
-			if k = strings.TrimSpace(k); !ok || section != "main" || (k != "exclude" && k != "excludepkgs") {
-				continue
-			}
-			for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			for _, p := range strings.FieldsFunc(s.value, func(r rune) bool { return r == ',' || r == ' ' }) {
 				held = append(held, p+" (dnf.conf exclude)")
 			}
 		}
