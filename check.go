@@ -98,6 +98,23 @@ func GuidelineByID(id string) (Guideline, bool) {
 	return Guideline{}, false
 }
 
+// CheckFix returns the command that fixes a failing check on a host of
+// the family: the host's own (CheckResult.Command) when the agent gave
+// one, else the guideline's for the family, else its common one.
+func CheckFix(c CheckResult, family Family) string {
+	if c.Command != "" {
+		return c.Command
+	}
+	g, ok := GuidelineByID(c.ID)
+	if !ok {
+		return ""
+	}
+	if fix, ok := g.Fix[string(family)]; ok {
+		return fix
+	}
+	return g.Fix[""]
+}
+
 // EventCheckFailed is the event of a check that fails and did not before;
 // its Advisory field carries the check ID.
 const EventCheckFailed = "check-failed"

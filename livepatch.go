@@ -15,6 +15,9 @@ const (
 	// LivepatchCoverageEnded: live patching is on but no longer patches
 	// the running kernel (end of life, upgrade required, apply failed).
 	LivepatchCoverageEnded = "coverage-ended"
+	// KernelInContainer is kernel-current's state on a container: the
+	// kernel is the host machine's.
+	KernelInContainer = "container"
 )
 
 // Livepatch returns the livepatch check among a host's results.
@@ -78,6 +81,11 @@ func ApplyLivepatch(checks []CheckResult, f *Finding) {
 // RebootNote says how the host's live-patch state bears on a reboot it
 // needs, for the owner's message; "" when it does not.
 func RebootNote(checks []CheckResult) string {
+	for _, c := range checks {
+		if c.ID == "kernel-current" && c.State == KernelInContainer {
+			return "this is a container (" + c.Evidence + "): rebooting it restarts its services but not the kernel"
+		}
+	}
 	lp, ok := Livepatch(checks)
 	if !ok {
 		return ""

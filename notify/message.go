@@ -59,14 +59,8 @@ func checkAdvice(c patchwatch.HostCheck, family patchwatch.Family) CheckAdvice {
 	a := CheckAdvice{ID: c.ID, Title: c.ID, Evidence: c.Evidence, Items: c.Items}
 	if g, ok := patchwatch.GuidelineByID(c.ID); ok {
 		a.Title, a.Advice = g.Title, g.Advice
-		a.Fix = g.Fix[""]
-		if fix, ok := g.Fix[string(family)]; ok {
-			a.Fix = fix
-		}
 	}
-	if c.Command != "" {
-		a.Fix = c.Command
-	}
+	a.Fix = patchwatch.CheckFix(c.CheckResult, family)
 	if len(a.Items) > 20 {
 		a.Items = append(a.Items[:20:20], fmt.Sprintf("and %d more", len(c.Items)-20))
 	}

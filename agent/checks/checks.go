@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"os"
 	"path/filepath"
@@ -295,4 +296,27 @@ func globSorted(pattern string) ([]string, error) {
 	m, err := filepath.Glob(pattern)
 	slices.Sort(m)
 	return m, err
+}
+
+// iniSetting is one "key = value" line of an INI-style file (fail2ban's
+// jails, dnf.conf), with its section.
+type iniSetting struct {
+	section, key, value string
+}
+
+// iniSettings yields the settings of a file's lines in order.
+func iniSettings(ls []numbered) iter.Seq[iniSetting] {
+	return func(yield func(iniSetting) bool) {
+		section := ""
+		for _, l := range ls {
+			if strings.HasPrefix(l.text, "[") {
+				section = strings.Trim(l.text, "[] ")
+				continue
+			}
+			k, v, ok := strings.Cut(l.text, "=")
+			if ok && !yield(iniSetting{section, strings.TrimSpace(k), strings.TrimSpace(v)}) {
+				return
+			}
+		}
+	}
 }

@@ -318,6 +318,28 @@ func TestBruteForceGuardRestrictedSSH(t *testing.T) {
 	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckFail {
 		t.Errorf("ops from anywhere: %+v", r)
 	}
+	// Every key only from the bastion.
+	root = t.TempDir()
+	write(t, root, map[string]string{
+		"etc/ssh/sshd_config":              "PasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+		"etc/passwd":                       "root:x:0:0:root:/root:/bin/bash\ndeploy:x:1000:1000::/home/deploy:/bin/bash\nsvc:x:998:998::/:/usr/sbin/nologin\n",
+		"home/deploy/.ssh/authorized_keys": `from="10.20.0.5,10.20.0.6",no-agent-forwarding ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5ZbVpO2ZlEGD3Y0YrP1w5k9m9cE8QbU2Xw8fwnR7cE deploy@bastion` + "\n",
+		"root/.ssh/authorized_keys":        `from="10.20.0.5" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5ZbVpO2ZlEGD3Y0YrP1w5k9m9cE8QbU2Xw8fwnR7cE root@bastion` + "\n",
+	})
+	e = &Env{Root: root, Proc: filepath.Join(root, "proc")}
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckPass || r.Evidence != "SSH takes keys only, and every authorized key only from=10.20.0.5; 10.20.0.5,10.20.0.6" {
+		t.Errorf("keys from the bastion: %+v", r)
+	}
+	write(t, root, map[string]string{"root/.ssh/authorized_keys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5ZbVpO2ZlEGD3Y0YrP1w5k9m9cE8QbU2Xw8fwnR7cE root@laptop\n"})
+	e = &Env{Root: root, Proc: filepath.Join(root, "proc")}
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckFail {
+		t.Errorf("root's key from anywhere: %+v", r)
+	}
+	// No SSH server at all: nothing to guess.
+	e = &Env{Root: t.TempDir(), Packages: map[string]bool{"bash": true}}
+	if r := bruteForceGuard(context.Background(), e); r.Status != patchwatch.CheckPass || r.Evidence != "no SSH server is installed" {
+		t.Errorf("no sshd: %+v", r)
+	}
 }
 
 func TestAccountsWithoutPassword(t *testing.T) {

@@ -22,27 +22,34 @@ type firewallSource struct {
 	// denied is set when a source positively fails the host (a firewalld
 	// zone that accepts everything), whatever the others say.
 	denied bool
+	// live is set for a ruleset read from the running kernel.
+	live bool
 }
 
-// hostFirewall looks at every place a host firewall can live, the live
-// ruleset first: nftables (which also shows iptables-nft, firewalld and
-// ufw rules), iptables and ip6tables, firewalld, ufw, then the boot-time
-// configuration. IPv4 and IPv6 must each be dropped by default (IPv6
-// unless it is disabled); the listening sockets the rules let in are
-// listed.
+// hostFirewall looks at every place a host firewall can live: firewalld
+// first (its nftables rules end in a reject even when a zone that accepts
+// everything applies, so its zones must be read before its ruleset), then
+// the live ruleset: nftables (which also shows iptables-nft and ufw
+// rules), iptables and ip6tables; then, only where no live ruleset could
+// be read (a root tree), ufw's and the boot-time configuration. IPv4 and
+// IPv6 must each be dropped by default (IPv6 unless it is disabled); the
+// listening sockets the rules let in are listed.
 func hostFirewall(ctx context.Context, e *Env) patchwatch.CheckResult {
 	sources := []func(context.Context, *Env) firewallSource{
-		nftLive, iptablesLive, firewalldState, ufwConfig, nftConfig, iptablesConfig,
+		firewalldState, nftLive, iptablesLive, ufwConfig, nftConfig, iptablesConfig,
 	}
 	var seen, passed []string
-	read, v4, v6 := false, false, false
+	read, live, v4, v6 := false, false, false, false
 	var accepted []uint16
-	for _, src := range sources {
+	for i, src := range sources {
+		if i >= 3 && live {
+			break // what is loaded, not what would be at boot
+		}
 		s := src(ctx, e)
 		if !s.read {
 			continue
 		}
-		read = true
+		read, live = true, live || s.live
 		if s.denied {
 			return result(patchwatch.CheckFail, s.evidence)
 		}
@@ -121,7 +128,9 @@ func nftLive(ctx context.Context, e *Env) firewallSource {
 	if !found || err != nil {
 		return firewallSource{}
 	}
-	return nftSource("nft list ruleset", out)
+	s := nftSource("nft list ruleset", out)
+	s.live = true
+	return s
 }
 
 // nftSource reads a ruleset table by table: ip tables filter IPv4, ip6
@@ -291,7 +300,7 @@ func iptablesLive(ctx context.Context, e *Env) firewallSource {
 		if !found || err != nil {
 			continue
 		}
-		s.read = true
+		s.read, s.live = true, true
 		ev, ok := iptablesInputDrops(out)
 		if !ok {
 			evidence = append(evidence, cmd+" -S INPUT: policy ACCEPT and no final drop")
@@ -400,7 +409,7 @@ func firewalldState(ctx context.Context, e *Env) firewallSource {
 				return firewallSource{read: true, denied: true, evidence: "firewalld runs, but its active zone " + zone + " has target ACCEPT: it lets every connection in"}
 			}
 		}
-		return firewallSource{read: true, v4: true, v6: true, evidence: "firewall-cmd --state: running", accepted: firewalldPorts(zones)}
+		return firewallSource{read: true, live: true, v4: true, v6: true, evidence: "firewall-cmd --state: running", accepted: firewalldPorts(zones)}
 	}
 	if unit, ok := e.unitEnabled("firewalld.service"); ok && !e.Live {
 		zone := "public"

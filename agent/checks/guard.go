@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
@@ -14,6 +16,9 @@ import (
 // reachable only from a restricted source (AllowUsers/AllowGroups with
 // user@host patterns, or sshd's ListenAddress on a private address).
 func bruteForceGuard(ctx context.Context, e *Env) patchwatch.CheckResult {
+	if r, missing := e.sshdMissing(); missing && r.Status == patchwatch.CheckPass {
+		return r // no SSH server: nothing to guess a password of
+	}
 	var seen []string
 	if out, found, err := run(ctx, e, "fail2ban-client", "status", "sshd"); found {
 		if err == nil {
@@ -103,15 +108,9 @@ func (e *Env) fail2banSSHDEnabled() bool {
 		if err != nil {
 			continue
 		}
-		section := ""
-		for _, l := range ls {
-			if strings.HasPrefix(l.text, "[") {
-				section = strings.Trim(l.text, "[] ")
-				continue
-			}
-			k, v, ok := strings.Cut(l.text, "=")
-			if ok && section == "sshd" && strings.TrimSpace(k) == "enabled" {
-				enabled = strings.EqualFold(strings.TrimSpace(v), "true")
+		for s := range iniSettings(ls) {
+			if s.section == "sshd" && s.key == "enabled" {
+				enabled = strings.EqualFold(s.value, "true")
 			}
 		}
 	}
@@ -150,6 +149,9 @@ func (e *Env) sshRestricted(ctx context.Context) (string, bool) {
 			return fmt.Sprintf("SSH takes keys only, from restricted sources: %s", au.where), true
 		}
 	}
+	if ev, ok := e.keysFromRestrictedSources(); ok {
+		return ev, true
+	}
 	if la := global["listenaddress"]; la.value != "" {
 		addr := strings.Fields(la.value)[0]
 		host := addr
@@ -163,4 +165,39 @@ func (e *Env) sshRestricted(ctx context.Context) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// keysFromRestrictedSources reports whether every authorized key of every
+// login account carries a from="..." option that names no wildcard: then
+// no key logs in from anywhere else, and there is no password to guess.
+func (e *Env) keysFromRestrictedSources() (string, bool) {
+	passwd, err := lines(e.path("etc/passwd"))
+	if err != nil {
+		return "", false
+	}
+	var sources []string
+	for _, l := range passwd {
+		f := strings.Split(l.text, ":")
+		if len(f) < 7 || slices.Contains(noLoginShells, filepath.Base(f[6])) {
+			continue
+		}
+		for _, k := range e.accountKeys(f[5]) {
+			if k.from == "" {
+				return "", false
+			}
+			// A wildcard pattern lets a key in from anywhere.
+			for _, p := range strings.Split(k.from, ",") {
+				if p == "*" || p == "*.*" || p == "0.0.0.0/0" || p == "::/0" {
+					return "", false
+				}
+			}
+			if !slices.Contains(sources, k.from) {
+				sources = append(sources, k.from)
+			}
+		}
+	}
+	if len(sources) == 0 {
+		return "", false
+	}
+	return "SSH takes keys only, and every authorized key only from=" + strings.Join(sources, "; "), true
 }

@@ -12,7 +12,9 @@ import (
 
 func kernelCurrent(ctx context.Context, e *Env) patchwatch.CheckResult {
 	if why, ok := e.containerUnknown(ctx); ok {
-		return result(patchwatch.CheckUnknown, why)
+		r := result(patchwatch.CheckUnknown, why)
+		r.State = patchwatch.KernelInContainer
+		return r
 	}
 	if e.KernelRelease == "" || e.NewerKernel == nil {
 		return result(patchwatch.CheckUnknown, "the running kernel is not known")

@@ -14,6 +14,8 @@ import (
 type authorizedKey struct {
 	kind string
 	bits int
+	// from is the key's from="..." option: the sources it may log in from.
+	from string
 }
 
 func (k authorizedKey) String() string {
@@ -52,7 +54,7 @@ func parseAuthorizedKeys(text string) []authorizedKey {
 			if !found {
 				continue
 			}
-			k := authorizedKey{kind: kind}
+			k := authorizedKey{kind: kind, from: fromOption(strings.Join(f[:i], " "))}
 			if kind == "ssh-rsa" {
 				k.bits = rsaBits(f[i+1])
 			}
@@ -61,6 +63,32 @@ func parseAuthorizedKeys(text string) []authorizedKey {
 		}
 	}
 	return keys
+}
+
+// fromOption returns the patterns of a from="..." key option, "" without.
+func fromOption(options string) string {
+	for _, opt := range splitOptions(options) {
+		if len(opt) >= 5 && strings.EqualFold(opt[:5], "from=") {
+			return strings.Trim(opt[5:], `"`)
+		}
+	}
+	return ""
+}
+
+// splitOptions splits authorized_keys options at commas outside quotes.
+func splitOptions(s string) []string {
+	var out []string
+	start, quoted := 0, false
+	for i, r := range s {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case r == ',' && !quoted:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 // rsaBits returns an RSA public key's modulus size from its base64 blob

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -82,6 +83,9 @@ func TestContainerKernelChecksUnknown(t *testing.T) {
 			if r := check(context.Background(), e); r.Status != patchwatch.CheckUnknown || !strings.Contains(r.Evidence, "container") {
 				t.Errorf("%s: %+v", name, r)
 			}
+		}
+		if r := kernelCurrent(context.Background(), e); r.State != patchwatch.KernelInContainer {
+			t.Errorf("%s: kernel-current state %q", name, r.State)
 		}
 	}
 	// systemd-detect-virt says none: a VM, checked as usual.
@@ -159,14 +163,20 @@ func TestAutoUpdatesDNFEffect(t *testing.T) {
 		service   capture
 		now       time.Time
 		want, has string
+		lock      string // versionlock.list
 	}{
-		{"triggered this morning", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "pass", "last triggered 2026-03-10T06:14:02Z (systemctl show dnf-automatic-install.timer)"},
-		{"run failed", capture{file: "systemctl-show-dnf-automatic-install-service-failed.txt"}, treeNow, "fail", "Result=exit-code ExecMainStatus=1"},
-		{"not triggered for days", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow.AddDate(0, 0, 5), "fail", "more than 3 days ago"},
+		{"triggered this morning", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "pass", "last triggered 2026-03-10T06:14:02Z (systemctl show dnf-automatic-install.timer)", ""},
+		{"run failed", capture{file: "systemctl-show-dnf-automatic-install-service-failed.txt"}, treeNow, "fail", "Result=exit-code ExecMainStatus=1", ""},
+		{"not triggered for days", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow.AddDate(0, 0, 5), "fail", "more than 3 days ago", ""},
+		{"kernel locked", capture{file: "systemctl-show-dnf-automatic-install-service.txt"}, treeNow, "fail", "1 packages are locked or excluded and get no updates: kernel-core-0:5.14.0-427.13.1.el9_4.* (versionlock)",
+			"# Added lock on Tue Mar  3 10:12:44 2026\nkernel-core-0:5.14.0-427.13.1.el9_4.*\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			p := filepath.Join(root, "etc/systemd/system/timers.target.wants/dnf-automatic-install.timer")
+			if tc.lock != "" {
+				write(t, root, map[string]string{"etc/dnf/plugins/versionlock.list": tc.lock})
+			}
 			write(t, root, map[string]string{"var/log/dnf.rpm.log": "2026-03-10T06:14:20+0000 SUBDEBUG Upgrade: openssl-libs-1:3.0.7-28.el9_4.x86_64\n2026-03-10T06:14:21+0000 INFO --- logging initialized ---\n"})
 			if err := symlink(t, "/usr/lib/systemd/system/dnf-automatic-install.timer", p); err != nil {
 				t.Fatal(err)
@@ -217,6 +227,9 @@ func TestFirewalldTrustedZone(t *testing.T) {
 		"firewall-cmd --state":          {file: "firewall-cmd-state-running.txt"},
 		"firewall-cmd --list-all-zones": {file: "firewall-cmd-list-all-zones-trusted.txt"},
 	})
+	// firewalld's own ruleset ends in a reject, but the trusted zone
+	// accepts before it: the zone decides.
+	e.Commands.(captureCommander)["nft list ruleset"] = capture{file: "nft-inet.txt"}
 	e.Root = t.TempDir()
 	r := hostFirewall(context.Background(), e)
 	if r.Status != patchwatch.CheckFail || !strings.Contains(r.Evidence, "active zone trusted has target ACCEPT") {
@@ -393,4 +406,58 @@ func FuzzStaleMappings(f *testing.F) {
 func FuzzMySQLGreeting(f *testing.F) {
 	f.Add([]byte("\x4a\x00\x00\x00\x0a8.0.36\x00\x0b\x00\x00\x00abcdefgh\x00\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) { mysqlOffersTLS(bytes.NewReader(b)) })
+}
+
+// Services that accept and never answer cost one probe timeout each, and
+// the check stops probing while its time limit still leaves it a result.
+func TestPlaintextProbesStayInTimeLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		root := t.TempDir()
+		header := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		// 5432, 3306, 6379, 27017, 8443 on 0.0.0.0, listening.
+		var tcp strings.Builder
+		tcp.WriteString(header)
+		for i, port := range []int{5432, 3306, 6379, 27017, 8443} {
+			fmt.Fprintf(&tcp, "   %d: 00000000:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 %d 1 0000000000000000 100 0 0 10 0\n", i, port, 5000+i)
+		}
+		write(t, root, map[string]string{"proc/net/tcp": tcp.String()})
+		e := treeEnv(root, "deb")
+		var held []net.Conn
+		e.Dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			client, server := net.Pipe()
+			held = append(held, server) // accepted, never read or answered
+			return client, nil
+		}
+		r := runOne(context.Background(), e, Check{ID: "plaintext-services", Run: plaintextServices}, 5*time.Second)
+		if r.Status != patchwatch.CheckUnknown || !strings.Contains(strings.Join(r.Items, ","), "not probed within the check's time limit") {
+			t.Errorf("got %+v", r)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+	})
+}
+
+// Not root: other users' maps cannot be read, so the check cannot tell.
+func TestStaleLibrariesUnreadable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every file")
+	}
+	root := t.TempDir()
+	write(t, root, map[string]string{"proc/812/comm": "sshd\n", "proc/812/maps": "5f2c3a200000-5f2c3a20c000 r--p 00000000 fd:01 1835182 /usr/sbin/sshd\n"})
+	if err := os.Chmod(filepath.Join(root, "proc/812/maps"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if r := staleLibraries(context.Background(), treeEnv(root, "deb")); r.Status != patchwatch.CheckUnknown || !strings.Contains(r.Evidence, "must run as root") {
+		t.Errorf("got %+v", r)
+	}
+}
+
+// What the kernel has loaded wins over what ufw's configuration says: an
+// IPv4-only live ruleset fails though /etc/default/ufw has IPV6 on.
+func TestHostFirewallLiveOverConfig(t *testing.T) {
+	e := liveEnv(t, "testdata/hardened", "deb", map[string]capture{"nft list ruleset": {file: "nft-ip-only.txt"}})
+	if r := hostFirewall(context.Background(), e); r.Status != patchwatch.CheckFail || strings.Contains(r.Evidence, "ufw") {
+		t.Errorf("got %s %q", r.Status, r.Evidence)
+	}
 }

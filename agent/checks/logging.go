@@ -215,7 +215,16 @@ func (e *Env) journalUpload() (logForward, bool) {
 	}
 	for _, l := range ls {
 		if url, ok := strings.CutPrefix(l.text, "URL="); ok {
-			f := logForward{where: fmt.Sprintf("%s is enabled; /etc/systemd/journal-upload.conf:%d: %s", unit, l.n, l.text), transport: "http", port: 19532}
+			// A URL may carry a password (https://user:secret@host): it
+			// stays out of the evidence.
+			shown := l.text
+			if scheme, rest, ok := strings.Cut(url, "://"); ok {
+				if at := strings.LastIndex(rest, "@"); at >= 0 && at < strings.IndexByte(rest+"/", '/') {
+					url = scheme + "://" + rest[at+1:]
+					shown = "URL=" + scheme + "://…@" + rest[at+1:]
+				}
+			}
+			f := logForward{where: fmt.Sprintf("%s is enabled; /etc/systemd/journal-upload.conf:%d: %s", unit, l.n, shown), transport: "http", port: 19532}
 			if rest, ok := strings.CutPrefix(url, "https://"); ok {
 				f.tls, f.transport = true, "https"
 				host, _, _ := strings.Cut(rest, "/")

@@ -25,13 +25,16 @@ func TestRemoteLogging(t *testing.T) {
 		{"journal-upload https", map[string]string{
 			"etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service": "",
 			"etc/systemd/journal-upload.conf":                                           "[Upload]\nURL=https://logs.example.org:19532\nServerKeyFile=/etc/ssl/private/journal-upload.pem\n"}, "pass", "URL=https://logs.example.org:19532"},
+		{"journal-upload credentials stay out", map[string]string{
+			"etc/systemd/system/multi-user.target.wants/systemd-journal-upload.service": "",
+			"etc/systemd/journal-upload.conf":                                           "[Upload]\nURL=https://uploader:s3cret@logs.example.org:19532/upload\n"}, "pass", "URL=https://…@logs.example.org:19532/upload"},
 		{"nothing", map[string]string{"etc/rsyslog.conf": "*.info /var/log/messages\n"}, "fail", "no rsyslog, syslog-ng or journal-upload forwarding"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			write(t, root, tc.files)
 			r := remoteLogging(context.Background(), &Env{Root: root, Proc: filepath.Join(root, "proc")})
-			if r.Status != tc.want || !strings.Contains(r.Evidence, tc.has) {
+			if r.Status != tc.want || !strings.Contains(r.Evidence, tc.has) || strings.Contains(r.Evidence, "s3cret") {
 				t.Errorf("got %s %q", r.Status, r.Evidence)
 			}
 		})

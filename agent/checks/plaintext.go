@@ -60,7 +60,7 @@ func plaintextServices(ctx context.Context, e *Env) patchwatch.CheckResult {
 			switch {
 			case tls443:
 				ok = append(ok, d+": HTTPS is served on 443 too")
-			case e.Dial == nil:
+			case e.Dial == nil || !probeTime(ctx):
 				bad = append(bad, d+": HTTP, and nothing listens on 443")
 			default:
 				if loc, redirects := e.httpRedirect(ctx, s); redirects {
@@ -75,6 +75,10 @@ func plaintextServices(ctx context.Context, e *Env) patchwatch.CheckResult {
 				unknown = append(unknown, d+": "+name+"'s TLS is probed on the live system only")
 				continue
 			}
+			if !probeTime(ctx) {
+				unknown = append(unknown, d+": "+name+" not probed within the check's time limit")
+				continue
+			}
 			offers, err := e.databaseTLS(ctx, s)
 			switch {
 			case err != nil:
@@ -84,7 +88,7 @@ func plaintextServices(ctx context.Context, e *Env) patchwatch.CheckResult {
 			default:
 				ok = append(ok, d+": "+name+" offers TLS")
 			}
-		case port != 22 && e.Dial != nil && probes < maxProbes:
+		case port != 22 && e.Dial != nil && probes < maxProbes && probeTime(ctx):
 			probes++
 			if expiry, subject, isTLS := e.certificate(ctx, s); isTLS {
 				left := expiry.Sub(e.now())
@@ -104,6 +108,14 @@ func plaintextServices(ctx context.Context, e *Env) patchwatch.CheckResult {
 		return result(patchwatch.CheckUnknown, strings.Join(unknown, "; "), items...)
 	}
 	return result(patchwatch.CheckPass, fmt.Sprintf("no plaintext service listens outside loopback (%d TCP ports read)", len(seen)), items...)
+}
+
+// probeTime reports whether another probe fits in the check's time
+// limit, so that hung services leave the check a result rather than a
+// timeout.
+func probeTime(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) > 2*probeTimout
 }
 
 // probeAddress is where to reach a socket from the host itself: the

@@ -103,7 +103,8 @@ func staleResult(source string, services, items, sessions []string) patchwatch.C
 	return r
 }
 
-// staleProcesses reads every process's maps.
+// staleProcesses reads every process's maps; it fails when it may not
+// read those of other users' processes.
 func (e *Env) staleProcesses() ([]staleProcess, error) {
 	procs := e.processes()
 	if len(procs) == 0 {
@@ -131,6 +132,11 @@ func (e *Env) staleProcesses() ([]staleProcess, error) {
 		}
 		out = append(out, p)
 	}
+	// Most maps unreadable: not root. A few: processes of another
+	// namespace or one that changed its credentials; the rest still tell.
+	if sc.denied*2 > len(pids) {
+		return nil, fmt.Errorf("the maps of %d of %d processes may not be read: the agent must run as root", sc.denied, len(pids))
+	}
 	return out, nil
 }
 
@@ -141,7 +147,12 @@ func (e *Env) staleProcesses() ([]staleProcess, error) {
 func (e *Env) staleMappings(maps string, ms *mapsScanner) []string {
 	f, err := os.Open(maps)
 	if err != nil {
-		return nil // the process ended, or is not ours to read
+		// The process ended, or is not ours to read (the agent runs as
+		// root to read them all).
+		if os.IsPermission(err) {
+			ms.denied++
+		}
+		return nil
 	}
 	defer f.Close()
 	var files []string
@@ -225,6 +236,8 @@ var deletedMark = []byte(" (deleted)")
 type mapsScanner struct {
 	buf    []byte
 	inodes map[string]fileID
+	// denied counts the processes whose maps could not be read.
+	denied int
 }
 
 type fileID struct {

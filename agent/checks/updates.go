@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,21 +36,11 @@ func autoUpdates(ctx context.Context, e *Env) patchwatch.CheckResult {
 // aptPeriodic reads APT::Periodic::Unattended-Upgrade (the last setting
 // wins), the package, and the timer that runs it.
 func (e *Env) aptPeriodic() (string, patchwatch.CheckResult, bool) {
-	dir := e.path("etc/apt/apt.conf.d")
-	files, err := filepath.Glob(filepath.Join(dir, "*"))
-	if err != nil || !exists(dir) {
+	if !exists(e.path("etc/apt/apt.conf.d")) {
 		return "", result(patchwatch.CheckUnknown, "/etc/apt/apt.conf.d is missing"), false
 	}
-	slices.Sort(files)
 	value, where := "", ""
-	for _, f := range files {
-		if aptIgnores(filepath.Base(f)) {
-			continue
-		}
-		ls, err := lines(f)
-		if err != nil {
-			continue
-		}
+	for f, ls := range e.aptConf() {
 		for _, l := range ls {
 			// APT::Periodic::Unattended-Upgrade "1"; the last setting wins.
 			if rest, ok := strings.CutPrefix(l.text, "APT::Periodic::Unattended-Upgrade"); ok {
@@ -201,18 +192,9 @@ func readUULog(path string) (uuRun, error) {
 // allowedOrigins reads Unattended-Upgrade::Allowed-Origins and
 // ::Origins-Pattern from apt.conf.d, for when the log has no run.
 func (e *Env) allowedOrigins() ([]string, string) {
-	files, _ := filepath.Glob(e.path("etc/apt/apt.conf.d/*"))
-	slices.Sort(files)
 	var origins []string
 	from := ""
-	for _, f := range files {
-		if aptIgnores(filepath.Base(f)) {
-			continue
-		}
-		ls, err := lines(f)
-		if err != nil {
-			continue
-		}
+	for f, ls := range e.aptConf() {
 		in := false
 		for _, l := range ls {
 			t := l.text
@@ -225,9 +207,7 @@ func (e *Env) allowedOrigins() ([]string, string) {
 				in = strings.Contains(t, "{") && !strings.Contains(t, "}")
 			}
 			if key || in {
-				for _, q := range quoted(t) {
-					origins = append(origins, q)
-				}
+				origins = append(origins, quoted(t)...)
 			}
 			if in && strings.Contains(t, "}") {
 				in = false
@@ -324,10 +304,37 @@ func (e *Env) autoUpdatesRPM(ctx context.Context) patchwatch.CheckResult {
 	if at, line := lastDNFTransaction(e.path("var/log/dnf.rpm.log")); !at.IsZero() {
 		facts = append(facts, "last dnf transaction "+at.UTC().Format(time.RFC3339)+": "+truncate(line, 120))
 	}
+	held := e.dnfHeld()
+	if len(held) > 0 {
+		bad = append(bad, fmt.Sprintf("%d packages are locked or excluded and get no updates: %s", len(held), strings.Join(held, ", ")))
+	}
 	if len(bad) > 0 {
-		return result(patchwatch.CheckFail, strings.Join(append(bad, facts...), "; "))
+		return result(patchwatch.CheckFail, strings.Join(append(bad, facts...), "; "), held...)
 	}
 	return result(patchwatch.CheckPass, where+"; "+strings.Join(facts, "; "))
+}
+
+// dnfHeld lists what dnf will not update: versionlock entries
+// (/etc/dnf/plugins/versionlock.list; "!" lines are excludes too) and the
+// exclude= (excludepkgs=) of dnf.conf's [main].
+func (e *Env) dnfHeld() []string {
+	var held []string
+	if ls, err := lines(e.path("etc/dnf/plugins/versionlock.list")); err == nil {
+		for _, l := range ls {
+			held = append(held, strings.TrimPrefix(l.text, "!")+" (versionlock)")
+		}
+	}
+	if ls, err := lines(e.path("etc/dnf/dnf.conf")); err == nil {
+		for s := range iniSettings(ls) {
+			if s.section != "main" || (s.key != "exclude" && s.key != "excludepkgs") {
+				continue
+			}
+			for _, p := range strings.FieldsFunc(s.value, func(r rune) bool { return r == ',' || r == ' ' }) {
+				held = append(held, p+" (dnf.conf exclude)")
+			}
+		}
+	}
+	return held
 }
 
 // timerLastTrigger asks systemd when a timer last fired; on a root tree
@@ -421,6 +428,26 @@ func (e *Env) applyUpdates(unit, conf string) patchwatch.CheckResult {
 		return result(patchwatch.CheckFail, fmt.Sprintf("%s:%d: %s (updates are downloaded, not applied)", conf, l.n, l.text))
 	}
 	return result(patchwatch.CheckFail, unit+" is enabled but "+conf+" has no apply_updates = yes")
+}
+
+// aptConf yields the files of apt.conf.d that apt reads, in its order,
+// with their lines.
+func (e *Env) aptConf() iter.Seq2[string, []numbered] {
+	return func(yield func(string, []numbered) bool) {
+		files, _ := globSorted(e.path("etc/apt/apt.conf.d/*"))
+		for _, f := range files {
+			if aptIgnores(filepath.Base(f)) {
+				continue
+			}
+			ls, err := lines(f)
+			if err != nil {
+				continue
+			}
+			if !yield(f, ls) {
+				return
+			}
+		}
+	}
 }
 
 // aptIgnores reports whether apt skips a file of apt.conf.d: names other

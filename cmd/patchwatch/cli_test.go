@@ -170,7 +170,7 @@ func TestChecksThroughCLI(t *testing.T) {
 		t.Fatalf("host import --report: %v\n%s", r.err, r.stdout)
 	}
 	r := run(t, db, "hosts", "--checks")
-	if r.err != nil || !regexp.MustCompile(`web1\s+alice@example.org\s+1\s+pass\s+-\s+-\s+-\s+FAIL\s+unknown`).MatchString(r.stdout) {
+	if r.err != nil || !regexp.MustCompile(`web1\s+alice@example.org\s+1\s+pass\s+-\s+-\s+-\s+-\s+-\s+FAIL\s+unknown`).MatchString(r.stdout) {
 		t.Errorf("hosts --checks: %v\n%s", r.err, r.stdout)
 	}
 	r = run(t, db, "host", "show", "web1")

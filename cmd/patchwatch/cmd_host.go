@@ -187,11 +187,7 @@ func runHostShow(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		if g, ok := patchwatch.GuidelineByID(c.ID); ok {
-			fix := g.Fix[string(h.Family)]
-			if fix == "" {
-				fix = g.Fix[""]
-			}
-			fmt.Fprintf(env.Stdout, "\n%s: %s\n  fix: %s\n", g.Title, g.Advice, fix)
+			fmt.Fprintf(env.Stdout, "\n%s: %s\n  fix: %s\n", g.Title, g.Advice, patchwatch.CheckFix(c.CheckResult, h.Family))
 		}
 	}
 	return nil
