@@ -81,6 +81,27 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "malformed", fmt.Errorf("decode silence request: %w", err))
 		return
 	}
+	sl, err := s.AddSilence(r.Context(), tok, req)
+	switch {
+	case errors.Is(err, errForbidden):
+		s.fail(w, r, http.StatusForbidden, "forbidden", err)
+		return
+	case errors.Is(err, patchwatch.ErrInvalidSilence):
+		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sl)
+}
+
+// AddSilence validates and stores the silence that an admin or owner
+// token asks for: the one path of POST /api/v1/silences and of the
+// console's forms. It returns an error wrapping
+// patchwatch.ErrInvalidSilence for a request that breaks the rules, and
+// ErrForbidden when an owner asks beyond their own hosts.
+func (s *Server) AddSilence(ctx context.Context, tok patchwatch.Token, req SilenceRequest) (patchwatch.Silence, error) {
 	owner := ""
 	if tok.Kind == patchwatch.TokenOwner {
 		owner = tok.Owner
@@ -93,19 +114,19 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) {
 	}
 	sl, err := req.Silence(s.now())
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "invalid", err)
-		return
+		if !errors.Is(err, patchwatch.ErrInvalidSilence) {
+			err = fmt.Errorf("%w: %w", patchwatch.ErrInvalidSilence, err)
+		}
+		return sl, err
 	}
-	if !s.mayManageSilence(r.Context(), owner, sl) {
-		s.fail(w, r, http.StatusForbidden, "forbidden", errors.New("owner tokens silence only their own hosts, or themselves"))
-		return
+	if !s.mayManageSilence(ctx, owner, sl) {
+		return sl, fmt.Errorf("%w: owner tokens silence only their own hosts, or themselves", errForbidden)
 	}
-	if err := s.silenceStore.PutSilence(r.Context(), sl); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "internal", err)
-		return
+	if err := s.silenceStore.PutSilence(ctx, sl); err != nil {
+		return sl, fmt.Errorf("store silence: %w", err)
 	}
 	s.log.Info("silence added", "id", sl.ID, "target", sl.Target, "value", sl.Value, "scope", sl.Scope, "scope_value", sl.ScopeValue, "by", sl.CreatedBy)
-	writeJSON(w, http.StatusCreated, sl)
+	return sl, nil
 }
 
 func (s *Server) removeSilence(w http.ResponseWriter, r *http.Request) {

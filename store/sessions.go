@@ -1,0 +1,98 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+)
+
+// bucketSessions maps the SHA-256 of a console session ID to its Session.
+// It is created on first write rather than in migrate: sessions are
+// disposable, so an older database needs no schema step for them, and
+// readers treat a missing bucket as no sessions.
+var bucketSessions = []byte("console_sessions")
+
+// PutSession stores a session under the hash of its ID.
+func (s *Store) PutSession(ctx context.Context, hash []byte, sess patchwatch.Session) error {
+	data, err := json.Marshal(sess)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketSessions)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketSessions, err)
+		}
+		return b.Put(bytes.Clone(hash), data)
+	})
+}
+
+// Session returns the session stored under hash, or an error wrapping
+// ErrNotFound.
+func (s *Store) Session(ctx context.Context, hash []byte) (patchwatch.Session, error) {
+	var sess patchwatch.Session
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSessions)
+		if b == nil {
+			return fmt.Errorf("session: %w", ErrNotFound)
+		}
+		v := b.Get(hash)
+		if v == nil {
+			return fmt.Errorf("session: %w", ErrNotFound)
+		}
+		return json.Unmarshal(v, &sess)
+	})
+	return sess, err
+}
+
+// DeleteSession removes one session; removing an unknown one is no error
+// (signing out twice is harmless).
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketSessions); b != nil {
+			return b.Delete(hash)
+		}
+		return nil
+	})
+}
+
+// DeleteSessions removes the sessions that expired by now and those of
+// the given token IDs (revoked tokens), and returns how many it removed.
+func (s *Store) DeleteSessions(ctx context.Context, now time.Time, tokenIDs ...string) (int, error) {
+	revoked := map[string]bool{}
+	for _, id := range tokenIDs {
+		revoked[id] = true
+	}
+	removed := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSessions)
+		if b == nil {
+			return nil
+		}
+		var doomed [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var sess patchwatch.Session
+			if err := json.Unmarshal(v, &sess); err != nil || !sess.Active(now) || revoked[sess.TokenID] {
+				doomed = append(doomed, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		removed = len(doomed)
+		return nil
+	})
+	return removed, err
+}
