@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/patchwatch/patchwatch"
 )
@@ -147,8 +146,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.log.Warn("sweep expired console sessions", "err", err)
 	}
 	c.log.Info("console sign-in", "token", tok.ID, "kind", tok.Kind, "owner", tok.Owner)
+	// Max-Age, not Expires: the browser counts it on its own clock.
 	http.SetCookie(w, &http.Cookie{Name: c.sessionCookieName(), Value: id, Path: "/", HttpOnly: true, Secure: c.opts.Secure,
-		SameSite: http.SameSiteStrictMode, Expires: sess.Expires, MaxAge: int(time.Until(sess.Expires).Seconds())})
+		SameSite: http.SameSiteStrictMode, MaxAge: max(1, int(sess.Expires.Sub(now).Seconds()))})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
 }
