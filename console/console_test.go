@@ -263,8 +263,8 @@ func TestHostPage(t *testing.T) {
 	for _, want := range []string{
 		"USN-6188-1", "USN-9999-1", // both findings
 		"3.0.2-0ubuntu1.9</td><td>3.0.2-0ubuntu1.10", // installed → fixed
-		"sudo apt-get",       // the command
-		"ssh-password-auth",  // the failing check
+		"sudo apt-get",      // the command
+		"ssh-password-auth", // the failing check
 		"PasswordAuthentication yes",
 		`href="/api/v1/findings?host=web1"`, // the JSON
 		`name="target" value="check"`,       // a form to disable a check
