@@ -153,6 +153,10 @@ func New(queries Queries, api API, sessions Sessions, fleet Fleet, ops Operation
 func (c *Console) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.StripPrefix("/static/", c.static))
+	// Browsers ask for /favicon.ico on pages that name no icon (a JSON answer).
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/icon.svg", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("GET /login", c.loginForm)
 	mux.HandleFunc("POST /login", c.login)
 	mux.HandleFunc("GET /logout", c.signedIn(c.logoutForm))

@@ -402,7 +402,8 @@ func TestAdminPages(t *testing.T) {
 	if len(segments) < 15 {
 		t.Errorf("the chart has %d bar segments, want at least one per day of 15", len(segments))
 	}
-	for _, want := range []string{"Overdue by owner", "Waiting for a reboot", "USN-6188-1", "Guideline compliance", "Feeds", "Outbox", "ssh-password-auth"} {
+	for _, want := range []string{"Overdue by owner", "Waiting for a reboot", "USN-6188-1", "Guideline compliance", "ssh-password-auth",
+		"<td data-label=\"Feed\">dsa</td>", "503 Service Unavailable", ">stale</span>", ">fresh</span>", "1 queued, 1 failed", "550 5.1.1 mailbox unavailable"} {
 		if !strings.Contains(dash, want) {
 			t.Errorf("dashboard lacks %q", want)
 		}
