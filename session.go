@@ -13,6 +13,9 @@ type Session struct {
 	CSRF      string    `json:"csrf"`
 	CreatedAt time.Time `json:"created_at"`
 	Expires   time.Time `json:"expires"`
+	// OneTime marks a sign-in link sent in an alert: it is no session
+	// until exchanged, once, for one.
+	OneTime bool `json:"one_time,omitempty"`
 }
 
 // Active reports whether the session is still in force at now.

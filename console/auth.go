@@ -42,7 +42,7 @@ func (c *Console) viewer(r *http.Request) (*viewer, bool) {
 	}
 	hash := hashSessionID(ck.Value)
 	sess, err := c.sessions.Session(r.Context(), hash)
-	if err != nil || !sess.Active(c.now()) {
+	if err != nil || !sess.Active(c.now()) || sess.OneTime {
 		return nil, false
 	}
 	tok, _, err := c.sessions.TokenByID(r.Context(), sess.TokenID)
@@ -105,11 +105,23 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
 // both as a SameSite=Strict cookie and in the form (double submit: there
 // is no session yet to tie it to).
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, problem string) {
+	csrf := c.setLoginCSRF(w)
+	next := r.FormValue("next")
+	c.render(w, r, status, "login", nil, "Sign in", loginPage{Next: safeNext(next), LoginCSRF: csrf, Error: problem})
+}
+
+// setLoginCSRF sets a new login CSRF cookie and returns its value for the form.
+func (c *Console) setLoginCSRF(w http.ResponseWriter) string {
 	csrf := rand.Text()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: csrf, Path: "/login", HttpOnly: true, Secure: c.opts.Secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
-	next := r.FormValue("next")
-	c.render(w, r, status, "login", nil, "Sign in", loginPage{Next: safeNext(next), LoginCSRF: csrf, Error: problem})
+	return csrf
+}
+
+// loginCSRFOK reports whether a parsed sign-in form carries its cookie's token.
+func loginCSRFOK(r *http.Request) bool {
+	ck, err := r.Cookie(loginCookie)
+	return err == nil && ck.Value != "" && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf"))) == 1
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
@@ -118,8 +130,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	ck, err := r.Cookie(loginCookie)
-	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+	if !loginCSRFOK(r) {
 		c.log.Warn("console sign-in refused: CSRF token mismatch")
 		c.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Please paste your token again.")
 		return
@@ -131,6 +142,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, http.StatusUnauthorized, "That token is unknown, revoked or expired, or it is not an owner or admin token.")
 		return
 	}
+	c.startSession(w, r, tok, r.PostForm.Get("next"))
+}
+
+// startSession stores a new session on tok, sets its cookie and sends the
+// browser on to next.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, tok patchwatch.Token, next string) {
 	now := c.now()
 	id := rand.Text() + rand.Text()
 	sess := patchwatch.Session{TokenID: tok.ID, Kind: tok.Kind, Owner: tok.Owner, CSRF: rand.Text(), CreatedAt: now.UTC(), Expires: now.Add(c.opts.SessionTTL).UTC()}
@@ -150,7 +167,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: c.sessionCookieName(), Value: id, Path: "/", HttpOnly: true, Secure: c.opts.Secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: max(1, int(sess.Expires.Sub(now).Seconds()))})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 
 func (c *Console) logoutForm(w http.ResponseWriter, r *http.Request, v *viewer) {

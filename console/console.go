@@ -40,6 +40,8 @@ type Queries interface {
 	Advisory(ctx context.Context, id string) (patchwatch.Advisory, error)
 	// Checks returns a host's check results with the silences that disable them.
 	Checks(ctx context.Context, h *patchwatch.Host) ([]patchwatch.HostCheck, error)
+	// RebootRequiredSince is zero for a host that waits for no reboot.
+	RebootRequiredSince(ctx context.Context, host string) (time.Time, error)
 }
 
 // API is the HTTP API's rules that the console shares: who a token is,
@@ -61,6 +63,9 @@ type Sessions interface {
 	// Session returns an error wrapping store.ErrNotFound when unknown.
 	Session(ctx context.Context, hash []byte) (patchwatch.Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
+	// TakeSession returns and removes a session (a one-time link), or an
+	// error wrapping store.ErrNotFound.
+	TakeSession(ctx context.Context, hash []byte) (patchwatch.Session, error)
 	DeleteSessions(ctx context.Context, now time.Time, tokenIDs ...string) (int, error)
 	// TokenByID returns an error wrapping store.ErrNotFound when unknown.
 	TokenByID(ctx context.Context, id string) (patchwatch.Token, []byte, error)
@@ -159,6 +164,8 @@ func (c *Console) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /login", c.loginForm)
 	mux.HandleFunc("POST /login", c.login)
+	mux.HandleFunc("GET /login/link", c.linkForm)
+	mux.HandleFunc("POST /login/link", c.exchangeLink)
 	mux.HandleFunc("GET /logout", c.signedIn(c.logoutForm))
 	mux.HandleFunc("POST /logout", c.signedIn(c.checkCSRF(c.logout)))
 	mux.HandleFunc("GET /{$}", c.signedIn(c.home))

@@ -211,8 +211,12 @@ func TestOwnerSeesOnlyTheirHosts(t *testing.T) {
 	w := fixture.New(t, fixture.Options{})
 	alice := signedIn(t, w, w.AliceToken)
 	_, home := alice.get("/")
-	if !strings.Contains(home, "/hosts/web1") || !strings.Contains(home, "/hosts/db1") || strings.Contains(home, "build1") {
+	if !strings.Contains(home, "/hosts/web1") || !strings.Contains(home, "/hosts/db1") || strings.Contains(home, "build1") ||
+		!strings.Contains(home, "reboot</span> since 2026-11-25 12:00 UTC") || !strings.Contains(home, "ssh-password-auth") {
 		t.Errorf("alice's host list:\n%s", home)
+	}
+	if _, db1 := alice.get("/hosts/db1"); !strings.Contains(db1, "reboot needed</span> since 2026-11-25 12:00 UTC") {
+		t.Errorf("db1's page does not say it waits for a reboot since its report:\n%s", db1)
 	}
 	tests := []struct {
 		path string

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
@@ -108,8 +109,10 @@ func countUrgencies(fs []patchwatch.Finding) []urgencyCount {
 
 // hostPage is one host's data.
 type hostPage struct {
-	Host     patchwatch.Host
-	Summary  *service.HostSummary
+	Host patchwatch.Host
+	// Stale is set when the host has not reported for longer than the
+	// configured age.
+	Stale    bool
 	Open     []patchwatch.Finding
 	Silenced []patchwatch.Finding
 	Checks   []checkView
@@ -156,7 +159,8 @@ func (c *Console) showHost(w http.ResponseWriter, r *http.Request, v *viewer, st
 		return
 	}
 	data := hostPage{Host: h, Notice: notice, Problem: problem, MayFleet: v.Admin(), Reboot: h.RebootRequired,
-		JSON: "/api/v1/findings?host=" + url.QueryEscape(h.Name)}
+		Stale: c.now().Sub(h.ReportedAt) > c.opts.StaleAfter,
+		JSON:  "/api/v1/findings?host=" + url.QueryEscape(h.Name)}
 	for _, f := range findings {
 		if f.Silenced != nil {
 			data.Silenced = append(data.Silenced, f)
@@ -165,18 +169,14 @@ func (c *Console) showHost(w http.ResponseWriter, r *http.Request, v *viewer, st
 		data.Open = append(data.Open, f)
 		data.Reboot = data.Reboot || f.Status == patchwatch.StatusPendingReboot
 	}
-	// The owner's summaries hold since when the host waits for a reboot.
-	if h.Owner != "" {
-		rows, err := c.queries.HostSummaries(r.Context(), service.HostFilter{Owner: h.Owner, StaleAfter: c.opts.StaleAfter})
+	if data.Reboot {
+		since, err := c.queries.RebootRequiredSince(r.Context(), h.Name)
 		if err != nil {
 			c.fail(w, r, v, err)
 			return
 		}
-		for i := range rows {
-			if rows[i].Name == h.Name {
-				data.Summary = &rows[i]
-				data.RebootSince = rows[i].RebootRequiredSince
-			}
+		if !since.IsZero() {
+			data.RebootSince = since.Format(time.RFC3339)
 		}
 	}
 	family := patchwatch.ReleaseFamily(h.Release)

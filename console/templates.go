@@ -12,7 +12,7 @@ import (
 
 // pageNames are the page templates; each is parsed with the layout and
 // the shared partials into its own set.
-var pageNames = []string{"login", "logout", "message", "hosts", "host", "findings", "advisory", "owner", "search", "dashboard"}
+var pageNames = []string{"login", "link", "logout", "message", "hosts", "host", "findings", "advisory", "owner", "search", "dashboard"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}

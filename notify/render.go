@@ -137,6 +137,9 @@ func slackBlocks(m *Message) slack.Blocks {
 		if h.Reboot {
 			b.WriteString(" — *reboot needed after updating*")
 		}
+		if h.URL != "" {
+			fmt.Fprintf(&b, " <%s|open in the console>", SlackEscape(h.URL))
+		}
 		b.WriteString("\n")
 		for _, f := range h.Findings {
 			fmt.Fprintf(&b, "• *%s* %s: %s — fix by %s", f.Urgency, SlackEscape(f.Advisory), SlackEscape(f.Title), f.Deadline.Format("2006-01-02"))

@@ -51,6 +51,28 @@ func (s *Store) Session(ctx context.Context, hash []byte) (patchwatch.Session, e
 	return sess, err
 }
 
+// TakeSession returns the session stored under hash and removes it in the
+// same transaction, so that a one-time link works once; an error wrapping
+// ErrNotFound when there is none.
+func (s *Store) TakeSession(ctx context.Context, hash []byte) (patchwatch.Session, error) {
+	var sess patchwatch.Session
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSessions)
+		if b == nil {
+			return fmt.Errorf("session: %w", ErrNotFound)
+		}
+		v := b.Get(hash)
+		if v == nil {
+			return fmt.Errorf("session: %w", ErrNotFound)
+		}
+		if err := json.Unmarshal(v, &sess); err != nil {
+			return err
+		}
+		return b.Delete(hash)
+	})
+	return sess, err
+}
+
 // DeleteSession removes one session; removing an unknown one is no error
 // (signing out twice is harmless).
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
