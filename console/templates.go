@@ -64,6 +64,19 @@ var templateFuncs = template.FuncMap{
 		}
 		return "update available"
 	},
+	"silenceForm":     silenceFormFor,
 	"list_urgencies":  func() []string { return urgencyOrder },
 	"list_severities": func() []string { return []string{"critical", "high", "medium", "low", "negligible"} },
+}
+
+// silenceForm is the data of a host page's form that silences a finding
+// or disables a check.
+type silenceForm struct {
+	Host, Owner, CSRF, Target, Value string
+	Fleet                            bool
+}
+
+func silenceFormFor(l layout, target, value string) silenceForm {
+	page := l.Data.(hostPage)
+	return silenceForm{Host: page.Host.Name, Owner: page.Host.Owner, CSRF: l.CSRF, Target: target, Value: value, Fleet: page.MayFleet}
 }

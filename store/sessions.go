@@ -38,17 +38,24 @@ func (s *Store) PutSession(ctx context.Context, hash []byte, sess patchwatch.Ses
 func (s *Store) Session(ctx context.Context, hash []byte) (patchwatch.Session, error) {
 	var sess patchwatch.Session
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		if b == nil {
-			return fmt.Errorf("session: %w", ErrNotFound)
-		}
-		v := b.Get(hash)
-		if v == nil {
-			return fmt.Errorf("session: %w", ErrNotFound)
-		}
-		return json.Unmarshal(v, &sess)
+		var err error
+		sess, err = getSession(tx, hash)
+		return err
 	})
 	return sess, err
+}
+
+func getSession(tx *bolt.Tx, hash []byte) (patchwatch.Session, error) {
+	var sess patchwatch.Session
+	b := tx.Bucket(bucketSessions)
+	if b == nil {
+		return sess, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	v := b.Get(hash)
+	if v == nil {
+		return sess, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	return sess, json.Unmarshal(v, &sess)
 }
 
 // TakeSession returns the session stored under hash and removes it in the
@@ -57,18 +64,11 @@ func (s *Store) Session(ctx context.Context, hash []byte) (patchwatch.Session, e
 func (s *Store) TakeSession(ctx context.Context, hash []byte) (patchwatch.Session, error) {
 	var sess patchwatch.Session
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		if b == nil {
-			return fmt.Errorf("session: %w", ErrNotFound)
-		}
-		v := b.Get(hash)
-		if v == nil {
-			return fmt.Errorf("session: %w", ErrNotFound)
-		}
-		if err := json.Unmarshal(v, &sess); err != nil {
+		var err error
+		if sess, err = getSession(tx, hash); err != nil {
 			return err
 		}
-		return b.Delete(hash)
+		return tx.Bucket(bucketSessions).Delete(hash)
 	})
 	return sess, err
 }
