@@ -27,9 +27,8 @@ type browser struct {
 func newBrowser(t *testing.T, w *fixture.World) *browser {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, w: w, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
+	return &browser{t: t, w: w, client: &http.Client{Jar: jar, Transport: w.Server.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (b *browser) get(path string) (*http.Response, string) {
@@ -129,6 +128,24 @@ func TestSignIn(t *testing.T) {
 				t.Errorf("GET / after sign-in: %d", resp.StatusCode)
 			}
 		})
+	}
+}
+
+func TestSecureCookieOverTLS(t *testing.T) {
+	w := fixture.New(t, fixture.Options{TLS: true})
+	b := newBrowser(t, w)
+	resp := b.signIn(w.AliceToken)
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-patchwatch_session" {
+			session = c
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Domain != "" {
+		t.Fatalf("session cookie over TLS %+v: want __Host-, Secure, HttpOnly, SameSite=Strict", session)
+	}
+	if resp, _ := b.get("/hosts/web1"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET over TLS: %d", resp.StatusCode)
 	}
 }
 
