@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -84,37 +85,49 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 	})
 }
 
+// deleteTokenSessions removes, inside tx, the console sessions (and sign-in
+// links) that stand on a token, when it is revoked.
+func deleteTokenSessions(tx *bolt.Tx, tokenID string) error {
+	_, err := deleteSessionsWhere(tx, func(sess patchwatch.Session) bool { return sess.TokenID == tokenID })
+	return err
+}
+
+// deleteSessionsWhere removes the sessions doomed picks, and the
+// undecodable ones, and returns how many it removed.
+func deleteSessionsWhere(tx *bolt.Tx, doomed func(patchwatch.Session) bool) (int, error) {
+	b := tx.Bucket(bucketSessions)
+	if b == nil {
+		return 0, nil
+	}
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var sess patchwatch.Session
+		if json.Unmarshal(v, &sess) != nil || doomed(sess) {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
 // DeleteSessions removes the sessions that expired by now and those of
 // the given token IDs (revoked tokens), and returns how many it removed.
 func (s *Store) DeleteSessions(ctx context.Context, now time.Time, tokenIDs ...string) (int, error) {
-	revoked := map[string]bool{}
-	for _, id := range tokenIDs {
-		revoked[id] = true
-	}
 	removed := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		if b == nil {
-			return nil
-		}
-		var doomed [][]byte
-		err := b.ForEach(func(k, v []byte) error {
-			var sess patchwatch.Session
-			if err := json.Unmarshal(v, &sess); err != nil || !sess.Active(now) || revoked[sess.TokenID] {
-				doomed = append(doomed, bytes.Clone(k))
-			}
-			return nil
+		var err error
+		removed, err = deleteSessionsWhere(tx, func(sess patchwatch.Session) bool {
+			return !sess.Active(now) || slices.Contains(tokenIDs, sess.TokenID)
 		})
-		if err != nil {
-			return err
-		}
-		for _, k := range doomed {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		removed = len(doomed)
-		return nil
+		return err
 	})
 	return removed, err
 }

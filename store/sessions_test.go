@@ -48,6 +48,17 @@ func TestSessions(t *testing.T) {
 			t.Errorf("session %s present=%v, want %v", key, err == nil, want)
 		}
 	}
+	// Revoking a token ends its sessions.
+	if err := s.PutToken(ctx, []byte("hash-a"), patchwatch.Token{ID: "tok-a", Kind: patchwatch.TokenOwner, Owner: "alice@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(ctx, "tok-a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, []byte("live")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a revoked token's session survives: %v", err)
+	}
+	put("live", "tok-c", now.Add(time.Hour))
 	if err := s.DeleteSession(ctx, []byte("live")); err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,8 @@ func (s *Store) Tokens(ctx context.Context) ([]patchwatch.Token, error) {
 	return out, err
 }
 
-// RevokeToken marks a token revoked; ErrNotFound if there is none with id.
+// RevokeToken marks a token revoked and ends the console sessions that
+// stand on it; ErrNotFound if there is none with id.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		hash := tx.Bucket(bucketTokenIDs).Get([]byte(id))
@@ -105,7 +106,10 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return b.Put(bytes.Clone(hash), data)
+		if err := b.Put(bytes.Clone(hash), data); err != nil {
+			return err
+		}
+		return deleteTokenSessions(tx, id)
 	})
 }
 
