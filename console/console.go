@@ -54,6 +54,9 @@ type API interface {
 	// AddSilence stores the silence the token asks for; errors wrap
 	// patchwatch.ErrInvalidSilence or server.ErrForbidden.
 	AddSilence(ctx context.Context, tok patchwatch.Token, req server.SilenceRequest) (patchwatch.Silence, error)
+	// RemoveSilence removes a silence the token may manage; an error
+	// wrapping store.ErrNotFound for an unknown or another owner's one.
+	RemoveSilence(ctx context.Context, tok patchwatch.Token, id string) error
 }
 
 // Sessions keeps the console's sessions, and looks up the token each
@@ -172,6 +175,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /hosts", c.signedIn(c.hostList))
 	mux.HandleFunc("GET /hosts/{name}", c.signedIn(c.hostPage))
 	mux.HandleFunc("POST /hosts/{name}/silences", c.signedIn(c.checkCSRF(c.silence)))
+	mux.HandleFunc("POST /hosts/{name}/silences/{id}/remove", c.signedIn(c.checkCSRF(c.unsilence)))
 	mux.HandleFunc("GET /findings", c.signedIn(c.findingList))
 	mux.HandleFunc("GET /advisories/{id}", c.signedIn(c.advisoryPage))
 	mux.HandleFunc("GET /search", c.signedIn(c.search))
@@ -225,6 +229,12 @@ func (v *viewer) scope() string {
 // mayView reports whether the viewer may see a host of owner.
 func (v *viewer) mayView(owner string) bool {
 	return v.Admin() || strings.EqualFold(owner, v.Token.Owner)
+}
+
+// MayRemove reports whether the viewer may remove a silence shown on a
+// host page it sees: admins any, owners those of the host and their own.
+func (v *viewer) MayRemove(sl *patchwatch.Silence) bool {
+	return v.Admin() || sl.Scope == "host" || sl.Scope == "owner" && strings.EqualFold(sl.ScopeValue, v.Token.Owner)
 }
 
 // layout is what every page template receives.

@@ -488,3 +488,54 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("unknown API path: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+func TestRemoveSilence(t *testing.T) {
+	w := fixture.New(t, fixture.Options{})
+	ctx := context.Background()
+	alice := signedIn(t, w, w.AliceToken)
+	csrf := alice.csrf("/hosts/web1")
+	resp, _ := alice.post("/hosts/web1/silences", url.Values{"csrf": {csrf}, "target": {"advisory"}, "value": {"USN-9999-1"},
+		"reason": {"patched by hand"}, "expires": {"30d"}})
+	id := strings.TrimPrefix(resp.Header.Get("Location"), "/hosts/web1?silenced=")
+	_, page := alice.get("/hosts/web1")
+	if !strings.Contains(page, `action="/hosts/web1/silences/`+id+`/remove"`) {
+		t.Fatalf("no button to remove %s:\n%s", id, page)
+	}
+	// A fleet silence by an admin shows, but alice may not remove it.
+	admin := signedIn(t, w, w.Admin)
+	resp, _ = admin.post("/hosts/web1/silences", url.Values{"csrf": {admin.csrf("/")}, "target": {"check"}, "value": {"ssh-password-auth"},
+		"scope": {"fleet"}, "reason": {"bastion hosts"}, "expires": {"30d"}})
+	fleetID := strings.TrimPrefix(resp.Header.Get("Location"), "/hosts/web1?silenced=")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(fleetID, "sil-") {
+		t.Fatalf("admin fleet silence: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tests := []struct {
+		name, id, csrf string
+		want           int
+	}{
+		{"no csrf", id, "", http.StatusForbidden},
+		{"the fleet's", fleetID, csrf, http.StatusNotFound},
+		{"unknown", "sil-nothing", csrf, http.StatusNotFound},
+		{"her own", id, csrf, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		if resp, _ := alice.post("/hosts/web1/silences/"+tt.id+"/remove", url.Values{"csrf": {tt.csrf}}); resp.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
+	}
+	left, _ := w.Store.Silences(ctx)
+	if len(left) != 1 || left[0].ID != fleetID {
+		t.Errorf("silences left %+v, want the fleet's", left)
+	}
+	if _, page := alice.get("/hosts/web1"); !strings.Contains(page, `id="finding-USN-9999-1"`) {
+		t.Error("the finding is not open again")
+	}
+	// Bob may not remove alice's silences through his own host's page.
+	resp, _ = alice.post("/hosts/web1/silences", url.Values{"csrf": {csrf}, "target": {"advisory"}, "value": {"USN-9999-1"},
+		"reason": {"again"}, "expires": {"30d"}})
+	again := strings.TrimPrefix(resp.Header.Get("Location"), "/hosts/web1?silenced=")
+	bob := signedIn(t, w, w.BobToken)
+	if resp, _ := bob.post("/hosts/build1/silences/"+again+"/remove", url.Values{"csrf": {bob.csrf("/")}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("bob removes alice's silence: %d", resp.StatusCode)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 // home is the owner's host list, or the admin's fleet dashboard.
@@ -136,6 +137,9 @@ func (c *Console) hostPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if id := r.URL.Query().Get("silenced"); id != "" {
 		notice = "Silence " + id + " recorded: what it covers is hidden until it expires."
 	}
+	if id := r.URL.Query().Get("removed"); id != "" {
+		notice = "Silence " + id + " removed: what it covered is shown again."
+	}
 	c.showHost(w, r, v, http.StatusOK, notice, "")
 }
 
@@ -228,4 +232,24 @@ func (c *Console) silence(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	c.log.Info("console silence", "id", sl.ID, "host", h.Name, "by", v.Token.ID)
 	http.Redirect(w, r, "/hosts/"+url.PathEscape(h.Name)+"?silenced="+url.QueryEscape(sl.ID), http.StatusSeeOther)
+}
+
+// unsilence removes a silence from a host page's form, through the API's
+// own rules (server.RemoveSilence), and comes back to the host page.
+func (c *Console) unsilence(w http.ResponseWriter, r *http.Request, v *viewer) {
+	h, err := c.queries.Host(r.Context(), r.PathValue("name"))
+	if err != nil || !v.mayView(h.Owner) {
+		c.notFound(w, r)
+		return
+	}
+	id := r.PathValue("id")
+	if err := c.api.RemoveSilence(r.Context(), v.Token, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			c.showHost(w, r, v, http.StatusNotFound, "", "No silence "+id+" that you may remove.")
+			return
+		}
+		c.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/hosts/"+url.PathEscape(h.Name)+"?removed="+url.QueryEscape(id), http.StatusSeeOther)
 }

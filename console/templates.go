@@ -65,6 +65,7 @@ var templateFuncs = template.FuncMap{
 		return "update available"
 	},
 	"silenceForm":     silenceFormFor,
+	"unsilenceForm":   unsilenceFormFor,
 	"list_urgencies":  func() []string { return urgencyOrder },
 	"list_severities": func() []string { return []string{"critical", "high", "medium", "low", "negligible"} },
 }
@@ -79,4 +80,14 @@ type silenceForm struct {
 func silenceFormFor(l layout, target, value string) silenceForm {
 	page := l.Data.(hostPage)
 	return silenceForm{Host: page.Host.Name, Owner: page.Host.Owner, CSRF: l.CSRF, Target: target, Value: value, Fleet: page.MayFleet}
+}
+
+// unsilenceForm is the data of a button that removes a silence.
+type unsilenceForm struct {
+	Host, CSRF, ID, Scope string
+	May                   bool
+}
+
+func unsilenceFormFor(l layout, sl *patchwatch.Silence) unsilenceForm {
+	return unsilenceForm{Host: l.Data.(hostPage).Host.Name, CSRF: l.CSRF, ID: sl.ID, Scope: sl.Scope, May: l.Viewer.MayRemove(sl)}
 }
