@@ -271,7 +271,8 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *viewer) {
 		all = append(all, *hits[id])
 	}
 	slices.SortStableFunc(all, func(a, b advisoryHit) int { return b.Hosts - a.Hosts })
-	data.Advisories, data.Pager = paginate(r, all, c.opts.PageSize, apiURL("/api/v1/findings", url.Values{}))
+	// The API has no search: each advisory row links to its own JSON.
+	data.Advisories, data.Pager = paginate(r, all, c.opts.PageSize, "")
 	if len(data.Hosts) == 1 && len(all) == 0 {
 		http.Redirect(w, r, "/hosts/"+url.PathEscape(data.Hosts[0].Name), http.StatusSeeOther)
 		return

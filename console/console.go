@@ -242,13 +242,12 @@ type layout struct {
 	Title  string
 	Viewer *viewer
 	CSRF   string
-	Status int
 	Data   any
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v *viewer, title string, data any) {
 	t := c.pages[page]
-	l := layout{Title: title, Viewer: v, Status: status, Data: data}
+	l := layout{Title: title, Viewer: v, Data: data}
 	if v != nil {
 		l.CSRF = v.Session.CSRF
 	}
