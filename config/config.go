@@ -67,6 +67,12 @@ type Notify struct {
 	Templates map[string]string `yaml:"templates"`
 	Email     Email             `yaml:"email"`
 	Slack     Slack             `yaml:"slack"`
+	// ConsoleURL is the web console's address as owners reach it
+	// (https://patchwatch.example.org); alerts link to each host's page.
+	ConsoleURL string `yaml:"console_url"`
+	// ConsoleLoginLinks puts a one-time sign-in link in owner alerts,
+	// exchanged for a console session on the owner's newest owner token.
+	ConsoleLoginLinks bool `yaml:"console_login_links"`
 }
 
 // Contact is where an owner or the admins are reached.
@@ -412,6 +418,14 @@ func (c *Config) Validate() error {
 				}
 			}
 		}
+	}
+	if u := c.Notify.ConsoleURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+			errs = append(errs, fmt.Errorf("notify.console_url: %q is not an http or https URL", u))
+		}
+	}
+	if c.Notify.ConsoleLoginLinks && c.Notify.ConsoleURL == "" {
+		errs = append(errs, errors.New("notify.console_login_links: needs notify.console_url"))
 	}
 	if sv := c.Server; sv.Listen != "" {
 		if (sv.TLSCertFile == "") != (sv.TLSKeyFile == "") {

@@ -21,6 +21,9 @@ func TestParse(t *testing.T) {
 		{"record url without id", "feeds:\n  usn:\n    record_url: https://x/y.json\n", "feeds.usn.record_url"},
 		{"bad level", "log_level: loud\n", "log_level"},
 		{"bad attempts", "http:\n  attempts: 0\n", "http.attempts"},
+		{"console links", "notify:\n  console_url: https://patchwatch.example.org\n  console_login_links: true\n", ""},
+		{"bad console url", "notify:\n  console_url: patchwatch.example.org\n", "notify.console_url"},
+		{"links without console url", "notify:\n  console_login_links: true\n", "notify.console_login_links"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

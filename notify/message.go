@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type Message struct {
 	Resolved  []Resolved
 	Admin     *AdminDigest
 	Generated time.Time
+	// LoginURL is a one-time console sign-in link, in owner alerts when
+	// enabled.
+	LoginURL string
 }
 
 // HostSection is one host in an owner's message.
@@ -46,6 +50,8 @@ type HostSection struct {
 	// CheckCommands are the failing checks' host-specific fixes, added to
 	// Commands by finishSection.
 	CheckCommands []string
+	// URL is the host's page in the web console, when its address is set.
+	URL string
 }
 
 // CheckAdvice is a failing check told in plain words: the guideline, the
@@ -99,6 +105,14 @@ func (n *Notifier) ownerAlert(ctx context.Context, owner string, events []patchw
 	if err != nil || msg == nil {
 		return msg, nil, err
 	}
+	if n.cfg.LoginLink != nil && len(msg.Hosts) > 0 {
+		// A link that cannot be made leaves the alert without one: the
+		// alert matters more than the shortcut.
+		if msg.LoginURL, err = n.cfg.LoginLink(ctx, owner); err != nil {
+			n.log.Warn("make console sign-in link", "owner", owner, "err", err)
+			msg.LoginURL = ""
+		}
+	}
 	notified := map[[2]string]time.Time{}
 	for _, h := range msg.Hosts {
 		for _, f := range h.Findings {
@@ -134,6 +148,9 @@ func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts, 
 			return nil, err
 		}
 		section := HostSection{Name: h.Name, Release: h.Release, Reboot: h.RebootRequired, RebootNote: patchwatch.RebootNote(h.Checks)}
+		if n.cfg.ConsoleURL != "" {
+			section.URL = strings.TrimSuffix(n.cfg.ConsoleURL, "/") + "/hosts/" + url.PathEscape(h.Name)
+		}
 		for _, f := range findings {
 			if f.Silenced == nil && slices.Contains(hosts[name], f.Advisory) {
 				section.Findings = append(section.Findings, f)

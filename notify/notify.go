@@ -92,6 +92,13 @@ type Config struct {
 	// Templates override the embedded ones, by name (owner.txt, owner.html,
 	// admin.txt, admin.html).
 	Templates map[string]string
+	// ConsoleURL is the web console's base address; owner messages link
+	// to each host's page there. Empty leaves the links out.
+	ConsoleURL string
+	// LoginLink, when set, makes a one-time console sign-in link for an
+	// owner's alert; it returns "" when the owner has no token to sign in
+	// with.
+	LoginLink func(ctx context.Context, owner string) (string, error)
 }
 
 // Store is the notifier's view of the database.

@@ -137,6 +137,9 @@ func slackBlocks(m *Message) slack.Blocks {
 		if h.Reboot {
 			b.WriteString(" — *reboot needed after updating*")
 		}
+		if h.URL != "" {
+			fmt.Fprintf(&b, " <%s|open in the console>", SlackEscape(h.URL))
+		}
 		b.WriteString("\n")
 		if h.RebootNote != "" {
 			fmt.Fprintf(&b, "_reboot: %s_\n", SlackEscape(h.RebootNote))

@@ -64,19 +64,36 @@ var (
 	errForbidden    = errors.New("this token may not do that")
 )
 
+// ErrUnauthorized and ErrForbidden are what Authenticate returns, for
+// callers outside the API (the console) to check with errors.Is.
+var (
+	ErrUnauthorized = errUnauthorized
+	ErrForbidden    = errForbidden
+)
+
 // authenticate finds the request's bearer token and checks that it is
 // usable and of one of the kinds allowed.
 func (s *Server) authenticate(r *http.Request, allowed ...patchwatch.TokenKind) (patchwatch.Token, error) {
-	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 256 {
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return patchwatch.Token{}, errUnauthorized
+	}
+	return s.Authenticate(r.Context(), secret, allowed...)
+}
+
+// Authenticate checks a token secret, from a bearer header or the
+// console's sign-in form: it returns the token when it is known, usable
+// and of one of the kinds allowed; otherwise ErrUnauthorized, or
+// ErrForbidden with the token for a usable token of another kind.
+func (s *Server) Authenticate(ctx context.Context, secret string, allowed ...patchwatch.TokenKind) (patchwatch.Token, error) {
+	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 256 {
 		return patchwatch.Token{}, errUnauthorized
 	}
 	parts := strings.SplitN(secret, "_", 4)
 	if len(parts) != 4 {
 		return patchwatch.Token{}, errUnauthorized
 	}
-	t, stored, err := s.tokens.TokenByID(r.Context(), parts[2])
+	t, stored, err := s.tokens.TokenByID(ctx, parts[2])
 	if err != nil || subtle.ConstantTimeCompare(HashToken(secret), stored) != 1 {
 		return patchwatch.Token{}, errUnauthorized
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -38,23 +39,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	flt := service.Filter{Host: q.Get("host"), Owner: owner, Advisory: q.Get("advisory")}
-	var err error
-	if v := q.Get("severity"); v != "" {
-		var known bool
-		if flt.MinSeverity, known = patchwatch.ParseSeverity(v); !known {
-			err = fmt.Errorf("severity %q is not negligible, low, medium, high or critical", v)
-		}
-	}
-	if v := q.Get("urgency"); v != "" && err == nil {
-		flt.MinUrgency, err = patchwatch.ParseUrgency(v)
-	}
-	for name, dst := range map[string]*bool{"reboot_required": &flt.RebootRequired, "include_silenced": &flt.IncludeSilenced, "overdue": &flt.OverdueOnly} {
-		if v := q.Get(name); v != "" && err == nil {
-			*dst, err = strconv.ParseBool(v)
-		}
-	}
+	flt, err := FindingFilter(r.URL.Query(), owner)
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "bad_query", err)
 		return
@@ -160,6 +145,30 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, list func(fn fun
 	if out.Close() == nil {
 		_ = buf.Flush()
 	}
+}
+
+// FindingFilter reads GET /api/v1/findings' query parameters (host,
+// advisory, severity, urgency, reboot_required, include_silenced, overdue)
+// into a filter over owner's hosts ("" for the fleet); the console's
+// filters use the same names.
+func FindingFilter(q url.Values, owner string) (service.Filter, error) {
+	flt := service.Filter{Host: q.Get("host"), Owner: owner, Advisory: q.Get("advisory")}
+	var err error
+	if v := q.Get("severity"); v != "" {
+		var known bool
+		if flt.MinSeverity, known = patchwatch.ParseSeverity(v); !known {
+			err = fmt.Errorf("severity %q is not negligible, low, medium, high or critical", v)
+		}
+	}
+	if v := q.Get("urgency"); v != "" && err == nil {
+		flt.MinUrgency, err = patchwatch.ParseUrgency(v)
+	}
+	for name, dst := range map[string]*bool{"reboot_required": &flt.RebootRequired, "include_silenced": &flt.IncludeSilenced, "overdue": &flt.OverdueOnly} {
+		if v := q.Get(name); v != "" && err == nil {
+			*dst, err = strconv.ParseBool(v)
+		}
+	}
+	return flt, err
 }
 
 func (s *Server) hosts(w http.ResponseWriter, r *http.Request) {

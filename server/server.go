@@ -145,8 +145,15 @@ func New(backend Backend, tokens Tokens, opts Options) *Server {
 func (s *Server) Metrics() *Metrics { return &Metrics{m: s.metrics} }
 
 // Handler returns the API's routes.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.WithConsole(nil) }
+
+// WithConsole returns the API's routes with the web console, when not
+// nil, answering every other path from "/".
+func (s *Server) WithConsole(console http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if console != nil {
+		mux.Handle("/", console)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, healthz{Status: "ok", Build: buildinfo.Read()})
 	})

@@ -81,6 +81,27 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "malformed", fmt.Errorf("decode silence request: %w", err))
 		return
 	}
+	sl, err := s.AddSilence(r.Context(), tok, req)
+	switch {
+	case errors.Is(err, errForbidden):
+		s.fail(w, r, http.StatusForbidden, "forbidden", err)
+		return
+	case errors.Is(err, patchwatch.ErrInvalidSilence):
+		s.fail(w, r, http.StatusBadRequest, "invalid", err)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusInternalServerError, "internal", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sl)
+}
+
+// AddSilence validates and stores the silence that an admin or owner
+// token asks for: the one path of POST /api/v1/silences and of the
+// console's forms. It returns an error wrapping
+// patchwatch.ErrInvalidSilence for a request that breaks the rules, and
+// ErrForbidden when an owner asks beyond their own hosts.
+func (s *Server) AddSilence(ctx context.Context, tok patchwatch.Token, req SilenceRequest) (patchwatch.Silence, error) {
 	owner := ""
 	if tok.Kind == patchwatch.TokenOwner {
 		owner = tok.Owner
@@ -93,46 +114,63 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) {
 	}
 	sl, err := req.Silence(s.now())
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "invalid", err)
-		return
+		if !errors.Is(err, patchwatch.ErrInvalidSilence) {
+			err = fmt.Errorf("%w: %w", patchwatch.ErrInvalidSilence, err)
+		}
+		return sl, err
 	}
-	if !s.mayManageSilence(r.Context(), owner, sl) {
-		s.fail(w, r, http.StatusForbidden, "forbidden", errors.New("owner tokens silence only their own hosts, or themselves"))
-		return
+	if !s.mayManageSilence(ctx, owner, sl) {
+		return sl, fmt.Errorf("%w: owner tokens silence only their own hosts, or themselves", errForbidden)
 	}
-	if err := s.silenceStore.PutSilence(r.Context(), sl); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "internal", err)
-		return
+	if err := s.silenceStore.PutSilence(ctx, sl); err != nil {
+		return sl, fmt.Errorf("store silence: %w", err)
 	}
 	s.log.Info("silence added", "id", sl.ID, "target", sl.Target, "value", sl.Value, "scope", sl.Scope, "scope_value", sl.ScopeValue, "by", sl.CreatedBy)
-	writeJSON(w, http.StatusCreated, sl)
+	return sl, nil
 }
 
 func (s *Server) removeSilence(w http.ResponseWriter, r *http.Request) {
-	owner, ok := s.scope(w, r)
-	if !ok {
+	tok, err := s.authenticate(r, patchwatch.TokenAdmin, patchwatch.TokenOwner)
+	if err != nil {
+		s.authFail(w, r, err)
 		return
 	}
 	id := r.PathValue("id")
-	all, err := s.silenceStore.Silences(r.Context())
-	if err != nil {
+	switch err := s.RemoveSilence(r.Context(), tok, id); {
+	case errors.Is(err, store.ErrNotFound):
+		s.fail(w, r, http.StatusNotFound, "not_found", err)
+	case err != nil:
 		s.fail(w, r, http.StatusInternalServerError, "internal", err)
-		return
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"removed": id})
+	}
+}
+
+// RemoveSilence removes a silence that the token may manage: the one path
+// of DELETE /api/v1/silences/ID and of the console's forms. Another
+// owner's silence, like an unknown one, gives an error wrapping
+// store.ErrNotFound.
+func (s *Server) RemoveSilence(ctx context.Context, tok patchwatch.Token, id string) error {
+	owner := ""
+	if tok.Kind == patchwatch.TokenOwner {
+		owner = tok.Owner
+	}
+	all, err := s.silenceStore.Silences(ctx)
+	if err != nil {
+		return err
 	}
 	for _, sl := range all {
 		if sl.ID != id {
 			continue
 		}
-		if !s.mayManageSilence(r.Context(), owner, sl) {
+		if !s.mayManageSilence(ctx, owner, sl) {
 			break // another owner's silence looks like none
 		}
-		if err := s.silenceStore.DeleteSilence(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.fail(w, r, http.StatusInternalServerError, "internal", err)
-			return
+		if err := s.silenceStore.DeleteSilence(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
-		s.log.Info("silence removed", "id", id)
-		writeJSON(w, http.StatusOK, map[string]string{"removed": id})
-		return
+		s.log.Info("silence removed", "id", id, "by", tok.ID)
+		return nil
 	}
-	s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("silence %s: not found", id))
+	return fmt.Errorf("silence %s: %w", id, store.ErrNotFound)
 }

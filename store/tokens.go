@@ -126,7 +126,8 @@ func (s *Store) Tokens(ctx context.Context) ([]patchwatch.Token, error) {
 	return out, err
 }
 
-// RevokeToken marks a token revoked; ErrNotFound if there is none with id.
+// RevokeToken marks a token revoked and ends the console sessions that
+// stand on it; ErrNotFound if there is none with id.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return revokeTokenTx(tx, id) })
 }
@@ -137,7 +138,10 @@ func revokeTokenTx(tx *bolt.Tx, id string) error {
 		return err
 	}
 	t.Revoked = true
-	return putTokenTx(tx, bytes.Clone(hash), t)
+	if err := putTokenTx(tx, bytes.Clone(hash), t); err != nil {
+		return err
+	}
+	return deleteTokenSessions(tx, id)
 }
 
 // RevokeHostTokens revokes every host token of a host, so that a host

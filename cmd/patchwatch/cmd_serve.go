@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/console"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
@@ -44,6 +45,12 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	// The web console answers every path the API does not, on the same listener.
+	con, err := console.New(svc, api, s, nt, s, console.Options{Secure: cfg.Server.TLSCertFile != "", StaleAfter: cfg.Server.StaleAfter,
+		Logger: log.With("component", "console"), Clock: env.Now})
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return notifyLoop(gctx, nt, cfg.Notify.Interval, log) })
 	g.Go(func() error {
@@ -69,7 +76,7 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 		}
 	})
 	if cfg.Server.Listen != "" {
-		g.Go(func() error { return serveHTTP(gctx, cfg.Server, api.Handler(), log) })
+		g.Go(func() error { return serveHTTP(gctx, cfg.Server, api.WithConsole(con.Handler()), log) })
 	}
 	err = g.Wait()
 	log.Info("stopped")

@@ -6,16 +6,22 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -256,6 +262,10 @@ func TestEndToEndBinaries(t *testing.T) {
 		t.Errorf("remote advisory:\n%s", out)
 	}
 
+	// The web console answers on the same listener: an admin signs in with
+	// a Secure session cookie and sees the fleet's hosts.
+	consoleSignIn(t, url, caFile, strings.TrimSpace(mustRead(t, filepath.Join(dir, "admin.token"))), "focal-vm")
+
 	// SIGTERM: the server stops cleanly.
 	srv.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -267,6 +277,42 @@ func TestEndToEndBinaries(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
+	}
+}
+
+// consoleSignIn signs in to the console at base with token and expects
+// the host list to name host.
+func consoleSignIn(t *testing.T, base, caFile, token, host string) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(mustRead(t, caFile)))
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Fatalf("GET /login: %d %v", resp.StatusCode, resp.Header)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no csrf field on /login:\n%s", page)
+	}
+	resp, err = client.PostForm(base+"/login", neturl.Values{"token": {token}, "csrf": {string(m[1])}, "next": {"/hosts"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(hosts), "/hosts/"+host) {
+		t.Fatalf("console host list after sign-in: %d\n%s", resp.StatusCode, hosts)
+	}
+	u, _ := neturl.Parse(base)
+	if cookies := jar.Cookies(u); len(cookies) != 1 || cookies[0].Name != "__Host-patchwatch_session" {
+		t.Errorf("console cookies %v", cookies)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/console"
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/notify/email"
 	"github.com/patchwatch/patchwatch/notify/slack"
@@ -84,7 +85,17 @@ func buildNotifier(cfg config.Config, s *store.Store, svc *service.Service, log 
 		OwnerDigest: offIfOff(n.OwnerDigest), AdminDigest: offIfOff(n.AdminDigest), DigestHour: n.DigestHour,
 		Owners: owners, Projects: n.Projects, Admins: notify.Contact(n.Admins),
 		MaxAttempts: n.MaxAttempts, RatePerMinute: n.RatePerMinute, Templates: n.Templates,
+		ConsoleURL: n.ConsoleURL, LoginLink: loginLinks(n, s, clock),
 	}, s, svc, senders, log, clock)
+}
+
+// loginLinks makes owner alerts' one-time console sign-in links when
+// notify.console_login_links is on.
+func loginLinks(n config.Notify, s *store.Store, clock func() time.Time) func(context.Context, string) (string, error) {
+	if !n.ConsoleLoginLinks || n.ConsoleURL == "" {
+		return nil
+	}
+	return console.NewLoginLinks(s, n.ConsoleURL, 0, clock).LoginLink
 }
 
 // notifyLoop runs the notifier and works the outbox every interval.
