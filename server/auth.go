@@ -103,6 +103,6 @@ func (s *Server) Authenticate(ctx context.Context, secret string, allowed ...pat
 	if !slices.Contains(allowed, t.Kind) {
 		return t, errForbidden
 	}
-	guardOf(r.Context()).authenticate()
+	guardOf(ctx).authenticate()
 	return t, nil
 }
