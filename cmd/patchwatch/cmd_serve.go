@@ -22,8 +22,7 @@ import (
 // finish (each report is committed before it is acknowledged), and closes
 // the database.
 func serve(ctx context.Context, env *Env, cfg config.Config) error {
-	level, _ := cfg.SlogLevel()
-	log := env.logger(level)
+	log, _ := redactedLogger(env, cfg)
 	s, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return err
