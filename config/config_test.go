@@ -21,6 +21,10 @@ func TestParse(t *testing.T) {
 		{"record url without id", "feeds:\n  usn:\n    record_url: https://x/y.json\n", "feeds.usn.record_url"},
 		{"bad level", "log_level: loud\n", "log_level"},
 		{"bad attempts", "http:\n  attempts: 0\n", "http.attempts"},
+		{"body limits in flight", "server:\n  max_bodies_in_flight: 8\n  max_body_bytes_in_flight: 134217728\n  unauthenticated_timeout: 5s\n", ""},
+		{"budget under one body", "server:\n  max_body_bytes_in_flight: 1048576\n", "server.max_body_bytes_in_flight"},
+		{"no bodies in flight", "server:\n  max_bodies_in_flight: 0\n", "server.max_bodies_in_flight"},
+		{"no unauthenticated timeout", "server:\n  unauthenticated_timeout: 0s\n", "unauthenticated_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
