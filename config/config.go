@@ -256,7 +256,8 @@ func Default() Config {
 			ReportBurst:     5,
 			StaleAfter:      48 * time.Hour,
 			ShutdownTimeout: 30 * time.Second,
-			// Eight bodies at the default body limit fit the byte budget.
+			// Four bodies read to the default body limit (their doubling
+			// buffers counted) fit the byte budget; ordinary reports, hundreds.
 			MaxBodiesInFlight:      32,
 			MaxBodyBytesInFlight:   256 << 20,
 			UnauthenticatedTimeout: 10 * time.Second,

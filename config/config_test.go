@@ -24,6 +24,10 @@ func TestParse(t *testing.T) {
 		{"console links", "notify:\n  console_url: https://patchwatch.example.org\n  console_login_links: true\n", ""},
 		{"bad console url", "notify:\n  console_url: patchwatch.example.org\n", "notify.console_url"},
 		{"links without console url", "notify:\n  console_login_links: true\n", "notify.console_login_links"},
+		{"body limits in flight", "server:\n  max_bodies_in_flight: 8\n  max_body_bytes_in_flight: 134217728\n  unauthenticated_timeout: 5s\n", ""},
+		{"budget under one body", "server:\n  max_body_bytes_in_flight: 1048576\n", "server.max_body_bytes_in_flight"},
+		{"no bodies in flight", "server:\n  max_bodies_in_flight: 0\n", "server.max_bodies_in_flight"},
+		{"no unauthenticated timeout", "server:\n  unauthenticated_timeout: 0s\n", "unauthenticated_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,10 +24,13 @@ var ErrTooLarge = errors.New("inventory too large")
 type packageSet struct {
 	pkgs []patchwatch.Package
 	seen map[[3]string]bool
+	n    int
+	// checkOnly sets validate a list held elsewhere without copying it.
+	checkOnly bool
 }
 
 func (s *packageSet) add(p patchwatch.Package) error {
-	if len(s.pkgs) >= MaxReportPackages {
+	if s.n >= MaxReportPackages {
 		return fmt.Errorf("%w: more than %d packages", ErrTooLarge, MaxReportPackages)
 	}
 	if err := checkPackage(p); err != nil {
@@ -41,7 +44,10 @@ func (s *packageSet) add(p patchwatch.Package) error {
 		return fmt.Errorf("%s %s %s listed twice", p.Name, p.Version, p.Arch)
 	}
 	s.seen[k] = true
-	s.pkgs = append(s.pkgs, p)
+	s.n++
+	if !s.checkOnly {
+		s.pkgs = append(s.pkgs, p)
+	}
 	return nil
 }
 
@@ -73,7 +79,7 @@ func ValidateHost(h *patchwatch.Host) error {
 	if err := validateChecks(h.Checks); err != nil {
 		return fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	var set packageSet
+	set := packageSet{checkOnly: true, seen: make(map[[3]string]bool, len(h.Packages))}
 	for i, p := range h.Packages {
 		if err := set.add(p); err != nil {
 			return fmt.Errorf("host %s: packages[%d]: %w", h.Name, i, err)

@@ -135,7 +135,7 @@ func (r *Report) Validate() error {
 	if len(r.Packages) > MaxReportPackages {
 		return fmt.Errorf("%w: %d packages, more than %d", ErrTooLarge, len(r.Packages), MaxReportPackages)
 	}
-	var set packageSet
+	set := packageSet{checkOnly: true, seen: make(map[[3]string]bool, len(r.Packages))}
 	for i, p := range r.Packages {
 		pkg := patchwatch.Package{Name: p.Name, Version: p.Version, Arch: p.Arch, SourceName: p.SourceName, SourceVersion: p.SourceVersion, Module: p.Module}
 		if err := set.add(pkg); err != nil {

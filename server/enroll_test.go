@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -174,5 +175,27 @@ func TestEnrollmentsLogTheirToken(t *testing.T) {
 	}
 	if enrolled != 1 || reenrolled != 1 || refused != 1 {
 		t.Errorf("logged %d enrollments, %d re-enrollments, %d refusals:\n%s", enrolled, reenrolled, refused, logs.String())
+	}
+}
+
+// TestAPIErrorsRedactTheToken: an error that would echo the caller's
+// secret (here through the Vuls server-name header, escaped and in upper
+// case) answers and logs it masked.
+func TestAPIErrorsRedactTheToken(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnvWith(t, server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	hostToken := e.enrollHost("vm1", e.enroll)
+	secretPart := hostToken[len(hostToken)-20:]
+	for _, echoed := range []string{hostToken, url.QueryEscape(hostToken), strings.ToUpper(hostToken)} {
+		hdr := map[string]string{"X-Vuls-OS-Family": "ubuntu", "X-Vuls-OS-Release": "20.04", "X-Vuls-Server-Name": echoed}
+		resp, data := e.do("POST", "/vuls", hostToken, "text/plain", []byte("bash,ii ,5.0-6ubuntu1.2,bash,5.0-6ubuntu1.2\n"), hdr)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(data), "[redacted]") {
+			t.Errorf("status %d: %s", resp.StatusCode, data)
+		}
+		for _, out := range []string{string(data), logs.String()} {
+			if strings.Contains(strings.ToLower(out), strings.ToLower(secretPart)) {
+				t.Errorf("the token came back: %s", out)
+			}
+		}
 	}
 }

@@ -107,8 +107,9 @@ func (s *Server) reserve(g *requestGuard, n int64) error {
 
 // body reads an authenticated request's body within the size limit,
 // decompressing gzip, and within the limits on bodies in flight. The
-// buffer grows by doubling and each growth is reserved first, so what the
-// budget counts is what the process holds.
+// buffer grows by doubling and each new buffer is reserved before it is
+// made, outgrown ones included, so what the budget counts is what the
+// request allocated.
 func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	g := guardOf(r.Context())
 	if g == nil || !g.authenticated {
@@ -147,8 +148,10 @@ func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 			if int64(len(buf)) > limit {
 				return nil, errTooLarge
 			}
+			// The outgrown buffer stays counted until the request ends: it
+			// is garbage, but memory until the collector takes it.
 			grown := min(2*int64(cap(buf)), limit+1)
-			if err := s.reserve(g, grown-int64(cap(buf))); err != nil {
+			if err := s.reserve(g, grown); err != nil {
 				return nil, err
 			}
 			buf = append(make([]byte, 0, grown), buf...)

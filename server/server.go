@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/internal/buildinfo"
+	"github.com/patchwatch/patchwatch/redact"
 	"github.com/patchwatch/patchwatch/service"
 )
 
@@ -200,6 +202,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // fail answers a request with a clear JSON error and logs it. Internal
 // errors are logged in full but answered without detail.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code string, err error) {
+	// The request's own token, in any case or escaping, never comes back
+	// in an answer or a log line.
+	if secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && strings.TrimSpace(secret) != "" {
+		err = redact.New(secret).Error(err)
+	}
 	msg := err.Error()
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr, "err", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -53,12 +54,11 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		if fs.NArg() != 0 || *osRelease != "" {
 			return usageError("host import --report takes no --os-release and no packages file")
 		}
-		f, err := os.Open(*report)
+		data, err := readInventoryFile(*report)
 		if err != nil {
 			return err
 		}
-		rep, err := inventory.DecodeReport(f)
-		f.Close()
+		rep, err := inventory.DecodeReport(bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("%s: %w", *report, err)
 		}
@@ -74,6 +74,9 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		if *rebootRequired {
 			h.RebootRequired = true
 		}
+		if err := inventory.ValidateHost(&h); err != nil {
+			return err
+		}
 		return putHost(ctx, env, *db, *configPath, h)
 	}
 	if *name == "" || *osRelease == "" || fs.NArg() != 1 {
@@ -86,14 +89,14 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		Stream: *stream, Now: env.now(),
 	}
 	var err error
-	if in.OSRelease, err = os.ReadFile(*osRelease); err != nil {
+	if in.OSRelease, err = readInventoryFile(*osRelease); err != nil {
 		return err
 	}
-	if in.Packages, err = os.ReadFile(fs.Arg(0)); err != nil {
+	if in.Packages, err = readInventoryFile(fs.Arg(0)); err != nil {
 		return err
 	}
 	if *debianVersion != "" {
-		b, err := os.ReadFile(*debianVersion)
+		b, err := readInventoryFile(*debianVersion)
 		if err != nil {
 			return err
 		}
@@ -105,6 +108,27 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 	}
 	h.RebootRequired = *rebootRequired
 	return putHost(ctx, env, *db, *configPath, h)
+}
+
+// maxInventoryFile bounds a hand-imported file: twice the API's body
+// limit, far above the largest real package list (a few MiB).
+const maxInventoryFile = 64 << 20
+
+// readInventoryFile reads a file of a hand import within maxInventoryFile.
+func readInventoryFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxInventoryFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxInventoryFile {
+		return nil, fmt.Errorf("%s: larger than %d MiB, not an inventory", path, maxInventoryFile>>20)
+	}
+	return data, nil
 }
 
 func putHost(ctx context.Context, env *Env, db, configPath string, h patchwatch.Host) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/config"
 	"github.com/patchwatch/patchwatch/notify"
+	"github.com/patchwatch/patchwatch/redact"
 	"github.com/patchwatch/patchwatch/store"
 )
 
@@ -37,7 +38,8 @@ func notifyEnv(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, r
 		s.Close()
 		return nil, nil, cfg, err
 	}
-	nt, err := buildNotifier(cfg, s, svc, env.configLogger(cfg), env.Now)
+	log, _ := redactedLogger(env, cfg)
+	nt, err := buildNotifier(cfg, s, svc, log, env.Now)
 	if err != nil {
 		s.Close()
 		return nil, nil, cfg, err
@@ -193,7 +195,9 @@ func runNotify(ctx context.Context, env *Env, args []string) error {
 	}
 	d, err := nt.Test(ctx, *channel, target)
 	if err != nil {
-		return err
+		// The senders redact their own secrets; this also covers what
+		// they cannot see, such as a wrapped library error.
+		return redact.New(configSecrets(cfg)...).Error(err)
 	}
 	fmt.Fprintf(env.Stdout, "test message %s sent to %s %s\n", d.ID, *channel, target)
 	return nil

@@ -306,7 +306,7 @@ func runPollLoop(ctx context.Context, env *Env, name string, args []string) erro
 
 // pollRounds polls once, or on cfg.PollInterval until ctx ends.
 func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) error {
-	log := env.configLogger(cfg)
+	log, _ := redactedLogger(env, cfg)
 	s, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return err

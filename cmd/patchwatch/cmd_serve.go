@@ -23,7 +23,7 @@ import (
 // finish (each report is committed before it is acknowledged), and closes
 // the database.
 func serve(ctx context.Context, env *Env, cfg config.Config) error {
-	log := env.configLogger(cfg)
+	log, _ := redactedLogger(env, cfg)
 	s, err := store.Open(cfg.DB, store.Options{})
 	if err != nil {
 		return err

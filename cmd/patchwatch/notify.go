@@ -15,9 +15,30 @@ import (
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/notify/email"
 	"github.com/patchwatch/patchwatch/notify/slack"
+	"github.com/patchwatch/patchwatch/redact"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
 )
+
+// configSecrets returns the secrets the configuration names, for
+// redaction; buildNotifier reports those it cannot read.
+func configSecrets(cfg config.Config) []string {
+	var out []string
+	for _, src := range [][2]string{{cfg.Notify.Email.PasswordFile, "PATCHWATCH_SMTP_PASSWORD"},
+		{cfg.Notify.Slack.WebhookURLFile, "PATCHWATCH_SLACK_WEBHOOK_URL"}, {cfg.Notify.Slack.BotTokenFile, "PATCHWATCH_SLACK_BOT_TOKEN"}} {
+		if v, err := config.Secret(src[0], src[1]); err == nil && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// redactedLogger is env.logger with the configuration's secrets masked
+// in every message and attribute.
+func redactedLogger(env *Env, cfg config.Config) (*slog.Logger, *redact.Redactor) {
+	r := redact.New(configSecrets(cfg)...)
+	return slog.New(r.Handler(env.configLogger(cfg).Handler())), r
+}
 
 // buildNotifier wires the notifier from the configuration; with
 // notifications disabled it has no senders and only drops events.

@@ -41,3 +41,25 @@ func TestDigestCommands(t *testing.T) {
 		t.Errorf("notify test without email: %v", r.err)
 	}
 }
+
+// TestNotifyTestKeepsWebhookSecret is the campaign's case: a webhook URL
+// written with an upper-case scheme came back whole in the error of
+// `notify test`.
+func TestNotifyTestKeepsWebhookSecret(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pw.db")
+	hook := filepath.Join(dir, "webhook")
+	// Port 1 on loopback refuses: the send fails with the URL in Go's error.
+	os.WriteFile(hook, []byte("HTTP://127.0.0.1:1/services/T0AAA/B0BBB/Sekr3tPathPart\n"), 0o600)
+	cfg := filepath.Join(dir, "patchwatch.yaml")
+	os.WriteFile(cfg, []byte("db: "+db+"\nnotify:\n  enabled: true\n  slack:\n    webhook_url_file: "+hook+"\n"), 0o600)
+	r := run(t, db, "notify", "test", "--config", cfg, "--channel", "slack", "--to", "#ops")
+	if r.err == nil || !strings.Contains(r.err.Error(), "[redacted]") {
+		t.Fatalf("notify test to a closed port: %v", r.err)
+	}
+	for _, out := range []string{r.err.Error(), r.stdout, r.stderr} {
+		if strings.Contains(strings.ToLower(out), "sekr3t") {
+			t.Errorf("the webhook's secret path leaked: %q", out)
+		}
+	}
+}

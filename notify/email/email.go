@@ -17,6 +17,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/notify"
+	"github.com/patchwatch/patchwatch/redact"
 )
 
 // Config locates the relay.
@@ -39,7 +40,8 @@ type Config struct {
 type Sender struct {
 	cfg Config
 	// domain is the From address's, for Message-IDs.
-	domain string
+	domain   string
+	redactor *redact.Redactor
 }
 
 var _ notify.Sender = (*Sender)(nil)
@@ -66,7 +68,7 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("email: from %q: %w", cfg.From, err)
 	}
 	_, domain, _ := strings.Cut(addr.Address, "@")
-	return &Sender{cfg: cfg, domain: domain}, nil
+	return &Sender{cfg: cfg, domain: domain, redactor: redact.New(cfg.Password)}, nil
 }
 
 func (s *Sender) client() (*mail.Client, error) {
@@ -118,7 +120,7 @@ func (s *Sender) Send(ctx context.Context, d patchwatch.Delivery) error {
 	if err == nil {
 		return nil
 	}
-	err = s.redact(err)
+	err = s.redactor.Error(err)
 	var se *mail.SendError
 	if errors.As(err, &se) {
 		if code := se.ErrorCode(); code >= 500 && code < 600 {
@@ -131,19 +133,3 @@ func (s *Sender) Send(ctx context.Context, d patchwatch.Delivery) error {
 	// Connection and TLS failures: the relay may come back.
 	return fmt.Errorf("email to %s: %w: %w", d.Target, notify.ErrTemporary, err)
 }
-
-// redact keeps the password out of any error text.
-func (s *Sender) redact(err error) error {
-	if s.cfg.Password == "" || !strings.Contains(err.Error(), s.cfg.Password) {
-		return err
-	}
-	return redacted{strings.ReplaceAll(err.Error(), s.cfg.Password, "[redacted]"), err}
-}
-
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r redacted) Error() string { return r.msg }
-func (r redacted) Unwrap() error { return r.err }

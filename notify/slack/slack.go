@@ -20,6 +20,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/notify"
+	"github.com/patchwatch/patchwatch/redact"
 )
 
 // Config holds the credentials; both are secrets, never logged.
@@ -35,8 +36,9 @@ type Config struct {
 
 // Sender sends deliveries to Slack.
 type Sender struct {
-	cfg Config
-	api *slack.Client
+	cfg      Config
+	api      *slack.Client
+	redactor *redact.Redactor
 }
 
 var _ notify.Sender = (*Sender)(nil)
@@ -49,7 +51,7 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.HTTP == nil {
 		cfg.HTTP = http.DefaultClient
 	}
-	s := &Sender{cfg: cfg}
+	s := &Sender{cfg: cfg, redactor: redact.New(cfg.WebhookURL, cfg.BotToken)}
 	if cfg.BotToken != "" {
 		opts := []slack.Option{slack.OptionHTTPClient(cfg.HTTP)}
 		if cfg.APIURL != "" {
@@ -159,12 +161,5 @@ func (s *Sender) classify(d patchwatch.Delivery, err error) error {
 }
 
 // redact keeps the webhook URL (its path is the secret) and the token out
-// of error text.
-func (s *Sender) redact(msg string) string {
-	for _, secret := range []string{s.cfg.WebhookURL, s.cfg.BotToken} {
-		if secret != "" {
-			msg = strings.ReplaceAll(msg, secret, "[redacted]")
-		}
-	}
-	return msg
-}
+// of error text, in any case and escaping.
+func (s *Sender) redact(msg string) string { return s.redactor.String(msg) }
