@@ -31,12 +31,24 @@ type Limits struct {
 // document is 46 MB and Red Hat's whole archive expands to about 6 GB.
 var DefaultLimits = Limits{Member: 256 << 20, Total: 32 << 30}
 
-// ErrLimit is wrapped by every error of a decompressor that reached its limit.
-var ErrLimit = fmt.Errorf("%w: decompression limit", ErrTooLarge)
+// ErrLimit is matched (errors.Is) by every error of a decompressor that
+// reached its limit; so is ErrTooLarge.
+var ErrLimit = errors.New("decompression limit reached")
 
-// limitError names the file and the limit it reached, on one line.
+// limitErr names the file and the limit it reached, on one line.
+type limitErr struct {
+	name, what string
+	limit      int64
+}
+
+func (e *limitErr) Error() string {
+	return fmt.Sprintf("%s: %s exceeds the limit of %d bytes", e.name, e.what, e.limit)
+}
+
+func (e *limitErr) Is(target error) bool { return target == ErrLimit || target == ErrTooLarge }
+
 func limitError(name, what string, limit int64) error {
-	return fmt.Errorf("%s: %s exceeds the limit of %d bytes: %w", name, what, limit, ErrLimit)
+	return &limitErr{name: name, what: what, limit: limit}
 }
 
 // zstd's own memory: the window a frame may ask for is bounded here, not

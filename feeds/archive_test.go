@@ -17,7 +17,7 @@ import (
 // the limit, and never holds more than one member's limit in memory.
 func TestDecompressionBombs(t *testing.T) {
 	const (
-		expand = 256 << 20
+		expand = 64 << 20
 		member = 4 << 20
 		total  = 16 << 20
 		// Slack for the decompressors' own state (zstd window, xz

@@ -72,6 +72,9 @@ func (f *Fetcher) Download(ctx context.Context, url string, v Validators, dest s
 		before := partSize(dest + ".part")
 		d, err := f.downloadOnce(ctx, url, v, dest, maxBytes)
 		if err == nil {
+			if !d.NotModified {
+				f.log.Info("downloaded", "url", url, "file", dest, "bytes", d.Size)
+			}
 			return d, nil
 		}
 		var r *retryable

@@ -13,6 +13,8 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/rebuild"
+	"github.com/patchwatch/patchwatch/internal/archivegen"
+	"github.com/patchwatch/patchwatch/internal/memwatch"
 )
 
 func TestPollArchive(t *testing.T) {
@@ -109,5 +111,40 @@ func TestPollInterruptedResumes(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s committed %d times", id, n)
 		}
+	}
+}
+
+// An archive that is a decompression bomb stops at the limit, naming it,
+// in memory bounded by the member limit; the cursor does not move.
+func TestPollArchiveBomb(t *testing.T) {
+	for _, format := range []string{"zip", "tar.zst", "tar.bz2"} {
+		t.Run(format, func(t *testing.T) {
+			bomb, err := archivegen.Bomb(format, 64<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(bomb) }))
+			defer srv.Close()
+			p := rebuild.NewPoller(rebuild.Config{Name: "rlsa", URL: srv.URL, DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 4 << 20, Total: 16 << 20}},
+				feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+			committed := false
+			var pollErr error
+			peak := memwatch.Measure(func() {
+				_, pollErr = p.Poll(context.Background(), nil, func(context.Context, []patchwatch.Advisory, []byte) error {
+					committed = true
+					return nil
+				})
+			})
+			if pollErr == nil || committed {
+				t.Fatalf("bomb: err %v, committed %v", pollErr, committed)
+			}
+			if format != "zip" && !errors.Is(pollErr, feeds.ErrLimit) {
+				t.Errorf("err = %v, want the total limit", pollErr)
+			}
+			t.Logf("%s: %v; peak heap %s", format, pollErr, memwatch.MiB(peak.HeapInuse))
+			if peak.HeapInuse > 4<<20+24<<20 {
+				t.Errorf("peak heap %s", memwatch.MiB(peak.HeapInuse))
+			}
+		})
 	}
 }

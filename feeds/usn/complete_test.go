@@ -17,6 +17,8 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/usn"
+	"github.com/patchwatch/patchwatch/internal/archivegen"
+	"github.com/patchwatch/patchwatch/internal/memwatch"
 )
 
 // site publishes like ubuntu.com and its mirrors: an RSS feed of the 10
@@ -294,4 +296,46 @@ func countOf(list []string, s string) int {
 		}
 	}
 	return n
+}
+
+// A bulk export that is a decompression bomb stops at the limit with an
+// error naming the file and the limit, in memory bounded by the member
+// limit, and the live feed is still read.
+func TestPollExportBomb(t *testing.T) {
+	for _, format := range []string{"zip", "tar.zst", "tar.gz"} {
+		t.Run(format, func(t *testing.T) {
+			bomb, err := archivegen.Bomb(format, 64<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &site{exportTag: `"bomb"`, export: bomb}
+			s.publish(t, "USN-8300-1")
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			mem := &memory{advisories: map[string]patchwatch.Advisory{}}
+			p := usn.NewPoller(usn.Config{
+				FeedURL: srv.URL + "/rss.xml", RecordURL: srv.URL + "/osv/{id}.json", BackfillURL: srv.URL + "/all.zip",
+				DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 4 << 20, Total: 16 << 20},
+			}, feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+			var pollErr error
+			peak := memwatch.Measure(func() { _, pollErr = p.Poll(context.Background(), nil, mem.commit) })
+			var part *feeds.PartError
+			if format == "zip" {
+				// A zip member over its limit is skipped and reported; the
+				// export has nothing else, so the backfill completes empty.
+				if pollErr != nil {
+					t.Fatalf("zip bomb: %v", pollErr)
+				}
+			} else if !errors.As(pollErr, &part) || part.Part != "backfill" || !errors.Is(pollErr, feeds.ErrLimit) || !strings.Contains(pollErr.Error(), "16777216") {
+				t.Fatalf("err = %v, want the backfill stopped at the 16 MiB limit", pollErr)
+			}
+			if _, ok := mem.advisories["USN-8300-1"]; !ok {
+				t.Error("the feed's notice was not stored")
+			}
+			t.Logf("%s: peak heap %s", format, memwatch.MiB(peak.HeapInuse))
+			if peak.HeapInuse > 4<<20+24<<20 {
+				t.Errorf("peak heap %s", memwatch.MiB(peak.HeapInuse))
+			}
+		})
+	}
 }
