@@ -66,43 +66,20 @@ func (f *Fetcher) Download(ctx context.Context, url string, v Validators, dest s
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return Download{}, fmt.Errorf("download %s: %w", url, err)
 	}
-	wait := f.backoff
-	var lastErr error
-	for failures := 0; failures < f.attempts; {
+	var d Download
+	err := f.retry(ctx, url, func() (bool, error) {
 		before := partSize(dest + ".part")
-		d, err := f.downloadOnce(ctx, url, v, dest, maxBytes)
-		if err == nil {
-			if !d.NotModified {
-				f.log.Info("downloaded", "url", url, "file", dest, "bytes", d.Size)
-			}
-			return d, nil
-		}
-		var r *retryable
-		if !errors.As(err, &r) || ctx.Err() != nil {
-			return Download{}, err
-		}
-		lastErr = err
-		if partSize(dest+".part") > before {
-			// Progress: resume at once, the server is alive.
-			failures, wait = 0, f.backoff
-			f.log.Warn("download interrupted, resuming", "url", url, "have", partSize(dest+".part"), "err", err)
-			continue
-		}
-		failures++
-		if failures == f.attempts {
-			break
-		}
-		d2 := wait
-		if r.after > 0 {
-			d2 = r.after
-		}
-		f.log.Warn("download failed, retrying", "url", url, "attempt", failures, "wait", d2, "err", err)
-		if err := f.sleep(ctx, d2); err != nil {
-			return Download{}, fmt.Errorf("download %s: %w", url, err)
-		}
-		wait *= 2
+		var err error
+		d, err = f.downloadOnce(ctx, url, v, dest, maxBytes)
+		return partSize(dest+".part") > before, err
+	})
+	if err != nil {
+		return Download{}, err
 	}
-	return Download{}, fmt.Errorf("after %d attempts: %w", f.attempts, lastErr)
+	if !d.NotModified {
+		f.log.Info("downloaded", "url", url, "file", dest, "bytes", d.Size)
+	}
+	return d, nil
 }
 
 func partSize(path string) int64 {

@@ -33,6 +33,7 @@ type bigUbuntu struct {
 	total     int64 // the export's exact length, measured once
 	templates [][]byte
 	cve       []byte
+	alma      []byte
 	mu        sync.Mutex
 	cut       bool
 	ranges    []string
@@ -57,6 +58,7 @@ func newBigUbuntu(tb testing.TB, notices int, size int64) *bigUbuntu {
 	// CVE records are skipped by name; 64 KiB each gives the real
 	// export's order of entries per GB.
 	u.cve = bytes.Repeat(cve, 64<<10/len(cve)+1)[:64<<10]
+	u.alma = zipDir(tb, "../../feeds/rebuild/testdata/almalinux9")
 	counter := &countingWriter{}
 	if err := u.write(counter); err != nil {
 		tb.Fatal(err)
@@ -163,25 +165,10 @@ func (u *bigUbuntu) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/kev.json":
 		http.ServeFile(w, r, "../../feeds/kev/testdata/known_exploited_vulnerabilities.json")
 	case r.URL.Path == "/alma.zip":
-		w.Write(zipDirBytes("../../feeds/rebuild/testdata/almalinux9"))
+		w.Write(u.alma)
 	default:
 		http.NotFound(w, r)
 	}
-}
-
-func zipDirBytes(dir string) []byte {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	i := 0
-	var buf bytes.Buffer
-	archivegen.WriteZip(&buf, func() (archivegen.Member, bool) {
-		if i == len(files) {
-			return archivegen.Member{}, false
-		}
-		b, _ := os.ReadFile(files[i])
-		i++
-		return archivegen.Member{Name: filepath.Base(files[i-1]), Content: b}, true
-	})
-	return buf.Bytes()
 }
 
 // firstStart runs `patchwatch poll --once` on an empty database against

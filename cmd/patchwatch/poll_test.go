@@ -126,7 +126,7 @@ func tarZst(t *testing.T, dir string, names ...string) []byte {
 	return out.Bytes()
 }
 
-func zipDir(t *testing.T, dir string) []byte {
+func zipDir(t testing.TB, dir string) []byte {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	var buf bytes.Buffer

@@ -17,15 +17,24 @@ import (
 	"github.com/patchwatch/patchwatch/internal/memwatch"
 )
 
-func TestPollArchive(t *testing.T) {
+// zipDir zips the records of testdata/dir, as OSV.dev's all.zip holds them.
+func zipDir(t *testing.T, dir string) *bytes.Buffer {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	files, _ := filepath.Glob("testdata/almalinux9/*.json")
+	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
 	for _, f := range files {
 		w, _ := zw.Create(filepath.Base(f))
-		w.Write(readFile(t, "almalinux9/"+filepath.Base(f)))
+		w.Write(readFile(t, dir+"/"+filepath.Base(f)))
 	}
-	zw.Close()
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func TestPollArchive(t *testing.T) {
+	buf := zipDir(t, "almalinux9")
 	gets := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gets++
@@ -68,14 +77,8 @@ func TestPollArchive(t *testing.T) {
 // A read that fails half-way resumes after what it committed, from the
 // downloaded file, without a second download.
 func TestPollInterruptedResumes(t *testing.T) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	buf := zipDir(t, "almalinux10")
 	files, _ := filepath.Glob("testdata/almalinux10/*.json")
-	for _, f := range files {
-		w, _ := zw.Create(filepath.Base(f))
-		w.Write(readFile(t, "almalinux10/"+filepath.Base(f)))
-	}
-	zw.Close()
 	gets := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gets++
