@@ -163,7 +163,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		}, fetch, log)})
 	}
 	if c := cfg.Feeds.RHSA; c.Enabled {
-		p := rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency}, fetch, log)
+		p := rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency, DownloadDir: downloads}, fetch, log)
 		ps = append(ps, advisoryPoller[rhsa.Stats]{name: p.Name(), poll: func(ctx context.Context, cur []byte, commit commitFunc) (rhsa.Stats, error) {
 			return p.Poll(ctx, cur, commit)
 		}})
