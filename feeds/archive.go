@@ -172,6 +172,12 @@ func readExactly(r io.Reader, sizeHint, limit int64, name string) ([]byte, error
 // bytes; other content is returned as it is. limit bounds the output, and
 // the output is counted before it is kept, so memory is its size, once.
 func Decompress(data []byte, limit int64) ([]byte, error) {
+	if format := sniff(data[:min(len(data), 8)]); format == formatNone || format == formatZip {
+		if int64(len(data)) > limit {
+			return nil, limitError("input", "size", limit)
+		}
+		return data, nil
+	}
 	return decompressAt(bytes.NewReader(data), int64(len(data)), "input", limit)
 }
 

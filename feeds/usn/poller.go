@@ -417,8 +417,9 @@ func (p *Poller) readExport(ctx context.Context, cur *Cursor, commit Commit) (in
 		*cur = next
 		return 0, nil
 	}
-	if dl.Validators != cur.Export {
-		// Another version of the export: counts of the old one do not apply.
+	if dl.Validators != cur.Export || dl.Validators == (feeds.Validators{}) {
+		// Another version of the export (or one that cannot be told
+		// apart): counts of the old one do not apply.
 		cur.ExportDone = 0
 	}
 	cur.Export = dl.Validators
