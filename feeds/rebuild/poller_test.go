@@ -122,13 +122,13 @@ func TestPollInterruptedResumes(t *testing.T) {
 func TestPollArchiveBomb(t *testing.T) {
 	for _, format := range []string{"zip", "tar.zst", "tar.bz2"} {
 		t.Run(format, func(t *testing.T) {
-			bomb, err := archivegen.Bomb(format, 64<<20)
+			bomb, err := archivegen.Bomb(format, 16<<20)
 			if err != nil {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(bomb) }))
 			defer srv.Close()
-			p := rebuild.NewPoller(rebuild.Config{Name: "rlsa", URL: srv.URL, DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 4 << 20, Total: 16 << 20}},
+			p := rebuild.NewPoller(rebuild.Config{Name: "rlsa", URL: srv.URL, DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 1 << 20, Total: 4 << 20}},
 				feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
 			committed := false
 			var pollErr error
@@ -145,7 +145,7 @@ func TestPollArchiveBomb(t *testing.T) {
 				t.Errorf("err = %v, want the total limit", pollErr)
 			}
 			t.Logf("%s: %v; peak heap %s", format, pollErr, memwatch.MiB(peak.HeapInuse))
-			if peak.HeapInuse > 4<<20+24<<20 {
+			if peak.HeapInuse > 1<<20+24<<20 {
 				t.Errorf("peak heap %s", memwatch.MiB(peak.HeapInuse))
 			}
 		})

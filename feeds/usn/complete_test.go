@@ -339,7 +339,7 @@ func countOf(list []string, s string) int {
 func TestPollExportBomb(t *testing.T) {
 	for _, format := range []string{"zip", "tar.zst", "tar.gz"} {
 		t.Run(format, func(t *testing.T) {
-			bomb, err := archivegen.Bomb(format, 64<<20)
+			bomb, err := archivegen.Bomb(format, 16<<20)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,7 +350,7 @@ func TestPollExportBomb(t *testing.T) {
 			mem := &memory{advisories: map[string]patchwatch.Advisory{}}
 			p := usn.NewPoller(usn.Config{
 				FeedURL: srv.URL + "/rss.xml", RecordURL: srv.URL + "/osv/{id}.json", BackfillURL: srv.URL + "/all.zip",
-				DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 4 << 20, Total: 16 << 20},
+				DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 1 << 20, Total: 4 << 20},
 			}, feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
 			var pollErr error
 			peak := memwatch.Measure(func() { _, pollErr = p.Poll(context.Background(), nil, mem.commit) })
@@ -361,14 +361,14 @@ func TestPollExportBomb(t *testing.T) {
 				if pollErr != nil {
 					t.Fatalf("zip bomb: %v", pollErr)
 				}
-			} else if !errors.As(pollErr, &part) || part.Part != "backfill" || !errors.Is(pollErr, feeds.ErrLimit) || !strings.Contains(pollErr.Error(), "16777216") {
-				t.Fatalf("err = %v, want the backfill stopped at the 16 MiB limit", pollErr)
+			} else if !errors.As(pollErr, &part) || part.Part != "backfill" || !errors.Is(pollErr, feeds.ErrLimit) || !strings.Contains(pollErr.Error(), "4194304") {
+				t.Fatalf("err = %v, want the backfill stopped at the 4 MiB limit", pollErr)
 			}
 			if _, ok := mem.advisories["USN-8300-1"]; !ok {
 				t.Error("the feed's notice was not stored")
 			}
 			t.Logf("%s: peak heap %s", format, memwatch.MiB(peak.HeapInuse))
-			if peak.HeapInuse > 4<<20+24<<20 {
+			if peak.HeapInuse > 1<<20+24<<20 {
 				t.Errorf("peak heap %s", memwatch.MiB(peak.HeapInuse))
 			}
 		})
