@@ -53,15 +53,20 @@ type partNote struct {
 // request (guarded by If-Range) on the next attempt, and on the next call
 // if the process stopped. A file completed by an earlier call whose reader
 // did not Discard it is returned again without a request, so a crash while
-// reading the file does not cost another download. v makes the request
+// reading the file does not cost another download; that is only done for
+// an unconditional request (v empty): with validators, a leftover is
+// removed and the server asked what is new. v makes the request
 // conditional. Attempts that made progress do not count against the retry
 // budget; maxBytes bounds the file.
 func (f *Fetcher) Download(ctx context.Context, url string, v Validators, dest string, maxBytes int64) (Download, error) {
-	if note, err := readNote(dest + ".json"); err == nil && note.Complete && note.URL == url {
-		if st, err := os.Stat(dest); err == nil {
+	if note, err := readNote(dest + ".json"); err == nil && note.Complete {
+		st, statErr := os.Stat(dest)
+		if statErr == nil && note.URL == url && v == (Validators{}) {
 			f.log.Info("reusing a completed download", "url", url, "file", dest, "bytes", st.Size())
 			return Download{Path: dest, Validators: note.Validators, Size: st.Size()}, nil
 		}
+		// A conditional request wants what is new, not a leftover.
+		_ = (Download{Path: dest}).Discard()
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return Download{}, fmt.Errorf("download %s: %w", url, err)
