@@ -47,3 +47,38 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestKEVSources(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+		wantErr    string
+	}{
+		{"default: CISA, then the GitHub copy", "", []string{
+			"https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+			"https://raw.githubusercontent.com/cisagov/kev-data/main/known_exploited_vulnerabilities.json"}, ""},
+		{"urls", "feeds:\n  kev:\n    urls: [https://a.example/kev.json, https://b.example/kev.json]\n", []string{"https://a.example/kev.json", "https://b.example/kev.json"}, ""},
+		{"url, as older configurations say", "feeds:\n  kev:\n    url: https://mirror.example/kev.json\n", []string{"https://mirror.example/kev.json"}, ""},
+		{"empty list", "feeds:\n  kev:\n    urls: []\n", nil, "feeds.kev.urls"},
+		{"bad list entry", "feeds:\n  kev:\n    urls: [https://a.example/k, ftp://b]\n", nil, "feeds.kev.urls[1]"},
+		{"usn resync too often", "feeds:\n  usn:\n    resync_interval: 5m\n", nil, "feeds.usn.resync_interval"},
+		{"usn probes", "feeds:\n  usn:\n    max_probes: 0\n", nil, "feeds.usn.max_probes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse(strings.NewReader(tt.yaml))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to name %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Feeds.KEV.Sources(); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("Sources = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

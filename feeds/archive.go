@@ -31,12 +31,24 @@ type Limits struct {
 // document is 46 MB and Red Hat's whole archive expands to about 6 GB.
 var DefaultLimits = Limits{Member: 256 << 20, Total: 32 << 30}
 
-// ErrLimit is wrapped by every error of a decompressor that reached its limit.
-var ErrLimit = fmt.Errorf("%w: decompression limit", ErrTooLarge)
+// ErrLimit is matched (errors.Is) by every error of a decompressor that
+// reached its limit; so is ErrTooLarge.
+var ErrLimit = errors.New("decompression limit reached")
 
-// limitError names the file and the limit it reached, on one line.
+// limitErr names the file and the limit it reached, on one line.
+type limitErr struct {
+	name, what string
+	limit      int64
+}
+
+func (e *limitErr) Error() string {
+	return fmt.Sprintf("%s: %s exceeds the limit of %d bytes", e.name, e.what, e.limit)
+}
+
+func (e *limitErr) Is(target error) bool { return target == ErrLimit || target == ErrTooLarge }
+
 func limitError(name, what string, limit int64) error {
-	return fmt.Errorf("%s: %s exceeds the limit of %d bytes: %w", name, what, limit, ErrLimit)
+	return &limitErr{name: name, what: what, limit: limit}
 }
 
 // zstd's own memory: the window a frame may ask for is bounded here, not
@@ -160,6 +172,12 @@ func readExactly(r io.Reader, sizeHint, limit int64, name string) ([]byte, error
 // bytes; other content is returned as it is. limit bounds the output, and
 // the output is counted before it is kept, so memory is its size, once.
 func Decompress(data []byte, limit int64) ([]byte, error) {
+	if format := sniff(data[:min(len(data), 8)]); format == formatNone || format == formatZip {
+		if int64(len(data)) > limit {
+			return nil, limitError("input", "size", limit)
+		}
+		return data, nil
+	}
 	return decompressAt(bytes.NewReader(data), int64(len(data)), "input", limit)
 }
 

@@ -53,53 +53,38 @@ type partNote struct {
 // request (guarded by If-Range) on the next attempt, and on the next call
 // if the process stopped. A file completed by an earlier call whose reader
 // did not Discard it is returned again without a request, so a crash while
-// reading the file does not cost another download. v makes the request
+// reading the file does not cost another download; that is only done for
+// an unconditional request (v empty): with validators, a leftover is
+// removed and the server asked what is new. v makes the request
 // conditional. Attempts that made progress do not count against the retry
 // budget; maxBytes bounds the file.
 func (f *Fetcher) Download(ctx context.Context, url string, v Validators, dest string, maxBytes int64) (Download, error) {
-	if note, err := readNote(dest + ".json"); err == nil && note.Complete && note.URL == url {
-		if st, err := os.Stat(dest); err == nil {
+	if note, err := readNote(dest + ".json"); err == nil && note.Complete {
+		st, statErr := os.Stat(dest)
+		if statErr == nil && note.URL == url && v == (Validators{}) {
 			f.log.Info("reusing a completed download", "url", url, "file", dest, "bytes", st.Size())
 			return Download{Path: dest, Validators: note.Validators, Size: st.Size()}, nil
 		}
+		// A conditional request wants what is new, not a leftover.
+		_ = (Download{Path: dest}).Discard()
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return Download{}, fmt.Errorf("download %s: %w", url, err)
 	}
-	wait := f.backoff
-	var lastErr error
-	for failures := 0; failures < f.attempts; {
+	var d Download
+	err := f.retry(ctx, url, func() (bool, error) {
 		before := partSize(dest + ".part")
-		d, err := f.downloadOnce(ctx, url, v, dest, maxBytes)
-		if err == nil {
-			return d, nil
-		}
-		var r *retryable
-		if !errors.As(err, &r) || ctx.Err() != nil {
-			return Download{}, err
-		}
-		lastErr = err
-		if partSize(dest+".part") > before {
-			// Progress: resume at once, the server is alive.
-			failures, wait = 0, f.backoff
-			f.log.Warn("download interrupted, resuming", "url", url, "have", partSize(dest+".part"), "err", err)
-			continue
-		}
-		failures++
-		if failures == f.attempts {
-			break
-		}
-		d2 := wait
-		if r.after > 0 {
-			d2 = r.after
-		}
-		f.log.Warn("download failed, retrying", "url", url, "attempt", failures, "wait", d2, "err", err)
-		if err := f.sleep(ctx, d2); err != nil {
-			return Download{}, fmt.Errorf("download %s: %w", url, err)
-		}
-		wait *= 2
+		var err error
+		d, err = f.downloadOnce(ctx, url, v, dest, maxBytes)
+		return partSize(dest+".part") > before, err
+	})
+	if err != nil {
+		return Download{}, err
 	}
-	return Download{}, fmt.Errorf("after %d attempts: %w", f.attempts, lastErr)
+	if !d.NotModified {
+		f.log.Info("downloaded", "url", url, "file", dest, "bytes", d.Size)
+	}
+	return d, nil
 }
 
 func partSize(path string) int64 {

@@ -163,32 +163,52 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, v Validators) (Result, 
 // FetchMax is Fetch with its own size limit, for bulk archives that are
 // larger than any single record.
 func (f *Fetcher) FetchMax(ctx context.Context, url string, v Validators, maxBytes int64) (Result, error) {
+	var res Result
+	err := f.retry(ctx, url, func() (bool, error) {
+		var err error
+		res, err = f.once(ctx, url, v, maxBytes)
+		return false, err
+	})
+	return res, err
+}
+
+// retry runs attempt until it succeeds, fails for good, or has failed
+// f.attempts times in a row, waiting with exponential backoff (or the
+// server's Retry-After) between failures. An attempt that made progress
+// (a download that grew) resets the count and is resumed at once.
+func (f *Fetcher) retry(ctx context.Context, url string, attempt func() (progressed bool, err error)) error {
 	wait := f.backoff
 	var lastErr error
-	for attempt := 1; attempt <= f.attempts; attempt++ {
-		res, err := f.once(ctx, url, v, maxBytes)
+	for failures := 0; failures < f.attempts; {
+		progressed, err := attempt()
 		if err == nil {
-			return res, nil
+			return nil
 		}
 		var r *retryable
 		if !errors.As(err, &r) || ctx.Err() != nil {
-			return Result{}, err
+			return err
 		}
 		lastErr = err
-		if attempt == f.attempts {
+		if progressed {
+			failures, wait = 0, f.backoff
+			f.log.Warn("transfer interrupted, resuming", "url", url, "err", err)
+			continue
+		}
+		failures++
+		if failures == f.attempts {
 			break
 		}
 		d := wait
 		if r.after > 0 {
 			d = r.after
 		}
-		f.log.Warn("fetch failed, retrying", "url", url, "attempt", attempt, "wait", d, "err", err)
+		f.log.Warn("fetch failed, retrying", "url", url, "attempt", failures, "wait", d, "err", err)
 		if err := f.sleep(ctx, d); err != nil {
-			return Result{}, fmt.Errorf("fetch %s: %w", url, err)
+			return fmt.Errorf("fetch %s: %w", url, err)
 		}
 		wait *= 2
 	}
-	return Result{}, fmt.Errorf("after %d attempts: %w", f.attempts, lastErr)
+	return fmt.Errorf("after %d attempts: %w", f.attempts, lastErr)
 }
 
 func (f *Fetcher) once(ctx context.Context, url string, v Validators, maxBytes int64) (Result, error) {

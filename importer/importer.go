@@ -123,13 +123,19 @@ type Record struct {
 // Walk reads every file under paths and calls fn once per file or archive
 // member, in a stable order. An error from fn stops the walk.
 func Walk(ctx context.Context, paths []string, parsers []Parser, fn func(Record) error) error {
+	return WalkLimited(ctx, paths, parsers, feeds.Limits{Member: MaxFileBytes, Total: MaxArchiveBytes}, fn)
+}
+
+// WalkLimited is Walk with its own bounds on what one file or archive
+// member, and one whole archive, may expand to.
+func WalkLimited(ctx context.Context, paths []string, parsers []Parser, limits feeds.Limits, fn func(Record) error) error {
 	for _, root := range paths {
 		info, err := os.Stat(root)
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
 		if !info.IsDir() {
-			if err := readFile(ctx, root, parsers, fn); err != nil {
+			if err := readFile(ctx, root, parsers, limits, fn); err != nil {
 				return err
 			}
 			continue
@@ -155,7 +161,7 @@ func Walk(ctx context.Context, paths []string, parsers []Parser, fn func(Record)
 		}
 		slices.Sort(files)
 		for _, f := range files {
-			if err := readFile(ctx, f, parsers, fn); err != nil {
+			if err := readFile(ctx, f, parsers, limits, fn); err != nil {
 				return err
 			}
 		}
@@ -163,7 +169,7 @@ func Walk(ctx context.Context, paths []string, parsers []Parser, fn func(Record)
 	return nil
 }
 
-func readFile(ctx context.Context, path string, parsers []Parser, fn func(Record) error) error {
+func readFile(ctx context.Context, path string, parsers []Parser, limits feeds.Limits, fn func(Record) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -174,7 +180,7 @@ func readFile(ctx context.Context, path string, parsers []Parser, fn func(Record
 		return fn(Record{Name: path, Err: err})
 	}
 	if archive {
-		opts := feeds.WalkOptions{Limits: feeds.Limits{Member: MaxFileBytes, Total: MaxArchiveBytes}}
+		opts := feeds.WalkOptions{Limits: limits}
 		err := feeds.WalkArchiveFile(path, opts, func(m feeds.Member) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -189,7 +195,7 @@ func readFile(ctx context.Context, path string, parsers []Parser, fn func(Record
 		}
 		return nil
 	}
-	data, err := feeds.DecompressFile(path, MaxFileBytes)
+	data, err := feeds.DecompressFile(path, limits.Member)
 	if err != nil {
 		return fn(Record{Name: path, Err: err})
 	}

@@ -210,7 +210,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 		}, fetch, log)})
 	}
 	if c := cfg.Feeds.RHSA; c.Enabled {
-		ps = append(ps, redHatPoller{rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency}, fetch, log)})
+		ps = append(ps, redHatPoller{rhsa.NewPoller(rhsa.Config{BaseURL: c.BaseURL, Backfill: c.Backfill, ArchiveMaxBytes: c.ArchiveMaxBytes, Concurrency: c.Concurrency, DownloadDir: downloads}, fetch, log)})
 	}
 	for _, r := range []struct {
 		name string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/patchwatch/patchwatch"
@@ -101,11 +102,21 @@ func TestParseAlmaEpoch(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add(readFile(f, "RLSA-2024_3671.json"))
 	f.Add(readFile(f, "almalinux9/ALSA-2026_49525.json"))
+	f.Add(readFile(f, "almalinux10/ALSA-2026_49508.json"))
+	// An epoch only in the purl, CVEs only in upstream.
+	f.Add([]byte(`{"id":"RLSA-2021:3891","published":"2021-10-20T00:00:00Z","upstream":["CVE-2021-35550"],` +
+		`"affected":[{"package":{"ecosystem":"Rocky Linux:8","name":"java-11-openjdk","purl":"pkg:rpm/rocky-linux/java-11-openjdk?epoch=1"},` +
+		`"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"11.0.13.0.8-1.el8_4"}]}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := rebuild.Parse(data)
 		if err == nil {
 			if err := a.Validate(); err != nil {
 				t.Fatal(err)
+			}
+			for _, fix := range a.Fixes {
+				if fix.FixedVersion != "" && !strings.Contains(fix.FixedVersion, ":") {
+					t.Fatalf("fixed version %q without an epoch", fix.FixedVersion)
+				}
 			}
 		}
 	})

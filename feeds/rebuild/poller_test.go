@@ -13,17 +13,28 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/rebuild"
+	"github.com/patchwatch/patchwatch/internal/archivegen"
+	"github.com/patchwatch/patchwatch/internal/memwatch"
 )
 
-func TestPollArchive(t *testing.T) {
+// zipDir zips the records of testdata/dir, as OSV.dev's all.zip holds them.
+func zipDir(t *testing.T, dir string) *bytes.Buffer {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	files, _ := filepath.Glob("testdata/almalinux9/*.json")
+	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
 	for _, f := range files {
 		w, _ := zw.Create(filepath.Base(f))
-		w.Write(readFile(t, "almalinux9/"+filepath.Base(f)))
+		w.Write(readFile(t, dir+"/"+filepath.Base(f)))
 	}
-	zw.Close()
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func TestPollArchive(t *testing.T) {
+	buf := zipDir(t, "almalinux9")
 	gets := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gets++
@@ -66,14 +77,8 @@ func TestPollArchive(t *testing.T) {
 // A read that fails half-way resumes after what it committed, from the
 // downloaded file, without a second download.
 func TestPollInterruptedResumes(t *testing.T) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	buf := zipDir(t, "almalinux10")
 	files, _ := filepath.Glob("testdata/almalinux10/*.json")
-	for _, f := range files {
-		w, _ := zw.Create(filepath.Base(f))
-		w.Write(readFile(t, "almalinux10/"+filepath.Base(f)))
-	}
-	zw.Close()
 	gets := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gets++
@@ -109,5 +114,40 @@ func TestPollInterruptedResumes(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s committed %d times", id, n)
 		}
+	}
+}
+
+// An archive that is a decompression bomb stops at the limit, naming it,
+// in memory bounded by the member limit; the cursor does not move.
+func TestPollArchiveBomb(t *testing.T) {
+	for _, format := range []string{"zip", "tar.zst", "tar.bz2"} {
+		t.Run(format, func(t *testing.T) {
+			bomb, err := archivegen.Bomb(format, 16<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(bomb) }))
+			defer srv.Close()
+			p := rebuild.NewPoller(rebuild.Config{Name: "rlsa", URL: srv.URL, DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 1 << 20, Total: 4 << 20}},
+				feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+			committed := false
+			var pollErr error
+			peak := memwatch.Measure(func() {
+				_, pollErr = p.Poll(context.Background(), nil, func(context.Context, []patchwatch.Advisory, []byte) error {
+					committed = true
+					return nil
+				})
+			})
+			if pollErr == nil || committed {
+				t.Fatalf("bomb: err %v, committed %v", pollErr, committed)
+			}
+			if format != "zip" && !errors.Is(pollErr, feeds.ErrLimit) {
+				t.Errorf("err = %v, want the total limit", pollErr)
+			}
+			t.Logf("%s: %v; peak heap %s", format, pollErr, memwatch.MiB(peak.HeapInuse))
+			if peak.HeapInuse > 1<<20+24<<20 {
+				t.Errorf("peak heap %s", memwatch.MiB(peak.HeapInuse))
+			}
+		})
 	}
 }

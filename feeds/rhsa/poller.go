@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,6 +39,9 @@ type Config struct {
 	Concurrency int
 	// BatchSize bounds the advisories committed in one transaction.
 	BatchSize int
+	// DownloadDir holds the archive while it is read (beside the
+	// database); default the system's temporary directory.
+	DownloadDir string
 }
 
 // Commit stores advisories and the cursor that covers them in one transaction.
@@ -420,13 +425,26 @@ func (p *Poller) backfillArchive(ctx context.Context, cur *Cursor, stats *Stats,
 			cur.Since = t.Add(-24 * time.Hour)
 		}
 	}
-	archive, err := p.fetch.FetchMax(ctx, p.cfg.BaseURL+name, feeds.Validators{}, p.cfg.ArchiveMaxBytes)
+	// Streamed to a file and read one document at a time: the archive
+	// expands to about 6 GB of JSON.
+	dir := p.cfg.DownloadDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	archive, err := p.fetch.Download(ctx, p.cfg.BaseURL+name, feeds.Validators{}, filepath.Join(dir, "patchwatch-rhsa-archive"), p.cfg.ArchiveMaxBytes)
 	if err != nil {
 		return err
 	}
 	var batch []patchwatch.Advisory
-	err = feeds.EachArchiveFile(archive.Body, 256<<20, func(file string, content []byte) error {
-		if !strings.HasSuffix(file, ".json") {
+	opts := feeds.WalkOptions{
+		Limits: feeds.Limits{Member: 256 << 20, Total: feeds.DefaultLimits.Total},
+		Skip:   func(file string) bool { return !strings.HasSuffix(file, ".json") },
+	}
+	err = feeds.WalkArchiveFile(archive.Path, opts, func(m feeds.Member) error {
+		file, content := m.Name, m.Content
+		if m.Err != nil {
+			stats.Rejected++
+			p.log.Error("archive document rejected", "file", file, "err", m.Err)
 			return nil
 		}
 		a, err := Parse(content)
@@ -449,5 +467,11 @@ func (p *Poller) backfillArchive(ctx context.Context, cur *Cursor, stats *Stats,
 	if err != nil {
 		return err
 	}
-	return commit(ctx, batch, mustJSON(*cur))
+	if err := commit(ctx, batch, mustJSON(*cur)); err != nil {
+		return err
+	}
+	if err := archive.Discard(); err != nil {
+		p.log.Warn("downloaded archive not removed", "file", archive.Path, "err", err)
+	}
+	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds"
 	"github.com/patchwatch/patchwatch/feeds/usn"
+	"github.com/patchwatch/patchwatch/internal/archivegen"
+	"github.com/patchwatch/patchwatch/internal/memwatch"
 )
 
 // site publishes like ubuntu.com and its mirrors: an RSS feed of the 10
@@ -29,6 +31,7 @@ type site struct {
 	export    []byte
 	exportTag string
 	exportErr int // status to answer for the export
+	frozen    int // when set, the feed shows only the first frozen notices (a stalled feed)
 	requests  []string
 }
 
@@ -67,8 +70,12 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/rss.xml":
 		var b strings.Builder
 		b.WriteString(`<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Ubuntu security notices</title>`)
-		for i := len(s.published) - 1; i >= 0 && i >= len(s.published)-10; i-- {
-			id := s.published[i]
+		shown := s.published
+		if s.frozen > 0 {
+			shown = shown[:s.frozen]
+		}
+		for i := len(shown) - 1; i >= 0 && i >= len(shown)-10; i-- {
+			id := shown[i]
 			fmt.Fprintf(&b, `<item><title>%s: OpenEXR vulnerabilities</title><link>https://ubuntu.com/security/notices/%s</link><guid isPermaLink="false">https://ubuntu.com/security/notices/%s</guid></item>`, id, id, id)
 		}
 		b.WriteString(`</channel></rss>`)
@@ -155,13 +162,43 @@ func TestPollFillsHolesBehindTheWindow(t *testing.T) {
 	if got := len(mem.advisories) - stored; got != 16 || stats.Fetched != 16 {
 		t.Errorf("stored %d new advisories (stats %+v), want 16", got, stats)
 	}
-	// One more round asks for no record: the numbers are all probed.
+	// One more round asks only for the feed and the next three numbers.
 	before := len(s.requests)
 	if _, err := p.Poll(ctx, mem.cursor, mem.commit); err != nil {
 		t.Fatal(err)
 	}
-	if extra := s.requests[before:]; !slices.Equal(extra, []string{"/rss.xml"}) {
-		t.Errorf("quiet round asked %v, want the feed only", extra)
+	want := []string{"/rss.xml", "/osv/USN-5633-1.json", "/osv/USN-5634-1.json", "/osv/USN-5635-1.json"}
+	if extra := s.requests[before:]; !slices.Equal(extra, want) {
+		t.Errorf("quiet round asked %v, want %v", extra, want)
+	}
+}
+
+// The feed stalls (as ubuntu.com's has, for days): the notices published
+// since are stored by number, past the feed's newest.
+func TestPollStalledFeed(t *testing.T) {
+	s := &site{}
+	s.publish(t, "USN-7000-1", "USN-7001-1")
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	mem := &memory{advisories: map[string]patchwatch.Advisory{}}
+	p := usn.NewPoller(usn.Config{FeedURL: srv.URL + "/rss.xml", RecordURL: srv.URL + "/osv/{id}.json", BackfillURL: "-"},
+		feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+	ctx := context.Background()
+	if _, err := p.Poll(ctx, nil, mem.commit); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.frozen = len(s.published)
+	s.mu.Unlock()
+	// 7003 is a number never used; 7004-2 a follow-up.
+	s.publish(t, "USN-7002-1", "USN-7004-1", "USN-7004-2", "USN-7005-1")
+	if _, err := p.Poll(ctx, mem.cursor, mem.commit); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"USN-7002-1", "USN-7004-1", "USN-7004-2", "USN-7005-1"} {
+		if _, ok := mem.advisories[id]; !ok {
+			t.Errorf("%s not stored while the feed stalled", id)
+		}
 	}
 }
 
@@ -294,4 +331,46 @@ func countOf(list []string, s string) int {
 		}
 	}
 	return n
+}
+
+// A bulk export that is a decompression bomb stops at the limit with an
+// error naming the file and the limit, in memory bounded by the member
+// limit, and the live feed is still read.
+func TestPollExportBomb(t *testing.T) {
+	for _, format := range []string{"zip", "tar.zst", "tar.gz"} {
+		t.Run(format, func(t *testing.T) {
+			bomb, err := archivegen.Bomb(format, 16<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &site{exportTag: `"bomb"`, export: bomb}
+			s.publish(t, "USN-8300-1")
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			mem := &memory{advisories: map[string]patchwatch.Advisory{}}
+			p := usn.NewPoller(usn.Config{
+				FeedURL: srv.URL + "/rss.xml", RecordURL: srv.URL + "/osv/{id}.json", BackfillURL: srv.URL + "/all.zip",
+				DownloadDir: t.TempDir(), Limits: feeds.Limits{Member: 1 << 20, Total: 4 << 20},
+			}, feeds.NewFetcher(feeds.FetcherOptions{Attempts: 1}), nil)
+			var pollErr error
+			peak := memwatch.Measure(func() { _, pollErr = p.Poll(context.Background(), nil, mem.commit) })
+			var part *feeds.PartError
+			if format == "zip" {
+				// A zip member over its limit is skipped and reported; the
+				// export has nothing else, so the backfill completes empty.
+				if pollErr != nil {
+					t.Fatalf("zip bomb: %v", pollErr)
+				}
+			} else if !errors.As(pollErr, &part) || part.Part != "backfill" || !errors.Is(pollErr, feeds.ErrLimit) || !strings.Contains(pollErr.Error(), "4194304") {
+				t.Fatalf("err = %v, want the backfill stopped at the 4 MiB limit", pollErr)
+			}
+			if _, ok := mem.advisories["USN-8300-1"]; !ok {
+				t.Error("the feed's notice was not stored")
+			}
+			t.Logf("%s: peak heap %s", format, memwatch.MiB(peak.HeapInuse))
+			if peak.HeapInuse > 1<<20+24<<20 {
+				t.Errorf("peak heap %s", memwatch.MiB(peak.HeapInuse))
+			}
+		})
+	}
 }

@@ -274,11 +274,18 @@ func (p *Poller) readFeed(ctx context.Context, cur *Cursor, stats *Stats, commit
 	return w, commit(ctx, nil, mustJSON(*cur))
 }
 
-// fillHoles fetches, by number, every notice after cur.Probed up to newest
-// that is not already stored: USN-N-1, then -2, -3 … until a 404. The feed
-// shows only the last ten notices; on a busy day the rest are only
-// reachable this way. cur.Probed advances past each number once all its
-// notices are stored, so a failure resumes there next round.
+// lookahead is how many numbers past the feed's newest notice are asked
+// for: the feed has stalled for days at a time, and notices published
+// meanwhile are only reachable by number.
+const lookahead = 3
+
+// fillHoles fetches, by number, every notice after cur.Probed up to the
+// feed's newest that is not already stored: USN-N-1, then -2, -3 … until
+// a 404; then the numbers after the feed's newest, until lookahead in a
+// row are missing. The feed shows only the last ten notices; on a busy day
+// the rest are only reachable this way. cur.Probed advances past each
+// number once all its notices are stored (committed with the records, and
+// every 50 numbers), so a failure resumes there next round.
 func (p *Poller) fillHoles(ctx context.Context, cur *Cursor, stats *Stats, w feedWindow, commit Commit) error {
 	stored, newest := w.stored, w.newest
 	if cur.Probed == 0 {
@@ -286,41 +293,67 @@ func (p *Poller) fillHoles(ctx context.Context, cur *Cursor, stats *Stats, w fee
 		// the feed's oldest notice.
 		cur.Probed = w.oldest - 1
 	}
+	saved := cur.Probed
+	save := func() error {
+		if cur.Probed == saved {
+			return nil
+		}
+		if err := commit(ctx, nil, mustJSON(*cur)); err != nil {
+			return err
+		}
+		saved = cur.Probed
+		return nil
+	}
 	probes := 0
-	for n := cur.Probed + 1; n <= newest; n++ {
+	// probe stores every notice of number n not stored yet, and returns
+	// how many notices n has.
+	probe := func(n int) (int, error) {
 		for k := 1; ; k++ {
 			id := fmt.Sprintf("USN-%d-%d", n, k)
 			if stored[id] {
 				continue
 			}
 			if probes >= p.cfg.MaxProbes {
-				return fmt.Errorf("%d notice numbers still to probe (USN-%d to USN-%d); %d probes per round", newest-n+1, n, newest, p.cfg.MaxProbes)
+				return k - 1, fmt.Errorf("notice numbers USN-%d to USN-%d still to probe; %d probes per round", n, max(n, newest), p.cfg.MaxProbes)
 			}
 			probes++
 			stats.Probed++
 			advisories, err := p.fetchRecord(ctx, id)
 			if feeds.IsNotFound(err) {
-				break
+				return k - 1, nil
 			}
 			if err != nil {
 				stats.Failed++
-				return fmt.Errorf("probe %s: %w", id, err)
+				return k - 1, fmt.Errorf("probe %s: %w", id, err)
 			}
 			if err := commit(ctx, advisories, mustJSON(*cur)); err != nil {
-				return fmt.Errorf("commit %s: %w", id, err)
+				return k - 1, fmt.Errorf("commit %s: %w", id, err)
 			}
+			saved = cur.Probed
 			p.log.Info("notice stored by number (not in the feed window)", "id", id)
 			stored[id] = true
 			stats.Fetched++
 		}
-		next := *cur
-		next.Probed = n
-		if err := commit(ctx, nil, mustJSON(next)); err != nil {
-			return err
-		}
-		*cur = next
 	}
-	return nil
+	misses := 0
+	for n := cur.Probed + 1; n <= newest || misses < lookahead; n++ {
+		found, err := probe(n)
+		if err != nil {
+			return errors.Join(err, save())
+		}
+		if n > newest && found == 0 {
+			misses++ // not published yet, or a number never used
+			continue
+		}
+		misses = 0
+		cur.Probed = n
+		if n%50 == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	return save()
 }
 
 // noticeNumber returns N of USN-N-k, or 0.
@@ -384,8 +417,9 @@ func (p *Poller) readExport(ctx context.Context, cur *Cursor, commit Commit) (in
 		*cur = next
 		return 0, nil
 	}
-	if dl.Validators != cur.Export {
-		// Another version of the export: counts of the old one do not apply.
+	if dl.Validators != cur.Export || dl.Validators == (feeds.Validators{}) {
+		// Another version of the export (or one that cannot be told
+		// apart): counts of the old one do not apply.
 		cur.ExportDone = 0
 	}
 	cur.Export = dl.Validators
