@@ -49,7 +49,8 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stderr, "usage: patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE")
 		fmt.Fprintln(env.Stderr, "       patchwatch host import --report FILE [--name NAME] [--owner EMAIL]")
 		fmt.Fprintln(env.Stderr, "PACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'")
-		fmt.Fprintln(env.Stderr, "  (plain dpkg-query -W, dpkg -l and image .manifest files work too, without source package names)")
+		fmt.Fprintln(env.Stderr, "  (plain dpkg-query -W, dpkg -l and image .manifest files work too, without source package names;")
+		fmt.Fprintln(env.Stderr, "  so do image SBOMs: CycloneDX, SPDX or syft JSON, which may stand in for --os-release, and Red Hat catalog rpm manifests)")
 		fmt.Fprintln(env.Stderr, "  on the RHEL family: "+inventory.RecommendedRPMQuery+" (plain rpm -qa works too, without epochs)")
 		fs.PrintDefaults()
 	}
@@ -84,7 +85,7 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		}
 		return putHost(ctx, env, *db, *configPath, h)
 	}
-	if *name == "" || *osRelease == "" || fs.NArg() != 1 {
+	if *name == "" || fs.NArg() != 1 {
 		fs.Usage()
 		return usageError("host import needs --name, --os-release and one packages file, or --report")
 	}
@@ -95,11 +96,17 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		Stream: *stream, Now: env.now(),
 	}
 	var err error
-	if in.OSRelease, err = os.ReadFile(*osRelease); err != nil {
-		return err
-	}
 	if in.Packages, err = os.ReadFile(fs.Arg(0)); err != nil {
 		return err
+	}
+	if *osRelease != "" {
+		if in.OSRelease, err = os.ReadFile(*osRelease); err != nil {
+			return err
+		}
+	} else if _, sbom := inventory.DetectSBOM(in.Packages); !sbom {
+		// Only an image SBOM names its distribution itself.
+		fs.Usage()
+		return usageError("host import needs --os-release (only a CycloneDX, SPDX or syft SBOM may go without)")
 	}
 	if *debianVersion != "" {
 		b, err := os.ReadFile(*debianVersion)

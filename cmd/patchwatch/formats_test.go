@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,8 @@ const (
 	formReport     = "agent report"
 	formVulsNoSrc  = "vuls (no source)"
 	formReportBare = "report (no source)"
+	formCycloneDX  = "cyclonedx (syft)"
+	formSPDX       = "spdx (trivy)"
 )
 
 // binaryOnlyForms lose the source package names.
@@ -88,6 +91,34 @@ func render(rows []debRow, form string) string {
 		for _, r := range rows {
 			fmt.Fprintf(&b, "ii  %-40s %-30s %-12s %s\n", r.name+":"+r.arch, r.version, r.arch, "description")
 		}
+	case formCycloneDX:
+		// syft: the source in the purl's upstream qualifier when it differs.
+		b.WriteString(`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[`)
+		for i, r := range rows {
+			q := "arch=" + r.arch
+			switch {
+			case r.source != r.name && r.sourceVersion != r.version:
+				q += "&upstream=" + r.source + "%40" + url.QueryEscape(r.sourceVersion)
+			case r.source != r.name:
+				q += "&upstream=" + r.source
+			}
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"type":"library","name":%q,"version":%q,"purl":"pkg:deb/x/%s@%s?%s"}`, r.name, r.version, r.name, url.PathEscape(r.version), q)
+		}
+		b.WriteString(`]}`)
+	case formSPDX:
+		// trivy: the source in sourceInfo.
+		b.WriteString(`{"spdxVersion":"SPDX-2.3","packages":[`)
+		for i, r := range rows {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"name":%q,"versionInfo":%q,"sourceInfo":"built package from: %s %s","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/x/%s@%s?arch=%s"}]}`,
+				r.name, r.version, r.source, r.sourceVersion, r.name, url.PathEscape(r.version), r.arch)
+		}
+		b.WriteString(`]}`)
 	case formVuls:
 		// ${binary:Package},${db:Status-Abbrev},${Version},${Source},${source:Version}
 		for _, r := range rows {
@@ -217,7 +248,7 @@ func advisoriesOf(pairs []string) []string {
 	return slices.Compact(out)
 }
 
-var allForms = []string{formStatus, formQuery, formVuls, formReport, formDefault, formList, formVulsNoSrc, formReportBare}
+var allForms = []string{formStatus, formQuery, formVuls, formReport, formCycloneDX, formSPDX, formDefault, formList, formVulsNoSrc, formReportBare}
 
 // TestEveryFormatOneResult gives each host in every inventory format it
 // can be written in and checks the findings agree: formats with source
