@@ -162,3 +162,51 @@ func TestFleetCandidatesByBinaryList(t *testing.T) {
 		t.Fatalf("findings %+v", got)
 	}
 }
+
+// TestMatchBinaryOnlyKernels: the learnt map groups a binary-only host's
+// kernel packages by their kernel source, so that with several kernels
+// installed only the newest counts (the running kernel being unknown), as
+// with a full inventory.
+func TestMatchBinaryOnlyKernels(t *testing.T) {
+	const focal = "ubuntu:20.04"
+	a := adv("USN-6000-1", srcFix(focal, "linux-bluefield", "5.4.0-1059.65"))
+	learnt := map[string][]string{
+		"linux-image-5.4.0-1058-bluefield":   {"linux-signed-bluefield"},
+		"linux-modules-5.4.0-1058-bluefield": {"linux-bluefield"},
+		"linux-image-5.4.0-1059-bluefield":   {"linux-signed-bluefield"},
+		"linux-modules-5.4.0-1059-bluefield": {"linux-bluefield"},
+	}
+	old := []patchwatch.Package{binaryOnly("linux-image-5.4.0-1058-bluefield", "5.4.0-1058.64"), binaryOnly("linux-modules-5.4.0-1058-bluefield", "5.4.0-1058.64")}
+	fixed := []patchwatch.Package{binaryOnly("linux-image-5.4.0-1059-bluefield", "5.4.0-1059.65"), binaryOnly("linux-modules-5.4.0-1059-bluefield", "5.4.0-1059.65")}
+	for _, tt := range []struct {
+		name    string
+		pkgs    []patchwatch.Package
+		running string
+		want    patchwatch.Status
+	}{
+		{"old kernel only", old, "", patchwatch.StatusUpdate},
+		{"fixed kernel installed beside the old one", append(slices.Clone(old), fixed...), "", ""},
+		{"fixed kernel installed, old one running", append(slices.Clone(old), fixed...), "5.4.0-1058-bluefield", patchwatch.StatusPendingReboot},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ix := matcher.NewIndex([]patchwatch.Advisory{a})
+			ix.AddBinarySources(focal, learnt)
+			h := binaryHost(focal, tt.pkgs...)
+			h.KernelRelease = tt.running
+			var got patchwatch.Status
+			if fs := ix.Match(h); len(fs) == 1 {
+				got = fs[0].Status
+				for _, p := range fs[0].Packages {
+					if p.Via != matcher.ViaBinaryMap || p.Source != "linux-bluefield" {
+						t.Errorf("package %+v", p)
+					}
+				}
+			} else if len(fs) > 1 {
+				t.Fatalf("findings %+v", fs)
+			}
+			if got != tt.want {
+				t.Errorf("status %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -156,7 +156,7 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 	if byPackage == nil {
 		return nil
 	}
-	kernels := newDebKernels(h)
+	kernels := newDebKernels(h, ix.learnt[h.Release])
 	c := newCollector(h)
 	for i, p := range h.Packages {
 		// Most packages have no fix at all: look that up before building
@@ -334,15 +334,18 @@ type debKernels struct {
 	runningVersion   string // from a Debian `uname -v`, or ""
 	newestBySource   map[string]*version.Deb
 	newestABI        map[string]string
+	// learnt is the release's binary → source map, which groups the
+	// kernel packages of a binary-only inventory by their kernel source.
+	learnt map[string][]string
 }
 
-func newDebKernels(h *patchwatch.Host) *debKernels {
-	k := &debKernels{runningABI: patchwatch.RunningKernelABI(h.KernelRelease)}
+func newDebKernels(h *patchwatch.Host, learnt map[string][]string) *debKernels {
+	k := &debKernels{runningABI: patchwatch.RunningKernelABI(h.KernelRelease), learnt: learnt}
 	if v, ok := debianRunningVersion(h.KernelVersion); ok {
 		k.runningVersion = v
 	}
 	for _, p := range h.Packages {
-		src, srcVer := sourceOf(h, p)
+		src, srcVer := k.group(h, p)
 		abi := patchwatch.KernelABI(p.Name, src)
 		if abi == "" {
 			continue
@@ -373,16 +376,17 @@ func (k *debKernels) state(h *patchwatch.Host, p patchwatch.Package) (pkgState, 
 	if k.newestBySource == nil {
 		return st, true
 	}
-	abi := patchwatch.KernelABI(p.Name, src)
+	group, _ := k.group(h, p)
+	abi := patchwatch.KernelABI(p.Name, group)
 	if abi == "" {
 		return st, true
 	}
 	st.kernel = true
-	st.newest = k.newestBySource[src]
+	st.newest = k.newestBySource[group]
 	switch {
 	case k.runningInstalled && abi != k.runningABI:
 		return st, false
-	case !k.runningInstalled && abi != k.newestABI[src]:
+	case !k.runningInstalled && abi != k.newestABI[group]:
 		return st, false
 	}
 	if k.runningInstalled && k.runningVersion != "" {
@@ -392,6 +396,23 @@ func (k *debKernels) state(h *patchwatch.Host, p patchwatch.Package) (pkgState, 
 		st.pkg.Version = k.runningVersion
 	}
 	return st, true
+}
+
+// group returns the source a package's kernel versions are grouped by:
+// its own, or for a package without source information the kernel source
+// the learnt map names (so that only the newest of several installed
+// kernels counts, as with a full inventory).
+func (k *debKernels) group(h *patchwatch.Host, p patchwatch.Package) (string, string) {
+	src, ver := sourceOf(h, p)
+	if p.SourceName != "" {
+		return src, ver
+	}
+	for _, learnt := range k.learnt[p.Name] {
+		if kernel, _ := kernelSource(h, learnt); patchwatch.IsKernelSource(kernel) {
+			return kernel, p.Version
+		}
+	}
+	return src, ver
 }
 
 // debianRunningVersion extracts the package version from a Debian kernel's
