@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
+	"sync"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/matcher"
@@ -36,9 +38,20 @@ func (e *Service) binarySources(ctx context.Context, h *patchwatch.Host, names [
 // fields and re-evaluates the binary-only hosts that have a binary the map
 // did not know before.
 func (e *Service) learnBinarySources(ctx context.Context, h *patchwatch.Host) error {
+	if !teaches(h) {
+		return nil
+	}
+	digest := e.taught.digest(h)
+	if e.taught.seen(h.Name, digest) {
+		return nil
+	}
 	fresh, err := e.s.LearnBinarySources(ctx, h)
-	if err != nil || len(fresh) == 0 {
+	if err != nil {
 		return err
+	}
+	e.taught.remember(h.Name, digest)
+	if len(fresh) == 0 {
+		return nil
 	}
 	names, err := e.s.HostsWithPackages(ctx, fresh)
 	if err != nil {
@@ -83,4 +96,59 @@ func (e *Service) withBinaries(ctx context.Context, changed []patchwatch.Advisor
 		return nil, err
 	}
 	return append(pairs, built...), nil
+}
+
+// teaches reports whether h's inventory says of any binary that another
+// source builds it.
+func teaches(h *patchwatch.Host) bool {
+	if h.Family != patchwatch.FamilyDebian {
+		return false
+	}
+	for _, p := range h.Packages {
+		if p.SourceName != "" && p.SourceName != p.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// taughtInventories remembers, per host, a digest of the inventory that
+// last fed the binary map, so that a report repeating its inventory (most
+// reports) costs no lookup in the map. It is safe for concurrent use.
+type taughtInventories struct {
+	mu     sync.Mutex
+	seed   maphash.Seed
+	byHost map[string]uint64
+}
+
+func (t *taughtInventories) digest(h *patchwatch.Host) uint64 {
+	t.mu.Lock()
+	if t.byHost == nil {
+		t.byHost, t.seed = map[string]uint64{}, maphash.MakeSeed()
+	}
+	seed := t.seed
+	t.mu.Unlock()
+	var m maphash.Hash
+	m.SetSeed(seed)
+	m.WriteString(h.Release)
+	for _, p := range h.Packages {
+		for _, s := range [...]string{p.Name, p.Version, p.SourceName, p.SourceVersion} {
+			m.WriteString(s)
+			m.WriteByte(0)
+		}
+	}
+	return m.Sum64()
+}
+
+func (t *taughtInventories) seen(host string, digest uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d, ok := t.byHost[host]
+	return ok && d == digest
+}
+
+func (t *taughtInventories) remember(host string, digest uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byHost[host] = digest
 }

@@ -19,6 +19,8 @@ type Service struct {
 	s     *store.Store
 	rules patchwatch.UrgencyRules
 	clock func() time.Time
+	// taught remembers which inventories already fed the binary map.
+	taught taughtInventories
 }
 
 // New returns a Service over s; clock nil means time.Now.

@@ -106,8 +106,11 @@ func missingPairs(tx *bolt.Tx, pairs []binaryPair) []binaryPair {
 		return pairs
 	}
 	var out []binaryPair
+	var key []byte
 	for _, p := range pairs {
-		v := b.Get(fixKey(p.release, p.binary, p.source))
+		// One key buffer for the whole host: this runs on every report.
+		key = append(append(append(append(append(key[:0], p.release...), 0), p.binary...), 0), p.source...)
+		v := b.Get(key)
 		if v == nil || (!p.tracks && v[0] == pairTracks) {
 			out = append(out, p)
 		}
