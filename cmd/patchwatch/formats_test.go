@@ -14,6 +14,7 @@ import (
 
 	"github.com/patchwatch/patchwatch/inventory"
 	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 // The inventory formats a host can be given in, and what each loses.
@@ -478,4 +479,64 @@ func missing(want, got []string) []string {
 		}
 	}
 	return out
+}
+
+// openRecords returns the stored (open) finding records of a host as
+// "advisory" strings.
+func openRecords(t *testing.T, db, host string) []string {
+	t.Helper()
+	s, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	records, err := s.FindingRecords(context.Background(), host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range records {
+		if r.Open() {
+			out = append(out, r.Advisory)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestBinaryOnlyHostRecordsFollowChanges checks the stored findings (what
+// notifications and reports read), not only the live ones: a binary-only
+// host gets its record when an advisory listing its binaries is imported
+// after it, and when another host teaches the map a binary it has.
+func TestBinaryOnlyHostRecordsFollowChanges(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pw.db")
+	if r := run(t, db, "host", "import", "--name", "eduvm", "--os-release", "../../inventory/testdata/ubuntu-24.04.os-release", "../../inventory/testdata/noble-eduvm.dpkg-l.txt"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r := run(t, db, "import", "--quiet", "../../samples/usn"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := openRecords(t, db, "eduvm"); !slices.Equal(got, []string{"USN-8259-1"}) {
+		t.Errorf("eduvm records after the import: %v, want [USN-8259-1]", got)
+	}
+
+	// Debian: the binary-only host first, then a host with source fields.
+	list := filepath.Join(dir, "DSA.list")
+	os.WriteFile(list, []byte("[01 Nov 2026] DSA-9999-1 glibc - security update\n\t{CVE-2026-9999}\n\t[bookworm] - glibc 2.36-9+deb12u99\n"), 0o600)
+	if r := run(t, db, "import", "--quiet", list); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r := run(t, db, "host", "import", "--name", "image", "--os-release", "../../inventory/testdata/debian12.os-release", "../../inventory/testdata/debian12.dpkg-l.txt"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := openRecords(t, db, "image"); len(got) != 0 {
+		t.Errorf("image records before any host taught the map: %v", got)
+	}
+	if r := run(t, db, "host", "import", "--name", "full", "--os-release", "../../inventory/testdata/debian12.os-release", "testdata/debian12.status"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := openRecords(t, db, "image"); !slices.Equal(got, []string{"DSA-9999-1"}) {
+		t.Errorf("image records once the map knows libc6: %v, want [DSA-9999-1]", got)
+	}
 }
