@@ -210,3 +210,23 @@ func TestMatchBinaryOnlyKernels(t *testing.T) {
 		})
 	}
 }
+
+// TestMatchRPMThroughBinaryMap: an advisory that names only the source rpm
+// (python3.9) reaches a host without source rpms through the learnt map,
+// also on a rebuild matched against Red Hat's advisories.
+func TestMatchRPMThroughBinaryMap(t *testing.T) {
+	a := adv("RHSA-2024:6163", patchwatch.Fix{Release: "rhel:9", Package: "python3.9", Kind: patchwatch.KindSource, FixedVersion: "0:3.9.18-3.el9_4.5"})
+	a.Source = patchwatch.SourceRHSA
+	for _, release := range []string{"rhel:9", "almalinux:9"} {
+		ix := matcher.NewIndex([]patchwatch.Advisory{a})
+		h := rpmHost(release, false, rpmPkg("python3-libs", "3.9.16-1.el9_2.1"), rpmPkg("python3.9-unrelated", "1-1.el9"))
+		if got := ix.Match(h); len(got) != 0 {
+			t.Fatalf("%s without a map: %+v", release, got)
+		}
+		ix.AddBinarySources(release, map[string][]string{"python3-libs": {"python3.9"}})
+		got := ix.Match(h)
+		if len(got) != 1 || len(got[0].Packages) != 1 || got[0].Packages[0].Via != matcher.ViaBinaryMap || got[0].Packages[0].Source != "python3.9" {
+			t.Fatalf("%s: %+v", release, got)
+		}
+	}
+}

@@ -101,9 +101,6 @@ func (e *Service) withBinaries(ctx context.Context, changed []patchwatch.Advisor
 // teaches reports whether h's inventory says of any binary that another
 // source builds it.
 func teaches(h *patchwatch.Host) bool {
-	if h.Family != patchwatch.FamilyDebian {
-		return false
-	}
 	for _, p := range h.Packages {
 		if p.SourceName != "" && p.SourceName != p.Name {
 			return true

@@ -14,10 +14,10 @@ import (
 )
 
 // The binary map: which source package builds each binary package of a
-// Debian-family release, learnt from every inventory that carried source
-// fields and from advisories that list the binaries of a source fix. A
-// host whose inventory names only binaries (dpkg -l, dpkg-query -W,
-// image manifests) is matched through it.
+// release, learnt from every inventory that carried source fields and
+// from advisories that list the binaries of a source fix. A host whose
+// inventory names only binaries (dpkg -l, dpkg-query -W, image manifests,
+// plain rpm -qa) is matched through it.
 //
 // binary_sources: release NUL binary NUL source -> tracking flag
 // source_binaries: release NUL source NUL binary -> empty (for re-matching
@@ -63,8 +63,10 @@ func versionTracks(source, binaryVersion, sourceVersion string) bool {
 // whose source name differs from its own. Hosts without source fields
 // teach nothing.
 func hostPairs(h *patchwatch.Host) []binaryPair {
-	if h.Family != patchwatch.FamilyDebian {
-		return nil
+	releases := []string{h.Release}
+	if rhel := patchwatch.RHSARelease(h.Release); h.Family == patchwatch.FamilyRPM && rhel != h.Release {
+		// A rebuild builds its binaries from the same sources as RHEL.
+		releases = append(releases, rhel)
 	}
 	var out []binaryPair
 	for _, p := range h.Packages {
@@ -75,7 +77,10 @@ func hostPairs(h *patchwatch.Host) []binaryPair {
 		if srcVer == "" {
 			srcVer = p.Version
 		}
-		out = append(out, binaryPair{h.Release, p.Name, p.SourceName, versionTracks(p.SourceName, p.Version, srcVer)})
+		tracks := versionTracks(p.SourceName, p.Version, srcVer)
+		for _, r := range releases {
+			out = append(out, binaryPair{r, p.Name, p.SourceName, tracks})
+		}
 	}
 	return out
 }

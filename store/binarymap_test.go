@@ -114,3 +114,23 @@ func TestBinaryMapMigration(t *testing.T) {
 		t.Errorf("after migration: %v", got)
 	}
 }
+
+// TestBinaryMapRebuild: a rebuild host teaches its own release and Red
+// Hat's, whose advisories it is matched against.
+func TestBinaryMapRebuild(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	h := patchwatch.Host{Name: "alma", Release: "almalinux:9", Family: patchwatch.FamilyRPM, SourceInfo: true, Packages: []patchwatch.Package{
+		{Name: "python3-libs", Version: "0:3.9.16-1.el9_2.1", SourceName: "python3.9", SourceVersion: "0:3.9.16-1.el9_2.1"},
+		{Name: "npm", Version: "1:9.5.0-1.18.14.2.3.module+el9.2.0", SourceName: "nodejs", SourceVersion: "1:18.14.2-3.module+el9.2.0"},
+	}}
+	if _, err := s.LearnBinarySources(ctx, &h); err != nil {
+		t.Fatal(err)
+	}
+	for _, release := range []string{"almalinux:9", "rhel:9"} {
+		got, err := s.BinarySources(ctx, release, []string{"python3-libs", "npm"})
+		if err != nil || !reflect.DeepEqual(got, map[string][]string{"python3-libs": {"python3.9"}}) {
+			t.Errorf("%s: %v, %v (npm's version does not follow nodejs')", release, got, err)
+		}
+	}
+}
