@@ -540,3 +540,41 @@ func TestBinaryOnlyHostRecordsFollowChanges(t *testing.T) {
 		t.Errorf("image records once the map knows libc6: %v, want [DSA-9999-1]", got)
 	}
 }
+
+// TestHostImportSBOM: an image SBOM names its distribution, so host import
+// takes it without --os-release; any other list still needs one.
+func TestHostImportSBOM(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pw.db")
+	if r := run(t, db, "import", "--quiet", "../../samples/usn"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	rows := readDebRows(t, "testdata/jammy-desktop.dpkg-query.tsv")
+	sbom := strings.Replace(render(rows, formCycloneDX), `"components":[`, `"components":[{"type":"operating-system","name":"ubuntu","version":"22.04"},`, 1)
+	path := filepath.Join(dir, "sbom.json")
+	os.WriteFile(path, []byte(sbom), 0o600)
+	r := run(t, db, "host", "import", "--name", "image", path)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !strings.Contains(r.stdout, "host image: ubuntu:22.04, 106 packages") || strings.Contains(r.stdout, "no source package information") {
+		t.Errorf("import said %q", r.stdout)
+	}
+	r = run(t, db, "outstanding", "--host", "image", "--format", "json")
+	var findings []struct {
+		Advisory string `json:"advisory"`
+	}
+	json.Unmarshal([]byte(r.stdout), &findings)
+	var got []string
+	for _, f := range findings {
+		got = append(got, f.Advisory)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"USN-5614-1", "USN-8259-1"}) {
+		t.Errorf("findings %v", got)
+	}
+	r = run(t, db, "host", "import", "--name", "list", "../../inventory/testdata/debian12.dpkg-l.txt")
+	if r.err == nil || !strings.Contains(r.err.Error(), "needs --os-release") {
+		t.Errorf("dpkg -l without os-release: %v", r.err)
+	}
+}
