@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/version"
 )
 
 // How a package without source information was matched, as
@@ -44,9 +45,16 @@ func (ix *Index) indexBinaries(ref *fixRef) {
 		ix.binaries[f.Release] = byBinary
 	}
 	for _, b := range f.Binaries {
-		if b != f.Package {
-			byBinary[b] = append(byBinary[b], ref)
+		if b == f.Package {
+			continue
 		}
+		r := ref
+		if v, ok := f.BinaryVersions[b]; ok {
+			// The binary has a version of its own: compare with it.
+			r = &fixRef{advisory: ref.advisory, fix: f, binaryFixed: v}
+			r.fixed, r.fixedErr = version.ParseDeb(v)
+		}
+		byBinary[b] = append(byBinary[b], r)
 	}
 }
 
@@ -103,7 +111,8 @@ func (ix *Index) binaryRefs(h *patchwatch.Host, release string, p patchwatch.Pac
 
 // matchBinaries matches package i of a Debian-family host, which has no
 // source information, against the fixes found by its binary name. The
-// binary's own version is compared with the fixed source version: binaries
+// binary's own version is compared with the fixed source version (or the
+// binary's own fixed version, where the advisory gives one): binaries
 // built from a source carry its version, and binNMUs (+bN) sort above it.
 func (c *collector) matchBinaries(refs []binaryRef, i int, st *pkgState) {
 	c.matchBinariesWith(refs, i, st, func(ref *fixRef) (patchwatch.Status, string, string, bool) {

@@ -230,3 +230,30 @@ func TestMatchRPMThroughBinaryMap(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchBinaryOwnVersion: a listed binary with a fixed version of its
+// own (bsdutils carries an epoch util-linux lacks) is compared with that
+// version, not the source's, which its epoch would always outrank.
+func TestMatchBinaryOwnVersion(t *testing.T) {
+	const jammy = "ubuntu:22.04"
+	f := srcFix(jammy, "util-linux", "2.37.2-4ubuntu3.4")
+	f.Binaries = []string{"bsdutils", "libmount1"}
+	f.BinaryVersions = map[string]string{"bsdutils": "1:2.37.2-4ubuntu3.4"}
+	ix := matcher.NewIndex([]patchwatch.Advisory{adv("USN-7-1", f)})
+	got := ix.Match(binaryHost(jammy, binaryOnly("bsdutils", "1:2.37.2-4ubuntu3"), binaryOnly("libmount1", "2.37.2-4ubuntu3")))
+	if len(got) != 1 || len(got[0].Packages) != 2 {
+		t.Fatalf("findings %+v", got)
+	}
+	for _, p := range got[0].Packages {
+		want := "2.37.2-4ubuntu3.4"
+		if p.Name == "bsdutils" {
+			want = "1:2.37.2-4ubuntu3.4"
+		}
+		if p.Fixed != want || p.Via != matcher.ViaBinaryList {
+			t.Errorf("%+v, want fixed %s", p, want)
+		}
+	}
+	if got := ix.Match(binaryHost(jammy, binaryOnly("bsdutils", "1:2.37.2-4ubuntu3.4"))); len(got) != 0 {
+		t.Errorf("fixed bsdutils flagged: %+v", got)
+	}
+}

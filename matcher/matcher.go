@@ -32,9 +32,20 @@ type Index struct {
 type fixRef struct {
 	advisory *patchwatch.Advisory
 	fix      *patchwatch.Fix
-	fixed    version.Deb
-	fixedRPM version.RPM
-	fixedErr error
+	// binaryFixed is a listed binary's own fixed version, when it is not
+	// the fix's (Fix.BinaryVersions); fixed is then its parse.
+	binaryFixed string
+	fixed       version.Deb
+	fixedRPM    version.RPM
+	fixedErr    error
+}
+
+// fixedVersion is the version that fixes the package ref matches.
+func (r *fixRef) fixedVersion() string {
+	if r.binaryFixed != "" {
+		return r.binaryFixed
+	}
+	return r.fix.FixedVersion
 }
 
 // NewIndex indexes advisories for matching.
@@ -237,7 +248,7 @@ func (c *collector) add(ref *fixRef, i int, st *pkgState, status patchwatch.Stat
 		c.byAdvisory[ref.advisory.ID] = f
 		c.order = append(c.order, ref.advisory.ID)
 	}
-	f.Packages = append(f.Packages, patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fix.FixedVersion, Source: source})
+	f.Packages = append(f.Packages, patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fixedVersion(), Source: source})
 	if note != "" && !slices.Contains(f.Notes, note) {
 		f.Notes = append(f.Notes, note)
 	}
@@ -284,14 +295,14 @@ func newFinding(h *patchwatch.Host, a *patchwatch.Advisory) *patchwatch.Finding 
 // status when the package is not exposed.
 func judge(st *pkgState, ref *fixRef, bySource bool) (patchwatch.Status, string, string) {
 	raw, installed, err := st.version(bySource)
-	if ref.fix.FixedVersion == "" {
+	if ref.fixedVersion() == "" {
 		return patchwatch.StatusNoFix, raw, ""
 	}
 	if err != nil {
 		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("installed version %q of %s could not be parsed (%v): exposure unknown", raw, st.pkg.Name, err)
 	}
 	if ref.fixedErr != nil {
-		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("fixed version %q of %s could not be parsed (%v): exposure unknown", ref.fix.FixedVersion, ref.fix.Package, ref.fixedErr)
+		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("fixed version %q of %s could not be parsed (%v): exposure unknown", ref.fixedVersion(), ref.fix.Package, ref.fixedErr)
 	}
 	if installed.Compare(ref.fixed) >= 0 {
 		return "", raw, ""

@@ -12,9 +12,10 @@ import (
 )
 
 // binarySources looks up, in the store's binary map, the sources that build
-// the packages of h that carry no source information, and returns them by
-// release together with names extended by those sources (so that their
-// advisories are fetched).
+// the packages of h that carry no source information, and returns those
+// whose versions track by release, together with names extended by every
+// source (so that their advisories, and the binary lists in them, are
+// fetched).
 func (e *Service) binarySources(ctx context.Context, h *patchwatch.Host, names []string) (map[string]map[string][]string, []string, error) {
 	binaries := matcher.BinaryOnlyNames(h)
 	if len(binaries) == 0 {
@@ -22,13 +23,15 @@ func (e *Service) binarySources(ctx context.Context, h *patchwatch.Host, names [
 	}
 	learnt := map[string]map[string][]string{}
 	for _, release := range matcher.HostReleases(h) {
-		sources, err := e.s.BinarySources(ctx, release, binaries)
+		sources, untracked, err := e.s.BinarySources(ctx, release, binaries)
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up binary sources for %s: %w", h.Name, err)
 		}
 		learnt[release] = sources
-		for _, srcs := range sources {
-			names = append(names, srcs...)
+		for _, m := range []map[string][]string{sources, untracked} {
+			for _, srcs := range m {
+				names = append(names, srcs...)
+			}
 		}
 	}
 	return learnt, names, nil

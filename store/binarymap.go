@@ -85,9 +85,8 @@ func hostPairs(h *patchwatch.Host) []binaryPair {
 	return out
 }
 
-// advisoryPairs returns the pairs an advisory's source fixes list.
-// Ubuntu's records give each binary the fix's own version, so the pairs
-// track.
+// advisoryPairs returns the pairs an advisory's source fixes list; those
+// whose binary has a fixed version of its own do not track.
 func advisoryPairs(a *patchwatch.Advisory) []binaryPair {
 	var out []binaryPair
 	for _, f := range a.Fixes {
@@ -96,7 +95,10 @@ func advisoryPairs(a *patchwatch.Advisory) []binaryPair {
 		}
 		for _, b := range f.Binaries {
 			if b != f.Package {
-				out = append(out, binaryPair{f.Release, b, f.Package, true})
+				// A binary with a fixed version of its own does not follow
+				// its source's.
+				_, own := f.BinaryVersions[b]
+				out = append(out, binaryPair{f.Release, b, f.Package, !own})
 			}
 		}
 	}
@@ -199,11 +201,13 @@ func (s *Store) LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]R
 }
 
 // BinarySources returns, for those of the binaries the map of release
-// knows, the source packages that build them (binary → sources). Pairs
-// whose versions do not track are left out.
-func (s *Store) BinarySources(ctx context.Context, release string, binaries []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+// knows, the source packages that build them (binary → sources): those
+// whose versions track, which matching may compare by the binary's
+// version, and the untracked ones, whose advisories are still worth
+// fetching for the binary lists they may carry.
+func (s *Store) BinarySources(ctx context.Context, release string, binaries []string) (tracking, untracked map[string][]string, err error) {
+	tracking, untracked = map[string][]string{}, map[string][]string{}
+	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBinarySources)
 		if b == nil {
 			return nil // a read-only open of a database older than the map
@@ -212,14 +216,16 @@ func (s *Store) BinarySources(ctx context.Context, release string, binaries []st
 		for _, bin := range binaries {
 			prefix := fixKey(release, bin, "")
 			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				into := untracked
 				if len(v) == 1 && v[0] == pairTracks {
-					out[bin] = append(out[bin], string(k[len(prefix):]))
+					into = tracking
 				}
+				into[bin] = append(into[bin], string(k[len(prefix):]))
 			}
 		}
 		return nil
 	})
-	return out, err
+	return tracking, untracked, err
 }
 
 // BinariesBuilt returns the (release, binary) pairs the map knows for the

@@ -75,7 +75,7 @@ func BenchmarkBinarySources2393(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.BinarySources(ctx, "debian:12", names); err != nil {
+		if _, _, err := s.BinarySources(ctx, "debian:12", names); err != nil {
 			b.Fatal(err)
 		}
 	}
