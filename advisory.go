@@ -3,6 +3,7 @@ package patchwatch
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -101,6 +102,11 @@ type Fix struct {
 	// Binaries lists the binary packages built from a source fix, when the
 	// source names them; they are used to write the fix command.
 	Binaries []string `json:"binaries,omitempty"`
+	// BinaryVersions gives the fixed version of each listed binary whose
+	// version is not FixedVersion (Ubuntu's binary_version: bsdutils
+	// 1:2.37.2-4ubuntu3.4 of util-linux 2.37.2-4ubuntu3.4), for comparing
+	// an inventory that names only binaries.
+	BinaryVersions map[string]string `json:"binary_versions,omitempty"`
 	// Subscription names what a fix needs beyond the public archive, such as
 	// "Ubuntu Pro (esm-apps)"; empty for ordinary updates.
 	Subscription string `json:"subscription,omitempty"`
@@ -171,6 +177,9 @@ func (a *Advisory) Normalize() {
 	for i := range a.Fixes {
 		slices.Sort(a.Fixes[i].Binaries)
 		a.Fixes[i].Binaries = slices.Compact(a.Fixes[i].Binaries)
+		if len(a.Fixes[i].BinaryVersions) == 0 {
+			a.Fixes[i].BinaryVersions = nil
+		}
 	}
 	slices.SortFunc(a.Fixes, func(x, y Fix) int {
 		if c := strings.Compare(x.Release, y.Release); c != 0 {
@@ -186,7 +195,8 @@ func (a *Advisory) Normalize() {
 	})
 	a.Fixes = slices.CompactFunc(a.Fixes, func(x, y Fix) bool {
 		return x.Release == y.Release && x.Package == y.Package && x.Kind == y.Kind &&
-			x.FixedVersion == y.FixedVersion && x.Subscription == y.Subscription && x.Module == y.Module
+			x.FixedVersion == y.FixedVersion && x.Subscription == y.Subscription && x.Module == y.Module &&
+			maps.Equal(x.BinaryVersions, y.BinaryVersions)
 	})
 	a.Published = a.Published.UTC()
 	a.Modified = a.Modified.UTC()

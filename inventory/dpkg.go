@@ -191,21 +191,15 @@ func parseDpkgQuery(name string, data []byte) ([]patchwatch.Package, error) {
 		if len(cols) != 2 && len(cols) != 5 {
 			return nil, fmt.Errorf("%s:%d: %d tab-separated columns, want 2 (name, version) or 5 (name, version, source, source version, arch)", name, lineNo, len(cols))
 		}
-		p := patchwatch.Package{Name: cols[0], Version: cols[1]}
-		if len(cols) == 2 && isSnapLine(p.Name) {
+		if len(cols) == 2 && isSnapLine(cols[0]) {
 			continue
 		}
-		if n, arch, ok := strings.Cut(p.Name, ":"); ok {
-			p.Name, p.Arch = n, arch
-		}
-		if p.Name == "" {
-			return nil, fmt.Errorf("%s:%d: empty package name", name, lineNo)
-		}
-		if p.Version == "" {
+		if n, _, _ := strings.Cut(cols[0], ":"); cols[1] == "" && n != "" {
 			continue // dpkg-query lists known but not installed packages without a version
 		}
-		if err := checkVersion(p.Version); err != nil {
-			return nil, fmt.Errorf("%s:%d: package %s: %w", name, lineNo, p.Name, err)
+		p, err := namedPackage(cols[0], cols[1])
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
 		}
 		if len(cols) == 5 {
 			p.SourceName, p.SourceVersion, p.Arch = cols[2], cols[3], cols[4]

@@ -3,6 +3,7 @@ package inventory
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -70,16 +71,11 @@ func parseDpkgList(name string, data []byte) ([]patchwatch.Package, error) {
 		if code[1] != 'i' {
 			continue
 		}
-		p := patchwatch.Package{Name: fields[1], Version: fields[2], Arch: fields[3]}
-		if n, arch, ok := strings.Cut(p.Name, ":"); ok {
-			p.Name, p.Arch = n, arch
+		p, err := namedPackage(fields[1], fields[2])
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
 		}
-		if p.Name == "" {
-			return nil, fmt.Errorf("%s:%d: empty package name", name, lineNo)
-		}
-		if err := checkVersion(p.Version); err != nil {
-			return nil, fmt.Errorf("%s:%d: package %s: %w", name, lineNo, p.Name, err)
-		}
+		p.Arch = fields[3]
 		pkgs = append(pkgs, p)
 	}
 	if err := sc.Err(); err != nil {
@@ -112,4 +108,19 @@ var dpkgArchitectures = map[string]bool{
 func isSnapLine(name string) bool {
 	rest, ok := strings.CutPrefix(name, "snap:")
 	return ok && !dpkgArchitectures[rest]
+}
+
+// namedPackage reads a package's "name[:arch]" and version columns.
+func namedPackage(nameColumn, version string) (patchwatch.Package, error) {
+	p := patchwatch.Package{Name: nameColumn, Version: version}
+	if n, arch, ok := strings.Cut(p.Name, ":"); ok {
+		p.Name, p.Arch = n, arch
+	}
+	if p.Name == "" {
+		return p, errors.New("empty package name")
+	}
+	if err := checkVersion(p.Version); err != nil {
+		return p, fmt.Errorf("package %s: %w", p.Name, err)
+	}
+	return p, nil
 }

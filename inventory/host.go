@@ -51,6 +51,10 @@ func rhelStream(osr patchwatch.OSRelease, stream string) (string, error) {
 // returns an error naming the file and line of the first problem; nothing
 // is returned half-built.
 func BuildHost(in HostInput) (patchwatch.Host, error) {
+	sbom, isSBOM, err := hostSBOM(&in)
+	if err != nil {
+		return patchwatch.Host{}, err
+	}
 	osr, err := ParseOSRelease(in.OSReleaseName, in.OSRelease)
 	if err != nil {
 		return patchwatch.Host{}, err
@@ -62,7 +66,17 @@ func BuildHost(in HostInput) (patchwatch.Host, error) {
 	}
 	var pkgs []patchwatch.Package
 	var sourceInfo, epochInfo, moduleInfo bool
-	if family == patchwatch.FamilyRPM {
+	if isSBOM {
+		if sbom.Family != family {
+			return patchwatch.Host{}, fmt.Errorf("%s: %s packages on a %s host", in.PackagesName, sbom.Family, osr.ID)
+		}
+		pkgs, sourceInfo, epochInfo = sbom.Packages, sbom.SourceInfo, sbom.EpochInfo
+		if in.Stream != "" {
+			if release, err = rhelStream(osr, in.Stream); err != nil {
+				return patchwatch.Host{}, err
+			}
+		}
+	} else if family == patchwatch.FamilyRPM {
 		list, err := ParseRPMPackages(in.PackagesName, in.Packages)
 		if err != nil {
 			return patchwatch.Host{}, err
@@ -102,4 +116,24 @@ func BuildHost(in HostInput) (patchwatch.Host, error) {
 		ReportedAt:    in.Now.UTC(),
 	}
 	return h, ValidateHost(&h)
+}
+
+// hostSBOM parses the package list when it is an image SBOM; without an
+// os-release, the distribution the SBOM names stands in for it.
+func hostSBOM(in *HostInput) (SBOM, bool, error) {
+	if _, ok := DetectSBOM(in.Packages); !ok {
+		return SBOM{}, false, nil
+	}
+	sb, err := ParseSBOM(in.PackagesName, in.Packages)
+	if err != nil {
+		return SBOM{}, true, err
+	}
+	if len(in.OSRelease) == 0 {
+		if sb.OS.ID == "" || sb.OS.VersionID == "" {
+			return SBOM{}, true, fmt.Errorf("%s: the document names no distribution release: give the host's os-release", in.PackagesName)
+		}
+		in.OSReleaseName = in.PackagesName + " (its operating system)"
+		in.OSRelease = fmt.Appendf(nil, "ID=%s\nVERSION_ID=%q\n", sb.OS.ID, sb.OS.VersionID)
+	}
+	return sb, true, nil
 }

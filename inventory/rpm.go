@@ -39,6 +39,9 @@ type RPMList struct {
 // ParseRPMPackages reads an rpm package list in any of the formats above,
 // detected from the content. Errors name the file and line.
 func ParseRPMPackages(name string, data []byte) (RPMList, error) {
+	if isRPMManifest(data) {
+		return parseRPMManifest(name, data)
+	}
 	var list RPMList
 	var pkgs packageSet
 	format := PackagesFormat("")

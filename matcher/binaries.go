@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/version"
 )
 
 // How a package without source information was matched, as
@@ -44,9 +45,16 @@ func (ix *Index) indexBinaries(ref *fixRef) {
 		ix.binaries[f.Release] = byBinary
 	}
 	for _, b := range f.Binaries {
-		if b != f.Package {
-			byBinary[b] = append(byBinary[b], ref)
+		if b == f.Package {
+			continue
 		}
+		r := ref
+		if v, ok := f.BinaryVersions[b]; ok {
+			// The binary has a version of its own: compare with it.
+			r = &fixRef{advisory: ref.advisory, fix: f, binaryFixed: v}
+			r.fixed, r.fixedErr = version.ParseDeb(v)
+		}
+		byBinary[b] = append(byBinary[b], r)
 	}
 }
 
@@ -84,7 +92,13 @@ func (ix *Index) binaryRefs(h *patchwatch.Host, release string, p patchwatch.Pac
 		out = append(out, binaryRef{ref, ViaBinaryList})
 	}
 	byPackage := ix.fixes[release]
-	for _, src := range ix.learnt[release][p.Name] {
+	learnt := ix.learnt[release][p.Name]
+	if h.Release != release {
+		// A rebuild host matched against Red Hat's advisories: its own
+		// release's map applies as well.
+		learnt = append(slices.Clone(learnt), ix.learnt[h.Release][p.Name]...)
+	}
+	for _, src := range learnt {
 		src, _ = kernelSource(h, src)
 		for _, ref := range byPackage[src] {
 			if ref.fix.Kind == patchwatch.KindSource && !slices.ContainsFunc(out, func(b binaryRef) bool { return b.ref == ref }) {
@@ -97,14 +111,43 @@ func (ix *Index) binaryRefs(h *patchwatch.Host, release string, p patchwatch.Pac
 
 // matchBinaries matches package i of a Debian-family host, which has no
 // source information, against the fixes found by its binary name. The
-// binary's own version is compared with the fixed source version: binaries
+// binary's own version is compared with the fixed source version (or the
+// binary's own fixed version, where the advisory gives one): binaries
 // built from a source carry its version, and binNMUs (+bN) sort above it.
 func (c *collector) matchBinaries(refs []binaryRef, i int, st *pkgState) {
+	c.matchBinariesWith(refs, i, st, func(ref *fixRef) (patchwatch.Status, string, string, bool) {
+		status, installed, note := judge(st, ref, false)
+		return status, installed, note, true
+	})
+}
+
+// matchBinariesRPM is matchBinaries for an rpm host: the fix's module
+// stream must fit, and the binary's EVR is compared.
+func (c *collector) matchBinariesRPM(h *patchwatch.Host, refs []binaryRef, i int, st *pkgState) {
+	c.matchBinariesWith(refs, i, st, func(ref *fixRef) (patchwatch.Status, string, string, bool) {
+		ok, moduleNote := moduleMatches(h, st, ref.fix.Module)
+		if !ok {
+			return "", "", "", false
+		}
+		status, installed, note := judgeRPM(h, st, ref)
+		if note == "" {
+			note = moduleNote
+		}
+		return status, installed, note, true
+	})
+}
+
+// matchBinariesWith records each of refs that judge finds package i
+// exposed to; judge's false means the fix does not apply at all.
+func (c *collector) matchBinariesWith(refs []binaryRef, i int, st *pkgState, judge func(*fixRef) (patchwatch.Status, string, string, bool)) {
 	for _, br := range refs {
 		if c.seen(br.ref, i) {
 			continue
 		}
-		status, installed, note := judge(st, br.ref, false)
+		status, installed, note, applies := judge(br.ref)
+		if !applies {
+			continue
+		}
 		if note == "" {
 			note = NoteBinaryList
 			if br.via == ViaBinaryMap {
@@ -126,12 +169,9 @@ func (c *collector) markVia(ref *fixRef, via string) {
 
 // BinaryOnlyNames returns the names of h's packages that carry no source
 // information, whose sources a store's learnt binary map can supply
-// (Index.AddBinarySources). RHEL-family hosts need none: their advisories
-// list every binary rpm.
+// (Index.AddBinarySources). Red Hat's advisories usually list every binary
+// rpm too, but not always (some name only the source rpm).
 func BinaryOnlyNames(h *patchwatch.Host) []string {
-	if h.Family != patchwatch.FamilyDebian {
-		return nil
-	}
 	var names []string
 	for _, p := range h.Packages {
 		if p.SourceName == "" {

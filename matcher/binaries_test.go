@@ -162,3 +162,98 @@ func TestFleetCandidatesByBinaryList(t *testing.T) {
 		t.Fatalf("findings %+v", got)
 	}
 }
+
+// TestMatchBinaryOnlyKernels: the learnt map groups a binary-only host's
+// kernel packages by their kernel source, so that with several kernels
+// installed only the newest counts (the running kernel being unknown), as
+// with a full inventory.
+func TestMatchBinaryOnlyKernels(t *testing.T) {
+	const focal = "ubuntu:20.04"
+	a := adv("USN-6000-1", srcFix(focal, "linux-bluefield", "5.4.0-1059.65"))
+	learnt := map[string][]string{
+		"linux-image-5.4.0-1058-bluefield":   {"linux-signed-bluefield"},
+		"linux-modules-5.4.0-1058-bluefield": {"linux-bluefield"},
+		"linux-image-5.4.0-1059-bluefield":   {"linux-signed-bluefield"},
+		"linux-modules-5.4.0-1059-bluefield": {"linux-bluefield"},
+	}
+	old := []patchwatch.Package{binaryOnly("linux-image-5.4.0-1058-bluefield", "5.4.0-1058.64"), binaryOnly("linux-modules-5.4.0-1058-bluefield", "5.4.0-1058.64")}
+	fixed := []patchwatch.Package{binaryOnly("linux-image-5.4.0-1059-bluefield", "5.4.0-1059.65"), binaryOnly("linux-modules-5.4.0-1059-bluefield", "5.4.0-1059.65")}
+	for _, tt := range []struct {
+		name    string
+		pkgs    []patchwatch.Package
+		running string
+		want    patchwatch.Status
+	}{
+		{"old kernel only", old, "", patchwatch.StatusUpdate},
+		{"fixed kernel installed beside the old one", append(slices.Clone(old), fixed...), "", ""},
+		{"fixed kernel installed, old one running", append(slices.Clone(old), fixed...), "5.4.0-1058-bluefield", patchwatch.StatusPendingReboot},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ix := matcher.NewIndex([]patchwatch.Advisory{a})
+			ix.AddBinarySources(focal, learnt)
+			h := binaryHost(focal, tt.pkgs...)
+			h.KernelRelease = tt.running
+			var got patchwatch.Status
+			if fs := ix.Match(h); len(fs) == 1 {
+				got = fs[0].Status
+				for _, p := range fs[0].Packages {
+					if p.Via != matcher.ViaBinaryMap || p.Source != "linux-bluefield" {
+						t.Errorf("package %+v", p)
+					}
+				}
+			} else if len(fs) > 1 {
+				t.Fatalf("findings %+v", fs)
+			}
+			if got != tt.want {
+				t.Errorf("status %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMatchRPMThroughBinaryMap: an advisory that names only the source rpm
+// (python3.9) reaches a host without source rpms through the learnt map,
+// also on a rebuild matched against Red Hat's advisories.
+func TestMatchRPMThroughBinaryMap(t *testing.T) {
+	a := adv("RHSA-2024:6163", patchwatch.Fix{Release: "rhel:9", Package: "python3.9", Kind: patchwatch.KindSource, FixedVersion: "0:3.9.18-3.el9_4.5"})
+	a.Source = patchwatch.SourceRHSA
+	for _, release := range []string{"rhel:9", "almalinux:9"} {
+		ix := matcher.NewIndex([]patchwatch.Advisory{a})
+		h := rpmHost(release, false, rpmPkg("python3-libs", "3.9.16-1.el9_2.1"), rpmPkg("python3.9-unrelated", "1-1.el9"))
+		if got := ix.Match(h); len(got) != 0 {
+			t.Fatalf("%s without a map: %+v", release, got)
+		}
+		ix.AddBinarySources(release, map[string][]string{"python3-libs": {"python3.9"}})
+		got := ix.Match(h)
+		if len(got) != 1 || len(got[0].Packages) != 1 || got[0].Packages[0].Via != matcher.ViaBinaryMap || got[0].Packages[0].Source != "python3.9" {
+			t.Fatalf("%s: %+v", release, got)
+		}
+	}
+}
+
+// TestMatchBinaryOwnVersion: a listed binary with a fixed version of its
+// own (bsdutils carries an epoch util-linux lacks) is compared with that
+// version, not the source's, which its epoch would always outrank.
+func TestMatchBinaryOwnVersion(t *testing.T) {
+	const jammy = "ubuntu:22.04"
+	f := srcFix(jammy, "util-linux", "2.37.2-4ubuntu3.4")
+	f.Binaries = []string{"bsdutils", "libmount1"}
+	f.BinaryVersions = map[string]string{"bsdutils": "1:2.37.2-4ubuntu3.4"}
+	ix := matcher.NewIndex([]patchwatch.Advisory{adv("USN-7-1", f)})
+	got := ix.Match(binaryHost(jammy, binaryOnly("bsdutils", "1:2.37.2-4ubuntu3"), binaryOnly("libmount1", "2.37.2-4ubuntu3")))
+	if len(got) != 1 || len(got[0].Packages) != 2 {
+		t.Fatalf("findings %+v", got)
+	}
+	for _, p := range got[0].Packages {
+		want := "2.37.2-4ubuntu3.4"
+		if p.Name == "bsdutils" {
+			want = "1:2.37.2-4ubuntu3.4"
+		}
+		if p.Fixed != want || p.Via != matcher.ViaBinaryList {
+			t.Errorf("%+v, want fixed %s", p, want)
+		}
+	}
+	if got := ix.Match(binaryHost(jammy, binaryOnly("bsdutils", "1:2.37.2-4ubuntu3.4"))); len(got) != 0 {
+		t.Errorf("fixed bsdutils flagged: %+v", got)
+	}
+}

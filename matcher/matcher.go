@@ -32,9 +32,20 @@ type Index struct {
 type fixRef struct {
 	advisory *patchwatch.Advisory
 	fix      *patchwatch.Fix
-	fixed    version.Deb
-	fixedRPM version.RPM
-	fixedErr error
+	// binaryFixed is a listed binary's own fixed version, when it is not
+	// the fix's (Fix.BinaryVersions); fixed is then its parse.
+	binaryFixed string
+	fixed       version.Deb
+	fixedRPM    version.RPM
+	fixedErr    error
+}
+
+// fixedVersion is the version that fixes the package ref matches.
+func (r *fixRef) fixedVersion() string {
+	if r.binaryFixed != "" {
+		return r.binaryFixed
+	}
+	return r.fix.FixedVersion
 }
 
 // NewIndex indexes advisories for matching.
@@ -156,7 +167,7 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 	if byPackage == nil {
 		return nil
 	}
-	kernels := newDebKernels(h)
+	kernels := newDebKernels(h, ix.learnt[h.Release])
 	c := newCollector(h)
 	for i, p := range h.Packages {
 		// Most packages have no fix at all: look that up before building
@@ -237,7 +248,7 @@ func (c *collector) add(ref *fixRef, i int, st *pkgState, status patchwatch.Stat
 		c.byAdvisory[ref.advisory.ID] = f
 		c.order = append(c.order, ref.advisory.ID)
 	}
-	f.Packages = append(f.Packages, patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fix.FixedVersion, Source: source})
+	f.Packages = append(f.Packages, patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fixedVersion(), Source: source})
 	if note != "" && !slices.Contains(f.Notes, note) {
 		f.Notes = append(f.Notes, note)
 	}
@@ -284,14 +295,14 @@ func newFinding(h *patchwatch.Host, a *patchwatch.Advisory) *patchwatch.Finding 
 // status when the package is not exposed.
 func judge(st *pkgState, ref *fixRef, bySource bool) (patchwatch.Status, string, string) {
 	raw, installed, err := st.version(bySource)
-	if ref.fix.FixedVersion == "" {
+	if ref.fixedVersion() == "" {
 		return patchwatch.StatusNoFix, raw, ""
 	}
 	if err != nil {
 		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("installed version %q of %s could not be parsed (%v): exposure unknown", raw, st.pkg.Name, err)
 	}
 	if ref.fixedErr != nil {
-		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("fixed version %q of %s could not be parsed (%v): exposure unknown", ref.fix.FixedVersion, ref.fix.Package, ref.fixedErr)
+		return patchwatch.StatusUnknownVersion, raw, fmt.Sprintf("fixed version %q of %s could not be parsed (%v): exposure unknown", ref.fixedVersion(), ref.fix.Package, ref.fixedErr)
 	}
 	if installed.Compare(ref.fixed) >= 0 {
 		return "", raw, ""
@@ -334,15 +345,18 @@ type debKernels struct {
 	runningVersion   string // from a Debian `uname -v`, or ""
 	newestBySource   map[string]*version.Deb
 	newestABI        map[string]string
+	// learnt is the release's binary → source map, which groups the
+	// kernel packages of a binary-only inventory by their kernel source.
+	learnt map[string][]string
 }
 
-func newDebKernels(h *patchwatch.Host) *debKernels {
-	k := &debKernels{runningABI: patchwatch.RunningKernelABI(h.KernelRelease)}
+func newDebKernels(h *patchwatch.Host, learnt map[string][]string) *debKernels {
+	k := &debKernels{runningABI: patchwatch.RunningKernelABI(h.KernelRelease), learnt: learnt}
 	if v, ok := debianRunningVersion(h.KernelVersion); ok {
 		k.runningVersion = v
 	}
 	for _, p := range h.Packages {
-		src, srcVer := sourceOf(h, p)
+		src, srcVer := k.group(h, p)
 		abi := patchwatch.KernelABI(p.Name, src)
 		if abi == "" {
 			continue
@@ -373,16 +387,17 @@ func (k *debKernels) state(h *patchwatch.Host, p patchwatch.Package) (pkgState, 
 	if k.newestBySource == nil {
 		return st, true
 	}
-	abi := patchwatch.KernelABI(p.Name, src)
+	group, _ := k.group(h, p)
+	abi := patchwatch.KernelABI(p.Name, group)
 	if abi == "" {
 		return st, true
 	}
 	st.kernel = true
-	st.newest = k.newestBySource[src]
+	st.newest = k.newestBySource[group]
 	switch {
 	case k.runningInstalled && abi != k.runningABI:
 		return st, false
-	case !k.runningInstalled && abi != k.newestABI[src]:
+	case !k.runningInstalled && abi != k.newestABI[group]:
 		return st, false
 	}
 	if k.runningInstalled && k.runningVersion != "" {
@@ -392,6 +407,23 @@ func (k *debKernels) state(h *patchwatch.Host, p patchwatch.Package) (pkgState, 
 		st.pkg.Version = k.runningVersion
 	}
 	return st, true
+}
+
+// group returns the source a package's kernel versions are grouped by:
+// its own, or for a package without source information the kernel source
+// the learnt map names (so that only the newest of several installed
+// kernels counts, as with a full inventory).
+func (k *debKernels) group(h *patchwatch.Host, p patchwatch.Package) (string, string) {
+	src, ver := sourceOf(h, p)
+	if p.SourceName != "" {
+		return src, ver
+	}
+	for _, learnt := range k.learnt[p.Name] {
+		if kernel, _ := kernelSource(h, learnt); patchwatch.IsKernelSource(kernel) {
+			return kernel, p.Version
+		}
+	}
+	return src, ver
 }
 
 // debianRunningVersion extracts the package version from a Debian kernel's

@@ -15,7 +15,7 @@ const (
 		"rpm -qa --qf '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{MODULARITYLABEL}\\n'"
 	// NoteNoSourceRPM: Red Hat's advisories list every binary rpm they
 	// fix, so a list without source rpms loses only the source-level fixes.
-	NoteNoSourceRPM = "the inventory has no source rpm names: matched through the binary rpm names the advisory lists"
+	NoteNoSourceRPM = "the inventory has no source rpm names: matched through the binary rpm names the advisory lists and through the binary → source map learnt from other inventories of the release, by each binary's own version"
 	NoteNoModules   = "the inventory has no module labels: a modular package was matched to the module stream its version implies"
 )
 
@@ -127,7 +127,8 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 		if src == "" {
 			src = p.Name
 		}
-		if byPackage[p.Name] == nil && byPackage[src] == nil {
+		viaBinary := ix.binaryRefs(h, release, p)
+		if byPackage[p.Name] == nil && byPackage[src] == nil && viaBinary == nil {
 			continue
 		}
 		state, ok := kernels.state(p)
@@ -163,6 +164,7 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 				}
 			}
 		}
+		c.matchBinariesRPM(h, viaBinary, i, st)
 	}
 	return c.findings(func(f *patchwatch.Finding) {
 		if releaseNote != "" {

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
+	"sync"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/matcher"
@@ -10,9 +12,10 @@ import (
 )
 
 // binarySources looks up, in the store's binary map, the sources that build
-// the packages of h that carry no source information, and returns them by
-// release together with names extended by those sources (so that their
-// advisories are fetched).
+// the packages of h that carry no source information, and returns those
+// whose versions track by release, together with names extended by every
+// source (so that their advisories, and the binary lists in them, are
+// fetched).
 func (e *Service) binarySources(ctx context.Context, h *patchwatch.Host, names []string) (map[string]map[string][]string, []string, error) {
 	binaries := matcher.BinaryOnlyNames(h)
 	if len(binaries) == 0 {
@@ -20,13 +23,15 @@ func (e *Service) binarySources(ctx context.Context, h *patchwatch.Host, names [
 	}
 	learnt := map[string]map[string][]string{}
 	for _, release := range matcher.HostReleases(h) {
-		sources, err := e.s.BinarySources(ctx, release, binaries)
+		sources, untracked, err := e.s.BinarySources(ctx, release, binaries)
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up binary sources for %s: %w", h.Name, err)
 		}
 		learnt[release] = sources
-		for _, srcs := range sources {
-			names = append(names, srcs...)
+		for _, m := range []map[string][]string{sources, untracked} {
+			for _, srcs := range m {
+				names = append(names, srcs...)
+			}
 		}
 	}
 	return learnt, names, nil
@@ -36,9 +41,20 @@ func (e *Service) binarySources(ctx context.Context, h *patchwatch.Host, names [
 // fields and re-evaluates the binary-only hosts that have a binary the map
 // did not know before.
 func (e *Service) learnBinarySources(ctx context.Context, h *patchwatch.Host) error {
+	if !teaches(h) {
+		return nil
+	}
+	digest := e.taught.digest(h)
+	if e.taught.seen(h.Name, digest) {
+		return nil
+	}
 	fresh, err := e.s.LearnBinarySources(ctx, h)
-	if err != nil || len(fresh) == 0 {
+	if err != nil {
 		return err
+	}
+	e.taught.remember(h.Name, digest)
+	if len(fresh) == 0 {
+		return nil
 	}
 	names, err := e.s.HostsWithPackages(ctx, fresh)
 	if err != nil {
@@ -98,4 +114,56 @@ func (e *Service) addLearntSources(ctx context.Context, ix *matcher.Index, h *pa
 		ix.AddBinarySources(release, sources)
 	}
 	return nil
+}
+
+// teaches reports whether h's inventory says of any binary that another
+// source builds it.
+func teaches(h *patchwatch.Host) bool {
+	for _, p := range h.Packages {
+		if p.SourceName != "" && p.SourceName != p.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// taughtInventories remembers, per host, a digest of the inventory that
+// last fed the binary map, so that a report repeating its inventory (most
+// reports) costs no lookup in the map. It is safe for concurrent use.
+type taughtInventories struct {
+	mu     sync.Mutex
+	seed   maphash.Seed
+	byHost map[string]uint64
+}
+
+func (t *taughtInventories) digest(h *patchwatch.Host) uint64 {
+	t.mu.Lock()
+	if t.byHost == nil {
+		t.byHost, t.seed = map[string]uint64{}, maphash.MakeSeed()
+	}
+	seed := t.seed
+	t.mu.Unlock()
+	var m maphash.Hash
+	m.SetSeed(seed)
+	m.WriteString(h.Release)
+	for _, p := range h.Packages {
+		for _, s := range [...]string{p.Name, p.Version, p.SourceName, p.SourceVersion} {
+			m.WriteString(s)
+			m.WriteByte(0)
+		}
+	}
+	return m.Sum64()
+}
+
+func (t *taughtInventories) seen(host string, digest uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d, ok := t.byHost[host]
+	return ok && d == digest
+}
+
+func (t *taughtInventories) remember(host string, digest uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byHost[host] = digest
 }

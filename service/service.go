@@ -27,6 +27,8 @@ type Service struct {
 	log   *slog.Logger
 	// evaluating serialises full re-evaluations.
 	evaluating sync.Mutex
+	// taught remembers which inventories already fed the binary map.
+	taught taughtInventories
 }
 
 // New returns a Service over s; clock nil means time.Now.

@@ -99,8 +99,9 @@ type EvaluationState interface {
 // binaries, for hosts whose inventories carry none.
 type BinaryMap interface {
 	// BinarySources returns, for each of binaries known on release, the
-	// source packages that build it.
-	BinarySources(ctx context.Context, release string, binaries []string) (map[string][]string, error)
+	// source packages that build it: those whose versions track the
+	// binary's, and the untracked ones.
+	BinarySources(ctx context.Context, release string, binaries []string) (tracking, untracked map[string][]string, err error)
 	// LearnBinarySources records h's binary → source pairs and returns the
 	// (release, binary) pairs it did not know before.
 	LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]store.ReleasePackage, error)

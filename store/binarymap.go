@@ -14,10 +14,10 @@ import (
 )
 
 // The binary map: which source package builds each binary package of a
-// Debian-family release, learnt from every inventory that carried source
-// fields and from advisories that list the binaries of a source fix. A
-// host whose inventory names only binaries (dpkg -l, dpkg-query -W,
-// image manifests) is matched through it.
+// release, learnt from every inventory that carried source fields and
+// from advisories that list the binaries of a source fix. A host whose
+// inventory names only binaries (dpkg -l, dpkg-query -W, image manifests,
+// plain rpm -qa) is matched through it.
 //
 // binary_sources: release NUL binary NUL source -> tracking flag
 // source_binaries: release NUL source NUL binary -> empty (for re-matching
@@ -63,8 +63,10 @@ func versionTracks(source, binaryVersion, sourceVersion string) bool {
 // whose source name differs from its own. Hosts without source fields
 // teach nothing.
 func hostPairs(h *patchwatch.Host) []binaryPair {
-	if h.Family != patchwatch.FamilyDebian {
-		return nil
+	releases := []string{h.Release}
+	if rhel := patchwatch.RHSARelease(h.Release); h.Family == patchwatch.FamilyRPM && rhel != h.Release {
+		// A rebuild builds its binaries from the same sources as RHEL.
+		releases = append(releases, rhel)
 	}
 	var out []binaryPair
 	for _, p := range h.Packages {
@@ -75,14 +77,16 @@ func hostPairs(h *patchwatch.Host) []binaryPair {
 		if srcVer == "" {
 			srcVer = p.Version
 		}
-		out = append(out, binaryPair{h.Release, p.Name, p.SourceName, versionTracks(p.SourceName, p.Version, srcVer)})
+		tracks := versionTracks(p.SourceName, p.Version, srcVer)
+		for _, r := range releases {
+			out = append(out, binaryPair{r, p.Name, p.SourceName, tracks})
+		}
 	}
 	return out
 }
 
-// advisoryPairs returns the pairs an advisory's source fixes list.
-// Ubuntu's records give each binary the fix's own version, so the pairs
-// track.
+// advisoryPairs returns the pairs an advisory's source fixes list; those
+// whose binary has a fixed version of its own do not track.
 func advisoryPairs(a *patchwatch.Advisory) []binaryPair {
 	var out []binaryPair
 	for _, f := range a.Fixes {
@@ -91,7 +95,10 @@ func advisoryPairs(a *patchwatch.Advisory) []binaryPair {
 		}
 		for _, b := range f.Binaries {
 			if b != f.Package {
-				out = append(out, binaryPair{f.Release, b, f.Package, true})
+				// A binary with a fixed version of its own does not follow
+				// its source's.
+				_, own := f.BinaryVersions[b]
+				out = append(out, binaryPair{f.Release, b, f.Package, !own})
 			}
 		}
 	}
@@ -106,8 +113,11 @@ func missingPairs(tx *bolt.Tx, pairs []binaryPair) []binaryPair {
 		return pairs
 	}
 	var out []binaryPair
+	var key []byte
 	for _, p := range pairs {
-		v := b.Get(fixKey(p.release, p.binary, p.source))
+		// One key buffer for the whole host: this runs on every report.
+		key = append(append(append(append(append(key[:0], p.release...), 0), p.binary...), 0), p.source...)
+		v := b.Get(key)
 		if v == nil || (!p.tracks && v[0] == pairTracks) {
 			out = append(out, p)
 		}
@@ -191,11 +201,13 @@ func (s *Store) LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]R
 }
 
 // BinarySources returns, for those of the binaries the map of release
-// knows, the source packages that build them (binary → sources). Pairs
-// whose versions do not track are left out.
-func (s *Store) BinarySources(ctx context.Context, release string, binaries []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+// knows, the source packages that build them (binary → sources): those
+// whose versions track, which matching may compare by the binary's
+// version, and the untracked ones, whose advisories are still worth
+// fetching for the binary lists they may carry.
+func (s *Store) BinarySources(ctx context.Context, release string, binaries []string) (tracking, untracked map[string][]string, err error) {
+	tracking, untracked = map[string][]string{}, map[string][]string{}
+	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBinarySources)
 		if b == nil {
 			return nil // a read-only open of a database older than the map
@@ -204,14 +216,16 @@ func (s *Store) BinarySources(ctx context.Context, release string, binaries []st
 		for _, bin := range binaries {
 			prefix := fixKey(release, bin, "")
 			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				into := untracked
 				if len(v) == 1 && v[0] == pairTracks {
-					out[bin] = append(out[bin], string(k[len(prefix):]))
+					into = tracking
 				}
+				into[bin] = append(into[bin], string(k[len(prefix):]))
 			}
 		}
 		return nil
 	})
-	return out, err
+	return tracking, untracked, err
 }
 
 // BinariesBuilt returns the (release, binary) pairs the map knows for the

@@ -39,14 +39,14 @@ func TestBinaryMap(t *testing.T) {
 	if fresh, err = s.LearnBinarySources(ctx, &h); err != nil || fresh != nil {
 		t.Errorf("a repeated inventory learnt %v, %v", fresh, err)
 	}
-	got, err := s.BinarySources(ctx, "debian:12", []string{"libc6", "libxml2-utils", "gcc", "bash", "unknown"})
+	got, _, err := s.BinarySources(ctx, "debian:12", []string{"libc6", "libxml2-utils", "gcc", "bash", "unknown"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := map[string][]string{"libc6": {"glibc"}, "libxml2-utils": {"libxml2"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("BinarySources = %v, want %v", got, want)
 	}
-	if got, _ := s.BinarySources(ctx, "debian:11", []string{"libc6"}); len(got) != 0 {
+	if got, _, _ := s.BinarySources(ctx, "debian:11", []string{"libc6"}); len(got) != 0 {
 		t.Errorf("another release's map: %v", got)
 	}
 
@@ -55,8 +55,8 @@ func TestBinaryMap(t *testing.T) {
 	if _, err := s.LearnBinarySources(ctx, &odd); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.BinarySources(ctx, "debian:12", []string{"libc6"}); len(got) != 0 {
-		t.Errorf("untracked pair still used: %v", got)
+	if got, untracked, _ := s.BinarySources(ctx, "debian:12", []string{"libc6"}); len(got) != 0 || !reflect.DeepEqual(untracked, map[string][]string{"libc6": {"glibc"}}) {
+		t.Errorf("untracked pair still used: %v, %v", got, untracked)
 	}
 
 	// Advisories teach the binaries they list.
@@ -65,7 +65,7 @@ func TestBinaryMap(t *testing.T) {
 	if _, err := s.UpsertAdvisories(ctx, []patchwatch.Advisory{advisory("USN-8259-1", time.Now(), f)}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.BinarySources(ctx, "ubuntu:24.04", []string{"libopenexr-3-1-30", "openexr"}); !reflect.DeepEqual(got, map[string][]string{"libopenexr-3-1-30": {"openexr"}}) {
+	if got, _, _ := s.BinarySources(ctx, "ubuntu:24.04", []string{"libopenexr-3-1-30", "openexr"}); !reflect.DeepEqual(got, map[string][]string{"libopenexr-3-1-30": {"openexr"}}) {
 		t.Errorf("from the advisory: %v", got)
 	}
 	built, err := s.BinariesBuilt(ctx, []store.ReleasePackage{{Release: "debian:12", Package: "glibc"}, {Release: "ubuntu:24.04", Package: "openexr"}})
@@ -110,7 +110,49 @@ func TestBinaryMapMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got, _ := s.BinarySources(ctx, "debian:12", []string{"libc6"}); !reflect.DeepEqual(got, map[string][]string{"libc6": {"glibc"}}) {
+	if got, _, _ := s.BinarySources(ctx, "debian:12", []string{"libc6"}); !reflect.DeepEqual(got, map[string][]string{"libc6": {"glibc"}}) {
 		t.Errorf("after migration: %v", got)
+	}
+}
+
+// TestBinaryMapRebuild: a rebuild host teaches its own release and Red
+// Hat's, whose advisories it is matched against.
+func TestBinaryMapRebuild(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	h := patchwatch.Host{Name: "alma", Release: "almalinux:9", Family: patchwatch.FamilyRPM, SourceInfo: true, Packages: []patchwatch.Package{
+		{Name: "python3-libs", Version: "0:3.9.16-1.el9_2.1", SourceName: "python3.9", SourceVersion: "0:3.9.16-1.el9_2.1"},
+		{Name: "npm", Version: "1:9.5.0-1.18.14.2.3.module+el9.2.0", SourceName: "nodejs", SourceVersion: "1:18.14.2-3.module+el9.2.0"},
+	}}
+	if _, err := s.LearnBinarySources(ctx, &h); err != nil {
+		t.Fatal(err)
+	}
+	for _, release := range []string{"almalinux:9", "rhel:9"} {
+		got, _, err := s.BinarySources(ctx, release, []string{"python3-libs", "npm"})
+		if err != nil || !reflect.DeepEqual(got, map[string][]string{"python3-libs": {"python3.9"}}) {
+			t.Errorf("%s: %v, %v (npm's version does not follow nodejs')", release, got, err)
+		}
+	}
+}
+
+// TestBinaryMapOwnVersions: an advisory's binary with a fixed version of
+// its own does not track its source, so the map never compares it by the
+// source's fixes; its advisories are still found through it.
+func TestBinaryMapOwnVersions(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	f := fix("ubuntu:22.04", "util-linux", "2.37.2-4ubuntu3.4")
+	f.Binaries = []string{"bsdutils", "libmount1"}
+	f.BinaryVersions = map[string]string{"bsdutils": "1:2.37.2-4ubuntu3.4"}
+	if _, err := s.UpsertAdvisories(ctx, []patchwatch.Advisory{advisory("USN-7-1", time.Now(), f)}); err != nil {
+		t.Fatal(err)
+	}
+	tracking, untracked, err := s.BinarySources(ctx, "ubuntu:22.04", []string{"bsdutils", "libmount1"})
+	if err != nil || !reflect.DeepEqual(tracking, map[string][]string{"libmount1": {"util-linux"}}) || !reflect.DeepEqual(untracked, map[string][]string{"bsdutils": {"util-linux"}}) {
+		t.Errorf("tracking %v, untracked %v, %v", tracking, untracked, err)
+	}
+	a, err := s.Advisory(ctx, "USN-7-1")
+	if err != nil || a.Fixes[0].BinaryVersions["bsdutils"] != "1:2.37.2-4ubuntu3.4" {
+		t.Errorf("stored %+v, %v", a.Fixes, err)
 	}
 }

@@ -49,7 +49,7 @@ func helpTable() map[string]helpEntry {
 				"patchwatch host import --name NAME [--owner EMAIL] --os-release FILE [--kernel-release STR] PACKAGES_FILE",
 				"patchwatch host import --report FILE [--name NAME] [--owner EMAIL]",
 			},
-			about: "Record a host's inventory and evaluate it.\nPACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'\n  (plain dpkg-query -W, dpkg -l and image .manifest files work too, without source package names)\n  on the RHEL family: " + inventory.RecommendedRPMQuery + " (plain rpm -qa works too, without epochs)",
+			about: "Record a host's inventory and evaluate it.\nPACKAGES_FILE: /var/lib/dpkg/status, or dpkg-query -W -f='${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\t${Architecture}\\n'\n  (plain dpkg-query -W, dpkg -l and image .manifest files work too, without source package names;\n  so do image SBOMs: CycloneDX, SPDX or syft JSON, which may stand in for --os-release, and Red Hat catalog rpm manifests)\n  on the RHEL family: " + inventory.RecommendedRPMQuery + " (plain rpm -qa works too, without epochs)",
 			examples: []string{
 				"patchwatch host import --name web1 --owner alice@example.org --os-release os-release --kernel-release \"$(uname -r)\" packages.tsv",
 				"patchwatch host import --report web1.json",

@@ -79,7 +79,7 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		}
 		return putHost(ctx, env, *db, *configPath, h)
 	}
-	if *name == "" || *osRelease == "" || fs.NArg() != 1 {
+	if *name == "" || fs.NArg() != 1 {
 		return usageError("host import needs --name, --os-release and one packages file, or --report")
 	}
 	in := inventory.HostInput{
@@ -89,11 +89,16 @@ func runHostImport(ctx context.Context, env *Env, args []string) error {
 		Stream: *stream, Now: env.now(),
 	}
 	var err error
-	if in.OSRelease, err = readInventoryFile(*osRelease); err != nil {
-		return err
-	}
 	if in.Packages, err = readInventoryFile(fs.Arg(0)); err != nil {
 		return err
+	}
+	if *osRelease != "" {
+		if in.OSRelease, err = readInventoryFile(*osRelease); err != nil {
+			return err
+		}
+	} else if _, sbom := inventory.DetectSBOM(in.Packages); !sbom {
+		// Only an image SBOM names its distribution itself.
+		return usageError("host import needs --os-release (only a CycloneDX, SPDX or syft SBOM may go without)")
 	}
 	if *debianVersion != "" {
 		b, err := readInventoryFile(*debianVersion)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/patchwatch/patchwatch/inventory"
 	"github.com/patchwatch/patchwatch/matcher"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 // The inventory formats a host can be given in, and what each loses.
@@ -25,6 +27,8 @@ const (
 	formReport     = "agent report"
 	formVulsNoSrc  = "vuls (no source)"
 	formReportBare = "report (no source)"
+	formCycloneDX  = "cyclonedx (syft)"
+	formSPDX       = "spdx (trivy)"
 )
 
 // binaryOnlyForms lose the source package names.
@@ -88,6 +92,34 @@ func render(rows []debRow, form string) string {
 		for _, r := range rows {
 			fmt.Fprintf(&b, "ii  %-40s %-30s %-12s %s\n", r.name+":"+r.arch, r.version, r.arch, "description")
 		}
+	case formCycloneDX:
+		// syft: the source in the purl's upstream qualifier when it differs.
+		b.WriteString(`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[`)
+		for i, r := range rows {
+			q := "arch=" + r.arch
+			switch {
+			case r.source != r.name && r.sourceVersion != r.version:
+				q += "&upstream=" + r.source + "%40" + url.QueryEscape(r.sourceVersion)
+			case r.source != r.name:
+				q += "&upstream=" + r.source
+			}
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"type":"library","name":%q,"version":%q,"purl":"pkg:deb/x/%s@%s?%s"}`, r.name, r.version, r.name, url.PathEscape(r.version), q)
+		}
+		b.WriteString(`]}`)
+	case formSPDX:
+		// trivy: the source in sourceInfo.
+		b.WriteString(`{"spdxVersion":"SPDX-2.3","packages":[`)
+		for i, r := range rows {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"name":%q,"versionInfo":%q,"sourceInfo":"built package from: %s %s","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/x/%s@%s?arch=%s"}]}`,
+				r.name, r.version, r.source, r.sourceVersion, r.name, url.PathEscape(r.version), r.arch)
+		}
+		b.WriteString(`]}`)
 	case formVuls:
 		// ${binary:Package},${db:Status-Abbrev},${Version},${Source},${source:Version}
 		for _, r := range rows {
@@ -217,7 +249,7 @@ func advisoriesOf(pairs []string) []string {
 	return slices.Compact(out)
 }
 
-var allForms = []string{formStatus, formQuery, formVuls, formReport, formDefault, formList, formVulsNoSrc, formReportBare}
+var allForms = []string{formStatus, formQuery, formVuls, formReport, formCycloneDX, formSPDX, formDefault, formList, formVulsNoSrc, formReportBare}
 
 // TestEveryFormatOneResult gives each host in every inventory format it
 // can be written in and checks the findings agree: formats with source
@@ -447,4 +479,102 @@ func missing(want, got []string) []string {
 		}
 	}
 	return out
+}
+
+// openRecords returns the stored (open) finding records of a host as
+// "advisory" strings.
+func openRecords(t *testing.T, db, host string) []string {
+	t.Helper()
+	s, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	records, err := s.FindingRecords(context.Background(), host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range records {
+		if r.Open() {
+			out = append(out, r.Advisory)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestBinaryOnlyHostRecordsFollowChanges checks the stored findings (what
+// notifications and reports read), not only the live ones: a binary-only
+// host gets its record when an advisory listing its binaries is imported
+// after it, and when another host teaches the map a binary it has.
+func TestBinaryOnlyHostRecordsFollowChanges(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pw.db")
+	if r := run(t, db, "host", "import", "--name", "eduvm", "--os-release", "../../inventory/testdata/ubuntu-24.04.os-release", "../../inventory/testdata/noble-eduvm.dpkg-l.txt"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r := run(t, db, "import", "--quiet", "../../samples/usn"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := openRecords(t, db, "eduvm"); !slices.Equal(got, []string{"USN-8259-1"}) {
+		t.Errorf("eduvm records after the import: %v, want [USN-8259-1]", got)
+	}
+
+	// Debian: the binary-only host first, then a host with source fields.
+	list := filepath.Join(dir, "DSA.list")
+	os.WriteFile(list, []byte("[01 Nov 2026] DSA-9999-1 glibc - security update\n\t{CVE-2026-9999}\n\t[bookworm] - glibc 2.36-9+deb12u99\n"), 0o600)
+	if r := run(t, db, "import", "--quiet", list); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r := run(t, db, "host", "import", "--name", "image", "--os-release", "../../inventory/testdata/debian12.os-release", "../../inventory/testdata/debian12.dpkg-l.txt"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := openRecords(t, db, "image"); len(got) != 0 {
+		t.Errorf("image records before any host taught the map: %v", got)
+	}
+	if r := run(t, db, "host", "import", "--name", "full", "--os-release", "../../inventory/testdata/debian12.os-release", "testdata/debian12.status"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := openRecords(t, db, "image"); !slices.Equal(got, []string{"DSA-9999-1"}) {
+		t.Errorf("image records once the map knows libc6: %v, want [DSA-9999-1]", got)
+	}
+}
+
+// TestHostImportSBOM: an image SBOM names its distribution, so host import
+// takes it without --os-release; any other list still needs one.
+func TestHostImportSBOM(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pw.db")
+	if r := run(t, db, "import", "--quiet", "../../samples/usn"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	rows := readDebRows(t, "testdata/jammy-desktop.dpkg-query.tsv")
+	sbom := strings.Replace(render(rows, formCycloneDX), `"components":[`, `"components":[{"type":"operating-system","name":"ubuntu","version":"22.04"},`, 1)
+	path := filepath.Join(dir, "sbom.json")
+	os.WriteFile(path, []byte(sbom), 0o600)
+	r := run(t, db, "host", "import", "--name", "image", path)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !strings.Contains(r.stdout, "host image: ubuntu:22.04, 106 packages") || strings.Contains(r.stdout, "no source package information") {
+		t.Errorf("import said %q", r.stdout)
+	}
+	r = run(t, db, "outstanding", "--host", "image", "--format", "json")
+	var findings []struct {
+		Advisory string `json:"advisory"`
+	}
+	json.Unmarshal([]byte(r.stdout), &findings)
+	var got []string
+	for _, f := range findings {
+		got = append(got, f.Advisory)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"USN-5614-1", "USN-8259-1"}) {
+		t.Errorf("findings %v", got)
+	}
+	r = run(t, db, "host", "import", "--name", "list", "../../inventory/testdata/debian12.dpkg-l.txt")
+	if r.err == nil || !strings.Contains(r.err.Error(), "needs --os-release") {
+		t.Errorf("dpkg -l without os-release: %v", r.err)
+	}
 }

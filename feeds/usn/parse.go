@@ -238,6 +238,7 @@ func ParseOSV(data []byte) (patchwatch.Advisory, error) {
 			// pockets apt upgrades from.
 			if b.Name != "" && !strings.HasSuffix(b.Name, "-dbgsym") {
 				fix.Binaries = append(fix.Binaries, b.Name)
+				setBinaryVersion(&fix, b.Name, b.Version)
 			}
 		}
 		a.Fixes = append(a.Fixes, fix)
@@ -399,6 +400,13 @@ func ParseLegacy(data []byte) (patchwatch.Advisory, error) {
 				}
 				f.Binaries = append(f.Binaries, name)
 			}
+			for name, b := range rel.AllBinaries {
+				src := b.Source
+				if src == "" {
+					src = name
+				}
+				setBinaryVersion(bySource[src], name, b.Version)
+			}
 			for _, f := range bySource {
 				a.Fixes = append(a.Fixes, *f)
 			}
@@ -434,4 +442,16 @@ func parseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("unparsable time %q", s)
+}
+
+// setBinaryVersion records a listed binary's own fixed version when it is
+// not the source fix's.
+func setBinaryVersion(f *patchwatch.Fix, binary, version string) {
+	if version == "" || version == f.FixedVersion {
+		return
+	}
+	if f.BinaryVersions == nil {
+		f.BinaryVersions = map[string]string{}
+	}
+	f.BinaryVersions[binary] = version
 }
