@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // States of the livepatch check (CheckResult.State) that change the
@@ -28,6 +29,17 @@ func Livepatch(checks []CheckResult) (CheckResult, bool) {
 		}
 	}
 	return CheckResult{}, false
+}
+
+// AssessFinding sets f's urgency and its reasons at now from the facts the
+// finding carries and the host's live-patch state (ApplyLivepatch): the
+// one assessment that evaluation and read-time refreshes share.
+func (r UrgencyRules) AssessFinding(f *Finding, checks []CheckResult, now time.Time) {
+	f.Urgency, f.UrgencyReasons = r.Assess(UrgencyFacts{
+		Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
+		RunningKernel: f.RunningKernel, FixPublished: f.Published,
+	}, now)
+	ApplyLivepatch(checks, f)
 }
 
 // ApplyLivepatch adjusts the urgency of a finding in the running kernel by

@@ -40,11 +40,7 @@ func Enrich(h *patchwatch.Host, findings []patchwatch.Finding, c Context) {
 				f.KEV = append(f.KEV, e)
 			}
 		}
-		f.Urgency, f.UrgencyReasons = c.Rules.Assess(patchwatch.UrgencyFacts{
-			Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
-			RunningKernel: f.RunningKernel, FixPublished: f.Published,
-		}, c.Now)
-		patchwatch.ApplyLivepatch(h.Checks, f)
+		c.Rules.AssessFinding(f, h.Checks, c.Now)
 	}
 	SortFindings(findings)
 }

@@ -322,7 +322,7 @@ func TestHostileReports(t *testing.T) {
 		{"duplicate packages", "application/json", []byte(dup), 400},
 		{"wrong content type", "text/html", report(t, "vm1"), 415},
 		{"unknown field", "application/json", []byte(strings.Replace(string(report(t, "vm1")), `"schema"`, `"evil":1,"schema"`, 1)), 400},
-		{"unknown release", "application/json", []byte(strings.Replace(string(report(t, "vm1")), `"20.04"`, `"99.04"`, 1)), 422},
+		{"no such release (a future one, 99.04, is accepted)", "application/json", []byte(strings.Replace(string(report(t, "vm1")), `"20.04"`, `"20.05"`, 1)), 422},
 		{"bad version", "application/json", []byte(strings.Replace(string(report(t, "vm1")), `"version":"2.0.9"`, `"version":"2.0 9"`, 1)), 422},
 		{"truncated", "application/json", report(t, "vm1")[:500], 400},
 	}

@@ -207,10 +207,7 @@ func (e *Service) rematchHost(ctx context.Context, h *patchwatch.Host, ix *match
 		if changed[f.Advisory] {
 			continue
 		}
-		f.Urgency, f.UrgencyReasons = e.rules.Assess(patchwatch.UrgencyFacts{
-			Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
-			RunningKernel: f.RunningKernel, FixPublished: f.Published,
-		}, now)
+		e.rules.AssessFinding(&f, h.Checks, now)
 		fresh = append(fresh, f)
 	}
 	matcher.SortFindings(fresh)

@@ -90,7 +90,7 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 			if after != nil && k.compare(after) <= 0 {
 				continue
 			}
-			k.firstSeen, k.owner = b.FirstSeen, r.Owner
+			k.firstSeen, k.owner, k.checks = b.FirstSeen, r.Owner, r.Checks
 			keys = append(keys, k)
 		}
 		return nil
@@ -157,7 +157,7 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 				continue // resolved since the briefs were read
 			}
 			j++
-			v.decorateAt(f, k.firstSeen, k.owner)
+			v.decorateAt(f, k.firstSeen, k.owner, k.checks)
 			if !flt.keep(f) {
 				continue
 			}
@@ -179,6 +179,8 @@ type outKey struct {
 	Advisory  string              `json:"a"`
 	firstSeen time.Time
 	owner     string
+	// checks are the host's, for its live-patch state.
+	checks []patchwatch.CheckResult
 }
 
 // compare orders keys as matcher.SortFindings orders findings.
@@ -249,21 +251,18 @@ func (v *view) silence(f *patchwatch.Finding, owner string) *patchwatch.Silence 
 
 // decorate completes a stored finding at read time; b is its brief (nil
 // when unknown: first seen now).
-func (v *view) decorate(f *patchwatch.Finding, b *patchwatch.FindingBrief, owner string) {
+func (v *view) decorate(f *patchwatch.Finding, b *patchwatch.FindingBrief, owner string, checks []patchwatch.CheckResult) {
 	var firstSeen time.Time
 	if b != nil {
 		firstSeen = b.FirstSeen
 	}
-	v.decorateAt(f, firstSeen, owner)
+	v.decorateAt(f, firstSeen, owner, checks)
 }
 
 // decorateAt gives a stored finding its urgency and reasons at now (the
 // fix's age counts), first-seen time, deadline, overdue flag and silence.
-func (v *view) decorateAt(f *patchwatch.Finding, firstSeen time.Time, owner string) {
-	f.Urgency, f.UrgencyReasons = v.rules.Assess(patchwatch.UrgencyFacts{
-		Severity: f.Severity, SourceSeverity: f.SourceSeverity, CVSS: f.CVSS, KEV: f.KEV,
-		RunningKernel: f.RunningKernel, FixPublished: f.Published,
-	}, v.now)
+func (v *view) decorateAt(f *patchwatch.Finding, firstSeen time.Time, owner string, checks []patchwatch.CheckResult) {
+	v.rules.AssessFinding(f, checks, v.now)
 	f.FirstSeen = firstSeen
 	if f.FirstSeen.IsZero() {
 		f.FirstSeen = v.now

@@ -219,7 +219,7 @@ func (e *Service) Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchw
 		briefs[rec.Findings[i].Advisory] = &rec.Findings[i]
 	}
 	for i := range findings {
-		v.decorate(&findings[i], briefs[findings[i].Advisory], rec.Owner)
+		v.decorate(&findings[i], briefs[findings[i].Advisory], rec.Owner, rec.Checks)
 	}
 	matcher.SortFindings(findings)
 	return findings, nil
