@@ -103,13 +103,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *site) count(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, p := range s.requests {
-		if p == path {
-			n++
-		}
-	}
-	return n
+	return countOf(s.requests, path)
 }
 
 func sitePoller(t *testing.T, srv *httptest.Server, now func() time.Time) *usn.Poller {
