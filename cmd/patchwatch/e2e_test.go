@@ -156,16 +156,16 @@ func TestEndToEndBinaries(t *testing.T) {
 	// Agents report from root trees built from real inventories.
 	focal := filepath.Join(dir, "focal")
 	writeTree(t, focal, map[string]string{
-		"etc/os-release":      mustRead(t, "testdata/focal-bluefield.os-release"),
+		"etc/os-release":      mustRead(t, "../../samples/hosts/focal-bluefield.os-release"),
 		"etc/hostname":        "focal-vm\n",
-		"var/lib/dpkg/status": statusFromTSV(t, "testdata/focal-bluefield.dpkg-query.tsv"),
+		"var/lib/dpkg/status": statusFromTSV(t, "../../samples/hosts/focal-bluefield.dpkg-query.tsv"),
 		// The agent's checks read the tree: passwords on, root by key.
 		"etc/ssh/sshd_config":                      "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\n",
 		"etc/ssh/sshd_config.d/50-cloud-init.conf": "PasswordAuthentication yes\n",
 	})
 	deb := filepath.Join(dir, "bullseye")
 	writeTree(t, deb, map[string]string{
-		"etc/os-release":      mustRead(t, "testdata/bullseye.os-release"),
+		"etc/os-release":      mustRead(t, "../../inventory/testdata/debian-11.os-release"),
 		"etc/hostname":        "bullseye-vm\n",
 		"var/lib/dpkg/status": "Package: xserver-xorg-core\nStatus: install ok installed\nArchitecture: amd64\nSource: xorg-server\nVersion: 2:1.20.11-1+deb11u5\n\n",
 	})

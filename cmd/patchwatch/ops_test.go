@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -59,5 +61,20 @@ func TestJSONLogs(t *testing.T) {
 	var line map[string]any
 	if err := json.Unmarshal(errb.Bytes(), &line); err != nil || line["msg"] != "poll finished" || line["feed"] != "usn" {
 		t.Errorf("json log line %q: %v", errb.String(), err)
+	}
+}
+
+// TestLockedDatabaseSuggestsServer: while another process (serve) holds
+// the database, a local query says so and points to --server.
+func TestLockedDatabaseSuggestsServer(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pw.db")
+	held, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	r := run(t, db, "hosts")
+	if r.err == nil || !errors.Is(r.err, store.ErrLocked) || !strings.Contains(r.err.Error(), "--server URL --token-file FILE") {
+		t.Errorf("hosts on a held database: %v", r.err)
 	}
 }

@@ -23,7 +23,7 @@ func TestPollOnceThroughCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	csafArchive := tarZst(t, "../../feeds/rhsa/testdata", "2024/rhsa-2024_0010.json", "2023/rhsa-2023_7434.json")
-	almaZip := zipDir(t, "../../feeds/rebuild/testdata/almalinux9")
+	almaZip := zipDir(t, "../../feeds/rebuild/testdata/almalinux9", "../../feeds/rebuild/testdata/almalinux-both")
 	var recordFetches atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -91,7 +91,7 @@ func TestPollOnceThroughCLI(t *testing.T) {
 	}
 	pkgs := filepath.Join(dir, "pkgs.tsv")
 	os.WriteFile(pkgs, []byte("xserver-xorg-core\t2:1.20.11-1+deb11u5\txorg-server\t2:1.20.11-1+deb11u5\tamd64\n"), 0o600)
-	if r := run(t, db, "host", "import", "--name", "x11", "--os-release", "testdata/bullseye.os-release", pkgs); r.err != nil {
+	if r := run(t, db, "host", "import", "--name", "x11", "--os-release", "../../inventory/testdata/debian-11.os-release", pkgs); r.err != nil {
 		t.Fatal(r.err)
 	}
 	r = run(t, db, "outstanding", "--host", "x11", "--format", "json")
@@ -121,9 +121,13 @@ func tarZst(t *testing.T, dir string, names ...string) []byte {
 	return out.Bytes()
 }
 
-func zipDir(t *testing.T, dir string) []byte {
+func zipDir(t *testing.T, dirs ...string) []byte {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var files []string
+	for _, dir := range dirs {
+		matches, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		files = append(files, matches...)
+	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range files {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/patchwatch/patchwatch"
@@ -17,10 +18,13 @@ import (
 func TestPollArchive(t *testing.T) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
+	// Every EL9 record: those of almalinux9/ and those of almalinux-both/.
 	files, _ := filepath.Glob("testdata/almalinux9/*.json")
+	both, _ := filepath.Glob("testdata/almalinux-both/*.json")
+	files = append(files, both...)
 	for _, f := range files {
 		w, _ := zw.Create(filepath.Base(f))
-		w.Write(readFile(t, "almalinux9/"+filepath.Base(f)))
+		w.Write(readFile(t, strings.TrimPrefix(f, "testdata/")))
 	}
 	zw.Close()
 	gets := 0
