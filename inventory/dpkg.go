@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/describe"
 	"github.com/patchwatch/patchwatch/version"
 )
 
@@ -43,7 +44,10 @@ func DetectPackagesFormat(data []byte) (PackagesFormat, error) {
 		case n == 1:
 			return FormatNameVersion, nil
 		}
-		return "", fmt.Errorf("first line %q is neither a dpkg status stanza nor dpkg-query output", truncate(line, 80))
+		if describe.IsBinary(data[:min(len(data), 512)]) {
+			return "", fmt.Errorf("%s, expected a dpkg status file or dpkg-query output (text)", describe.Content(data))
+		}
+		return "", fmt.Errorf("first line %s is neither a dpkg status stanza nor dpkg-query output", describe.Quote(line, 80))
 	}
 	return "", fmt.Errorf("no packages")
 }

@@ -78,3 +78,23 @@ func TestLockedDatabaseSuggestsServer(t *testing.T) {
 		t.Errorf("hosts on a held database: %v", r.err)
 	}
 }
+
+// TestImportPrintsASummary: the Debian DSA list (thousands of records)
+// prints one summary line by default, one line per record with --verbose.
+func TestImportPrintsASummary(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pw.db")
+	r := run(t, db, "import", "../../feeds/dsa/testdata/DSA.list")
+	if r.err != nil {
+		t.Fatalf("import: %v\n%s", r.err, r.stdout)
+	}
+	if lines := strings.Count(r.stdout, "\n"); lines != 1 || !strings.HasPrefix(r.stdout, "imported: ") {
+		t.Errorf("default import printed %d lines:\n%.500s", lines, r.stdout)
+	}
+	r = run(t, db, "import", "--verbose", "../../feeds/dsa/testdata/DSA.list")
+	if lines := strings.Count(r.stdout, "\n"); r.err != nil || lines < 1000 || !strings.Contains(r.stdout, "unchanged DSA-5380-1 (../../feeds/dsa/testdata/DSA.list)") {
+		t.Errorf("--verbose printed %d lines (%v):\n%.300s", lines, r.err, r.stdout)
+	}
+	if r := run(t, db, "import", "--quiet", "--verbose", "x"); !isExit(r.err, ExitUsage) {
+		t.Errorf("--quiet --verbose: %v", r.err)
+	}
+}
