@@ -4,12 +4,10 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -18,43 +16,8 @@ import (
 // TestPollOnceThroughCLI runs `patchwatch poll --once` against an HTTP
 // server that serves the hand-written RSS fixture and real OSV records.
 func TestPollOnceThroughCLI(t *testing.T) {
-	rss, err := os.ReadFile("../../feeds/usn/testdata/rss.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	csafArchive := tarZst(t, "../../feeds/rhsa/testdata", "2024/rhsa-2024_0010.json", "2023/rhsa-2023_7434.json")
-	almaZip := zipDir(t, "../../feeds/rebuild/testdata/almalinux9", "../../feeds/rebuild/testdata/almalinux-both")
-	var recordFetches atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/rss.xml":
-			if r.Header.Get("If-None-Match") == `"1"` {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			w.Header().Set("ETag", `"1"`)
-			w.Write(rss)
-		case strings.HasPrefix(r.URL.Path, "/osv/"):
-			recordFetches.Add(1)
-			http.ServeFile(w, r, "../../samples/usn/"+strings.TrimPrefix(r.URL.Path, "/osv/"))
-		case strings.HasPrefix(r.URL.Path, "/debian/"):
-			http.ServeFile(w, r, "../../feeds/dsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/debian/"))
-		case r.URL.Path == "/csaf/archive_latest.txt":
-			w.Write([]byte("csaf_advisories_2026-11-01.tar.zst\n"))
-		case r.URL.Path == "/csaf/csaf_advisories_2026-11-01.tar.zst":
-			w.Write(csafArchive)
-		case r.URL.Path == "/csaf/changes.csv":
-			w.Write([]byte(`"2024/rhsa-2024_0811.json","2026-11-20T00:00:00+00:00"` + "\n"))
-		case strings.HasPrefix(r.URL.Path, "/csaf/"):
-			http.ServeFile(w, r, "../../feeds/rhsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/csaf/"))
-		case r.URL.Path == "/alma.zip":
-			w.Write(almaZip)
-		case r.URL.Path == "/kev.json":
-			http.ServeFile(w, r, "../../feeds/kev/testdata/known_exploited_vulnerabilities.json")
-		default:
-			http.NotFound(w, r)
-		}
-	}))
+	up := newUpstream(t)
+	srv := httptest.NewServer(up)
 	defer srv.Close()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pw.db")
@@ -75,7 +38,7 @@ func TestPollOnceThroughCLI(t *testing.T) {
 			t.Fatalf("round %d: %v\n%s", round, r.err, r.stderr)
 		}
 	}
-	if n := recordFetches.Load(); n != 3 {
+	if n := up.recordFetches.Load(); n != 3 {
 		t.Errorf("%d record fetches over two rounds, want 3 (the second round gets 304)", n)
 	}
 	r := run(t, db, "advisory", "USN-8262-1")
