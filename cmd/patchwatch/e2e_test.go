@@ -237,6 +237,17 @@ func TestEndToEndBinaries(t *testing.T) {
 	if out := query("admin.token", "hosts", "--checks"); !strings.Contains(out, "ssh-password-auth") || !strings.Contains(out, "FAIL") {
 		t.Errorf("hosts --checks:\n%s", out)
 	}
+	// Feed freshness is an admin query; with every feed disabled the list is empty.
+	if out := query("admin.token", "feeds", "--format", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("feeds --server: %s", out)
+	}
+	if out, err := exec.Command(pw, "feeds", "--server", url, "--ca-file", caFile, "--token-file", filepath.Join(dir, "bob.token")).CombinedOutput(); err == nil || !strings.Contains(string(out), "HTTP 403") {
+		t.Errorf("an owner reads the feeds: %v %s", err, out)
+	}
+	// While serve holds the database, a local query says so and names --server.
+	if out, err := exec.Command(pw, "hosts", "--db", db).CombinedOutput(); err == nil || !strings.Contains(string(out), "in use by another process") || !strings.Contains(string(out), "--server URL") {
+		t.Errorf("local query while serve runs: %v %s", err, out)
+	}
 	// While the server holds the database, a check is disabled through the API.
 	out = query("admin.token", "silence", "add", "--check", "ssh-password-auth", "--host", "focal-vm", "--reason", "a jump host for the course", "--expires", "30d")
 	silenceID, _, _ := strings.Cut(out, ":")
