@@ -59,3 +59,10 @@ func TestBackfillProgressIsLogged(t *testing.T) {
 		}
 	})
 }
+
+func TestFeedErrorsHideURLPasswords(t *testing.T) {
+	got := redactURLPasswords(`fetch https://mirror:s3cret@mirror.example.org/rss.xml: HTTP 401; then http://u:p%40ss@h/x`)
+	if strings.Contains(got, "s3cret") || strings.Contains(got, "p%40ss") || !strings.Contains(got, "https://mirror:xxxxx@mirror.example.org/rss.xml") {
+		t.Errorf("got %q", got)
+	}
+}
