@@ -40,7 +40,7 @@ func tree(t *testing.T, files map[string]string) string {
 
 func read(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("../inventory/testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestCollectDebianTree(t *testing.T) {
 func fakeRPM(t *testing.T) string {
 	t.Helper()
 	var out strings.Builder
-	for line := range strings.Lines(read(t, "rocky-9.6.kiwi.packages")) {
+	for line := range strings.Lines(read(t, "rocky-9.6-base.kiwi.packages")) {
 		c := strings.Split(strings.TrimSpace(line), "|")
 		if len(c) < 5 {
 			continue

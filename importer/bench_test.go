@@ -19,7 +19,7 @@ import (
 // renumbering the real USN-8262-1 record, in transactions of 1,000 as
 // `patchwatch import` does. One iteration is the whole import.
 func BenchmarkImport10000USN(b *testing.B) {
-	record, err := os.ReadFile("testdata/USN-8262-1.json")
+	record, err := os.ReadFile("../samples/usn/USN-8262-1.json")
 	if err != nil {
 		b.Fatal(err)
 	}

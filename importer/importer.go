@@ -5,6 +5,7 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +21,7 @@ import (
 	"github.com/patchwatch/patchwatch/feeds/rebuild"
 	"github.com/patchwatch/patchwatch/feeds/rhsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
+	"github.com/patchwatch/patchwatch/internal/describe"
 )
 
 // Parser recognizes and reads one format.
@@ -202,13 +204,50 @@ func readFile(ctx context.Context, path string, parsers []Parser, limits feeds.L
 	return fn(parse(path, data, parsers))
 }
 
+// expectedFormats is what import reads, for the error of a file it does not.
+const expectedFormats = "expected a USN record (OSV or legacy JSON), a Red Hat CSAF document, an AlmaLinux/Rocky OSV record, a Debian DSA/DLA list, the KEV catalog or the Debian tracker's JSON"
+
 // Parse reads one record with the first parser that recognizes it.
 func parse(name string, data []byte, parsers []Parser) Record {
 	for _, p := range parsers {
 		if p.Detect(data) {
 			contents, err := p.Parse(data)
+			if err != nil {
+				err = explain(err, data)
+			}
 			return Record{Name: name, Format: p.Name, Contents: contents, Err: err}
 		}
 	}
-	return Record{Name: name, Err: ErrUnknownFormat}
+	return Record{Name: name, Err: fmt.Errorf("%w: %s; %s", ErrUnknownFormat, describe.Content(data), expectedFormats)}
+}
+
+// parseError is a parser's error reworded; it still wraps the original.
+type parseError struct {
+	msg string
+	err error
+}
+
+func (e *parseError) Error() string { return e.msg }
+func (e *parseError) Unwrap() error { return e.err }
+
+// explain rewrites a JSON decoding error, which names Go types and no
+// position, as where in the file it went wrong and what was expected,
+// keeping the parser's own words before it ("decode CSAF document: ").
+func explain(err error, data []byte) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var inner error
+	switch {
+	case errors.As(err, &typ):
+		inner = typ
+	case errors.As(err, &syntax):
+		inner = syntax
+	default:
+		return err
+	}
+	prefix, ok := strings.CutSuffix(err.Error(), inner.Error())
+	if !ok {
+		return err
+	}
+	return &parseError{msg: prefix + describe.JSONError(inner, data), err: err}
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func TestWalkFormats(t *testing.T) {
-	record, err := os.ReadFile("testdata/USN-8262-1.json")
+	record, err := os.ReadFile("../samples/usn/USN-8262-1.json")
 	if err != nil {
 		t.Fatal(err)
 	}

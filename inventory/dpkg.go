@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/describe"
 	"github.com/patchwatch/patchwatch/version"
 )
 
@@ -49,7 +50,10 @@ func DetectPackagesFormat(data []byte) (PackagesFormat, error) {
 		case n == 1:
 			return FormatNameVersion, nil
 		}
-		return "", fmt.Errorf("first line %q is neither a dpkg status stanza, dpkg-query output, dpkg -l output nor an image manifest", truncate(line, 80))
+		if describe.IsBinary(data[:min(len(data), 512)]) {
+			return "", fmt.Errorf("%s, expected a dpkg status file, dpkg-query or dpkg -l output, or an image manifest (text)", describe.Content(data))
+		}
+		return "", fmt.Errorf("first line %s is neither a dpkg status stanza, dpkg-query output, dpkg -l output nor an image manifest", describe.Quote(line, 80))
 	}
 	return "", fmt.Errorf("no packages")
 }

@@ -219,10 +219,10 @@ func TestMatchDebianKernelByUnameV(t *testing.T) {
 	}
 }
 
-// loadHost reads the real Debian 12 inventory in testdata.
+// loadHost reads the real Debian 12 inventory of inventory/testdata.
 func loadHost(tb testing.TB) *patchwatch.Host {
 	tb.Helper()
-	f, err := os.Open("testdata/debian12.dpkg-query.tsv")
+	f, err := os.Open("../inventory/testdata/debian12.dpkg-query.tsv")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, path: filepath.Join(t.TempDir(), "pw.db"), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), rec: &recorder{}}
 	w.open()
 	for _, f := range []string{"USN-5614-1.json", "USN-6000-1.json"} {
-		data, _ := os.ReadFile("testdata/" + f)
+		data, _ := os.ReadFile("../samples/usn/" + f)
 		a, err := usn.ParseOSV(data)
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +78,7 @@ func (w *world) open() {
 
 func (w *world) host(name, owner string, checks ...patchwatch.CheckResult) {
 	w.t.Helper()
-	f, _ := os.Open("testdata/focal-bluefield.dpkg-query.tsv")
+	f, _ := os.Open("../samples/hosts/focal-bluefield.dpkg-query.tsv")
 	defer f.Close()
 	h := patchwatch.Host{Name: name, Owner: owner, Release: "ubuntu:20.04", Family: patchwatch.FamilyDebian, SourceInfo: true,
 		KernelRelease: "5.4.0-1058-bluefield", ReportedAt: w.now, OS: patchwatch.OSRelease{ID: "ubuntu", VersionID: "20.04"}, Checks: checks}

@@ -74,14 +74,14 @@ func TestFeedsAndOpsMetrics(t *testing.T) {
 
 	m := api.Metrics()
 	m.FeedStatus(usnStatus, nil)
-	m.Outbox(3, 1)
+	m.Outbox(server.OutboxCounts{Pending: 3, Retrying: 2, Failed: 1})
 	m.Fleet(service.FleetCounts{Hosts: 4, Stale: 2})
 	_, metrics := get("/metrics", "")
 	for _, want := range []string{
 		`patchwatch_feed_last_success_timestamp_seconds{feed="usn"} 1.7955792e+09`,
 		`patchwatch_feed_advisories{feed="usn"} 412`,
 		`patchwatch_feed_poll_duration_seconds_count{feed="usn"} 1`,
-		`patchwatch_outbox_pending 3`, `patchwatch_outbox_failed 1`, `patchwatch_hosts_stale 2`,
+		`patchwatch_outbox_pending 3`, `patchwatch_outbox_retrying 2`, `patchwatch_outbox_failed 1`, `patchwatch_hosts_stale 2`,
 		`patchwatch_build_info{goversion="go`,
 		`patchwatch_reports_received_total{format="vuls"} 0`, `patchwatch_reports_rejected_total{reason="auth"} 0`,
 	} {

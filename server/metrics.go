@@ -34,6 +34,7 @@ type metrics struct {
 	feedNewest       *prometheus.GaugeVec
 	feedPollDuration *prometheus.HistogramVec
 	outboxPending    prometheus.Gauge
+	outboxRetrying   prometheus.Gauge
 	outboxFailed     prometheus.Gauge
 	hostsStale       prometheus.Gauge
 	// compliance is the share of hosts that follow each guideline; its
@@ -87,6 +88,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m.outboxPending = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "patchwatch_outbox_pending", Help: "Notifications waiting in the outbox to be sent or retried.",
 	})
+	m.outboxRetrying = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "patchwatch_outbox_retrying", Help: "Notifications in the outbox whose last attempt failed and that wait for a retry.",
+	})
 	m.outboxFailed = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "patchwatch_outbox_failed", Help: "Notifications whose delivery failed for good (see patchwatch notifications list --failed).",
 	})
@@ -103,7 +107,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}
 	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings, m.checks, m.compliance,
 		m.buildInfo, m.feedLastSuccess, m.feedLastAttempt, m.feedAdvisories, m.feedNewest, m.feedPollDuration,
-		m.outboxPending, m.outboxFailed, m.hostsStale,
+		m.outboxPending, m.outboxRetrying, m.outboxFailed, m.hostsStale,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -149,10 +153,18 @@ func setTime(g prometheus.Gauge, t time.Time) {
 	g.Set(float64(t.UnixNano()) / 1e9)
 }
 
-// Outbox sets the outbox gauges: deliveries waiting, deliveries failed.
-func (m *Metrics) Outbox(pending, failed int) {
-	m.m.outboxPending.Set(float64(pending))
-	m.m.outboxFailed.Set(float64(failed))
+// OutboxCounts is the outbox in numbers.
+type OutboxCounts struct {
+	// Pending deliveries wait to be sent, Retrying ones among them after a
+	// failed attempt; Failed ones failed for good.
+	Pending, Retrying, Failed int
+}
+
+// Outbox sets the outbox gauges.
+func (m *Metrics) Outbox(c OutboxCounts) {
+	m.m.outboxPending.Set(float64(c.Pending))
+	m.m.outboxRetrying.Set(float64(c.Retrying))
+	m.m.outboxFailed.Set(float64(c.Failed))
 }
 
 // Fleet sets the host, open-finding and failing-check gauges.

@@ -52,7 +52,7 @@ func newEnvWith(t *testing.T, opts server.Options) *env {
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, st: st, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	for _, f := range []string{"USN-5614-1.json", "USN-6000-1.json"} {
-		data, _ := os.ReadFile("testdata/" + f)
+		data, _ := os.ReadFile("../samples/usn/" + f)
 		a, err := usn.ParseOSV(data)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +123,7 @@ func (e *env) enrollHost(name, token string) string {
 // report builds a report of the sample focal host named name.
 func report(t *testing.T, name string) []byte {
 	t.Helper()
-	f, _ := os.Open("testdata/focal-bluefield.dpkg-query.tsv")
+	f, _ := os.Open("../samples/hosts/focal-bluefield.dpkg-query.tsv")
 	defer f.Close()
 	rep := inventory.Report{Schema: inventory.ReportSchema, Host: inventory.ReportHost{Hostname: name},
 		OSRelease: inventory.ReportOSRelease{ID: "ubuntu", VersionID: "20.04"}, Kernel: inventory.ReportKernel{Release: "5.4.0-1058-bluefield"}, Format: "deb"}
@@ -200,7 +200,7 @@ func TestVulsServerMode(t *testing.T) {
 	e := newEnv(t)
 	hostToken := e.enrollHost("vuls1", e.enroll)
 	var body strings.Builder
-	f, _ := os.Open("testdata/focal-bluefield.dpkg-query.tsv")
+	f, _ := os.Open("../samples/hosts/focal-bluefield.dpkg-query.tsv")
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -69,23 +70,55 @@ func (s *Store) SourceStats(ctx context.Context) (map[patchwatch.Source]SourceSt
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			var a struct {
-				Source    patchwatch.Source `json:"source"`
-				Published time.Time         `json:"published"`
-			}
-			if err := json.Unmarshal(v, &a); err != nil {
+			source, published, err := sourceAndPublished(v)
+			if err != nil {
 				return fmt.Errorf("decode advisory %s: %w", k, err)
 			}
-			st := out[a.Source]
+			st := out[source]
 			st.Advisories++
-			if a.Published.After(st.NewestPublished) {
-				st.NewestPublished = a.Published
+			if published.After(st.NewestPublished) {
+				st.NewestPublished = published
 			}
-			out[a.Source] = st
+			out[source] = st
 			return nil
 		})
 	})
 	return out, err
+}
+
+// sourceAndPublished reads the "source" and "published" of a stored
+// advisory without decoding the rest (its fixes are most of the bytes).
+// A quote inside a JSON string is always escaped, so `"source":"` can only
+// be a key, and no type nested in an Advisory has either key: the first
+// match is the advisory's own. Anything unexpected falls back to decoding.
+func sourceAndPublished(data []byte) (patchwatch.Source, time.Time, error) {
+	source, okSource := stringField(data, `"source":"`)
+	published, okPublished := stringField(data, `"published":"`)
+	if okSource && okPublished {
+		if t, err := time.Parse(time.RFC3339Nano, published); err == nil {
+			return patchwatch.Source(source), t, nil
+		}
+	}
+	var a struct {
+		Source    patchwatch.Source `json:"source"`
+		Published time.Time         `json:"published"`
+	}
+	err := json.Unmarshal(data, &a)
+	return a.Source, a.Published, err
+}
+
+// stringField returns the plain (escape-free) string value after key.
+func stringField(data []byte, key string) (string, bool) {
+	i := bytes.Index(data, []byte(key))
+	if i < 0 {
+		return "", false
+	}
+	rest := data[i+len(key):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:end]), true
 }
 
 // KEVStats returns how many KEV entries are stored and the newest

@@ -237,10 +237,23 @@ func openStore(path string, readOnly bool) (*store.Store, error) {
 		}
 	}
 	s, err := store.Open(path, store.Options{ReadOnly: readOnly})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, lockedError(path, readOnly)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// lockedError explains a database held by another process (bbolt lets
+// one process at a time open it, even to read): most often patchwatch
+// serve, whose API answers the same queries.
+func lockedError(path string, readOnly bool) error {
+	if readOnly {
+		return fmt.Errorf("database %s is in use by another process (patchwatch serve or poll?): query the running server instead with --server URL --token-file FILE, or stop it first: %w", path, store.ErrLocked)
+	}
+	return fmt.Errorf("database %s is in use by another process (patchwatch serve or poll?): stop it first, or make the change through its API (commands with --server URL --token-file FILE): %w", path, store.ErrLocked)
 }
 
 func oneLine(s string, n int) string {

@@ -51,8 +51,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("second import:\n%s", r.stdout)
 	}
 	r = run(t, db, "host", "import", "--name", "focal-bluefield", "--owner", "owner@example.org",
-		"--os-release", "testdata/focal-bluefield.os-release", "--kernel-release", "5.4.0-1058-bluefield",
-		"testdata/focal-bluefield.dpkg-query.tsv")
+		"--os-release", "../../samples/hosts/focal-bluefield.os-release", "--kernel-release", "5.4.0-1058-bluefield",
+		"../../samples/hosts/focal-bluefield.dpkg-query.tsv")
 	if r.err != nil {
 		t.Fatalf("host import: %v", r.err)
 	}
@@ -110,8 +110,8 @@ func TestHostImportErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"missing flags", []string{"host", "import", "x"}, "needs --name"},
-		{"unknown distribution", []string{"host", "import", "--name", "a", "--os-release", "testdata/README.md", "testdata/debian12.status"}, "testdata/README.md"},
-		{"packages not a list", []string{"host", "import", "--name", "a", "--os-release", "testdata/focal-bluefield.os-release", "testdata/focal-bluefield.os-release"}, "testdata/focal-bluefield.os-release"},
+		{"unknown distribution", []string{"host", "import", "--name", "a", "--os-release", "testdata/README.md", "../../inventory/testdata/debian12.status"}, "testdata/README.md"},
+		{"packages not a list", []string{"host", "import", "--name", "a", "--os-release", "../../samples/hosts/focal-bluefield.os-release", "../../samples/hosts/focal-bluefield.os-release"}, "../../samples/hosts/focal-bluefield.os-release"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestHostImportErrors(t *testing.T) {
 func TestDebianStatusHostHasNoUbuntuFindings(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "pw.db")
 	run(t, db, "import", "../../samples/usn")
-	r := run(t, db, "host", "import", "--name", "deb12", "--os-release", "../../inventory/testdata/debian12.os-release", "testdata/debian12.status")
+	r := run(t, db, "host", "import", "--name", "deb12", "--os-release", "../../inventory/testdata/debian12.os-release", "../../inventory/testdata/debian12.status")
 	if r.err != nil || !strings.Contains(r.stdout, "debian:12, 716 packages") {
 		t.Fatalf("host import: %v %s", r.err, r.stdout)
 	}

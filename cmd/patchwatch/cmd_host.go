@@ -20,7 +20,7 @@ import (
 
 func runHost(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
-		return usageError("usage: patchwatch host import|show ...")
+		return usageError("usage: patchwatch host import|show|remove ...")
 	}
 	switch args[0] {
 	case "import":

@@ -17,13 +17,17 @@ const importBatch = 1000
 func runImport(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "import")
 	db := dbFlag(env, fs)
-	quiet := fs.Bool("quiet", false, "print only the summary and rejections")
+	quiet := fs.Bool("quiet", false, "print only the rejections and the summary: no catalog lines, no progress")
+	verbose := fs.Bool("verbose", false, "print one line per record: new, updated, unchanged, stale or skipped")
 	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usageError("import needs at least one file or directory")
+	}
+	if *quiet && *verbose {
+		return usageError("--quiet and --verbose exclude each other")
 	}
 	s, err := openStore(*db, false)
 	if err != nil {
@@ -35,6 +39,8 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	prog := startProgress(env, !*quiet && !*verbose)
+	defer prog.stop()
 	var changed []patchwatch.Advisory
 	allHosts := false
 	counts := map[store.Outcome]int{}
@@ -46,7 +52,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 			if o == store.Inserted || o == store.Updated {
 				changed = append(changed, r.Advisories[i])
 			}
-			if !*quiet {
+			if *verbose {
 				fmt.Fprintf(env.Stdout, "%-9s %s (%s)\n", o, r.Advisories[i].ID, r.Name)
 			}
 		}
@@ -75,6 +81,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 					return err
 				}
 				rejected++
+				prog.clear()
 				fmt.Fprintf(env.Stdout, "rejected  %s: %v\n", r.Name, err)
 				continue
 			}
@@ -84,16 +91,19 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	n := 0
 	err = importer.Walk(ctx, fs.Args(), importer.Parsers(), func(r importer.Record) error {
+		prog.files.Add(1)
+		prog.records.Add(int64(len(r.Advisories)))
 		// A file may be rejected in part: a list file reports one error per entry.
 		for _, err := range feeds.SplitErrors(r.Err) {
 			if errors.Is(err, patchwatch.ErrNotAdvisory) {
 				skipped++
-				if !*quiet {
+				if *verbose {
 					fmt.Fprintf(env.Stdout, "skipped   %s: %v\n", r.Name, err)
 				}
 				continue
 			}
 			rejected++
+			prog.clear()
 			fmt.Fprintf(env.Stdout, "rejected  %s: %v\n", r.Name, err)
 		}
 		switch {
@@ -102,14 +112,20 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 				return err
 			}
 			allHosts = true
-			fmt.Fprintf(env.Stdout, "kev       catalog %s: %d known exploited CVEs (%s)\n", r.KEV.Version, len(r.KEV.Entries), r.Name)
+			if !*quiet {
+				prog.clear()
+				fmt.Fprintf(env.Stdout, "kev       catalog %s: %d known exploited CVEs (%s)\n", r.KEV.Version, len(r.KEV.Entries), r.Name)
+			}
 			return nil
 		case r.Urgencies != nil:
 			if err := s.ReplaceUrgencies(ctx, r.Urgencies, "", nil); err != nil {
 				return err
 			}
 			allHosts = true
-			fmt.Fprintf(env.Stdout, "tracker   %d Debian CVE urgencies (%s)\n", len(r.Urgencies), r.Name)
+			if !*quiet {
+				prog.clear()
+				fmt.Fprintf(env.Stdout, "tracker   %d Debian CVE urgencies (%s)\n", len(r.Urgencies), r.Name)
+			}
 			return nil
 		case len(r.Advisories) == 0:
 			return nil
@@ -128,6 +144,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if err := flush(); err != nil {
 		return err
 	}
+	prog.stop()
 	if allHosts {
 		err = svc.SyncHosts(ctx, nil)
 	} else {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"go.yaml.in/yaml/v3"
 
@@ -51,7 +50,7 @@ func runConfig(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "# %s is valid; the effective configuration (defaults filled in, secrets redacted):\n", fs.Arg(0))
 	for _, name := range []string{"PATCHWATCH_SMTP_PASSWORD", "PATCHWATCH_SLACK_WEBHOOK_URL", "PATCHWATCH_SLACK_BOT_TOKEN"} {
-		if os.Getenv(name) != "" {
+		if env.Getenv(name) != "" {
 			fmt.Fprintf(env.Stdout, "# $%s is set (not shown)\n", name)
 		}
 	}

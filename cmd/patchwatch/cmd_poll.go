@@ -307,7 +307,7 @@ func runPollLoop(ctx context.Context, env *Env, name string, args []string) erro
 // pollRounds polls once, or on cfg.PollInterval until ctx ends.
 func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) error {
 	log, _ := redactedLogger(env, cfg)
-	s, err := store.Open(cfg.DB, store.Options{})
+	s, err := openStore(cfg.DB, false)
 	if err != nil {
 		return err
 	}

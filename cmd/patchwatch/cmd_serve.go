@@ -24,7 +24,7 @@ import (
 // the database.
 func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	log, _ := redactedLogger(env, cfg)
-	s, err := store.Open(cfg.DB, store.Options{})
+	s, err := openStore(cfg.DB, false)
 	if err != nil {
 		return err
 	}
@@ -65,8 +65,8 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 			if counts, err := svc.CountsStale(gctx, cfg.Server.StaleAfter); err == nil {
 				metrics.Fleet(counts)
 			}
-			if pending, failed, err := outboxCounts(gctx, s); err == nil {
-				metrics.Outbox(pending, failed)
+			if counts, err := outboxCounts(gctx, s); err == nil {
+				metrics.Outbox(counts)
 			}
 			select {
 			case <-gctx.Done():
@@ -87,18 +87,23 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 // is cut after server.unauthenticated_timeout.
 const serveReadTimeout = 2 * time.Minute
 
-// outboxCounts returns how many deliveries wait in the outbox and how
-// many failed for good.
-func outboxCounts(ctx context.Context, s *store.Store) (pending, failed int, err error) {
+// outboxCounts counts the deliveries waiting in the outbox, those retried
+// after a failure, and those that failed for good.
+func outboxCounts(ctx context.Context, s *store.Store) (server.OutboxCounts, error) {
+	var c server.OutboxCounts
 	ds, err := s.Deliveries(ctx)
 	for _, d := range ds {
-		if d.Failed {
-			failed++
-		} else {
-			pending++
+		switch {
+		case d.Failed:
+			c.Failed++
+		case d.Attempts > 0:
+			c.Pending++
+			c.Retrying++
+		default:
+			c.Pending++
 		}
 	}
-	return pending, failed, err
+	return c, err
 }
 
 func serveHTTP(ctx context.Context, cfg config.Server, h http.Handler, log *slog.Logger) error {

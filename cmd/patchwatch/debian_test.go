@@ -27,7 +27,7 @@ func TestDebianHostAgainstDSAList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, db, "host", "import", "--name", "bullseye", "--os-release", "testdata/bullseye.os-release", "testdata/bullseye-20230719.manifest")
+	r := run(t, db, "host", "import", "--name", "bullseye", "--os-release", "../../inventory/testdata/debian-11.os-release", "testdata/bullseye-20230719.manifest")
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -47,7 +47,7 @@ func TestDebianHostAgainstDSAList(t *testing.T) {
 	}
 	oldPath := filepath.Join(dir, "old.manifest")
 	os.WriteFile(oldPath, []byte(old.String()), 0o600)
-	if r := run(t, db, "host", "import", "--name", "old", "--os-release", "testdata/bullseye.os-release", oldPath); r.err != nil {
+	if r := run(t, db, "host", "import", "--name", "old", "--os-release", "../../inventory/testdata/debian-11.os-release", oldPath); r.err != nil {
 		t.Fatal(r.err)
 	}
 

@@ -162,16 +162,16 @@ func TestEndToEndBinaries(t *testing.T) {
 	// Agents report from root trees built from real inventories.
 	focal := filepath.Join(dir, "focal")
 	writeTree(t, focal, map[string]string{
-		"etc/os-release":      mustRead(t, "testdata/focal-bluefield.os-release"),
+		"etc/os-release":      mustRead(t, "../../samples/hosts/focal-bluefield.os-release"),
 		"etc/hostname":        "focal-vm\n",
-		"var/lib/dpkg/status": statusFromTSV(t, "testdata/focal-bluefield.dpkg-query.tsv"),
+		"var/lib/dpkg/status": statusFromTSV(t, "../../samples/hosts/focal-bluefield.dpkg-query.tsv"),
 		// The agent's checks read the tree: passwords on, root by key.
 		"etc/ssh/sshd_config":                      "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\n",
 		"etc/ssh/sshd_config.d/50-cloud-init.conf": "PasswordAuthentication yes\n",
 	})
 	deb := filepath.Join(dir, "bullseye")
 	writeTree(t, deb, map[string]string{
-		"etc/os-release":      mustRead(t, "testdata/bullseye.os-release"),
+		"etc/os-release":      mustRead(t, "../../inventory/testdata/debian-11.os-release"),
 		"etc/hostname":        "bullseye-vm\n",
 		"var/lib/dpkg/status": "Package: xserver-xorg-core\nStatus: install ok installed\nArchitecture: amd64\nSource: xorg-server\nVersion: 2:1.20.11-1+deb11u5\n\n",
 	})
@@ -242,6 +242,17 @@ func TestEndToEndBinaries(t *testing.T) {
 	}
 	if out := query("admin.token", "hosts", "--checks"); !strings.Contains(out, "ssh-password-auth") || !strings.Contains(out, "FAIL") {
 		t.Errorf("hosts --checks:\n%s", out)
+	}
+	// Feed freshness is an admin query; with every feed disabled the list is empty.
+	if out := query("admin.token", "feeds", "--format", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("feeds --server: %s", out)
+	}
+	if out, err := exec.Command(pw, "feeds", "--server", url, "--ca-file", caFile, "--token-file", filepath.Join(dir, "bob.token")).CombinedOutput(); err == nil || !strings.Contains(string(out), "HTTP 403") {
+		t.Errorf("an owner reads the feeds: %v %s", err, out)
+	}
+	// While serve holds the database, a local query says so and names --server.
+	if out, err := exec.Command(pw, "hosts", "--db", db).CombinedOutput(); err == nil || !strings.Contains(string(out), "in use by another process") || !strings.Contains(string(out), "--server URL") {
+		t.Errorf("local query while serve runs: %v %s", err, out)
 	}
 	// While the server holds the database, a check is disabled through the API.
 	out = query("admin.token", "silence", "add", "--check", "ssh-password-auth", "--host", "focal-vm", "--reason", "a jump host for the course", "--expires", "30d")

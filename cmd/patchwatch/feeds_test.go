@@ -18,11 +18,7 @@ import (
 // answers 503, Red Hat's archive 500, CISA 403), then recover, and reads
 // each round's outcome back through `patchwatch feeds`.
 func TestFeedsShowFailingUpstreams(t *testing.T) {
-	rss, err := os.ReadFile("../../feeds/usn/testdata/rss.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	csafArchive := tarZst(t, "../../feeds/rhsa/testdata", "2024/rhsa-2024_0010.json", "2023/rhsa-2023_7434.json")
+	up := newUpstream(t)
 	var healthy atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -30,20 +26,8 @@ func TestFeedsShowFailingUpstreams(t *testing.T) {
 			http.Error(w, "Access Denied", http.StatusForbidden)
 		case !healthy.Load() && (r.URL.Path == "/rss.xml" || strings.HasSuffix(r.URL.Path, ".tar.zst")):
 			http.Error(w, "try later", http.StatusServiceUnavailable)
-		case r.URL.Path == "/rss.xml":
-			w.Write(rss)
-		case strings.HasPrefix(r.URL.Path, "/osv/"):
-			http.ServeFile(w, r, "../../samples/usn/"+strings.TrimPrefix(r.URL.Path, "/osv/"))
-		case r.URL.Path == "/csaf/archive_latest.txt":
-			w.Write([]byte("csaf_advisories_2026-11-01.tar.zst\n"))
-		case r.URL.Path == "/csaf/csaf_advisories_2026-11-01.tar.zst":
-			w.Write(csafArchive)
-		case r.URL.Path == "/csaf/changes.csv":
-			w.Write([]byte(`"2024/rhsa-2024_0811.json","2026-11-20T00:00:00+00:00"` + "\n"))
-		case strings.HasPrefix(r.URL.Path, "/csaf/"):
-			http.ServeFile(w, r, "../../feeds/rhsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/csaf/"))
 		default:
-			http.NotFound(w, r)
+			up.ServeHTTP(w, r)
 		}
 	}))
 	defer srv.Close()

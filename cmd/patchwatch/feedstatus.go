@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"regexp"
 	"sync/atomic"
 	"time"
 
@@ -131,7 +132,7 @@ func (r *feedRecorder) begin(ctx context.Context, p poller, stored *atomic.Int64
 func (r *feedRecorder) end(ctx context.Context, p poller, st patchwatch.FeedStatus, duration time.Duration, err error) patchwatch.FeedStatus {
 	st.LastDuration = duration
 	if err != nil {
-		st.LastError = oneLine(err.Error(), 500)
+		st.LastError = oneLine(redactURLPasswords(err.Error()), 500)
 	} else {
 		st.LastSuccess = r.now().UTC()
 		st.LastError = ""
@@ -185,6 +186,15 @@ func (r *feedRecorder) finish(ctx context.Context, statuses []patchwatch.FeedSta
 			r.onStatus(st, errs[i])
 		}
 	}
+}
+
+// urlPassword finds the password of a URL with credentials in a text.
+var urlPassword = regexp.MustCompile(`(://[^/\s:@]+):[^/\s@]+@`)
+
+// redactURLPasswords hides the passwords of URLs in an error's text (a
+// feed mirror behind basic auth): the status is shown to every admin.
+func redactURLPasswords(s string) string {
+	return urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
 }
 
 func (r *feedRecorder) put(ctx context.Context, st patchwatch.FeedStatus) {

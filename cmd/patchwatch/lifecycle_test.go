@@ -28,11 +28,11 @@ func TestFindingLifeCycle(t *testing.T) {
 	}
 	hostImport := func(n int, packages string) {
 		t.Helper()
-		must(runAt(t, db, day(n), "host", "import", "--name", "vm", "--owner", "alice@example.org", "--os-release", "testdata/focal-bluefield.os-release",
+		must(runAt(t, db, day(n), "host", "import", "--name", "vm", "--owner", "alice@example.org", "--os-release", "../../samples/hosts/focal-bluefield.os-release",
 			"--kernel-release", "5.4.0-1058-bluefield", packages))
 	}
 	must(runAt(t, db, day(0), "import", "--quiet", "../../samples/usn"))
-	hostImport(0, "testdata/focal-bluefield.dpkg-query.tsv")
+	hostImport(0, "../../samples/hosts/focal-bluefield.dpkg-query.tsv")
 
 	type finding struct {
 		Advisory  string    `json:"advisory"`
@@ -69,7 +69,7 @@ func TestFindingLifeCycle(t *testing.T) {
 	}
 
 	// Day 3: wayland fixed; a fixed kernel installed but the old one runs.
-	pkgs, _ := os.ReadFile("testdata/focal-bluefield.dpkg-query.tsv")
+	pkgs, _ := os.ReadFile("../../samples/hosts/focal-bluefield.dpkg-query.tsv")
 	updated := strings.ReplaceAll(string(pkgs), "1.18.0-1\twayland\t1.18.0-1", "1.18.0-1ubuntu0.1\twayland\t1.18.0-1ubuntu0.1") +
 		"linux-modules-5.4.0-1059-bluefield\t5.4.0-1059.65\tlinux-bluefield\t5.4.0-1059.65\tarm64\n" +
 		"linux-image-5.4.0-1059-bluefield\t5.4.0-1059.65\tlinux-signed-bluefield\t5.4.0-1059.65\tarm64\n"
@@ -145,7 +145,7 @@ func TestFindingLifeCycle(t *testing.T) {
 func TestNewAdvisoryRematchesHosts(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "pw.db")
 	day0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	if r := runAt(t, db, day0, "host", "import", "--name", "vm", "--os-release", "testdata/focal-bluefield.os-release", "testdata/focal-bluefield.dpkg-query.tsv"); r.err != nil {
+	if r := runAt(t, db, day0, "host", "import", "--name", "vm", "--os-release", "../../samples/hosts/focal-bluefield.os-release", "../../samples/hosts/focal-bluefield.dpkg-query.tsv"); r.err != nil {
 		t.Fatal(r.err)
 	}
 	day2 := day0.Add(48 * time.Hour)

@@ -11,8 +11,8 @@ func TestDigestCommands(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pw.db")
 	run(t, db, "import", "--quiet", "../../samples/usn")
-	if r := run(t, db, "host", "import", "--name", "web1", "--owner", "alice@example.org", "--os-release", "testdata/focal-bluefield.os-release",
-		"testdata/focal-bluefield.dpkg-query.tsv"); r.err != nil {
+	if r := run(t, db, "host", "import", "--name", "web1", "--owner", "alice@example.org", "--os-release", "../../samples/hosts/focal-bluefield.os-release",
+		"../../samples/hosts/focal-bluefield.dpkg-query.tsv"); r.err != nil {
 		t.Fatal(r.err)
 	}
 	r := run(t, db, "digest", "--admin", "--dry-run")

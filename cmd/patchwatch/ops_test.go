@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/store"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -59,5 +61,40 @@ func TestJSONLogs(t *testing.T) {
 	var line map[string]any
 	if err := json.Unmarshal(errb.Bytes(), &line); err != nil || line["msg"] != "poll finished" || line["feed"] != "usn" {
 		t.Errorf("json log line %q: %v", errb.String(), err)
+	}
+}
+
+// TestLockedDatabaseSuggestsServer: while another process (serve) holds
+// the database, a local query says so and points to --server.
+func TestLockedDatabaseSuggestsServer(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pw.db")
+	held, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	r := run(t, db, "hosts")
+	if r.err == nil || !errors.Is(r.err, store.ErrLocked) || !strings.Contains(r.err.Error(), "--server URL --token-file FILE") {
+		t.Errorf("hosts on a held database: %v", r.err)
+	}
+}
+
+// TestImportPrintsASummary: the Debian DSA list (thousands of records)
+// prints one summary line by default, one line per record with --verbose.
+func TestImportPrintsASummary(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pw.db")
+	r := run(t, db, "import", "../../feeds/dsa/testdata/DSA.list")
+	if r.err != nil {
+		t.Fatalf("import: %v\n%s", r.err, r.stdout)
+	}
+	if lines := strings.Count(r.stdout, "\n"); lines != 1 || !strings.HasPrefix(r.stdout, "imported: ") {
+		t.Errorf("default import printed %d lines:\n%.500s", lines, r.stdout)
+	}
+	r = run(t, db, "import", "--verbose", "../../feeds/dsa/testdata/DSA.list")
+	if lines := strings.Count(r.stdout, "\n"); r.err != nil || lines < 1000 || !strings.Contains(r.stdout, "unchanged DSA-5380-1 (../../feeds/dsa/testdata/DSA.list)") {
+		t.Errorf("--verbose printed %d lines (%v):\n%.300s", lines, r.err, r.stdout)
+	}
+	if r := run(t, db, "import", "--quiet", "--verbose", "x"); !isExit(r.err, ExitUsage) {
+		t.Errorf("--quiet --verbose: %v", r.err)
 	}
 }

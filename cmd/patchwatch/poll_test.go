@@ -4,12 +4,10 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -18,43 +16,8 @@ import (
 // TestPollOnceThroughCLI runs `patchwatch poll --once` against an HTTP
 // server that serves the hand-written RSS fixture and real OSV records.
 func TestPollOnceThroughCLI(t *testing.T) {
-	rss, err := os.ReadFile("../../feeds/usn/testdata/rss.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	csafArchive := tarZst(t, "../../feeds/rhsa/testdata", "2024/rhsa-2024_0010.json", "2023/rhsa-2023_7434.json")
-	almaZip := zipDir(t, "../../feeds/rebuild/testdata/almalinux9")
-	var recordFetches atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/rss.xml":
-			if r.Header.Get("If-None-Match") == `"1"` {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			w.Header().Set("ETag", `"1"`)
-			w.Write(rss)
-		case strings.HasPrefix(r.URL.Path, "/osv/"):
-			recordFetches.Add(1)
-			http.ServeFile(w, r, "../../samples/usn/"+strings.TrimPrefix(r.URL.Path, "/osv/"))
-		case strings.HasPrefix(r.URL.Path, "/debian/"):
-			http.ServeFile(w, r, "../../feeds/dsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/debian/"))
-		case r.URL.Path == "/csaf/archive_latest.txt":
-			w.Write([]byte("csaf_advisories_2026-11-01.tar.zst\n"))
-		case r.URL.Path == "/csaf/csaf_advisories_2026-11-01.tar.zst":
-			w.Write(csafArchive)
-		case r.URL.Path == "/csaf/changes.csv":
-			w.Write([]byte(`"2024/rhsa-2024_0811.json","2026-11-20T00:00:00+00:00"` + "\n"))
-		case strings.HasPrefix(r.URL.Path, "/csaf/"):
-			http.ServeFile(w, r, "../../feeds/rhsa/testdata/"+strings.TrimPrefix(r.URL.Path, "/csaf/"))
-		case r.URL.Path == "/alma.zip":
-			w.Write(almaZip)
-		case r.URL.Path == "/kev.json":
-			http.ServeFile(w, r, "../../feeds/kev/testdata/known_exploited_vulnerabilities.json")
-		default:
-			http.NotFound(w, r)
-		}
-	}))
+	up := newUpstream(t)
+	srv := httptest.NewServer(up)
 	defer srv.Close()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pw.db")
@@ -75,7 +38,7 @@ func TestPollOnceThroughCLI(t *testing.T) {
 		if r := run(t, db, "poll", "--once", "--config", cfgPath); r.err != nil {
 			t.Fatalf("round %d: %v\n%s", round, r.err, r.stderr)
 		}
-		fetches[round-1] = recordFetches.Load()
+		fetches[round-1] = up.recordFetches.Load()
 	}
 	// Round 1: the feed's 3 notices, the numbers it does not show
 	// (USN-8259-2, 8260-2, 8261-1, 8262-2, each a 404) and the three after
@@ -96,7 +59,7 @@ func TestPollOnceThroughCLI(t *testing.T) {
 	}
 	pkgs := filepath.Join(dir, "pkgs.tsv")
 	os.WriteFile(pkgs, []byte("xserver-xorg-core\t2:1.20.11-1+deb11u5\txorg-server\t2:1.20.11-1+deb11u5\tamd64\n"), 0o600)
-	if r := run(t, db, "host", "import", "--name", "x11", "--os-release", "testdata/bullseye.os-release", pkgs); r.err != nil {
+	if r := run(t, db, "host", "import", "--name", "x11", "--os-release", "../../inventory/testdata/debian-11.os-release", pkgs); r.err != nil {
 		t.Fatal(r.err)
 	}
 	r = run(t, db, "outstanding", "--host", "x11", "--format", "json")
@@ -126,9 +89,13 @@ func tarZst(t *testing.T, dir string, names ...string) []byte {
 	return out.Bytes()
 }
 
-func zipDir(t testing.TB, dir string) []byte {
+func zipDir(t testing.TB, dirs ...string) []byte {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var files []string
+	for _, dir := range dirs {
+		matches, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		files = append(files, matches...)
+	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range files {

@@ -91,15 +91,17 @@ func TestAlmaHostAgainstALSA(t *testing.T) {
 	if r := run(t, db, "import", "--quiet", "../../feeds/rebuild/testdata", "../../feeds/rhsa/testdata"); r.err != nil && !strings.Contains(r.stdout, "0 rejected") {
 		t.Fatalf("import: %v\n%s", r.err, r.stdout)
 	}
-	if r := run(t, db, "host", "import", "--name", "alma9", "--os-release", "testdata/almalinux-9.4.os-release", "testdata/alma-9.0-base.rpm-packages"); r.err != nil {
+	if r := run(t, db, "host", "import", "--name", "alma9", "--os-release", "../../inventory/testdata/almalinux-9.4.os-release", "../../inventory/testdata/alma-9.0-base.rpm-packages"); r.err != nil {
 		t.Fatal(r.err)
 	}
-	data, _ := os.ReadFile("testdata/alma-9.0-base.rpm-packages")
+	data, _ := os.ReadFile("../../inventory/testdata/alma-9.0-base.rpm-packages")
 	list, err := inventory.ParseRPMPackages("alma", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := expectRPM(t, parseDir(t, "../../feeds/rebuild/testdata/almalinux9/*.json", rebuild.Parse), "almalinux:9", list.Packages)
+	alsa := append(parseDir(t, "../../feeds/rebuild/testdata/almalinux9/*.json", rebuild.Parse),
+		parseDir(t, "../../feeds/rebuild/testdata/almalinux-both/*.json", rebuild.Parse)...)
+	want := expectRPM(t, alsa, "almalinux:9", list.Packages)
 	got := outstandingIDs(t, db, "alma9")
 	if len(want) == 0 || !slices.Equal(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
@@ -116,8 +118,8 @@ func TestRebuildHostsAgainstRHSA(t *testing.T) {
 	}
 	advisories := parseDir(t, "../../feeds/rhsa/testdata/*/*.json", rhsa.Parse)
 	tests := []struct{ name, osRelease, packages string }{
-		{"alma92", "testdata/almalinux-9.4.os-release", "testdata/alma-9.2-vm.rpm-qa"},
-		{"rocky90", "testdata/rocky-9.3.os-release", "testdata/rocky-9.0-base.packages.txt"},
+		{"alma92", "../../inventory/testdata/almalinux-9.4.os-release", "testdata/alma-9.2-vm.rpm-qa"},
+		{"rocky90", "../../inventory/testdata/rocky-9.3.os-release", "../../inventory/testdata/rocky-9.0-base.packages.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/patchwatch/patchwatch"
@@ -23,9 +24,14 @@ func zipDir(t *testing.T, dir string) *bytes.Buffer {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
+	if dir == "almalinux8" || dir == "almalinux9" {
+		// The records both releases publish are kept once, in almalinux-both/.
+		both, _ := filepath.Glob("testdata/almalinux-both/*.json")
+		files = append(files, both...)
+	}
 	for _, f := range files {
 		w, _ := zw.Create(filepath.Base(f))
-		w.Write(readFile(t, dir+"/"+filepath.Base(f)))
+		w.Write(readFile(t, strings.TrimPrefix(filepath.ToSlash(f), "testdata/")))
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,13 @@ import (
 	"runtime/debug"
 )
 
+// version and revision stand in for the VCS stamp where the build has no
+// VCS to read (a container build without .git):
+//
+//	go build -ldflags "-X github.com/patchwatch/patchwatch/internal/buildinfo.version=v1.2.0
+//	  -X github.com/patchwatch/patchwatch/internal/buildinfo.revision=$(git rev-parse HEAD)"
+var version, revision string
+
 // Info is one binary's build.
 type Info struct {
 	// Version is the main module's version: a tag (v1.2.0), a pseudo-version,
@@ -24,11 +31,17 @@ type Info struct {
 
 // Read returns the running binary's build information.
 func Read() Info {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return Info{Version: "unknown", GoVersion: runtime.Version()}
+	info := Info{Version: "unknown", GoVersion: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		info = FromBuildInfo(bi)
 	}
-	return FromBuildInfo(bi)
+	if version != "" {
+		info.Version = version
+	}
+	if revision != "" {
+		info.Revision = revision
+	}
+	return info
 }
 
 // FromBuildInfo extracts Info from the toolchain's record.
