@@ -88,7 +88,9 @@ type ReportPackage struct {
 // which decodes the 1,500-package reports of the intake about twice as fast
 // as encoding/json, in the same strict mode; the fuzz target covers it): unknown fields, invalid
 // UTF-8, a wrong schema, oversized fields, too many or duplicate packages
-// are errors that name the problem.
+// are errors that name the problem. r must be bounded by the caller (the
+// API's body limit and body budget, the import's file limit): the whole
+// document is checked as UTF-8 before decoding.
 func DecodeReport(r io.Reader) (Report, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
