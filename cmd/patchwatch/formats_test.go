@@ -275,8 +275,8 @@ func TestEveryFormatOneResult(t *testing.T) {
 			// The kernel's ABI packages (linux-image-5.4.0-1058-bluefield) are
 			// not in USN-6000-1's list, which names the fixed ABI's: alone, a
 			// binary-only form cannot tie them to linux-bluefield.
-			host: formHost{name: "focal-bluefield", osRelease: "testdata/focal-bluefield.os-release", osr: focalOSR, kernel: "5.4.0-1058-bluefield",
-				rows: readDebRows(t, "testdata/focal-bluefield.dpkg-query.tsv"), forms: allForms},
+			host: formHost{name: "focal-bluefield", osRelease: "../../samples/hosts/focal-bluefield.os-release", osr: focalOSR, kernel: "5.4.0-1058-bluefield",
+				rows: readDebRows(t, "../../samples/hosts/focal-bluefield.dpkg-query.tsv"), forms: allForms},
 			want:  []string{"USN-5614-1", "USN-6000-1"},
 			alone: []string{"USN-5614-1"},
 		},
@@ -434,7 +434,7 @@ func TestDebianFormatsThroughBinaryMap(t *testing.T) {
 	h := formHost{name: "debian12", osRelease: "../../inventory/testdata/debian12.os-release",
 		osr: inventory.ReportOSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"}, rows: rows,
 		files: map[string]string{
-			formStatus:  "testdata/debian12.status",
+			formStatus:  "../../inventory/testdata/debian12.status",
 			formQuery:   "../../inventory/testdata/debian12.dpkg-query.tsv",
 			formDefault: "../../inventory/testdata/debian12.dpkg-query-default.txt",
 			formList:    "../../inventory/testdata/debian12.dpkg-l.txt",
@@ -533,7 +533,7 @@ func TestBinaryOnlyHostRecordsFollowChanges(t *testing.T) {
 	if got := openRecords(t, db, "image"); len(got) != 0 {
 		t.Errorf("image records before any host taught the map: %v", got)
 	}
-	if r := run(t, db, "host", "import", "--name", "full", "--os-release", "../../inventory/testdata/debian12.os-release", "testdata/debian12.status"); r.err != nil {
+	if r := run(t, db, "host", "import", "--name", "full", "--os-release", "../../inventory/testdata/debian12.os-release", "../../inventory/testdata/debian12.status"); r.err != nil {
 		t.Fatal(r.err)
 	}
 	if got := openRecords(t, db, "image"); !slices.Equal(got, []string{"DSA-9999-1"}) {

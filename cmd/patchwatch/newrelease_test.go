@@ -27,7 +27,7 @@ func TestNewerReleaseAcceptedAndMatched(t *testing.T) {
 	os.WriteFile(osRelease, []byte("PRETTY_NAME=\"Ubuntu 26.10\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"26.10\"\nVERSION=\"26.10\"\nID=ubuntu\nID_LIKE=debian\n"), 0o644)
 
 	r := run(t, db, "host", "import", "--name", "next", "--owner", "owner@example.org", "--os-release", osRelease,
-		"--kernel-release", "5.4.0-1058-bluefield", "testdata/focal-bluefield.dpkg-query.tsv")
+		"--kernel-release", "5.4.0-1058-bluefield", "../../samples/hosts/focal-bluefield.dpkg-query.tsv")
 	if r.err != nil {
 		t.Fatalf("host import of a 26.10 host: %v\n%s", r.err, r.stderr)
 	}
