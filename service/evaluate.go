@@ -269,7 +269,8 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 					if err != nil {
 						return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
 					}
-					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings)}
+					// The index too: the migration to schema 6 rebuilds it here.
+					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings), Index: packageIndex(h)}
 				}
 				return nil
 			})

@@ -315,11 +315,13 @@ func (s *Store) SetEvaluationPending(ctx context.Context, why string) error {
 	})
 }
 
-// Evaluation is one host's freshly evaluated findings, for SyncBatch.
+// Evaluation is one host's freshly evaluated findings, for SyncBatch;
+// Index, when not nil, re-indexes the host under its packages too.
 type Evaluation struct {
 	Host           patchwatch.Host
 	Findings       []patchwatch.Finding
 	RebootRequired bool
+	Index          []ReleasePackage
 }
 
 // SyncBatch stores the re-evaluated findings of several hosts in one
@@ -339,6 +341,11 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 			if rec != nil && !rec.ReportedAt.Equal(ev.Host.ReportedAt) || tx.Bucket(bucketHosts).Get([]byte(ev.Host.Name)) == nil {
 				continue
 			}
+			if ev.Index != nil {
+				if err := indexHostTx(tx, ev.Host.Name, ev.Index); err != nil {
+					return err
+				}
+			}
 			evs, err := syncFindingsTx(tx, ev.Host, ev.Findings, ev.RebootRequired, now)
 			if err != nil {
 				return err
@@ -351,14 +358,20 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 }
 
 // migrateReadModels (schema 5 to 6) builds host records from the stored
-// hosts, with no findings yet, and flags the findings for a full
-// re-evaluation, which the service runs: the store holds no matching logic.
+// hosts, with no findings yet, drops the old package index, and flags the
+// findings for a full re-evaluation, which the service runs and which
+// indexes every host again: the store holds no matching logic.
 func migrateReadModels(tx *bolt.Tx) error {
+	if tx.Bucket(bucketOldHostIndex) != nil {
+		if err := tx.DeleteBucket(bucketOldHostIndex); err != nil {
+			return err
+		}
+	}
 	states := tx.Bucket(bucketHostState)
 	err := tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
-		var h patchwatch.Host
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("decode host %s: %w", k, err)
+		h, err := decodeHost(tx, k, v, nil)
+		if err != nil {
+			return err
 		}
 		var st HostState
 		if sv := states.Get(k); sv != nil {

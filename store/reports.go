@@ -18,20 +18,24 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(h)
-	if err != nil {
-		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
-	}
 	var events []patchwatch.Event
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		events = nil
 		var prev struct {
 			Checks []patchwatch.CheckResult `json:"checks"`
 		}
 		if old := tx.Bucket(bucketHosts).Get([]byte(h.Name)); old != nil {
-			if err := json.Unmarshal(old, &prev); err != nil {
+			head, _, err := hostHead(old)
+			if err == nil {
+				err = json.Unmarshal(head, &prev)
+			}
+			if err != nil {
 				return fmt.Errorf("decode host %s: %w", h.Name, err)
 			}
+		}
+		data, err := encodeHost(tx, &h)
+		if err != nil {
+			return err
 		}
 		if err := putHostTx(tx, h.Name, data, index); err != nil {
 			return err

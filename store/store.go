@@ -28,7 +28,9 @@ var (
 	bucketUrgency    = []byte("debian_urgency")
 	bucketFindings   = []byte("findings")      // host NUL advisory -> FindingRecord
 	bucketHostState  = []byte("host_state")    // host -> HostState
-	bucketHostIndex  = []byte("host_packages") // release NUL package NUL host -> empty
+	// bucketOldHostIndex is schema 5's package index (release NUL package
+	// NUL host), dropped by the migration to 6 (hostindex.go replaces it).
+	bucketOldHostIndex = []byte("host_packages")
 	bucketSilences   = []byte("silences")      // id -> Silence
 	bucketTokens     = []byte("tokens")        // sha256 of the secret -> Token
 	bucketTokenIDs   = []byte("token_ids")     // token id -> sha256 of the secret
@@ -41,6 +43,13 @@ var (
 	bucketFindingDetails = []byte("finding_details") // host NUL advisory -> Finding
 	bucketOwnerIndex     = []byte("owner_hosts")     // lower(owner) NUL host -> empty
 	bucketAdvisoryIndex  = []byte("advisory_hosts")  // advisory NUL host -> empty
+	bucketTuples         = []byte("package_tuples")    // id -> package tuple (tuples.go)
+	bucketTupleIDs       = []byte("package_tuple_ids") // package tuple -> id
+	bucketHostIDs        = []byte("host_ids")          // host -> id (hostindex.go)
+	bucketHostNames      = []byte("host_names")        // id -> host
+	bucketPairIDs        = []byte("package_pair_ids")  // release NUL package -> id
+	bucketPackageHosts   = []byte("package_hosts")     // shard, pair id -> host bitmap
+	bucketHostPairs      = []byte("host_pairs")        // host -> digest, pair ids
 
 	keySchema = []byte("schema_version")
 )
@@ -56,7 +65,8 @@ var (
 
 // Store is a patchwatch database.
 type Store struct {
-	db *bolt.DB
+	db     *bolt.DB
+	tuples tupleCache
 }
 
 // Options tune Open.
@@ -112,7 +122,9 @@ func checkSchema(tx *bolt.Tx) error {
 // database finds them absent, and the readers treat that as empty.
 // Version 6 adds the read models (host_records, finding_details,
 // owner_hosts, advisory_hosts), built from the stored hosts, and flags the
-// findings for one full re-evaluation by the service.
+// findings for one full re-evaluation by the service; hosts written from
+// then on keep their packages in the shared tuple table (package_tuples,
+// package_tuple_ids), and older host values are still read as they are.
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -125,8 +137,9 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
-		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex} {
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
+		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex, bucketTuples, bucketTupleIDs,
+		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageHosts, bucketHostPairs} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The package index finds the hosts that have a (release, package name)
+// pair, so that a new advisory reaches its hosts without a scan. It is
+// sharded by host so that adding a host touches only its shard's pages,
+// whatever the size of the fleet (issue 17: the old release/package/host
+// keys scattered one host's 1,300+ keys over the whole tree):
+//
+//	host_ids          host -> id (uint32 BE); host_names id -> host
+//	package_pair_ids  release NUL package -> pair id (uint32 BE)
+//	package_hosts     shard (uint32 BE) pair id -> bitmap of the shard's hosts
+//	host_pairs        host -> digest of its pairs, then its pair ids (uvarint)
+//
+// A shard holds hostsPerShard consecutive host ids, one bit each.
+const hostsPerShard = 64
+
+// ReleasePackage is one (release, package name) pair a host is indexed under.
+type ReleasePackage struct{ Release, Package string }
+
+// indexDigest hashes an index set in the order given (callers give a
+// stable order).
+func indexDigest(index []ReleasePackage) []byte {
+	h := sha256.New()
+	for _, rp := range index {
+		h.Write([]byte(rp.Release))
+		h.Write([]byte{0})
+		h.Write([]byte(rp.Package))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+// sequenceID returns the id of key in ids, giving it the bucket's next
+// sequence (and recording the reverse in names, when not nil) if create.
+func sequenceID(ids, names *bolt.Bucket, key []byte, create bool) (uint32, bool, error) {
+	if v := ids.Get(key); len(v) == 4 {
+		return binary.BigEndian.Uint32(v), true, nil
+	}
+	if !create {
+		return 0, false, nil
+	}
+	seq, err := ids.NextSequence()
+	if err != nil {
+		return 0, false, err
+	}
+	if seq > 1<<32-1 {
+		return 0, false, errors.New("id space exhausted")
+	}
+	id := uint32(seq)
+	if err := ids.Put(key, u32(id)); err != nil {
+		return 0, false, err
+	}
+	if names != nil {
+		if err := names.Put(u32(id), key); err != nil {
+			return 0, false, err
+		}
+	}
+	return id, true, nil
+}
+
+func shardKey(host, pair uint32) []byte {
+	return binary.BigEndian.AppendUint32(u32(host/hostsPerShard), pair)
+}
+
+// setBit sets or clears one host's bit under a pair, deleting empty bitmaps.
+func setBit(b *bolt.Bucket, host, pair uint32, on bool) error {
+	k := shardKey(host, pair)
+	var bits uint64
+	if v := b.Get(k); len(v) == 8 {
+		bits = binary.BigEndian.Uint64(v)
+	}
+	mask := uint64(1) << (host % hostsPerShard)
+	if on {
+		bits |= mask
+	} else {
+		bits &^= mask
+	}
+	if bits == 0 {
+		return b.Delete(k)
+	}
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, bits))
+}
+
+func decodePairIDs(v []byte) []uint32 {
+	var out []uint32
+	for len(v) > 0 {
+		id, k := binary.Uvarint(v)
+		if k <= 0 {
+			break
+		}
+		out = append(out, uint32(id))
+		v = v[k:]
+	}
+	return out
+}
+
+// indexHostTx indexes a host under its pairs, touching only the bits that
+// changed; a report that repeats its inventory touches nothing.
+func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage) error {
+	own := tx.Bucket(bucketHostPairs)
+	digest := indexDigest(index)
+	prev := own.Get([]byte(name))
+	if len(prev) >= sha256.Size && bytes.Equal(prev[:sha256.Size], digest) {
+		return nil
+	}
+	host, _, err := sequenceID(tx.Bucket(bucketHostIDs), tx.Bucket(bucketHostNames), []byte(name), true)
+	if err != nil {
+		return err
+	}
+	var old []uint32
+	if len(prev) >= sha256.Size {
+		old = decodePairIDs(prev[sha256.Size:])
+	}
+	pairIDs := tx.Bucket(bucketPairIDs)
+	ids := make([]uint32, 0, len(index))
+	for _, rp := range index {
+		id, _, err := sequenceID(pairIDs, nil, pairKey(rp.Release, rp.Package), true)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	bits := tx.Bucket(bucketPackageHosts)
+	// Both lists are sorted: one merge finds what was added and removed.
+	i, j := 0, 0
+	for i < len(ids) || j < len(old) {
+		switch {
+		case j == len(old) || i < len(ids) && ids[i] < old[j]:
+			err = setBit(bits, host, ids[i], true)
+			i++
+		case i == len(ids) || old[j] < ids[i]:
+			err = setBit(bits, host, old[j], false)
+			j++
+		default:
+			i++
+			j++
+		}
+		if err != nil {
+			return err
+		}
+	}
+	out := make([]byte, 0, sha256.Size+3*len(ids))
+	out = append(out, digest...)
+	for _, id := range ids {
+		out = binary.AppendUvarint(out, uint64(id))
+	}
+	return own.Put([]byte(name), out)
+}
+
+// unindexHostTx removes a host from the package index.
+func unindexHostTx(tx *bolt.Tx, name string) error {
+	own := tx.Bucket(bucketHostPairs)
+	prev := own.Get([]byte(name))
+	host, ok, err := sequenceID(tx.Bucket(bucketHostIDs), nil, []byte(name), false)
+	if err != nil || !ok {
+		return err
+	}
+	if len(prev) >= sha256.Size {
+		for _, id := range decodePairIDs(prev[sha256.Size:]) {
+			if err := setBit(tx.Bucket(bucketPackageHosts), host, id, false); err != nil {
+				return err
+			}
+		}
+	}
+	if err := own.Delete([]byte(name)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHostNames).Delete(u32(host)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketHostIDs).Delete([]byte(name))
+}
+
+// HostsWithPackages returns, in name order, the hosts indexed under any of
+// the (release, package) pairs: one read per pair and shard.
+func (s *Store) HostsWithPackages(ctx context.Context, pairs []ReleasePackage) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		hostIDs := tx.Bucket(bucketHostIDs)
+		if hostIDs == nil {
+			return nil
+		}
+		shards := uint32(hostIDs.Sequence()/hostsPerShard) + 1
+		pairIDs, bits, names := tx.Bucket(bucketPairIDs), tx.Bucket(bucketPackageHosts), tx.Bucket(bucketHostNames)
+		found := map[uint32]bool{}
+		for _, rp := range pairs {
+			pair, ok, err := sequenceID(pairIDs, nil, pairKey(rp.Release, rp.Package), false)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			for shard := range shards {
+				v := bits.Get(shardKey(shard*hostsPerShard, pair))
+				if len(v) != 8 {
+					continue
+				}
+				for b, word := 0, binary.BigEndian.Uint64(v); word != 0; b, word = b+1, word>>1 {
+					if word&1 != 0 {
+						found[shard*hostsPerShard+uint32(b)] = true
+					}
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		for id := range found {
+			if name := names.Get(u32(id)); name != nil {
+				out = append(out, string(name))
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
