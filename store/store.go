@@ -26,23 +26,23 @@ var (
 	bucketCursors    = []byte("cursors")
 	bucketKEV        = []byte("kev")
 	bucketUrgency    = []byte("debian_urgency")
-	bucketFindings   = []byte("findings")      // host NUL advisory -> FindingRecord
-	bucketHostState  = []byte("host_state")    // host -> HostState
+	bucketFindings   = []byte("findings")   // host NUL advisory -> FindingRecord
+	bucketHostState  = []byte("host_state") // host -> HostState
 	// bucketOldHostIndex is schema 5's package index (release NUL package
 	// NUL host), dropped by the migration to 6 (hostindex.go replaces it).
 	bucketOldHostIndex = []byte("host_packages")
-	bucketSilences   = []byte("silences")      // id -> Silence
-	bucketTokens     = []byte("tokens")        // sha256 of the secret -> Token
-	bucketTokenIDs   = []byte("token_ids")     // token id -> sha256 of the secret
-	bucketEvents     = []byte("notify_events") // sequence -> NotifyEvent, waiting for the notifier
-	bucketOutbox     = []byte("outbox")        // delivery id -> Delivery
-	bucketNotified   = []byte("notified")      // host NUL advisory -> last notified time
-	bucketNotifyMeta = []byte("notify_meta")   // digest schedules and snapshots
+	bucketSilences     = []byte("silences")      // id -> Silence
+	bucketTokens       = []byte("tokens")        // sha256 of the secret -> Token
+	bucketTokenIDs     = []byte("token_ids")     // token id -> sha256 of the secret
+	bucketEvents       = []byte("notify_events") // sequence -> NotifyEvent, waiting for the notifier
+	bucketOutbox       = []byte("outbox")        // delivery id -> Delivery
+	bucketNotified     = []byte("notified")      // host NUL advisory -> last notified time
+	bucketNotifyMeta   = []byte("notify_meta")   // digest schedules and snapshots
 
-	bucketHostRecords    = []byte("host_records")    // host -> HostRecord (readmodel.go)
-	bucketFindingDetails = []byte("finding_details") // host NUL advisory -> Finding
-	bucketOwnerIndex     = []byte("owner_hosts")     // lower(owner) NUL host -> empty
-	bucketAdvisoryIndex  = []byte("advisory_hosts")  // advisory NUL host -> empty
+	bucketHostRecords    = []byte("host_records")      // host -> HostRecord (readmodel.go)
+	bucketFindingDetails = []byte("finding_details")   // host NUL advisory -> Finding
+	bucketOwnerIndex     = []byte("owner_hosts")       // lower(owner) NUL host -> empty
+	bucketAdvisoryIndex  = []byte("advisory_hosts")    // advisory NUL host -> empty
 	bucketTuples         = []byte("package_tuples")    // id -> package tuple (tuples.go)
 	bucketTupleIDs       = []byte("package_tuple_ids") // package tuple -> id
 	bucketHostIDs        = []byte("host_ids")          // host -> id (hostindex.go)
