@@ -142,6 +142,15 @@ func LookupNames(h *patchwatch.Host) []string {
 	return slices.Compact(names)
 }
 
+// HostReleases returns the releases whose advisories may concern h: its
+// own and, for the RHEL rebuilds, Red Hat's.
+func HostReleases(h *patchwatch.Host) []string {
+	if rhel := patchwatch.RHSARelease(h.Release); rhel != h.Release {
+		return []string{h.Release, rhel}
+	}
+	return []string{h.Release}
+}
+
 // Match returns the findings for one host, most severe first.
 func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 	if h.Family == patchwatch.FamilyRPM {

@@ -109,7 +109,7 @@ func decodePairIDs(v []byte) []uint32 {
 
 // indexHostTx indexes a host under its pairs, touching only the bits that
 // changed; a report that repeats its inventory touches nothing.
-func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage) error {
+func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) error {
 	own := tx.Bucket(bucketHostPairs)
 	digest := indexDigest(index)
 	prev := own.Get([]byte(name))
@@ -127,9 +127,18 @@ func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage) error {
 	pairIDs := tx.Bucket(bucketPairIDs)
 	ids := make([]uint32, 0, len(index))
 	for _, rp := range index {
-		id, _, err := sequenceID(pairIDs, nil, pairKey(rp.Release, rp.Package), true)
-		if err != nil {
-			return err
+		key := pairKey(rp.Release, rp.Package)
+		id, ok := uint32(0), false
+		if seen != nil {
+			id, ok = seen.pairs[string(key)]
+		}
+		if !ok {
+			if id, _, err = sequenceID(pairIDs, nil, key, true); err != nil {
+				return err
+			}
+			if seen != nil {
+				seen.pairs[string(key)] = id
+			}
 		}
 		ids = append(ids, id)
 	}

@@ -18,7 +18,7 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		data, err := encodeHost(tx, &h)
+		data, err := encodeHost(tx, &h, nil)
 		if err != nil {
 			return err
 		}
@@ -33,9 +33,52 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 	})
 }
 
+// HostEntry is one host for PutHosts, with the pairs it is indexed under.
+type HostEntry struct {
+	Host  patchwatch.Host
+	Index []ReleasePackage
+}
+
+// PutHosts stores many hosts in one transaction, as PutHost does each,
+// without evaluating them: it flags the findings for a full re-evaluation
+// (the service's), which is the way to bulk-load a fleet (a backfill, a
+// move between databases).
+func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
+	for i := range hosts {
+		if err := hosts[i].Host.Validate(); err != nil {
+			return err
+		}
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		seen := newTxIDs()
+		for i := range hosts {
+			h := &hosts[i].Host
+			data, err := encodeHost(tx, h, seen)
+			if err != nil {
+				return err
+			}
+			if err := indexHostTx(tx, h.Name, hosts[i].Index, seen); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketHosts).Put([]byte(h.Name), data); err != nil {
+				return err
+			}
+			if tx.Bucket(bucketHostRecords).Get([]byte(h.Name)) == nil {
+				if err := putReadModelTx(tx, h, nil, nil, time.Time{}); err != nil {
+					return err
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte("hosts were loaded in bulk"))
+	})
+}
+
 // putHostTx stores a host value and keeps the package index in step.
 func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage) error {
-	if err := indexHostTx(tx, name, index); err != nil {
+	if err := indexHostTx(tx, name, index, nil); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketHosts).Put([]byte(name), data)

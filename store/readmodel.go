@@ -332,6 +332,7 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 	var events []patchwatch.Event
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		events = nil
+		seen := newTxIDs()
 		for i := range batch {
 			ev := &batch[i]
 			rec, err := hostRecordTx(tx, ev.Host.Name)
@@ -342,7 +343,7 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 				continue
 			}
 			if ev.Index != nil {
-				if err := indexHostTx(tx, ev.Host.Name, ev.Index); err != nil {
+				if err := indexHostTx(tx, ev.Host.Name, ev.Index, seen); err != nil {
 					return err
 				}
 			}
@@ -429,4 +430,22 @@ func (s *Store) SetEvaluatedReleases(ctx context.Context, releases []string) err
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedReleases, data) })
+}
+
+var keyEvaluatedRules = []byte("evaluated_rules")
+
+// EvaluatedRules returns the fingerprint of the urgency rules the stored
+// findings were evaluated with ("" when never recorded).
+func (s *Store) EvaluatedRules(ctx context.Context) (string, error) {
+	var out string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out = string(tx.Bucket(bucketMeta).Get(keyEvaluatedRules))
+		return nil
+	})
+	return out, err
+}
+
+// SetEvaluatedRules records the fingerprint of the urgency rules in force.
+func (s *Store) SetEvaluatedRules(ctx context.Context, fingerprint string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedRules, []byte(fingerprint)) })
 }

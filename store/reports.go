@@ -33,7 +33,7 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 				return fmt.Errorf("decode host %s: %w", h.Name, err)
 			}
 		}
-		data, err := encodeHost(tx, &h)
+		data, err := encodeHost(tx, &h, nil)
 		if err != nil {
 			return err
 		}

@@ -81,9 +81,26 @@ func (c *tupleCache) put(id uint32, p patchwatch.Package) {
 	c.mu.Unlock()
 }
 
-// internTx returns the ID of a package tuple, storing it when new.
-func internTx(tx *bolt.Tx, p *patchwatch.Package) (uint32, error) {
+// txIDs remembers, within one write transaction, the IDs of the tuples
+// and pairs it has looked up, for bulk loads of many similar hosts.
+type txIDs struct{ tuples, pairs map[string]uint32 }
+
+func newTxIDs() *txIDs { return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}} }
+
+// internTx returns the ID of a package tuple, storing it when new; seen,
+// when not nil, caches IDs for the rest of the transaction.
+func internTx(tx *bolt.Tx, p *patchwatch.Package, seen *txIDs) (uint32, error) {
 	key := encodeTuple(p)
+	if seen != nil {
+		if id, ok := seen.tuples[string(key)]; ok {
+			return id, nil
+		}
+		id, err := internTx(tx, p, nil)
+		if err == nil {
+			seen.tuples[string(key)] = id
+		}
+		return id, err
+	}
 	ids := tx.Bucket(bucketTupleIDs)
 	if v := ids.Get(key); len(v) == 4 {
 		return binary.BigEndian.Uint32(v), nil
@@ -104,7 +121,7 @@ func internTx(tx *bolt.Tx, p *patchwatch.Package) (uint32, error) {
 }
 
 // encodeHost writes a host as its JSON without packages and its tuple IDs.
-func encodeHost(tx *bolt.Tx, h *patchwatch.Host) ([]byte, error) {
+func encodeHost(tx *bolt.Tx, h *patchwatch.Host, seen *txIDs) ([]byte, error) {
 	head := *h
 	head.Packages = nil
 	data, err := json.Marshal(head)
@@ -117,7 +134,7 @@ func encodeHost(tx *bolt.Tx, h *patchwatch.Host) ([]byte, error) {
 	out = append(out, data...)
 	out = binary.AppendUvarint(out, uint64(len(h.Packages)))
 	for i := range h.Packages {
-		id, err := internTx(tx, &h.Packages[i])
+		id, err := internTx(tx, &h.Packages[i], seen)
 		if err != nil {
 			return nil, fmt.Errorf("store packages of host %s: %w", h.Name, err)
 		}
