@@ -75,23 +75,55 @@ func shardKey(host, pair uint32) []byte {
 	return binary.BigEndian.AppendUint32(u32(host/hostsPerShard), pair)
 }
 
-// setBit sets or clears one host's bit under a pair, deleting empty bitmaps.
-func setBit(b *bolt.Bucket, host, pair uint32, on bool) error {
-	k := shardKey(host, pair)
-	var bits uint64
-	if v := b.Get(k); len(v) == 8 {
-		bits = binary.BigEndian.Uint64(v)
-	}
-	mask := uint64(1) << (host % hostsPerShard)
+// bitChanges gathers the bits a transaction sets and clears, so that each
+// bitmap key is read and written once, in key order: many inserts into one
+// bbolt node in random order cost a memmove each.
+type bitChanges map[[8]byte][2]uint64 // key -> set mask, clear mask
+
+func (c bitChanges) add(host, pair uint32, on bool) {
+	var k [8]byte
+	copy(k[:], shardKey(host, pair))
+	m := c[k]
+	bit := uint64(1) << (host % hostsPerShard)
 	if on {
-		bits |= mask
+		m[0] |= bit
+		m[1] &^= bit
 	} else {
-		bits &^= mask
+		m[1] |= bit
+		m[0] &^= bit
 	}
-	if bits == 0 {
-		return b.Delete(k)
+	c[k] = m
+}
+
+// apply writes the gathered changes, deleting bitmaps left empty.
+func (c bitChanges) apply(b *bolt.Bucket) error {
+	keys := make([][8]byte, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
 	}
-	return b.Put(k, binary.BigEndian.AppendUint64(nil, bits))
+	slices.SortFunc(keys, func(x, y [8]byte) int { return bytes.Compare(x[:], y[:]) })
+	for _, k := range keys {
+		var bits uint64
+		if v := b.Get(k[:]); len(v) == 8 {
+			bits = binary.BigEndian.Uint64(v)
+		}
+		m := c[k]
+		next := bits&^m[1] | m[0]
+		var err error
+		switch {
+		case next == bits:
+			continue
+		case next == 0:
+			err = b.Delete(k[:])
+		default:
+			err = b.Put(k[:], binary.BigEndian.AppendUint64(nil, next))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(c)
+	return nil
 }
 
 func decodePairIDs(v []byte) []uint32 {
@@ -110,6 +142,10 @@ func decodePairIDs(v []byte) []uint32 {
 // indexHostTx indexes a host under its pairs, touching only the bits that
 // changed; a report that repeats its inventory touches nothing.
 func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) error {
+	changes := bitChanges{}
+	if seen != nil {
+		changes = seen.bits // applied by the caller at the end of the transaction
+	}
 	own := tx.Bucket(bucketHostPairs)
 	digest := indexDigest(index)
 	prev := own.Get([]byte(name))
@@ -144,22 +180,23 @@ func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) 
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	bits := tx.Bucket(bucketPackageHosts)
 	// Both lists are sorted: one merge finds what was added and removed.
 	i, j := 0, 0
 	for i < len(ids) || j < len(old) {
 		switch {
 		case j == len(old) || i < len(ids) && ids[i] < old[j]:
-			err = setBit(bits, host, ids[i], true)
+			changes.add(host, ids[i], true)
 			i++
 		case i == len(ids) || old[j] < ids[i]:
-			err = setBit(bits, host, old[j], false)
+			changes.add(host, old[j], false)
 			j++
 		default:
 			i++
 			j++
 		}
-		if err != nil {
+	}
+	if seen == nil {
+		if err := changes.apply(tx.Bucket(bucketPackageHosts)); err != nil {
 			return err
 		}
 	}
@@ -180,10 +217,12 @@ func unindexHostTx(tx *bolt.Tx, name string) error {
 		return err
 	}
 	if len(prev) >= sha256.Size {
+		changes := bitChanges{}
 		for _, id := range decodePairIDs(prev[sha256.Size:]) {
-			if err := setBit(tx.Bucket(bucketPackageHosts), host, id, false); err != nil {
-				return err
-			}
+			changes.add(host, id, false)
+		}
+		if err := changes.apply(tx.Bucket(bucketPackageHosts)); err != nil {
+			return err
 		}
 	}
 	if err := own.Delete([]byte(name)); err != nil {

@@ -72,6 +72,9 @@ func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
 				return err
 			}
 		}
+		if err := seen.flush(tx); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte("hosts were loaded in bulk"))
 	})
 }

@@ -353,6 +353,9 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 			}
 			events = append(events, evs...)
 		}
+		if err := seen.flush(tx); err != nil {
+			return err
+		}
 		return ctx.Err()
 	})
 	return events, err

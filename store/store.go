@@ -65,8 +65,9 @@ var (
 
 // Store is a patchwatch database.
 type Store struct {
-	db     *bolt.DB
-	tuples tupleCache
+	db      *bolt.DB
+	tuples  tupleCache
+	decoded advisoryCache
 }
 
 // Options tune Open.

@@ -83,9 +83,18 @@ func (c *tupleCache) put(id uint32, p patchwatch.Package) {
 
 // txIDs remembers, within one write transaction, the IDs of the tuples
 // and pairs it has looked up, for bulk loads of many similar hosts.
-type txIDs struct{ tuples, pairs map[string]uint32 }
+// Its bits are the package index changes, applied once at the end.
+type txIDs struct {
+	tuples, pairs map[string]uint32
+	bits          bitChanges
+}
 
-func newTxIDs() *txIDs { return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}} }
+func newTxIDs() *txIDs {
+	return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}, bits: bitChanges{}}
+}
+
+// flush writes the transaction's gathered index changes.
+func (t *txIDs) flush(tx *bolt.Tx) error { return t.bits.apply(tx.Bucket(bucketPackageHosts)) }
 
 // internTx returns the ID of a package tuple, storing it when new; seen,
 // when not nil, caches IDs for the rest of the transaction.

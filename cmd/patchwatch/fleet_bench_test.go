@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,13 +62,25 @@ func peakRSS(fn func()) float64 {
 	return 0
 }
 
-// step runs fn as a sub-benchmark of one iteration, reporting its peak RSS.
+// step runs fn as a sub-benchmark of one iteration, reporting its peak
+// RSS and the CPU time it took (the shared machine's wall times vary with
+// its load; CPU seconds less so).
 func step(b *testing.B, name string, fn func(b *testing.B)) {
 	b.Run(name, func(b *testing.B) {
 		for b.Loop() {
+			before := cpuSeconds()
 			b.ReportMetric(peakRSS(func() { fn(b) }), "peak-RSS-MB")
+			b.ReportMetric(cpuSeconds()-before, "cpu-s")
 		}
 	})
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 type countingWriter struct{ n int64 }
