@@ -144,7 +144,7 @@ func decodePairIDs(v []byte) []uint32 {
 func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) error {
 	changes := bitChanges{}
 	if seen != nil {
-		changes = seen.bits // applied by the caller at the end of the transaction
+		changes = seen.bits // applied by seen.flush at the end of the transaction
 	}
 	own := tx.Bucket(bucketHostPairs)
 	digest := indexDigest(index)
@@ -166,15 +166,17 @@ func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) 
 		key := pairKey(rp.Release, rp.Package)
 		id, ok := uint32(0), false
 		if seen != nil {
-			id, ok = seen.pairs[string(key)]
+			if id, ok = seen.pairs[string(key)]; !ok {
+				id, ok = seen.shared.lookup(false, key)
+			}
 		}
 		if !ok {
 			if id, _, err = sequenceID(pairIDs, nil, key, true); err != nil {
 				return err
 			}
-			if seen != nil {
-				seen.pairs[string(key)] = id
-			}
+		}
+		if seen != nil {
+			seen.pairs[string(key)] = id
 		}
 		ids = append(ids, id)
 	}

@@ -17,12 +17,13 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		data, err := encodeHost(tx, &h, nil)
+	seen := s.newTxIDs()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		data, err := encodeHost(tx, &h, seen)
 		if err != nil {
 			return err
 		}
-		if err := putHostTx(tx, h.Name, data, index); err != nil {
+		if err := putHostTx(tx, h.Name, data, index, seen); err != nil {
 			return err
 		}
 		// A host stored without evaluation has no findings yet.
@@ -31,6 +32,10 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 		}
 		return nil
 	})
+	if err == nil {
+		seen.committed()
+	}
+	return err
 }
 
 // HostEntry is one host for PutHosts, with the pairs it is indexed under.
@@ -49,8 +54,8 @@ func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
 			return err
 		}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		seen := newTxIDs()
+	seen := s.newTxIDs()
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i := range hosts {
 			h := &hosts[i].Host
 			data, err := encodeHost(tx, h, seen)
@@ -77,11 +82,18 @@ func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
 		}
 		return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte("hosts were loaded in bulk"))
 	})
+	if err == nil {
+		seen.committed()
+	}
+	return err
 }
 
 // putHostTx stores a host value and keeps the package index in step.
-func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage) error {
-	if err := indexHostTx(tx, name, index, nil); err != nil {
+func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage, seen *txIDs) error {
+	if err := indexHostTx(tx, name, index, seen); err != nil {
+		return err
+	}
+	if err := seen.flush(tx); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketHosts).Put([]byte(name), data)

@@ -330,9 +330,9 @@ type Evaluation struct {
 // then) or that is gone is skipped. It returns the events of the changes.
 func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
+	seen := s.newTxIDs()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		events = nil
-		seen := newTxIDs()
 		for i := range batch {
 			ev := &batch[i]
 			rec, err := hostRecordTx(tx, ev.Host.Name)
@@ -358,6 +358,9 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 		}
 		return ctx.Err()
 	})
+	if err == nil {
+		seen.committed()
+	}
 	return events, err
 }
 

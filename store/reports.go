@@ -19,8 +19,12 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 		return nil, err
 	}
 	var events []patchwatch.Event
+	var seen *txIDs
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		events = nil
+		// Fresh for every run: Batch may run this again alone after the
+		// combined transaction failed.
+		seen = s.newTxIDs()
 		var prev struct {
 			Checks []patchwatch.CheckResult `json:"checks"`
 		}
@@ -33,11 +37,11 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 				return fmt.Errorf("decode host %s: %w", h.Name, err)
 			}
 		}
-		data, err := encodeHost(tx, &h, nil)
+		data, err := encodeHost(tx, &h, seen)
 		if err != nil {
 			return err
 		}
-		if err := putHostTx(tx, h.Name, data, index); err != nil {
+		if err := putHostTx(tx, h.Name, data, index, seen); err != nil {
 			return err
 		}
 		evs, err := syncFindingsTx(tx, h, findings, rebootRequired, now)
@@ -55,5 +59,8 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 		events = evs
 		return nil
 	})
+	if err == nil {
+		seen.committed()
+	}
 	return events, err
 }

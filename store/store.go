@@ -68,6 +68,7 @@ type Store struct {
 	db      *bolt.DB
 	tuples  tupleCache
 	decoded advisoryCache
+	ids     committedIDs
 }
 
 // Options tune Open.

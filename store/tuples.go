@@ -82,19 +82,58 @@ func (c *tupleCache) put(id uint32, p patchwatch.Package) {
 }
 
 // txIDs remembers, within one write transaction, the IDs of the tuples
-// and pairs it has looked up, for bulk loads of many similar hosts.
-// Its bits are the package index changes, applied once at the end.
+// and pairs it has looked up, for bulk loads of many similar hosts, and
+// consults the IDs known to be committed (shared). Its bits are the package
+// index changes, applied once at the end (flush).
 type txIDs struct {
 	tuples, pairs map[string]uint32
 	bits          bitChanges
+	shared        *committedIDs
 }
 
-func newTxIDs() *txIDs {
-	return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}, bits: bitChanges{}}
+func (s *Store) newTxIDs() *txIDs {
+	return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}, bits: bitChanges{}, shared: &s.ids}
 }
 
 // flush writes the transaction's gathered index changes.
 func (t *txIDs) flush(tx *bolt.Tx) error { return t.bits.apply(tx.Bucket(bucketPackageHosts)) }
+
+// committed records, once the transaction has committed, the IDs it used
+// as known: a later transaction finds them without a B-tree search.
+func (t *txIDs) committed() { t.shared.remember(t) }
+
+// committedIDs are tuple and pair IDs of committed transactions. IDs are
+// never reused once committed (only a rolled-back transaction's are), so
+// every later transaction may use them.
+type committedIDs struct {
+	mu            sync.RWMutex
+	tuples, pairs map[string]uint32
+}
+
+func (c *committedIDs) lookup(tuple bool, key []byte) (uint32, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m := c.pairs
+	if tuple {
+		m = c.tuples
+	}
+	id, ok := m[string(key)]
+	return id, ok
+}
+
+func (c *committedIDs) remember(t *txIDs) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tuples == nil {
+		c.tuples, c.pairs = map[string]uint32{}, map[string]uint32{}
+	}
+	for k, id := range t.tuples {
+		c.tuples[k] = id
+	}
+	for k, id := range t.pairs {
+		c.pairs[k] = id
+	}
+}
 
 // internTx returns the ID of a package tuple, storing it when new; seen,
 // when not nil, caches IDs for the rest of the transaction.
@@ -104,11 +143,15 @@ func internTx(tx *bolt.Tx, p *patchwatch.Package, seen *txIDs) (uint32, error) {
 		if id, ok := seen.tuples[string(key)]; ok {
 			return id, nil
 		}
-		id, err := internTx(tx, p, nil)
-		if err == nil {
-			seen.tuples[string(key)] = id
+		id, ok := seen.shared.lookup(true, key)
+		if !ok {
+			var err error
+			if id, err = internTx(tx, p, nil); err != nil {
+				return 0, err
+			}
 		}
-		return id, err
+		seen.tuples[string(key)] = id
+		return id, nil
 	}
 	ids := tx.Bucket(bucketTupleIDs)
 	if v := ids.Get(key); len(v) == 4 {
