@@ -174,6 +174,9 @@ func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) 
 			if id, _, err = sequenceID(pairIDs, nil, key, true); err != nil {
 				return err
 			}
+			if seen != nil {
+				seen.newPairs[string(key)] = id
+			}
 		}
 		if seen != nil {
 			seen.pairs[string(key)] = id

@@ -87,12 +87,15 @@ func (c *tupleCache) put(id uint32, p patchwatch.Package) {
 // index changes, applied once at the end (flush).
 type txIDs struct {
 	tuples, pairs map[string]uint32
-	bits          bitChanges
-	shared        *committedIDs
+	// newTuples and newPairs are those not yet in shared.
+	newTuples, newPairs map[string]uint32
+	bits                bitChanges
+	shared              *committedIDs
 }
 
 func (s *Store) newTxIDs() *txIDs {
-	return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}, bits: bitChanges{}, shared: &s.ids}
+	return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}, newTuples: map[string]uint32{}, newPairs: map[string]uint32{},
+		bits: bitChanges{}, shared: &s.ids}
 }
 
 // flush writes the transaction's gathered index changes.
@@ -127,10 +130,10 @@ func (c *committedIDs) remember(t *txIDs) {
 	if c.tuples == nil {
 		c.tuples, c.pairs = map[string]uint32{}, map[string]uint32{}
 	}
-	for k, id := range t.tuples {
+	for k, id := range t.newTuples {
 		c.tuples[k] = id
 	}
-	for k, id := range t.pairs {
+	for k, id := range t.newPairs {
 		c.pairs[k] = id
 	}
 }
@@ -149,6 +152,7 @@ func internTx(tx *bolt.Tx, p *patchwatch.Package, seen *txIDs) (uint32, error) {
 			if id, err = internTx(tx, p, nil); err != nil {
 				return 0, err
 			}
+			seen.newTuples[string(key)] = id
 		}
 		seen.tuples[string(key)] = id
 		return id, nil

@@ -143,7 +143,7 @@ func benchFleet(b *testing.B, n int) {
 	if err := st.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error { findings += len(r.Findings); return nil }); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("findings stored: %d", findings)
+	fmt.Fprintf(os.Stderr, "findings stored: %d\n", findings)
 	step(b, "lower-bound", func(b *testing.B) {
 		tuples := lowerBound(gen, n)
 		b.ReportMetric(float64(tuples), "distinct-tuples")
@@ -208,7 +208,7 @@ func benchFleet(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	if fi, err := os.Stat(db); err == nil {
-		b.Logf("database: %d MB, %.1f KB per host", fi.Size()>>20, float64(fi.Size())/1024/float64(n+1000))
+		fmt.Fprintf(os.Stderr, "database: %d MB, %.1f KB per host\n", fi.Size()>>20, float64(fi.Size())/1024/float64(n+1000))
 	}
 	step(b, "cli-hosts-json", func(b *testing.B) { b.ReportMetric(float64(cli(b, db, "hosts", "--format", "json")), "bytes") })
 	step(b, "cli-outstanding-json", func(b *testing.B) {
