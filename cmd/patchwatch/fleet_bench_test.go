@@ -278,3 +278,56 @@ func lowerBound(gen *fleetgen.Fleet, n int) int {
 // lowerBoundTime is the timed part of lowerBound (the tuple set is built
 // outside it), logged for the ratio in docs/benchmarks.md.
 var lowerBoundTime time.Duration
+
+// BenchmarkMarginalHost adds new hosts (sequential reports of 1,500
+// packages through Service.PutHost, each its own durable transaction) to
+// fleets of 0, 1,000 and 10,000 evaluated hosts with the full history
+// imported (issue 17: the cost of a new host must not grow with the fleet;
+// target ratio ≤ 1.2 between 10,000 and 0).
+func BenchmarkMarginalHost(b *testing.B) {
+	ctx := context.Background()
+	gen := fleetgen.New()
+	for _, n := range []int{0, 1000, 10000} {
+		b.Run(fmt.Sprintf("fleet=%d", n), func(b *testing.B) {
+			st, err := store.Open(filepath.Join(b.TempDir(), "pw.db"), store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			svc := service.New(st, patchwatch.DefaultUrgencyRules(), func() time.Time { return benchNow })
+			for start := 0; start < len(gen.Advisories); start += 1000 {
+				if _, err := st.UpsertAdvisories(ctx, gen.Advisories[start:min(start+1000, len(gen.Advisories))]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for start := 0; start < n; start += 500 {
+				hosts := make([]patchwatch.Host, 0, 500)
+				for i := start; i < min(start+500, n); i++ {
+					hosts = append(hosts, gen.Host(i, benchNow))
+				}
+				if err := svc.ImportHosts(ctx, hosts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := svc.Reevaluate(ctx, "benchmark"); err != nil {
+				b.Fatal(err)
+			}
+			const added = 50
+			hosts := make([]patchwatch.Host, added)
+			for i := range hosts {
+				hosts[i] = gen.Host(200000+i, benchNow) // not in any fleet: new everywhere
+			}
+			for b.Loop() {
+				before := cpuSeconds()
+				start := time.Now()
+				for i := range hosts {
+					if _, err := svc.PutHost(ctx, hosts[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(time.Since(start).Milliseconds())/added, "ms/host")
+				b.ReportMetric((cpuSeconds()-before)*1000/added, "cpu-ms/host")
+			}
+		})
+	}
+}
