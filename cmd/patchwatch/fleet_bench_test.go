@@ -105,18 +105,11 @@ func BenchmarkFleet(b *testing.B) {
 	}
 }
 
-func benchFleet(b *testing.B, n int) {
+// loadFleet upserts the full history and bulk-loads hosts 0 to n-1, 500
+// per transaction, through the real store and service code.
+func loadFleet(b *testing.B, st *store.Store, svc *service.Service, gen *fleetgen.Fleet, n int) {
+	b.Helper()
 	ctx := context.Background()
-	gen := fleetgen.New()
-	dir := b.TempDir()
-	db := filepath.Join(dir, "pw.db")
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	clock := func() time.Time { return benchNow }
-	svc := service.New(st, patchwatch.DefaultUrgencyRules(), clock)
-	svc.SetLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	for start := 0; start < len(gen.Advisories); start += 1000 {
 		if _, err := st.UpsertAdvisories(ctx, gen.Advisories[start:min(start+1000, len(gen.Advisories))]); err != nil {
 			b.Fatal(err)
@@ -133,6 +126,21 @@ func benchFleet(b *testing.B, n int) {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "bulk load of %d hosts: %s\n", n, time.Since(loadStart).Round(time.Millisecond))
+}
+
+func benchFleet(b *testing.B, n int) {
+	ctx := context.Background()
+	gen := fleetgen.New()
+	dir := b.TempDir()
+	db := filepath.Join(dir, "pw.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	clock := func() time.Time { return benchNow }
+	svc := service.New(st, patchwatch.DefaultUrgencyRules(), clock)
+	svc.SetLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	loadFleet(b, st, svc, gen, n)
 
 	step(b, "full-evaluation", func(b *testing.B) {
 		if err := svc.Reevaluate(ctx, "benchmark"); err != nil {
@@ -295,20 +303,7 @@ func BenchmarkMarginalHost(b *testing.B) {
 			}
 			defer st.Close()
 			svc := service.New(st, patchwatch.DefaultUrgencyRules(), func() time.Time { return benchNow })
-			for start := 0; start < len(gen.Advisories); start += 1000 {
-				if _, err := st.UpsertAdvisories(ctx, gen.Advisories[start:min(start+1000, len(gen.Advisories))]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			for start := 0; start < n; start += 500 {
-				hosts := make([]patchwatch.Host, 0, 500)
-				for i := start; i < min(start+500, n); i++ {
-					hosts = append(hosts, gen.Host(i, benchNow))
-				}
-				if err := svc.ImportHosts(ctx, hosts); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loadFleet(b, st, svc, gen, n)
 			if err := svc.Reevaluate(ctx, "benchmark"); err != nil {
 				b.Fatal(err)
 			}
