@@ -148,21 +148,6 @@ func TestMatchRPMBinaryOnly(t *testing.T) {
 	}
 }
 
-func TestFleetCandidatesByBinaryList(t *testing.T) {
-	const noble = "ubuntu:24.04"
-	openexr := srcFix(noble, "openexr", "3.1.5-5.1ubuntu0.1~esm1")
-	openexr.Binaries = []string{"libopenexr-3-1-30"}
-	a := adv("USN-8259-1", openexr)
-	f := matcher.NewFleet()
-	f.Add(binaryHost(noble, binaryOnly("libopenexr-3-1-30", "3.1.5-5.1build3")))
-	if got := f.Candidates(&a); !slices.Equal(got, []int{0}) {
-		t.Fatalf("candidates %v, want [0]", got)
-	}
-	if got := f.MatchAdvisory(&a, nil); len(got[0]) != 1 {
-		t.Fatalf("findings %+v", got)
-	}
-}
-
 // TestMatchBinaryOnlyKernels: the learnt map groups a binary-only host's
 // kernel packages by their kernel source, so that with several kernels
 // installed only the newest counts (the running kernel being unknown), as

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/version"
@@ -156,6 +157,15 @@ func LookupNames(h *patchwatch.Host) []string {
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// HostReleases returns the releases whose advisories may concern h: its
+// own and, for the RHEL rebuilds, Red Hat's.
+func HostReleases(h *patchwatch.Host) []string {
+	if rhel := patchwatch.RHSARelease(h.Release); rhel != h.Release {
+		return []string{h.Release, rhel}
+	}
+	return []string{h.Release}
 }
 
 // Match returns the findings for one host, most severe first.
@@ -494,19 +504,37 @@ func fixCommand(h *patchwatch.Host, f *patchwatch.Finding) string {
 func SortFindings(fs []patchwatch.Finding) {
 	// The order is total (host and advisory break every tie), so an
 	// unstable sort gives the same result and moves far less.
-	slices.SortFunc(fs, func(a, b patchwatch.Finding) int {
-		if c := cmp.Compare(b.Urgency, a.Urgency); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
-			return c
-		}
-		if c := b.Published.Compare(a.Published); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Host, b.Host); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Advisory, b.Advisory)
-	})
+	slices.SortFunc(fs, func(a, b patchwatch.Finding) int { return OrderOf(&a).Compare(OrderOf(&b)) })
+}
+
+// Order is where a finding stands in the order of SortFindings, for
+// sorting what stands for findings (stored summaries) the same way.
+type Order struct {
+	Urgency   patchwatch.Urgency  `json:"u"`
+	Severity  patchwatch.Severity `json:"s"`
+	Published time.Time           `json:"p"`
+	Host      string              `json:"h"`
+	Advisory  string              `json:"a"`
+}
+
+// OrderOf returns a finding's place in the order.
+func OrderOf(f *patchwatch.Finding) Order {
+	return Order{Urgency: f.Urgency, Severity: f.Severity, Published: f.Published, Host: f.Host, Advisory: f.Advisory}
+}
+
+// Compare orders a before b (negative) as SortFindings does.
+func (a Order) Compare(b Order) int {
+	if c := cmp.Compare(b.Urgency, a.Urgency); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+		return c
+	}
+	if c := b.Published.Compare(a.Published); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Host, b.Host); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Advisory, b.Advisory)
 }

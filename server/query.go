@@ -222,10 +222,18 @@ func (s *Server) visibleHost(w http.ResponseWriter, r *http.Request, owner, name
 // hostChecks returns a host's security-guideline check results, each with
 // its guideline's title and the silence that disables it.
 func (s *Server) hostChecks(w http.ResponseWriter, r *http.Request) {
-	h, ok := s.scopedHost(w, r)
+	owner, ok := s.scope(w, r)
 	if !ok {
 		return
 	}
+	// The stored record carries the checks: the inventory is not read.
+	name := r.PathValue("name")
+	rec, err := s.backend.HostRecord(r.Context(), name)
+	if err != nil || owner != "" && !strings.EqualFold(rec.Owner, owner) {
+		s.fail(w, r, http.StatusNotFound, "not_found", fmt.Errorf("host %s: not found", name))
+		return
+	}
+	h := patchwatch.Host{Name: rec.Name, Owner: rec.Owner, Checks: rec.Checks}
 	checks, err := s.backend.Checks(r.Context(), &h)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "internal", err)
@@ -319,6 +327,6 @@ func (s *Server) silences(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ownsHost(ctx context.Context, owner, host string) bool {
-	h, err := s.backend.Host(ctx, host)
+	h, err := s.backend.HostRecord(ctx, host)
 	return err == nil && strings.EqualFold(h.Owner, owner)
 }

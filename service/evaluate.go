@@ -2,6 +2,9 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -279,7 +282,8 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 					if err != nil {
 						return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
 					}
-					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings)}
+					// The index too: the migration to schema 6 rebuilds it here.
+					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings), Index: packageIndex(h)}
 				}
 				return nil
 			})
@@ -303,18 +307,47 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 	if err := e.s.SetEvaluatedReleases(ctx, releases); err != nil {
 		return err
 	}
+	if err := e.s.SetEvaluatedRules(ctx, e.rulesFingerprint()); err != nil {
+		return err
+	}
 	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
 // ReevaluateIfPending runs the full re-evaluation that the database asks
-// for (after a schema migration), if any, and reports whether it ran.
+// for (after a schema migration or a bulk load), or that a change of the
+// urgency rules since the last evaluation calls for, if any, and reports
+// whether it ran.
 func (e *Service) ReevaluateIfPending(ctx context.Context) (bool, error) {
 	why, err := e.s.EvaluationPending(ctx)
-	if err != nil || why == "" {
+	if err != nil {
 		return false, err
 	}
+	if why == "" {
+		stored, err := e.s.EvaluatedRules(ctx)
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case stored == "":
+			// Never recorded (a database from before schema 6 that was
+			// evaluated report by report): the rules in force are its own.
+			return false, e.s.SetEvaluatedRules(ctx, e.rulesFingerprint())
+		case stored != e.rulesFingerprint():
+			why = "the urgency rules changed"
+		}
+	}
+	if why == "" {
+		return false, nil
+	}
 	return true, e.Reevaluate(ctx, why)
+}
+
+// rulesFingerprint identifies the urgency rules in force.
+func (e *Service) rulesFingerprint() string {
+	data, _ := json.Marshal(e.rules)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -324,4 +357,15 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ImportHosts bulk-loads hosts (a backfill, a move between databases) in
+// one transaction without evaluating them; a full re-evaluation (Reevaluate,
+// or the one serve runs on start) then stores their findings.
+func (e *Service) ImportHosts(ctx context.Context, hosts []patchwatch.Host) error {
+	entries := make([]store.HostEntry, len(hosts))
+	for i := range hosts {
+		entries[i] = store.HostEntry{Host: hosts[i], Index: packageIndex(&hosts[i])}
+	}
+	return e.s.PutHosts(ctx, entries)
 }

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/matcher"
 	"github.com/patchwatch/patchwatch/store"
 )
 
@@ -86,7 +86,7 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 			if !v.passes(&flt, b, r) {
 				continue
 			}
-			k := outKey{Urgency: b.UrgencyAt(e.rules, v.now), Severity: b.Severity, Published: b.Published, Host: r.Name, Advisory: b.Advisory}
+			k := outKey{Order: matcher.Order{Urgency: b.UrgencyAt(e.rules, v.now), Severity: b.Severity, Published: b.Published, Host: r.Name, Advisory: b.Advisory}}
 			if after != nil && k.compare(after) <= 0 {
 				continue
 			}
@@ -172,33 +172,14 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 // outKey is one listed finding: its place in the order of SortFindings
 // and what decorating its details needs.
 type outKey struct {
-	Urgency   patchwatch.Urgency  `json:"u"`
-	Severity  patchwatch.Severity `json:"s"`
-	Published time.Time           `json:"p"`
-	Host      string              `json:"h"`
-	Advisory  string              `json:"a"`
+	matcher.Order
 	firstSeen time.Time
 	owner     string
 	// checks are the host's, for its live-patch state.
 	checks []patchwatch.CheckResult
 }
 
-// compare orders keys as matcher.SortFindings orders findings.
-func (a *outKey) compare(b *outKey) int {
-	if c := cmp.Compare(b.Urgency, a.Urgency); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
-		return c
-	}
-	if c := b.Published.Compare(a.Published); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Host, b.Host); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Advisory, b.Advisory)
-}
+func (a *outKey) compare(b *outKey) int { return a.Order.Compare(b.Order) }
 
 func encodeCursor(v any) string {
 	data, _ := json.Marshal(v)

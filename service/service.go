@@ -141,18 +141,25 @@ func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.
 	if err != nil {
 		return nil, err
 	}
-	var index []store.ReleasePackage
-	names := matcher.LookupNames(&h)
-	for _, release := range matcher.HostReleases(&h) {
-		for _, name := range names {
-			index = append(index, store.ReleasePackage{Release: release, Package: name})
-		}
-	}
-	events, err := e.s.ApplyReport(ctx, h, index, findings, rebootRequired(&h, findings), e.now())
+	events, err := e.s.ApplyReport(ctx, h, packageIndex(&h), findings, rebootRequired(&h, findings), e.now())
 	if err != nil {
 		return nil, err
 	}
 	return events, e.learnBinarySources(ctx, &h)
+}
+
+// packageIndex returns the (release, package name) pairs under which a
+// new advisory must find h: every name Match looks up, on every release
+// whose advisories concern it.
+func packageIndex(h *patchwatch.Host) []store.ReleasePackage {
+	var index []store.ReleasePackage
+	names := matcher.LookupNames(h)
+	for _, release := range matcher.HostReleases(h) {
+		for _, name := range names {
+			index = append(index, store.ReleasePackage{Release: release, Package: name})
+		}
+	}
+	return index
 }
 
 func rebootRequired(h *patchwatch.Host, findings []patchwatch.Finding) bool {

@@ -58,6 +58,13 @@ type FindingWriter interface {
 	SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) ([]patchwatch.Event, error)
 }
 
+// HostLoader bulk-loads hosts without evaluating them.
+type HostLoader interface {
+	// PutHosts stores hosts in one transaction and flags a full
+	// re-evaluation.
+	PutHosts(ctx context.Context, hosts []store.HostEntry) error
+}
+
 // ReadModel is what the queries read: stored records and details only.
 type ReadModel interface {
 	// HostRecord returns one host's record (ErrNotFound when unknown).
@@ -92,6 +99,11 @@ type EvaluationState interface {
 	// SetEvaluatedReleases records them.
 	EvaluatedReleases(ctx context.Context) ([]string, error)
 	SetEvaluatedReleases(ctx context.Context, releases []string) error
+	// EvaluatedRules returns the fingerprint of the urgency rules the
+	// stored findings were evaluated with ("" when never recorded);
+	// SetEvaluatedRules records it.
+	EvaluatedRules(ctx context.Context) (string, error)
+	SetEvaluatedRules(ctx context.Context, fingerprint string) error
 }
 
 // BinaryMap is the release's binary → source map, learnt from the
@@ -115,6 +127,7 @@ type Storage interface {
 	AdvisorySource
 	HostSource
 	FindingWriter
+	HostLoader
 	ReadModel
 	EvaluationState
 	BinaryMap

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -93,6 +94,7 @@ func (s *Store) CommitFeed(ctx context.Context, feed string, advisories []patchw
 	}
 	outcomes := make([]Outcome, len(advisories))
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		s.decoded.writing(uint64(tx.ID()))
 		for i, a := range advisories {
 			o, err := upsert(tx, a)
 			if err != nil {
@@ -170,9 +172,14 @@ func (s *Store) AdvisoriesFor(ctx context.Context, release string, packages []st
 			}
 		}
 		advisories := tx.Bucket(bucketAdvisories)
+		snapshot := uint64(tx.ID())
 		for _, id := range ids {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if a, ok := s.decoded.get(id, snapshot); ok {
+				out = append(out, a)
+				continue
 			}
 			v := advisories.Get([]byte(id))
 			if v == nil {
@@ -182,9 +189,66 @@ func (s *Store) AdvisoriesFor(ctx context.Context, release string, packages []st
 			if err := json.Unmarshal(v, &a); err != nil {
 				return fmt.Errorf("decode advisory %s: %w", id, err)
 			}
+			s.decoded.put(id, snapshot, a)
 			out = append(out, a)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// advisoryCache keeps decoded advisories for AdvisoriesFor, which every
+// report's evaluation calls for the hundreds to thousands of advisories
+// naming its packages (JSON decoding was half the intake's CPU). Each entry
+// remembers the snapshot (bbolt transaction ID) it was read in, and the
+// cache the IDs of the transactions that wrote advisories: a reader uses an
+// entry only when no such write lies between the two snapshots, so every
+// reader sees exactly what its own transaction holds.
+type advisoryCache struct {
+	mu      sync.RWMutex
+	m       map[string]cachedAdvisory
+	commits []uint64 // ascending
+}
+
+type cachedAdvisory struct {
+	readAt uint64
+	a      patchwatch.Advisory
+}
+
+func (c *advisoryCache) get(id string, snapshot uint64) (patchwatch.Advisory, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.m[id]
+	if !ok {
+		return patchwatch.Advisory{}, false
+	}
+	lo, hi := min(e.readAt, snapshot), max(e.readAt, snapshot)
+	for _, w := range c.commits {
+		if w > lo && w <= hi {
+			return patchwatch.Advisory{}, false
+		}
+	}
+	return e.a, true
+}
+
+func (c *advisoryCache) put(id string, snapshot uint64, a patchwatch.Advisory) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.commits) > 0 && snapshot < c.commits[len(c.commits)-1] {
+		return // an old snapshot: keep the newest copies only
+	}
+	if c.m == nil {
+		c.m = map[string]cachedAdvisory{}
+	}
+	c.m[id] = cachedAdvisory{readAt: snapshot, a: a}
+}
+
+// writing records a transaction that writes advisories, before it commits.
+func (c *advisoryCache) writing(txid uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.commits) >= 64 {
+		c.m, c.commits = nil, c.commits[:0]
+	}
+	c.commits = append(c.commits, txid)
 }

@@ -263,11 +263,11 @@ func backfillBinaryMap(tx *bolt.Tx) error {
 	// One host or advisory at a time: a big fleet's pairs do not fit in
 	// memory at once, and most repeat.
 	if err := tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
-		var h patchwatch.Host
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("decode host %s: %w", k, err)
+		h, err := decodeHost(tx, k, v, nil)
+		if err != nil {
+			return err
 		}
-		_, err := learnPairsTx(tx, hostPairs(&h))
+		_, err = learnPairsTx(tx, hostPairs(&h))
 		return err
 	}); err != nil {
 		return err

@@ -172,7 +172,7 @@ func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]p
 		if err := removeReadModelTx(tx, name); err != nil {
 			return err
 		}
-		if err := unindexHost(tx, name); err != nil {
+		if err := unindexHostTx(tx, name); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketHostState).Delete([]byte(name)); err != nil {

@@ -1,12 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,12 +17,13 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	data, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("encode host %s: %w", h.Name, err)
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putHostTx(tx, h.Name, data, index); err != nil {
+	seen := s.newTxIDs()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		data, err := encodeHost(tx, &h, seen)
+		if err != nil {
+			return err
+		}
+		if err := putHostTx(tx, h.Name, data, index, seen); err != nil {
 			return err
 		}
 		// A host stored without evaluation has no findings yet.
@@ -35,132 +32,71 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 		}
 		return nil
 	})
+	if err == nil {
+		seen.committed()
+	}
+	return err
 }
 
-func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage) error {
-	idx := tx.Bucket(bucketHostIndex)
-	listKey := hostIndexListKey(name)
-	// A digest of the index set: a report that repeats the inventory before
-	// it (the common case) touches no index key at all.
-	digest := indexDigest(index)
-	digestKey := append(bytes.Clone(listKey), 0)
-	if bytes.Equal(idx.Get(digestKey), digest) {
-		return tx.Bucket(bucketHosts).Put([]byte(name), data)
-	}
-	if err := idx.Put(digestKey, digest); err != nil {
-		return err
-	}
-	old := map[string]bool{}
-	if v := idx.Get(listKey); v != nil {
-		var keys [][]byte
-		if err := json.Unmarshal(v, &keys); err != nil {
-			return fmt.Errorf("decode index of host %s: %w", name, err)
-		}
-		for _, k := range keys {
-			old[string(k)] = true
-		}
-	}
-	// Most reports repeat the inventory before them: touch only the index
-	// keys that changed.
-	keys := make([][]byte, 0, len(index))
-	seen := make(map[string]bool, len(index))
-	for _, rp := range index {
-		k := fixKey(rp.Release, rp.Package, name)
-		if seen[string(k)] {
-			continue
-		}
-		seen[string(k)] = true
-		keys = append(keys, k)
-		if old[string(k)] {
-			delete(old, string(k))
-			continue
-		}
-		if err := idx.Put(k, nil); err != nil {
+// HostEntry is one host for PutHosts, with the pairs it is indexed under.
+type HostEntry struct {
+	Host  patchwatch.Host
+	Index []ReleasePackage
+}
+
+// PutHosts stores many hosts in one transaction, as PutHost does each,
+// without evaluating them: it flags the findings for a full re-evaluation
+// (the service's), which is the way to bulk-load a fleet (a backfill, a
+// move between databases).
+func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
+	for i := range hosts {
+		if err := hosts[i].Host.Validate(); err != nil {
 			return err
 		}
 	}
-	for k := range old {
-		if err := idx.Delete([]byte(k)); err != nil {
+	seen := s.newTxIDs()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i := range hosts {
+			h := &hosts[i].Host
+			data, err := encodeHost(tx, h, seen)
+			if err != nil {
+				return err
+			}
+			if err := indexHostTx(tx, h.Name, hosts[i].Index, seen); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketHosts).Put([]byte(h.Name), data); err != nil {
+				return err
+			}
+			if tx.Bucket(bucketHostRecords).Get([]byte(h.Name)) == nil {
+				if err := putReadModelTx(tx, h, nil, nil, time.Time{}); err != nil {
+					return err
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := seen.flush(tx); err != nil {
 			return err
 		}
+		return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte("hosts were loaded in bulk"))
+	})
+	if err == nil {
+		seen.committed()
 	}
-	// The host's own list of its index keys, to diff against next time.
-	own, err := json.Marshal(keys)
-	if err != nil {
+	return err
+}
+
+// putHostTx stores a host value and keeps the package index in step.
+func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage, seen *txIDs) error {
+	if err := indexHostTx(tx, name, index, seen); err != nil {
 		return err
 	}
-	if err := idx.Put(listKey, own); err != nil {
+	if err := seen.flush(tx); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketHosts).Put([]byte(name), data)
-}
-
-// ReleasePackage is one (release, package name) pair a host is indexed under.
-type ReleasePackage struct{ Release, Package string }
-
-// indexDigest hashes an index set in the order given (callers give a
-// stable order).
-func indexDigest(index []ReleasePackage) []byte {
-	h := sha256.New()
-	for _, rp := range index {
-		h.Write([]byte(rp.Release))
-		h.Write([]byte{0})
-		h.Write([]byte(rp.Package))
-		h.Write([]byte{0})
-	}
-	return h.Sum(nil)
-}
-
-// hostIndexListKey sorts apart from release keys (a release never starts
-// with NUL).
-func hostIndexListKey(host string) []byte { return append([]byte{0}, host...) }
-
-func unindexHost(tx *bolt.Tx, host string) error {
-	idx := tx.Bucket(bucketHostIndex)
-	listKey := hostIndexListKey(host)
-	if err := idx.Delete(append(bytes.Clone(listKey), 0)); err != nil {
-		return err
-	}
-	old := idx.Get(listKey)
-	if old == nil {
-		return nil
-	}
-	var keys [][]byte
-	if err := json.Unmarshal(old, &keys); err != nil {
-		return fmt.Errorf("decode index of host %s: %w", host, err)
-	}
-	for _, k := range keys {
-		if err := idx.Delete(k); err != nil {
-			return err
-		}
-	}
-	return idx.Delete(listKey)
-}
-
-// HostsWithPackages returns the names of the hosts indexed under any of
-// the (release, package) pairs.
-func (s *Store) HostsWithPackages(ctx context.Context, pairs []ReleasePackage) ([]string, error) {
-	found := map[string]bool{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketHostIndex)
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for _, rp := range pairs {
-			prefix := fixKey(rp.Release, rp.Package, "")
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				found[string(k[len(prefix):])] = true
-			}
-		}
-		return nil
-	})
-	out := make([]string, 0, len(found))
-	for h := range found {
-		out = append(out, h)
-	}
-	slices.Sort(out)
-	return out, err
 }
 
 // Host returns one host; ErrNotFound if it is not stored.
@@ -171,7 +107,9 @@ func (s *Store) Host(ctx context.Context, name string) (patchwatch.Host, error) 
 		if v == nil {
 			return fmt.Errorf("host %s: %w", name, ErrNotFound)
 		}
-		return json.Unmarshal(v, &h)
+		var err error
+		h, err = decodeHost(tx, []byte(name), v, &s.tuples)
+		return err
 	})
 	return h, err
 }
@@ -181,9 +119,9 @@ func (s *Store) Hosts(ctx context.Context) ([]patchwatch.Host, error) {
 	var out []patchwatch.Host
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
-			var h patchwatch.Host
-			if err := json.Unmarshal(v, &h); err != nil {
-				return fmt.Errorf("decode host %s: %w", k, err)
+			h, err := decodeHost(tx, k, v, &s.tuples)
+			if err != nil {
+				return err
 			}
 			out = append(out, h)
 			return nil
@@ -206,9 +144,9 @@ func (s *Store) HostsAfter(ctx context.Context, after string, limit int) ([]patc
 			}
 		}
 		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			var h patchwatch.Host
-			if err := json.Unmarshal(v, &h); err != nil {
-				return fmt.Errorf("decode host %s: %w", k, err)
+			h, err := decodeHost(tx, k, v, &s.tuples)
+			if err != nil {
+				return err
 			}
 			out = append(out, h)
 		}

@@ -315,11 +315,13 @@ func (s *Store) SetEvaluationPending(ctx context.Context, why string) error {
 	})
 }
 
-// Evaluation is one host's freshly evaluated findings, for SyncBatch.
+// Evaluation is one host's freshly evaluated findings, for SyncBatch;
+// Index, when not nil, re-indexes the host under its packages too.
 type Evaluation struct {
 	Host           patchwatch.Host
 	Findings       []patchwatch.Finding
 	RebootRequired bool
+	Index          []ReleasePackage
 }
 
 // SyncBatch stores the re-evaluated findings of several hosts in one
@@ -328,6 +330,7 @@ type Evaluation struct {
 // then) or that is gone is skipped. It returns the events of the changes.
 func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
+	seen := s.newTxIDs()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		events = nil
 		for i := range batch {
@@ -339,26 +342,43 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 			if rec != nil && !rec.ReportedAt.Equal(ev.Host.ReportedAt) || tx.Bucket(bucketHosts).Get([]byte(ev.Host.Name)) == nil {
 				continue
 			}
+			if ev.Index != nil {
+				if err := indexHostTx(tx, ev.Host.Name, ev.Index, seen); err != nil {
+					return err
+				}
+			}
 			evs, err := syncFindingsTx(tx, ev.Host, ev.Findings, ev.RebootRequired, now)
 			if err != nil {
 				return err
 			}
 			events = append(events, evs...)
 		}
+		if err := seen.flush(tx); err != nil {
+			return err
+		}
 		return ctx.Err()
 	})
+	if err == nil {
+		seen.committed()
+	}
 	return events, err
 }
 
 // migrateReadModels (schema 5 to 6) builds host records from the stored
-// hosts, with no findings yet, and flags the findings for a full
-// re-evaluation, which the service runs: the store holds no matching logic.
+// hosts, with no findings yet, drops the old package index, and flags the
+// findings for a full re-evaluation, which the service runs and which
+// indexes every host again: the store holds no matching logic.
 func migrateReadModels(tx *bolt.Tx) error {
+	if tx.Bucket(bucketOldHostIndex) != nil {
+		if err := tx.DeleteBucket(bucketOldHostIndex); err != nil {
+			return err
+		}
+	}
 	states := tx.Bucket(bucketHostState)
 	err := tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
-		var h patchwatch.Host
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("decode host %s: %w", k, err)
+		h, err := decodeHost(tx, k, v, nil)
+		if err != nil {
+			return err
 		}
 		var st HostState
 		if sv := states.Get(k); sv != nil {
@@ -416,4 +436,22 @@ func (s *Store) SetEvaluatedReleases(ctx context.Context, releases []string) err
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedReleases, data) })
+}
+
+var keyEvaluatedRules = []byte("evaluated_rules")
+
+// EvaluatedRules returns the fingerprint of the urgency rules the stored
+// findings were evaluated with ("" when never recorded).
+func (s *Store) EvaluatedRules(ctx context.Context) (string, error) {
+	var out string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out = string(tx.Bucket(bucketMeta).Get(keyEvaluatedRules))
+		return nil
+	})
+	return out, err
+}
+
+// SetEvaluatedRules records the fingerprint of the urgency rules in force.
+func (s *Store) SetEvaluatedRules(ctx context.Context, fingerprint string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedRules, []byte(fingerprint)) })
 }

@@ -18,22 +18,30 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(h)
-	if err != nil {
-		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
-	}
 	var events []patchwatch.Event
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	var seen *txIDs
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		events = nil
+		// Fresh for every run: Batch may run this again alone after the
+		// combined transaction failed.
+		seen = s.newTxIDs()
 		var prev struct {
 			Checks []patchwatch.CheckResult `json:"checks"`
 		}
 		if old := tx.Bucket(bucketHosts).Get([]byte(h.Name)); old != nil {
-			if err := json.Unmarshal(old, &prev); err != nil {
+			head, _, err := hostHead(old)
+			if err == nil {
+				err = json.Unmarshal(head, &prev)
+			}
+			if err != nil {
 				return fmt.Errorf("decode host %s: %w", h.Name, err)
 			}
 		}
-		if err := putHostTx(tx, h.Name, data, index); err != nil {
+		data, err := encodeHost(tx, &h, seen)
+		if err != nil {
+			return err
+		}
+		if err := putHostTx(tx, h.Name, data, index, seen); err != nil {
 			return err
 		}
 		evs, err := syncFindingsTx(tx, h, findings, rebootRequired, now)
@@ -51,5 +59,8 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 		events = evs
 		return nil
 	})
+	if err == nil {
+		seen.committed()
+	}
 	return events, err
 }

@@ -26,21 +26,30 @@ var (
 	bucketCursors    = []byte("cursors")
 	bucketKEV        = []byte("kev")
 	bucketUrgency    = []byte("debian_urgency")
-	bucketFindings   = []byte("findings")      // host NUL advisory -> FindingRecord
-	bucketHostState  = []byte("host_state")    // host -> HostState
-	bucketHostIndex  = []byte("host_packages") // release NUL package NUL host -> empty
-	bucketSilences   = []byte("silences")      // id -> Silence
-	bucketTokens     = []byte("tokens")        // sha256 of the secret -> Token
-	bucketTokenIDs   = []byte("token_ids")     // token id -> sha256 of the secret
-	bucketEvents     = []byte("notify_events") // sequence -> NotifyEvent, waiting for the notifier
-	bucketOutbox     = []byte("outbox")        // delivery id -> Delivery
-	bucketNotified   = []byte("notified")      // host NUL advisory -> last notified time
-	bucketNotifyMeta = []byte("notify_meta")   // digest schedules and snapshots
+	bucketFindings   = []byte("findings")   // host NUL advisory -> FindingRecord
+	bucketHostState  = []byte("host_state") // host -> HostState
+	// bucketOldHostIndex is schema 5's package index (release NUL package
+	// NUL host), dropped by the migration to 6 (hostindex.go replaces it).
+	bucketOldHostIndex = []byte("host_packages")
+	bucketSilences     = []byte("silences")      // id -> Silence
+	bucketTokens       = []byte("tokens")        // sha256 of the secret -> Token
+	bucketTokenIDs     = []byte("token_ids")     // token id -> sha256 of the secret
+	bucketEvents       = []byte("notify_events") // sequence -> NotifyEvent, waiting for the notifier
+	bucketOutbox       = []byte("outbox")        // delivery id -> Delivery
+	bucketNotified     = []byte("notified")      // host NUL advisory -> last notified time
+	bucketNotifyMeta   = []byte("notify_meta")   // digest schedules and snapshots
 
-	bucketHostRecords    = []byte("host_records")    // host -> HostRecord (readmodel.go)
-	bucketFindingDetails = []byte("finding_details") // host NUL advisory -> Finding
-	bucketOwnerIndex     = []byte("owner_hosts")     // lower(owner) NUL host -> empty
-	bucketAdvisoryIndex  = []byte("advisory_hosts")  // advisory NUL host -> empty
+	bucketHostRecords    = []byte("host_records")      // host -> HostRecord (readmodel.go)
+	bucketFindingDetails = []byte("finding_details")   // host NUL advisory -> Finding
+	bucketOwnerIndex     = []byte("owner_hosts")       // lower(owner) NUL host -> empty
+	bucketAdvisoryIndex  = []byte("advisory_hosts")    // advisory NUL host -> empty
+	bucketTuples         = []byte("package_tuples")    // id -> package tuple (tuples.go)
+	bucketTupleIDs       = []byte("package_tuple_ids") // package tuple -> id
+	bucketHostIDs        = []byte("host_ids")          // host -> id (hostindex.go)
+	bucketHostNames      = []byte("host_names")        // id -> host
+	bucketPairIDs        = []byte("package_pair_ids")  // release NUL package -> id
+	bucketPackageHosts   = []byte("package_hosts")     // shard, pair id -> host bitmap
+	bucketHostPairs      = []byte("host_pairs")        // host -> digest, pair ids
 
 	keySchema = []byte("schema_version")
 )
@@ -56,7 +65,10 @@ var (
 
 // Store is a patchwatch database.
 type Store struct {
-	db *bolt.DB
+	db      *bolt.DB
+	tuples  tupleCache
+	decoded advisoryCache
+	ids     committedIDs
 }
 
 // Options tune Open.
@@ -112,11 +124,14 @@ func checkSchema(tx *bolt.Tx) error {
 // database finds them absent, and the readers treat that as empty.
 // Version 6 adds the read models (host_records, finding_details,
 // owner_hosts, advisory_hosts), built from the stored hosts, and flags the
-// findings for one full re-evaluation by the service; it also adds the
-// enrollment claims and the host-token index (host_tokens, enrollments),
-// built from the live host tokens (migrateEnrollments).
-// The binary map (binary_sources, source_binaries) is filled from the
-// stored hosts and advisories when an older database is opened (binarymap.go).
+// findings for one full re-evaluation by the service; hosts written from
+// then on keep their packages in the shared tuple table (package_tuples,
+// package_tuple_ids), and older host values are still read as they are.
+// It also adds the enrollment claims and the host-token index
+// (host_tokens, enrollments), built from the live host tokens
+// (migrateEnrollments), and the binary map (binary_sources,
+// source_binaries), filled from the stored hosts and advisories
+// (binarymap.go).
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -129,8 +144,9 @@ func migrate(tx *bolt.Tx) error {
 	if current > SchemaVersion {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", ErrSchema, current, SchemaVersion)
 	}
-	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketHostIndex, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
-		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex,
+	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
+		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex, bucketTuples, bucketTupleIDs,
+		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageHosts, bucketHostPairs,
 		bucketBinarySources, bucketSourceBinaries} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)

@@ -213,7 +213,11 @@ func (s *Store) Enroll(ctx context.Context, e Enroll) (patchwatch.Enrollment, pa
 			// recorded, belongs to the owner its record names.
 			var stored patchwatch.Host
 			if v := tx.Bucket(bucketHosts).Get([]byte(e.Host)); v != nil {
-				if err := json.Unmarshal(v, &stored); err != nil {
+				head, _, err := hostHead(v)
+				if err == nil {
+					err = json.Unmarshal(head, &stored)
+				}
+				if err != nil {
 					return fmt.Errorf("decode host %s: %w", e.Host, err)
 				}
 			}

@@ -40,7 +40,7 @@ func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, withdrawals
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		removed = nil
 		for _, w := range withdrawals {
-			a, ok, err := withdraw(tx, w, now)
+			a, ok, err := withdraw(ctx, tx, w, now)
 			if err != nil {
 				return fmt.Errorf("withdraw advisory %s: %w", w.ID, err)
 			}
@@ -61,7 +61,7 @@ func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, withdrawals
 
 // withdraw removes one advisory inside tx; false when it is not stored or
 // was modified after the withdrawal.
-func withdraw(tx *bolt.Tx, w Withdrawal, now time.Time) (patchwatch.Advisory, bool, error) {
+func withdraw(ctx context.Context, tx *bolt.Tx, w Withdrawal, now time.Time) (patchwatch.Advisory, bool, error) {
 	id := w.ID
 	advisories := tx.Bucket(bucketAdvisories)
 	v := advisories.Get([]byte(id))
@@ -84,7 +84,10 @@ func withdraw(tx *bolt.Tx, w Withdrawal, now time.Time) (patchwatch.Advisory, bo
 	if err := advisories.Delete([]byte(id)); err != nil {
 		return patchwatch.Advisory{}, false, err
 	}
-	hosts := indexedHosts(tx, a.Fixes)
+	hosts, err := indexedHosts(ctx, tx, a.Fixes)
+	if err != nil {
+		return patchwatch.Advisory{}, false, err
+	}
 	// Binary-only hosts are indexed under binaries the fixes may not name:
 	// the hosts with an open finding of the advisory are the rest.
 	prefix := append([]byte(id), 0)
@@ -102,22 +105,14 @@ func withdraw(tx *bolt.Tx, w Withdrawal, now time.Time) (patchwatch.Advisory, bo
 	return a, true, nil
 }
 
-// indexedHosts returns, once each, the hosts the host index lists for
-// any fix's release and package: the only hosts a finding can exist on.
-func indexedHosts(tx *bolt.Tx, fixes []patchwatch.Fix) []string {
-	seen := map[string]bool{}
-	var out []string
-	c := tx.Bucket(bucketHostIndex).Cursor()
-	for _, f := range fixes {
-		prefix := fixKey(f.Release, f.Package, "")
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if host := string(k[len(prefix):]); !seen[host] {
-				seen[host] = true
-				out = append(out, host)
-			}
-		}
+// indexedHosts returns the hosts the package index lists for any fix's
+// release and package: the hosts a finding can exist on.
+func indexedHosts(ctx context.Context, tx *bolt.Tx, fixes []patchwatch.Fix) ([]string, error) {
+	pairs := make([]ReleasePackage, len(fixes))
+	for i, f := range fixes {
+		pairs[i] = ReleasePackage{Release: f.Release, Package: f.Package}
 	}
-	return out
+	return hostsWithPackagesTx(ctx, tx, pairs)
 }
 
 // resolveWithdrawn closes a host's open finding of the advisory, if any.
@@ -151,7 +146,11 @@ func resolveWithdrawn(tx *bolt.Tx, host, advisory string, now time.Time) error {
 		Project string `json:"project"`
 	}
 	if v := tx.Bucket(bucketHosts).Get([]byte(host)); v != nil {
-		if err := json.Unmarshal(v, &h); err != nil {
+		head, _, err := hostHead(v)
+		if err == nil {
+			err = json.Unmarshal(head, &h)
+		}
+		if err != nil {
 			return fmt.Errorf("decode host %s: %w", host, err)
 		}
 	}

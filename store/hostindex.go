@@ -1,0 +1,294 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The package index finds the hosts that have a (release, package name)
+// pair, so that a new advisory reaches its hosts without a scan. It is
+// sharded by host so that adding a host touches only its shard's pages,
+// whatever the size of the fleet (issue 17: the old release/package/host
+// keys scattered one host's 1,300+ keys over the whole tree):
+//
+//	host_ids          host -> id (uint32 BE); host_names id -> host
+//	package_pair_ids  release NUL package -> pair id (uint32 BE)
+//	package_hosts     shard (uint32 BE) pair id -> bitmap of the shard's hosts
+//	host_pairs        host -> digest of its pairs, then its pair ids (uvarint)
+//
+// A shard holds hostsPerShard consecutive host ids, one bit each.
+const hostsPerShard = 64
+
+// ReleasePackage is one (release, package name) pair a host is indexed under.
+type ReleasePackage struct{ Release, Package string }
+
+// indexDigest hashes an index set in the order given (callers give a
+// stable order).
+func indexDigest(index []ReleasePackage) []byte {
+	h := sha256.New()
+	for _, rp := range index {
+		h.Write([]byte(rp.Release))
+		h.Write([]byte{0})
+		h.Write([]byte(rp.Package))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+// sequenceID returns the id of key in ids, giving it the bucket's next
+// sequence (and recording the reverse in names, when not nil) if create.
+func sequenceID(ids, names *bolt.Bucket, key []byte, create bool) (uint32, bool, error) {
+	if v := ids.Get(key); len(v) == 4 {
+		return binary.BigEndian.Uint32(v), true, nil
+	}
+	if !create {
+		return 0, false, nil
+	}
+	seq, err := ids.NextSequence()
+	if err != nil {
+		return 0, false, err
+	}
+	if seq > 1<<32-1 {
+		return 0, false, errors.New("id space exhausted")
+	}
+	id := uint32(seq)
+	if err := ids.Put(key, u32(id)); err != nil {
+		return 0, false, err
+	}
+	if names != nil {
+		if err := names.Put(u32(id), key); err != nil {
+			return 0, false, err
+		}
+	}
+	return id, true, nil
+}
+
+func shardKey(host, pair uint32) []byte {
+	return binary.BigEndian.AppendUint32(u32(host/hostsPerShard), pair)
+}
+
+// bitChanges gathers the bits a transaction sets and clears, so that each
+// bitmap key is read and written once, in key order: many inserts into one
+// bbolt node in random order cost a memmove each.
+type bitChanges map[[8]byte][2]uint64 // key -> set mask, clear mask
+
+func (c bitChanges) add(host, pair uint32, on bool) {
+	var k [8]byte
+	copy(k[:], shardKey(host, pair))
+	m := c[k]
+	bit := uint64(1) << (host % hostsPerShard)
+	if on {
+		m[0] |= bit
+		m[1] &^= bit
+	} else {
+		m[1] |= bit
+		m[0] &^= bit
+	}
+	c[k] = m
+}
+
+// apply writes the gathered changes, deleting bitmaps left empty.
+func (c bitChanges) apply(b *bolt.Bucket) error {
+	keys := make([][8]byte, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y [8]byte) int { return bytes.Compare(x[:], y[:]) })
+	for _, k := range keys {
+		var bits uint64
+		if v := b.Get(k[:]); len(v) == 8 {
+			bits = binary.BigEndian.Uint64(v)
+		}
+		m := c[k]
+		next := bits&^m[1] | m[0]
+		var err error
+		switch {
+		case next == bits:
+			continue
+		case next == 0:
+			err = b.Delete(k[:])
+		default:
+			err = b.Put(k[:], binary.BigEndian.AppendUint64(nil, next))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(c)
+	return nil
+}
+
+func decodePairIDs(v []byte) []uint32 {
+	var out []uint32
+	for len(v) > 0 {
+		id, k := binary.Uvarint(v)
+		if k <= 0 {
+			break
+		}
+		out = append(out, uint32(id))
+		v = v[k:]
+	}
+	return out
+}
+
+// indexHostTx indexes a host under its pairs, touching only the bits that
+// changed; a report that repeats its inventory touches nothing.
+func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) error {
+	changes := bitChanges{}
+	if seen != nil {
+		changes = seen.bits // applied by seen.flush at the end of the transaction
+	}
+	own := tx.Bucket(bucketHostPairs)
+	digest := indexDigest(index)
+	prev := own.Get([]byte(name))
+	if len(prev) >= sha256.Size && bytes.Equal(prev[:sha256.Size], digest) {
+		return nil
+	}
+	host, _, err := sequenceID(tx.Bucket(bucketHostIDs), tx.Bucket(bucketHostNames), []byte(name), true)
+	if err != nil {
+		return err
+	}
+	var old []uint32
+	if len(prev) >= sha256.Size {
+		old = decodePairIDs(prev[sha256.Size:])
+	}
+	pairIDs := tx.Bucket(bucketPairIDs)
+	ids := make([]uint32, 0, len(index))
+	for _, rp := range index {
+		key := pairKey(rp.Release, rp.Package)
+		id, ok := uint32(0), false
+		if seen != nil {
+			if id, ok = seen.pairs[string(key)]; !ok {
+				id, ok = seen.shared.lookup(false, key)
+			}
+		}
+		if !ok {
+			if id, _, err = sequenceID(pairIDs, nil, key, true); err != nil {
+				return err
+			}
+			if seen != nil {
+				seen.newPairs[string(key)] = id
+			}
+		}
+		if seen != nil {
+			seen.pairs[string(key)] = id
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	// Both lists are sorted: one merge finds what was added and removed.
+	i, j := 0, 0
+	for i < len(ids) || j < len(old) {
+		switch {
+		case j == len(old) || i < len(ids) && ids[i] < old[j]:
+			changes.add(host, ids[i], true)
+			i++
+		case i == len(ids) || old[j] < ids[i]:
+			changes.add(host, old[j], false)
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	if seen == nil {
+		if err := changes.apply(tx.Bucket(bucketPackageHosts)); err != nil {
+			return err
+		}
+	}
+	out := make([]byte, 0, sha256.Size+3*len(ids))
+	out = append(out, digest...)
+	for _, id := range ids {
+		out = binary.AppendUvarint(out, uint64(id))
+	}
+	return own.Put([]byte(name), out)
+}
+
+// unindexHostTx removes a host from the package index.
+func unindexHostTx(tx *bolt.Tx, name string) error {
+	own := tx.Bucket(bucketHostPairs)
+	prev := own.Get([]byte(name))
+	host, ok, err := sequenceID(tx.Bucket(bucketHostIDs), nil, []byte(name), false)
+	if err != nil || !ok {
+		return err
+	}
+	if len(prev) >= sha256.Size {
+		changes := bitChanges{}
+		for _, id := range decodePairIDs(prev[sha256.Size:]) {
+			changes.add(host, id, false)
+		}
+		if err := changes.apply(tx.Bucket(bucketPackageHosts)); err != nil {
+			return err
+		}
+	}
+	if err := own.Delete([]byte(name)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHostNames).Delete(u32(host)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketHostIDs).Delete([]byte(name))
+}
+
+// HostsWithPackages returns, in name order, the hosts indexed under any of
+// the (release, package) pairs: one read per pair and shard.
+func (s *Store) HostsWithPackages(ctx context.Context, pairs []ReleasePackage) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = hostsWithPackagesTx(ctx, tx, pairs)
+		return err
+	})
+	return out, err
+}
+
+// hostsWithPackagesTx is HostsWithPackages inside tx, in name order.
+func hostsWithPackagesTx(ctx context.Context, tx *bolt.Tx, pairs []ReleasePackage) ([]string, error) {
+	var out []string
+	hostIDs := tx.Bucket(bucketHostIDs)
+	if hostIDs == nil {
+		return nil, nil
+	}
+	shards := uint32(hostIDs.Sequence()/hostsPerShard) + 1
+	pairIDs, bits, names := tx.Bucket(bucketPairIDs), tx.Bucket(bucketPackageHosts), tx.Bucket(bucketHostNames)
+	found := map[uint32]bool{}
+	for _, rp := range pairs {
+		pair, ok, err := sequenceID(pairIDs, nil, pairKey(rp.Release, rp.Package), false)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		for shard := range shards {
+			v := bits.Get(shardKey(shard*hostsPerShard, pair))
+			if len(v) != 8 {
+				continue
+			}
+			for b, word := 0, binary.BigEndian.Uint64(v); word != 0; b, word = b+1, word>>1 {
+				if word&1 != 0 {
+					found[shard*hostsPerShard+uint32(b)] = true
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for id := range found {
+		if name := names.Get(u32(id)); name != nil {
+			out = append(out, string(name))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

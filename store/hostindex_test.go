@@ -1,0 +1,140 @@
+package store_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+func testHost(name string, pkgs ...string) patchwatch.Host {
+	h := patchwatch.Host{Name: name, Release: "ubuntu:22.04", Family: patchwatch.FamilyDebian, SourceInfo: true, ReportedAt: time.Unix(1e9, 0).UTC()}
+	for _, p := range pkgs {
+		h.Packages = append(h.Packages, patchwatch.Package{Name: p, Version: "1.0-1", SourceName: p, SourceVersion: "1.0-1", Arch: "amd64"})
+	}
+	return h
+}
+
+func pairs(h patchwatch.Host) []store.ReleasePackage {
+	var out []store.ReleasePackage
+	for _, p := range h.Packages {
+		out = append(out, store.ReleasePackage{Release: h.Release, Package: p.Name})
+	}
+	return out
+}
+
+// TestPackageIndexAcrossShards: hosts in many shards are found under
+// their packages, and an inventory change or a removal takes them out.
+func TestPackageIndexAcrossShards(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	want := map[string][]string{}
+	for i := range 300 {
+		pkg := fmt.Sprintf("p%d", i%7)
+		h := testHost(fmt.Sprintf("vm%03d", i), "common", pkg)
+		if err := s.PutHost(ctx, h, pairs(h)); err != nil {
+			t.Fatal(err)
+		}
+		want[pkg] = append(want[pkg], h.Name)
+	}
+	// vm005 moves from p5 to p6; vm010 is removed.
+	h := testHost("vm005", "common", "p6")
+	if err := s.PutHost(ctx, h, pairs(h)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveHost(ctx, "vm010", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want["p5"] = slices.DeleteFunc(want["p5"], func(n string) bool { return n == "vm005" })
+	want["p6"] = append(want["p6"], "vm005")
+	want["p3"] = slices.DeleteFunc(want["p3"], func(n string) bool { return n == "vm010" })
+	for _, pkg := range []string{"p3", "p5", "p6"} {
+		slices.Sort(want[pkg])
+		got, err := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: pkg}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want[pkg]) {
+			t.Errorf("%s: got %v, want %v", pkg, got, want[pkg])
+		}
+	}
+	all, err := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: "common"}, {Release: "debian:12", Package: "common"}})
+	if err != nil || len(all) != 299 {
+		t.Fatalf("common: %d hosts, %v; want 299", len(all), err)
+	}
+	back, err := s.Host(ctx, "vm005")
+	if err != nil || fmt.Sprint(back.Packages) != fmt.Sprint(h.Packages) {
+		t.Fatalf("host round trip through the tuple table: %v %+v", err, back.Packages)
+	}
+}
+
+// TestMigrateFromSchema5: a schema 5 database (hosts as JSON, the old
+// release/package/host index) opens as schema 6 with host records, the
+// hosts readable, and a full re-evaluation flagged.
+func TestMigrateFromSchema5(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := testHost("old1", "openssl", "zlib")
+	h.Owner = "Ann@example.org"
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket([]byte("meta"))
+		if err := meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 5)); err != nil {
+			return err
+		}
+		hosts, _ := tx.CreateBucket([]byte("hosts"))
+		data, _ := json.Marshal(h)
+		if err := hosts.Put([]byte(h.Name), data); err != nil {
+			return err
+		}
+		idx, _ := tx.CreateBucket([]byte("host_packages"))
+		return idx.Put([]byte("ubuntu:22.04\x00openssl\x00old1"), nil)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	why, err := s.EvaluationPending(ctx)
+	if err != nil || why == "" {
+		t.Fatalf("evaluation pending = %q, %v; want a reason", why, err)
+	}
+	rec, err := s.HostRecord(ctx, "old1")
+	if err != nil || rec.Packages != 2 || rec.Owner != h.Owner {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	var owned []string
+	if err := s.EachHostRecord(ctx, "ann@EXAMPLE.org", "", func(r *patchwatch.HostRecord) error { owned = append(owned, r.Name); return nil }); err != nil || len(owned) != 1 {
+		t.Fatalf("owner index: %v, %v", owned, err)
+	}
+	back, err := s.Host(ctx, "old1")
+	if err != nil || len(back.Packages) != 2 {
+		t.Fatalf("old host value: %+v, %v", back, err)
+	}
+	// The old index is gone; the re-evaluation indexes the host again.
+	if got, _ := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: "openssl"}}); len(got) != 0 {
+		t.Fatalf("old index still answers: %v", got)
+	}
+	if _, err := s.SyncBatch(ctx, []store.Evaluation{{Host: back, Index: pairs(back)}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: "openssl"}}); len(got) != 1 {
+		t.Fatalf("re-indexed: %v", got)
+	}
+}
