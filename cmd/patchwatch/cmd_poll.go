@@ -206,7 +206,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 	if c := cfg.Feeds.Debian; c.Enabled {
 		ps = append(ps, debianPoller{dsa.NewPoller(dsa.Config{
 			RDFURL: c.RDFURL, DSAListURL: c.DSAListURL, DLAListURL: c.DLAListURL,
-			TrackerURL: c.TrackerURL, TrackerMaxBytes: c.TrackerMaxBytes,
+			TrackerURL: c.TrackerURL, TrackerMaxBytes: c.TrackerMaxBytes, DownloadDir: downloads,
 		}, fetch, log)})
 	}
 	if c := cfg.Feeds.RHSA; c.Enabled {

@@ -1,12 +1,15 @@
 package dsa
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,6 +39,10 @@ type Config struct {
 	TrackerURL string
 	// TrackerMaxBytes bounds the tracker JSON; default 512 MiB.
 	TrackerMaxBytes int64
+	// DownloadDir is where the tracker JSON is saved while it is read
+	// (conventionally beside the database); default the system's
+	// temporary folder.
+	DownloadDir string
 }
 
 // Sink stores what the poller reads, each call in one transaction with
@@ -249,19 +256,25 @@ func (p *Poller) commit(ctx context.Context, cur, next *Cursor, sink Sink, advis
 }
 
 func (p *Poller) readTracker(ctx context.Context, cur *Cursor, stats *Stats, sink Sink) error {
-	res, err := p.fetch.FetchMax(ctx, p.cfg.TrackerURL, cur.Tracker, p.cfg.TrackerMaxBytes)
+	// Hundreds of MB of JSON: saved to a file (resumable) and decoded
+	// as a stream, never held whole.
+	dir := p.cfg.DownloadDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	dl, err := p.fetch.Download(ctx, p.cfg.TrackerURL, cur.Tracker, filepath.Join(dir, "patchwatch-debian-tracker.json"), p.cfg.TrackerMaxBytes)
 	if err != nil {
 		return fmt.Errorf("debian tracker: %w", err)
 	}
-	if res.NotModified {
+	if dl.NotModified {
 		return nil
 	}
-	urgencies, err := ParseTracker(res.Body)
+	urgencies, err := decodeTrackerFile(dl.Path)
 	if err != nil {
 		return fmt.Errorf("debian tracker %s: %w", p.cfg.TrackerURL, err)
 	}
 	next := *cur
-	next.Tracker = res.Validators
+	next.Tracker = dl.Validators
 	raw, err := json.Marshal(next)
 	if err != nil {
 		return err
@@ -271,7 +284,19 @@ func (p *Poller) readTracker(ctx context.Context, cur *Cursor, stats *Stats, sin
 	}
 	*cur = next
 	stats.Urgencies = len(urgencies)
+	if err := dl.Discard(); err != nil {
+		p.log.Warn("remove the downloaded tracker JSON", "file", dl.Path, "err", err)
+	}
 	return nil
+}
+
+func decodeTrackerFile(path string) ([]patchwatch.CVEUrgency, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return DecodeTracker(bufio.NewReaderSize(f, 1<<20))
 }
 
 var rdfID = regexp.MustCompile(`(?i)\b(DSA|DLA)-(\d+)(-\d+)?\b`)

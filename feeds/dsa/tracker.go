@@ -3,7 +3,9 @@ package dsa
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -36,29 +38,66 @@ func DetectTracker(data []byte) bool {
 // that carry a level. "not yet assigned" and "end-of-life" say nothing about
 // severity and are left out, as are releases patchwatch does not know (sid).
 func ParseTracker(data []byte) ([]patchwatch.CVEUrgency, error) {
-	var raw map[string]map[string]trackerCVE
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("decode tracker JSON: %w", err)
+	return DecodeTracker(bytes.NewReader(data))
+}
+
+// DecodeTracker is ParseTracker over a stream: the export (hundreds of MB
+// of JSON) is read one source package at a time, so memory holds one
+// package's CVEs and the urgencies kept, never the whole document.
+func DecodeTracker(r io.Reader) ([]patchwatch.CVEUrgency, error) {
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("decode tracker JSON: byte %d: expected an object of source packages", dec.InputOffset())
 	}
 	out := []patchwatch.CVEUrgency{}
-	for pkg, cves := range raw {
-		for cve, info := range cves {
-			if !cveToken.MatchString(cve) {
-				continue // TEMP-… entries have no CVE to match
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("decode tracker JSON: byte %d: %w", dec.InputOffset(), err)
+		}
+		pkg, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("decode tracker JSON: byte %d: expected a source package name", dec.InputOffset())
+		}
+		var cves map[string]trackerCVE
+		if err := dec.Decode(&cves); err != nil {
+			return nil, fmt.Errorf("decode tracker JSON: package %s: byte %d: %w", pkg, dec.InputOffset(), err)
+		}
+		out = appendUrgencies(out, pkg, cves)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, fmt.Errorf("decode tracker JSON: byte %d: unterminated object", dec.InputOffset())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decode tracker JSON: byte %d: data after the object", dec.InputOffset())
+	}
+	sortUrgencies(out)
+	return out, nil
+}
+
+// appendUrgencies adds the leveled urgencies of one source package's CVEs.
+func appendUrgencies(out []patchwatch.CVEUrgency, pkg string, cves map[string]trackerCVE) []patchwatch.CVEUrgency {
+	for cve, info := range cves {
+		if !cveToken.MatchString(cve) {
+			continue // TEMP-… entries have no CVE to match
+		}
+		for codename, rel := range info.Releases {
+			version, ok := patchwatch.DebianVersion(codename)
+			if !ok {
+				continue
 			}
-			for codename, rel := range info.Releases {
-				version, ok := patchwatch.DebianVersion(codename)
-				if !ok {
-					continue
-				}
-				u := strings.TrimSuffix(strings.TrimSpace(rel.Urgency), "**")
-				if level, ok := patchwatch.ParseSeverity(u); !ok || level == patchwatch.SeverityUnknown || u == "end-of-life" {
-					continue
-				}
-				out = append(out, patchwatch.CVEUrgency{Release: patchwatch.ReleaseKey("debian", version), Package: pkg, CVE: cve, Urgency: u})
+			u := strings.TrimSuffix(strings.TrimSpace(rel.Urgency), "**")
+			if level, ok := patchwatch.ParseSeverity(u); !ok || level == patchwatch.SeverityUnknown || u == "end-of-life" {
+				continue
 			}
+			out = append(out, patchwatch.CVEUrgency{Release: patchwatch.ReleaseKey("debian", version), Package: pkg, CVE: cve, Urgency: u})
 		}
 	}
+	return out
+}
+
+// sortUrgencies orders urgencies by release, package and CVE.
+func sortUrgencies(out []patchwatch.CVEUrgency) {
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.Release != b.Release {
@@ -69,5 +108,4 @@ func ParseTracker(data []byte) ([]patchwatch.CVEUrgency, error) {
 		}
 		return a.CVE < b.CVE
 	})
-	return out, nil
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package dsa_test
+
+const raceEnabled = false
