@@ -30,6 +30,16 @@ type Storage interface {
 	DeleteSilence(ctx context.Context, id string) error
 	PutHost(ctx context.Context, h patchwatch.Host, index []store.ReleasePackage) error
 	HostStates(ctx context.Context) (map[string]store.HostState, error)
+	RemoveHost(ctx context.Context, name string, now time.Time) ([]patchwatch.Event, error)
+
+	PutToken(ctx context.Context, hash []byte, t patchwatch.Token) error
+	TokenByHash(ctx context.Context, hash []byte) (patchwatch.Token, error)
+	TokenByID(ctx context.Context, id string) (patchwatch.Token, []byte, error)
+	Tokens(ctx context.Context) ([]patchwatch.Token, error)
+	RevokeToken(ctx context.Context, id string) error
+	RevokeHostTokens(ctx context.Context, host string) error
+	Enroll(ctx context.Context, e store.Enroll) (patchwatch.Enrollment, patchwatch.Token, error)
+	Enrollment(ctx context.Context, host string) (patchwatch.Enrollment, error)
 }
 
 var _ Storage = (*store.Store)(nil)

@@ -35,6 +35,10 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"EvaluationState", testEvaluationState},
 		{"FeedStatus", testFeedStatus},
 		{"NotFound", testNotFound},
+		{"Tokens", testTokens},
+		{"EnrollClaims", testEnrollClaims},
+		{"EnrollConcurrent", testEnrollConcurrent},
+		{"RemoveHost", testRemoveHost},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
