@@ -166,6 +166,11 @@ func helpTable() map[string]helpEntry {
 			about:    "Run the pollers, the notifier and the HTTP API until SIGTERM or SIGINT.",
 			examples: []string{"patchwatch serve --config /etc/patchwatch/patchwatch.yaml"},
 		},
+		"migrate": {
+			usage:    []string{"patchwatch migrate [--db PATH] [--config FILE]"},
+			about:    "Bring the database schema up to this build and exit. With store.driver postgres, the migrations embedded in the binary run under a PostgreSQL advisory lock, so replicas starting together migrate once; serve also migrates on start.",
+			examples: []string{"patchwatch migrate --config /etc/patchwatch/patchwatch.yaml"},
+		},
 		"config": {
 			usage:       []string{"patchwatch config check FILE"},
 			subcommands: []string{"check"},

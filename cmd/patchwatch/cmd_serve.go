@@ -12,9 +12,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // serve runs the pollers and the HTTP API in one process until ctx ends
@@ -23,7 +23,7 @@ import (
 // the database.
 func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	log := env.configLogger(cfg)
-	s, err := store.Open(cfg.DB, store.Options{})
+	s, err := openServeStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ const serveReadTimeout = 2 * time.Minute
 
 // outboxCounts returns how many deliveries wait in the outbox and how
 // many failed for good.
-func outboxCounts(ctx context.Context, s *store.Store) (pending, failed int, err error) {
+func outboxCounts(ctx context.Context, s notify.Store) (pending, failed int, err error) {
 	ds, err := s.Deliveries(ctx)
 	for _, d := range ds {
 		if d.Failed {

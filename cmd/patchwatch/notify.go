@@ -15,12 +15,11 @@ import (
 	"github.com/patchwatch/patchwatch/notify/email"
 	"github.com/patchwatch/patchwatch/notify/slack"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // buildNotifier wires the notifier from the configuration; with
 // notifications disabled it has no senders and only drops events.
-func buildNotifier(cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, clock func() time.Time) (*notify.Notifier, error) {
+func buildNotifier(cfg config.Config, s notify.Store, svc *service.Service, log *slog.Logger, clock func() time.Time) (*notify.Notifier, error) {
 	n := cfg.Notify
 	senders := map[string]notify.Sender{}
 	if n.Enabled && n.Email.Host != "" {

@@ -229,3 +229,22 @@ func (s *Store) DeleteSilence(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// KEVStats returns how many KEV entries are stored and the newest date
+// one was added to the catalog.
+func (s *Store) KEVStats(ctx context.Context) (store.SourceStats, error) {
+	var st store.SourceStats
+	rows, err := s.pool.Query(ctx, `SELECT coalesce(data->>'date_added', '') FROM kev`)
+	if err != nil {
+		return st, fmt.Errorf("read KEV: %w", err)
+	}
+	added, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, d := range added {
+		st.Advisories++
+		// As in bbolt: a date the catalog spells otherwise is not counted as newest.
+		if t, err := time.Parse(time.DateOnly, d); err == nil && t.After(st.NewestPublished) {
+			st.NewestPublished = t
+		}
+	}
+	return st, err
+}

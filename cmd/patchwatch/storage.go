@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/config"
+	"github.com/patchwatch/patchwatch/notify"
+	"github.com/patchwatch/patchwatch/server"
+	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/postgres"
+)
+
+// pollStore is what the pollers write: advisories with their feed's
+// cursor, withdrawals, the KEV catalog and the tracker's urgencies.
+type pollStore interface {
+	Cursor(ctx context.Context, feed string) ([]byte, error)
+	CommitFeed(ctx context.Context, feed string, advisories []patchwatch.Advisory, cursor []byte) ([]store.Outcome, error)
+	WithdrawAdvisories(ctx context.Context, feed string, withdrawals []store.Withdrawal, cursor []byte, now time.Time) ([]patchwatch.Advisory, error)
+	ReplaceKEV(ctx context.Context, entries []patchwatch.KEVEntry, feed string, cursor []byte) error
+	ReplaceUrgencies(ctx context.Context, urgencies []patchwatch.CVEUrgency, feed string, cursor []byte) error
+}
+
+// feedStore is what the feed recorder reads and writes.
+type feedStore interface {
+	Cursor(ctx context.Context, feed string) ([]byte, error)
+	FeedStatuses(ctx context.Context) ([]patchwatch.FeedStatus, error)
+	PutFeedStatus(ctx context.Context, st patchwatch.FeedStatus) error
+	SourceStats(ctx context.Context) (map[patchwatch.Source]store.SourceStats, error)
+	KEVStats(ctx context.Context) (store.SourceStats, error)
+}
+
+// serveStore is the database serve and poll run on: bbolt or PostgreSQL.
+type serveStore interface {
+	service.Storage
+	notify.Store
+	server.Tokens
+	pollStore
+	feedStore
+	io.Closer
+}
+
+var (
+	_ serveStore = (*store.Store)(nil)
+	_ serveStore = (*postgres.Store)(nil)
+)
+
+// openServeStore opens the database cfg.Store selects, migrating it.
+func openServeStore(ctx context.Context, cfg config.Config, log *slog.Logger) (serveStore, error) {
+	if !cfg.Store.Postgres() {
+		return store.Open(cfg.DB, store.Options{})
+	}
+	return openPostgres(ctx, cfg, log, false)
+}
+
+func openPostgres(ctx context.Context, cfg config.Config, log *slog.Logger, noMigrate bool) (*postgres.Store, error) {
+	dsn, err := cfg.Store.DSN()
+	if err != nil {
+		return nil, err
+	}
+	s, err := postgres.Open(ctx, postgres.Options{DSN: dsn, MaxConns: cfg.Store.MaxConns, NoMigrate: noMigrate, Log: log.With("component", "postgres")})
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	return s, nil
+}
