@@ -321,7 +321,9 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 		}
 		return pollOnce(ctx, s, svc, pollers, log, newFeedRecorder(s, log, env.Now, nil))
 	}
-	return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, nil))
+	return asLeader(ctx, s, "poller", func(ctx context.Context) error {
+		return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, nil))
+	})
 }
 
 // pollLoop polls every feed on cfg.PollInterval until ctx ends.

@@ -45,9 +45,14 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return notifyLoop(gctx, nt, cfg.Notify.Interval, log) })
+	// Of several replicas on one PostgreSQL, one notifies and one polls.
 	g.Go(func() error {
-		return pollLoop(gctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, metrics.FeedStatus))
+		return asLeader(gctx, s, "notifier", func(ctx context.Context) error { return notifyLoop(ctx, nt, cfg.Notify.Interval, log) })
+	})
+	g.Go(func() error {
+		return asLeader(gctx, s, "poller", func(ctx context.Context) error {
+			return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, metrics.FeedStatus))
+		})
 	})
 	g.Go(func() error {
 		// The fleet gauges: hosts (stale ones too), open findings by

@@ -69,3 +69,20 @@ func openPostgres(ctx context.Context, cfg config.Config, log *slog.Logger, noMi
 	}
 	return s, nil
 }
+
+// leaderRetry is how often a replica tries for a leader lock it does not
+// hold, and checks one it holds.
+const leaderRetry = 10 * time.Second
+
+// asLeader runs fn on one replica at a time when s is shared
+// (PostgreSQL: a leader lock called name), and at once on bbolt, which
+// one process holds alone.
+func asLeader(ctx context.Context, s any, name string, fn func(context.Context) error) error {
+	type leader interface {
+		RunAsLeader(ctx context.Context, name string, retry time.Duration, fn func(context.Context) error) error
+	}
+	if l, ok := s.(leader); ok {
+		return l.RunAsLeader(ctx, name, leaderRetry, fn)
+	}
+	return fn(ctx)
+}
