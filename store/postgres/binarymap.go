@@ -41,6 +41,8 @@ func pairColumns(pairs []store.BinaryPair) (releases, binaries, sources []string
 
 // learnPairs writes pairs into the map in one statement and returns the
 // binaries whose pair is new and tracks. A pair once untracked stays so.
+// Rows go in key order: hosts of one image learn the same pairs at once,
+// and inserts of one order wait for each other instead of deadlocking.
 func learnPairs(ctx context.Context, tx pgx.Tx, pairs []store.BinaryPair) ([]store.ReleasePackage, error) {
 	pairs = mergePairs(pairs)
 	if len(pairs) == 0 {
@@ -48,7 +50,8 @@ func learnPairs(ctx context.Context, tx pgx.Tx, pairs []store.BinaryPair) ([]sto
 	}
 	releases, binaries, sources, tracks := pairColumns(pairs)
 	rows, err := tx.Query(ctx, `INSERT INTO binary_sources (release, binary_package, source, tracks)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) AS u(r, b, s, t)
+		ORDER BY r COLLATE "C", b COLLATE "C", s COLLATE "C"
 		ON CONFLICT (release, binary_package, source) DO UPDATE SET tracks = false
 		WHERE binary_sources.tracks AND NOT excluded.tracks
 		RETURNING release, binary_package, tracks, xmax = 0`, releases, binaries, sources, tracks)

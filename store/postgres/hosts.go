@@ -65,7 +65,7 @@ func putHostTx(ctx context.Context, tx pgx.Tx, name string, data []byte, index [
 	b.Queue(`DELETE FROM host_packages hp WHERE host = $1 AND NOT EXISTS (
 		SELECT 1 FROM unnest($2::text[], $3::text[]) AS u(r, p) WHERE u.r = hp.release AND u.p = hp.package)`, name, releases, packages)
 	b.Queue(`INSERT INTO host_packages (release, package, host)
-		SELECT r, p, $1 FROM unnest($2::text[], $3::text[]) AS u(r, p) ON CONFLICT DO NOTHING`, name, releases, packages)
+		SELECT r, p, $1 FROM unnest($2::text[], $3::text[]) AS u(r, p) ORDER BY r COLLATE "C", p COLLATE "C" ON CONFLICT DO NOTHING`, name, releases, packages)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("index host %s: %w", name, err)
 	}
