@@ -155,16 +155,25 @@ func storedAdvisories(ctx context.Context, tx pgx.Tx, ids []string) (map[string]
 
 // Advisory returns one advisory; store.ErrNotFound if it is not stored.
 func (s *Store) Advisory(ctx context.Context, id string) (patchwatch.Advisory, error) {
-	var a patchwatch.Advisory
+	return getJSON[patchwatch.Advisory](ctx, s.pool, "advisory "+id, `SELECT data FROM advisories WHERE id = $1`, id)
+}
+
+// getJSON reads the one jsonb value sql selects; what names it in errors,
+// which wrap store.ErrNotFound when there is no row.
+func getJSON[T any](ctx context.Context, db queryRower, what, sql string, args ...any) (T, error) {
+	var v T
 	var data []byte
-	err := s.pool.QueryRow(ctx, `SELECT data FROM advisories WHERE id = $1`, id).Scan(&data)
+	err := db.QueryRow(ctx, sql, args...).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return a, fmt.Errorf("advisory %s: %w", id, store.ErrNotFound)
+		return v, fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
 	if err != nil {
-		return a, fmt.Errorf("read advisory %s: %w", id, err)
+		return v, fmt.Errorf("read %s: %w", what, err)
 	}
-	return a, json.Unmarshal(data, &a)
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
 }
 
 // EachAdvisory calls fn for every advisory in ID order, reading pages so

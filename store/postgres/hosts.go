@@ -99,16 +99,7 @@ func (s *Store) HostsWithPackages(ctx context.Context, pairs []store.ReleasePack
 
 // Host returns one host; store.ErrNotFound if it is not stored.
 func (s *Store) Host(ctx context.Context, name string) (patchwatch.Host, error) {
-	var h patchwatch.Host
-	var data []byte
-	err := s.pool.QueryRow(ctx, `SELECT data FROM hosts WHERE name = $1`, name).Scan(&data)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return h, fmt.Errorf("host %s: %w", name, store.ErrNotFound)
-	}
-	if err != nil {
-		return h, fmt.Errorf("read host %s: %w", name, err)
-	}
-	return h, json.Unmarshal(data, &h)
+	return getJSON[patchwatch.Host](ctx, s.pool, "host "+name, `SELECT data FROM hosts WHERE name = $1`, name)
 }
 
 // Hosts returns every host in name order.

@@ -211,12 +211,6 @@ func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
 }
 
-// read runs fn in a repeatable-read, read-only transaction: one snapshot
-// for reads of several statements.
-func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
-	return s.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
-}
-
 func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {

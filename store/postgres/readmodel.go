@@ -61,16 +61,7 @@ func putReadModelTx(ctx context.Context, tx pgx.Tx, h *patchwatch.Host, findings
 // HostRecord returns one host's read model; store.ErrNotFound if it is
 // not stored.
 func (s *Store) HostRecord(ctx context.Context, name string) (patchwatch.HostRecord, error) {
-	var rec patchwatch.HostRecord
-	var data []byte
-	err := s.pool.QueryRow(ctx, `SELECT data FROM host_records WHERE name = $1`, name).Scan(&data)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return rec, fmt.Errorf("host %s: %w", name, store.ErrNotFound)
-	}
-	if err != nil {
-		return rec, fmt.Errorf("read record of host %s: %w", name, err)
-	}
-	return rec, json.Unmarshal(data, &rec)
+	return getJSON[patchwatch.HostRecord](ctx, s.pool, "host "+name, `SELECT data FROM host_records WHERE name = $1`, name)
 }
 
 // recordPage is how many host records a walk reads at a time.

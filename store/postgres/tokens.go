@@ -45,16 +45,7 @@ func putToken(ctx context.Context, db executor, hash []byte, t patchwatch.Token)
 // TokenByHash returns the token whose secret hashes to hash;
 // store.ErrNotFound if there is none.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (patchwatch.Token, error) {
-	var t patchwatch.Token
-	var data []byte
-	err := s.pool.QueryRow(ctx, `SELECT data FROM tokens WHERE hash = $1`, hash).Scan(&data)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, store.ErrNotFound
-	}
-	if err != nil {
-		return t, fmt.Errorf("read token: %w", err)
-	}
-	return t, json.Unmarshal(data, &t)
+	return getJSON[patchwatch.Token](ctx, s.pool, "token", `SELECT data FROM tokens WHERE hash = $1`, hash)
 }
 
 // TokenByID returns a token and the hash of its secret; store.ErrNotFound
@@ -204,16 +195,7 @@ func (s *Store) Enroll(ctx context.Context, e store.Enroll) (patchwatch.Enrollme
 // Enrollment returns a host's claim; store.ErrNotFound if it was never
 // enrolled.
 func (s *Store) Enrollment(ctx context.Context, host string) (patchwatch.Enrollment, error) {
-	var claim patchwatch.Enrollment
-	var data []byte
-	err := s.pool.QueryRow(ctx, `SELECT data FROM enrollments WHERE host = $1`, host).Scan(&data)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return claim, fmt.Errorf("enrollment of %s: %w", host, store.ErrNotFound)
-	}
-	if err != nil {
-		return claim, fmt.Errorf("read enrollment of %s: %w", host, err)
-	}
-	return claim, json.Unmarshal(data, &claim)
+	return getJSON[patchwatch.Enrollment](ctx, s.pool, "enrollment of "+host, `SELECT data FROM enrollments WHERE host = $1`, host)
 }
 
 // RemoveHost deletes a host, resolving its open findings as
