@@ -257,7 +257,7 @@ func oneLine(s string, n int) string {
 type query struct {
 	fs     *flag.FlagSet
 	format string
-	s      *store.Store
+	s      queryStore
 	svc    *service.Service
 	// remote is set in remote mode (--server); s and svc are then nil.
 	remote *remote
@@ -272,7 +272,7 @@ func (q *query) close() {
 
 // newService returns the service over s with the urgency rules of the
 // config file at configPath (the defaults when it is empty).
-func newService(env *Env, s *store.Store, configPath string) (*service.Service, error) {
+func newService(env *Env, s service.Storage, configPath string) (*service.Service, error) {
 	rules := config.Default().Urgency
 	if configPath != "" {
 		cfg, err := config.Load(configPath)
@@ -336,6 +336,9 @@ func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (
 			return nil, err
 		}
 		return &query{fs: fs, format: *format, remote: r}, nil
+	}
+	if q, err := postgresQuery(env, fs, *format, *configPath); q != nil || err != nil {
+		return q, err
 	}
 	s, err := openStore(*db, true)
 	if err != nil {

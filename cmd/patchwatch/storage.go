@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -85,4 +86,30 @@ func asLeader(ctx context.Context, s any, name string, fn func(context.Context) 
 		return l.RunAsLeader(ctx, name, leaderRetry, fn)
 	}
 	return fn(ctx)
+}
+
+// queryStore is what the query commands read.
+type queryStore interface {
+	service.Storage
+	FeedStatuses(ctx context.Context) ([]patchwatch.FeedStatus, error)
+	io.Closer
+}
+
+// postgresQuery opens the PostgreSQL store for a query when the config
+// at configPath selects it (nil, nil otherwise). It works while serve
+// runs, and leaves migrations and the full re-evaluation to serve (or
+// patchwatch migrate): a database behind this build is an error.
+func postgresQuery(env *Env, fs *flag.FlagSet, format, configPath string) (*query, error) {
+	if configPath == "" {
+		return nil, nil
+	}
+	cfg, err := config.LoadEnv(configPath, env.Getenv)
+	if err != nil || !cfg.Store.Postgres() {
+		return nil, err
+	}
+	s, err := openPostgres(context.Background(), cfg, env.logger(slog.LevelWarn), true)
+	if err != nil {
+		return nil, err
+	}
+	return &query{fs: fs, format: format, s: s, svc: service.New(s, cfg.Urgency, env.Now)}, nil
 }
