@@ -99,6 +99,7 @@ func commands() []command {
 		{"feeds", "each advisory source's freshness: last attempt, success, error, advisories, backfill", runFeeds},
 		{"serve", "run the pollers and the HTTP API until stopped (--config FILE)", runServe},
 		{"migrate", "migrate the database schema (bolt, or postgres under an advisory lock) and exit", runMigrate},
+		{"migrate-store", "migrate-store --from bolt:PATH --to postgres:DSN: copy everything and verify counts", runMigrateStore},
 		{"config", "config check FILE: validate a configuration and print it, secrets redacted", runConfig},
 		{"version", "print the build: version, VCS revision, Go version (also --version)", runVersion},
 		{"completion", "completion bash|zsh: print a shell completion script", runCompletion},

@@ -4,6 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/patchwatch/patchwatch/config"
 
 	"github.com/patchwatch/patchwatch/store"
 	"github.com/patchwatch/patchwatch/store/postgres"
@@ -41,5 +46,54 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	}
 	defer s.Close()
 	fmt.Fprintf(env.Stdout, "postgres: schema version %d\n", postgres.SchemaVersion())
+	return nil
+}
+
+// runMigrateStore copies a bbolt database into an empty PostgreSQL one
+// and verifies the counts of every table.
+func runMigrateStore(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "migrate-store")
+	from := fs.String("from", "", "source database, bolt:`PATH`")
+	to := fs.String("to", "", "target database, postgres:`DSN` (postgres: alone reads $PATCHWATCH_POSTGRES_DSN)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	path, ok := strings.CutPrefix(*from, "bolt:")
+	if !ok || path == "" {
+		return usageError("--from must be bolt:PATH, not %q", *from)
+	}
+	dsn, ok := strings.CutPrefix(*to, "postgres:")
+	if !ok {
+		return usageError("--to must be postgres:DSN")
+	}
+	if dsn == "" {
+		dsn = env.Getenv(config.EnvPostgresDSN)
+	}
+	if dsn == "" {
+		return usageError("--to postgres: names no DSN, and $%s is empty", config.EnvPostgresDSN)
+	}
+	src, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := postgres.Open(ctx, postgres.Options{DSN: dsn, Log: env.logger(slog.LevelInfo)})
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	counts, err := dst.Import(ctx, src.Export)
+	if err != nil {
+		return err
+	}
+	tables := make([]string, 0, len(counts))
+	for t := range counts {
+		tables = append(tables, t)
+	}
+	slices.Sort(tables)
+	for _, t := range tables {
+		fmt.Fprintf(env.Stdout, "%-16s %d\n", t, counts[t])
+	}
+	fmt.Fprintf(env.Stdout, "copied %s to postgres; every count verified\n", path)
 	return nil
 }
