@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,7 +27,7 @@ func (s *Store) RunAsLeader(ctx context.Context, name string, retry time.Duratio
 	key := LeaderKey(name)
 	log := s.log.With("lock", name)
 	for {
-		held, err := s.leadOnce(ctx, key, retry, fn)
+		held, err := s.leadOnce(ctx, log, key, retry, fn)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -60,7 +61,7 @@ func LeaderKey(name string) int64 {
 
 // leadOnce takes the lock if it is free and runs fn under it; held says
 // whether it was taken.
-func (s *Store) leadOnce(ctx context.Context, key int64, retry time.Duration, fn func(context.Context) error) (held bool, err error) {
+func (s *Store) leadOnce(ctx context.Context, log *slog.Logger, key int64, retry time.Duration, fn func(context.Context) error) (held bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return false, err
@@ -79,7 +80,7 @@ func (s *Store) leadOnce(ctx context.Context, key int64, retry time.Duration, fn
 		return true, nil
 	case <-grace.C:
 	}
-	s.log.Info("leader lock taken", "key", key)
+	log.Info("leader lock taken")
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watch := make(chan struct{})
