@@ -24,10 +24,9 @@ import (
 // about 30s. RunAsLeader
 // returns when ctx ends (nil) or when fn fails while still leader.
 func (s *Store) RunAsLeader(ctx context.Context, name string, retry time.Duration, fn func(ctx context.Context) error) error {
-	key := LeaderKey(name)
 	log := s.log.With("lock", name)
 	for {
-		held, err := s.leadOnce(ctx, log, key, retry, fn)
+		held, err := s.leadOnce(ctx, log, name, retry, fn)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -50,24 +49,30 @@ func (s *Store) RunAsLeader(ctx context.Context, name string, retry time.Duratio
 
 var errLeadershipLost = errors.New("leader lock connection lost")
 
-// LeaderKey is the advisory lock key of the leader lock called name: the
-// holder is the session in pg_locks with classid and objid its high and
-// low 32 bits (objsubid 1).
-func LeaderKey(name string) int64 {
+// LeaderKey is the advisory lock key of the leader lock called name of the
+// patchwatch database in schema (advisory locks span a whole database,
+// where several installations may keep their own schemas): the holder is
+// the session in pg_locks with classid and objid its high and low 32 bits
+// (objsubid 1).
+func LeaderKey(schema, name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("patchwatch leader\x00" + name))
+	h.Write([]byte("patchwatch leader\x00" + schema + "\x00" + name))
 	return int64(h.Sum64())
 }
 
 // leadOnce takes the lock if it is free and runs fn under it; held says
 // whether it was taken.
-func (s *Store) leadOnce(ctx context.Context, log *slog.Logger, key int64, retry time.Duration, fn func(context.Context) error) (held bool, err error) {
+func (s *Store) leadOnce(ctx context.Context, log *slog.Logger, name string, retry time.Duration, fn func(context.Context) error) (held bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return false, err
 	}
 	defer conn.Close(context.Background())
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&held); err != nil || !held {
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+		return false, err
+	}
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", LeaderKey(schema, name)).Scan(&held); err != nil || !held {
 		return false, err
 	}
 	// A holder whose session ended without its process dying (a network

@@ -49,9 +49,13 @@ func TestLeaderTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
+	var schema string
+	if err := conn.QueryRow(context.Background(), "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := conn.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND objsubid = 1
-			AND classid::bigint = ($1::bigint >> 32) & 4294967295 AND objid::bigint = $1::bigint & 4294967295`, postgres.LeaderKey("poller")); err != nil {
+			AND classid::bigint = ($1::bigint >> 32) & 4294967295 AND objid::bigint = $1::bigint & 4294967295`, postgres.LeaderKey(schema, "poller")); err != nil {
 		t.Fatal(err)
 	}
 	select {

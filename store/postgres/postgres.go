@@ -32,8 +32,12 @@ import (
 var migrationFiles embed.FS
 
 // migrationLock is the key of the advisory lock under which migrations
-// run, so that replicas starting together migrate once.
-const migrationLock int64 = 0x7061746368776d // "patchwm"
+// run in schema, so that replicas starting together migrate once.
+func migrationLock(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("patchwatch migrations\x00" + schema))
+	return int64(h.Sum64())
+}
 
 // Store is a patchwatch database on PostgreSQL.
 type Store struct {
@@ -146,12 +150,17 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	lock := migrationLock(schema)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
 		return nil, fmt.Errorf("migrate: take lock: %w", err)
 	}
 	defer func() {
 		// A fresh context: the lock must go even when ctx is done.
-		if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLock); err != nil {
+		if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lock); err != nil {
 			conn.Conn().Close(context.Background())
 		}
 	}()
