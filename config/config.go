@@ -38,6 +38,8 @@ type Config struct {
 	Urgency patchwatch.UrgencyRules `yaml:"urgency"`
 	Server  Server                  `yaml:"server"`
 	Notify  Notify                  `yaml:"notify"`
+	// Store selects bbolt (default) or PostgreSQL (config/store.go).
+	Store Store `yaml:"store"`
 }
 
 // Notify configures who is told what, and through which relay or workspace.
@@ -236,6 +238,7 @@ type USN struct {
 // Default returns the configuration used when no file is given.
 func Default() Config {
 	return Config{
+		Store:   Store{Driver: DriverBolt},
 		Urgency: patchwatch.DefaultUrgencyRules(),
 		Notify: Notify{
 			MinUrgency:    patchwatch.UrgencyHigh,
@@ -382,6 +385,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("db: must not be empty"))
 	}
 	errs = append(errs, c.Urgency.Validate())
+	errs = append(errs, c.Store.validate())
 	if n := c.Notify; n.Enabled {
 		if n.GroupWait <= 0 || n.Interval <= 0 || n.MaxAttempts < 1 || n.RatePerMinute < 1 {
 			errs = append(errs, errors.New("notify.group_wait, interval, max_attempts, rate_per_minute: must be positive"))

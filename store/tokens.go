@@ -197,9 +197,6 @@ func (s *Store) Enroll(ctx context.Context, e Enroll) (patchwatch.Enrollment, pa
 		if err != nil {
 			return err
 		}
-		if err := by.MayEnroll(e.Host, e.Now); err != nil {
-			return fmt.Errorf("enroll %s with %s: %w", e.Host, by.ID, err)
-		}
 		claims := tx.Bucket(bucketEnrollments)
 		found := false
 		if v := claims.Get([]byte(e.Host)); v != nil {
@@ -208,37 +205,21 @@ func (s *Store) Enroll(ctx context.Context, e Enroll) (patchwatch.Enrollment, pa
 			}
 			found = true
 		}
-		if !found {
-			// A host imported by hand, or reported before enrollments were
-			// recorded, belongs to the owner its record names.
-			var stored patchwatch.Host
-			if v := tx.Bucket(bucketHosts).Get([]byte(e.Host)); v != nil {
-				head, _, err := hostHead(v)
-				if err == nil {
-					err = json.Unmarshal(head, &stored)
-				}
-				if err != nil {
-					return fmt.Errorf("decode host %s: %w", e.Host, err)
-				}
+		var stored patchwatch.Host
+		if v := tx.Bucket(bucketHosts).Get([]byte(e.Host)); !found && v != nil {
+			head, _, err := hostHead(v)
+			if err == nil {
+				err = json.Unmarshal(head, &stored)
 			}
-			switch {
-			case by.Kind == patchwatch.TokenAdmin && stored.Owner == "":
-				return fmt.Errorf("enroll %s: %w", e.Host, ErrAdminEnroll)
-			case by.Kind == patchwatch.TokenAdmin:
-				claim = patchwatch.Enrollment{Owner: stored.Owner, Project: stored.Project}
-			default:
-				claim = patchwatch.Enrollment{Owner: by.Owner, Project: by.Project}
-				if stored.Owner != "" && !strings.EqualFold(stored.Owner, by.Owner) {
-					claim.Owner = stored.Owner
-				}
+			if err != nil {
+				return fmt.Errorf("decode host %s: %w", e.Host, err)
 			}
-			claim.Host, claim.EnrolledAt, claim.EnrollToken = e.Host, e.Now.UTC(), by.ID
 		}
-		if by.Kind != patchwatch.TokenAdmin && !strings.EqualFold(claim.Owner, by.Owner) {
-			return fmt.Errorf("enroll %s: %w", e.Host, patchwatch.ErrHostClaimed)
+		claim, by, host, err = DecideEnroll(e, by, claim, found, stored)
+		if err != nil {
+			return err
 		}
 		if by.Kind == patchwatch.TokenEnroll {
-			by.Used++
 			if err := putTokenTx(tx, bytes.Clone(byHash), by); err != nil {
 				return err
 			}
@@ -246,15 +227,9 @@ func (s *Store) Enroll(ctx context.Context, e Enroll) (patchwatch.Enrollment, pa
 		if err := revokeHostTokensTx(tx, e.Host); err != nil {
 			return err
 		}
-		host.Kind, host.Host, host.Owner, host.Project = patchwatch.TokenHost, e.Host, claim.Owner, claim.Project
-		if err := host.Validate(); err != nil {
-			return err
-		}
 		if err := putTokenTx(tx, e.HostTokenHash, host); err != nil {
 			return err
 		}
-		claim.LastEnrolledAt, claim.LastEnrollToken = e.Now.UTC(), by.ID
-		claim.Enrollments++
 		data, err := json.Marshal(claim)
 		if err != nil {
 			return err

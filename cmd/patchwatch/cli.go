@@ -98,6 +98,8 @@ func commands() []command {
 		{"poll", "poll the advisory feeds (--once for one round)", runPoll},
 		{"feeds", "each advisory source's freshness: last attempt, success, error, advisories, backfill", runFeeds},
 		{"serve", "run the pollers and the HTTP API until stopped (--config FILE)", runServe},
+		{"migrate", "migrate the database schema (bolt, or postgres under an advisory lock) and exit", runMigrate},
+		{"migrate-store", "migrate-store --from bolt:PATH --to postgres:DSN: copy everything and verify counts", runMigrateStore},
 		{"config", "config check FILE: validate a configuration and print it, secrets redacted", runConfig},
 		{"version", "print the build: version, VCS revision, Go version (also --version)", runVersion},
 		{"completion", "completion bash|zsh: print a shell completion script", runCompletion},
@@ -269,7 +271,7 @@ func oneLine(s string, n int) string {
 type query struct {
 	fs     *flag.FlagSet
 	format string
-	s      *store.Store
+	s      queryStore
 	svc    *service.Service
 	// remote is set in remote mode (--server); s and svc are then nil.
 	remote *remote
@@ -284,7 +286,7 @@ func (q *query) close() {
 
 // newService returns the service over s with the urgency rules of the
 // config file at configPath (the defaults when it is empty).
-func newService(env *Env, s *store.Store, configPath string) (*service.Service, error) {
+func newService(env *Env, s service.Storage, configPath string) (*service.Service, error) {
 	rules := config.Default().Urgency
 	if configPath != "" {
 		cfg, err := config.Load(configPath)
@@ -348,6 +350,9 @@ func queryFlags(env *Env, name string, args []string, add func(*flag.FlagSet)) (
 			return nil, err
 		}
 		return &query{fs: fs, format: *format, remote: r}, nil
+	}
+	if q, err := postgresQuery(env, fs, *format, *configPath); q != nil || err != nil {
+		return q, err
 	}
 	s, err := openStore(*db, true)
 	if err != nil {

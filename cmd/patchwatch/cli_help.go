@@ -166,6 +166,16 @@ func helpTable() map[string]helpEntry {
 			about:    "Run the pollers, the notifier and the HTTP API until SIGTERM or SIGINT.",
 			examples: []string{"patchwatch serve --config /etc/patchwatch/patchwatch.yaml"},
 		},
+		"migrate": {
+			usage:    []string{"patchwatch migrate [--db PATH] [--config FILE]"},
+			about:    "Bring the database schema up to this build and exit. With store.driver postgres, the migrations embedded in the binary run under a PostgreSQL advisory lock, so replicas starting together migrate once; serve also migrates on start.",
+			examples: []string{"patchwatch migrate --config /etc/patchwatch/patchwatch.yaml"},
+		},
+		"migrate-store": {
+			usage:    []string{"patchwatch migrate-store --from bolt:PATH --to postgres:DSN"},
+			about:    "Copy a bbolt database into an empty PostgreSQL database in one transaction: advisories, hosts, findings with their history, read models, tokens and enrollments, silences, notification events and outbox, cursors, KEV, urgencies, feed status. Every table's count is verified after the commit. With --to postgres: alone the DSN is read from $PATCHWATCH_POSTGRES_DSN (keeps the password out of the process list). Stop serve first: the source is opened read-only.",
+			examples: []string{"patchwatch migrate-store --from bolt:/var/lib/patchwatch/patchwatch.db --to postgres:   # DSN in $PATCHWATCH_POSTGRES_DSN"},
+		},
 		"config": {
 			usage:       []string{"patchwatch config check FILE"},
 			subcommands: []string{"check"},

@@ -26,7 +26,7 @@ import (
 // to the store itself, and says in a few words what it did.
 type poller interface {
 	Name() string
-	Run(ctx context.Context, s *store.Store, changes *changeSet) (summary []any, err error)
+	Run(ctx context.Context, s pollStore, changes *changeSet) (summary []any, err error)
 }
 
 // changeSet collects what a poll round changed, to re-evaluate just the
@@ -41,7 +41,7 @@ type changeSet struct {
 
 // commitAdvisories returns a commit function that stores advisories and
 // the feed's cursor in one transaction, counting the outcomes.
-func commitAdvisories(s *store.Store, feed string, counts map[store.Outcome]int, changes *changeSet) commitFunc {
+func commitAdvisories(s pollStore, feed string, counts map[store.Outcome]int, changes *changeSet) commitFunc {
 	return func(ctx context.Context, advisories []patchwatch.Advisory, cursor []byte) error {
 		outcomes, err := s.CommitFeed(ctx, feed, advisories, cursor)
 		if err == nil {
@@ -65,7 +65,7 @@ type debianPoller struct{ p *dsa.Poller }
 
 func (d debianPoller) Name() string { return dsa.FeedName }
 
-func (d debianPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
+func (d debianPoller) Run(ctx context.Context, s pollStore, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, dsa.FeedName)
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func (r redHatPoller) Name() string { return rhsa.FeedName }
 
 func (r redHatPoller) hasBackfill() bool { return true }
 
-func (r redHatPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
+func (r redHatPoller) Run(ctx context.Context, s pollStore, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, rhsa.FeedName)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (a advisoryPoller[S]) Name() string { return a.name }
 
 func (a advisoryPoller[S]) hasBackfill() bool { return a.backfill }
 
-func (a advisoryPoller[S]) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
+func (a advisoryPoller[S]) Run(ctx context.Context, s pollStore, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, a.name)
 	if err != nil {
 		return nil, err
@@ -149,7 +149,7 @@ type kevPoller struct{ p *kev.Poller }
 
 func (k kevPoller) Name() string { return kev.FeedName }
 
-func (k kevPoller) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
+func (k kevPoller) Run(ctx context.Context, s pollStore, changes *changeSet) ([]any, error) {
 	cursor, err := s.Cursor(ctx, kev.FeedName)
 	if err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 // pollOnce runs one round of every poller. A failing feed does not stop
 // the others; the error returned joins every failure. rec records each
 // feed's status.
-func pollOnce(ctx context.Context, s *store.Store, svc *service.Service, pollers []poller, log *slog.Logger, rec *feedRecorder) error {
+func pollOnce(ctx context.Context, s pollStore, svc *service.Service, pollers []poller, log *slog.Logger, rec *feedRecorder) error {
 	var errs []error
 	changes := &changeSet{}
 	statuses := make([]patchwatch.FeedStatus, 0, len(pollers))
@@ -307,7 +307,7 @@ func runPollLoop(ctx context.Context, env *Env, name string, args []string) erro
 // pollRounds polls once, or on cfg.PollInterval until ctx ends.
 func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) error {
 	log, _ := redactedLogger(env, cfg)
-	s, err := openStore(cfg.DB, false)
+	s, err := openServeStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -321,11 +321,13 @@ func pollRounds(ctx context.Context, env *Env, cfg config.Config, once bool) err
 		}
 		return pollOnce(ctx, s, svc, pollers, log, newFeedRecorder(s, log, env.Now, nil))
 	}
-	return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, nil))
+	return asLeader(ctx, s, "poller", func(ctx context.Context) error {
+		return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, nil))
+	})
 }
 
 // pollLoop polls every feed on cfg.PollInterval until ctx ends.
-func pollLoop(ctx context.Context, cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, rec *feedRecorder) error {
+func pollLoop(ctx context.Context, cfg config.Config, s pollStore, svc *service.Service, log *slog.Logger, rec *feedRecorder) error {
 	// After an upgrade, the stored findings are built once, in chunks that
 	// let intake and queries go on (they run in their own goroutines).
 	if _, err := svc.ReevaluateIfPending(ctx); err != nil && ctx.Err() == nil {

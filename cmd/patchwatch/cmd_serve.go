@@ -13,9 +13,9 @@ import (
 
 	"github.com/patchwatch/patchwatch/config"
 	"github.com/patchwatch/patchwatch/console"
+	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // serve runs the pollers and the HTTP API in one process until ctx ends
@@ -24,7 +24,7 @@ import (
 // the database.
 func serve(ctx context.Context, env *Env, cfg config.Config) error {
 	log, _ := redactedLogger(env, cfg)
-	s, err := openStore(cfg.DB, false)
+	s, err := openServeStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -52,9 +52,14 @@ func serve(ctx context.Context, env *Env, cfg config.Config) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return notifyLoop(gctx, nt, cfg.Notify.Interval, log) })
+	// Of several replicas on one PostgreSQL, one notifies and one polls.
 	g.Go(func() error {
-		return pollLoop(gctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, metrics.FeedStatus))
+		return asLeader(gctx, s, "notifier", func(ctx context.Context) error { return notifyLoop(ctx, nt, cfg.Notify.Interval, log) })
+	})
+	g.Go(func() error {
+		return asLeader(gctx, s, "poller", func(ctx context.Context) error {
+			return pollLoop(ctx, cfg, s, svc, log, newFeedRecorder(s, log, env.Now, metrics.FeedStatus))
+		})
 	})
 	g.Go(func() error {
 		// The fleet gauges: hosts (stale ones too), open findings by
@@ -89,7 +94,7 @@ const serveReadTimeout = 2 * time.Minute
 
 // outboxCounts counts the deliveries waiting in the outbox, those retried
 // after a failure, and those that failed for good.
-func outboxCounts(ctx context.Context, s *store.Store) (server.OutboxCounts, error) {
+func outboxCounts(ctx context.Context, s notify.Store) (server.OutboxCounts, error) {
 	var c server.OutboxCounts
 	ds, err := s.Deliveries(ctx)
 	for _, d := range ds {

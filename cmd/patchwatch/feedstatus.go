@@ -12,7 +12,6 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/feeds/dsa"
 	"github.com/patchwatch/patchwatch/feeds/kev"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // Backfill states of patchwatch.FeedStatus.
@@ -54,7 +53,7 @@ func feedSources(feed string) []patchwatch.Source {
 // the admin digest) as the poll loop runs it, and logs a long backfill's
 // progress.
 type feedRecorder struct {
-	s   *store.Store
+	s   feedStore
 	log *slog.Logger
 	now func() time.Time
 	// onStatus receives every feed's status at the end of its round (metrics).
@@ -66,7 +65,7 @@ type feedRecorder struct {
 	countsKnown bool
 }
 
-func newFeedRecorder(s *store.Store, log *slog.Logger, now func() time.Time, onStatus func(patchwatch.FeedStatus, error)) *feedRecorder {
+func newFeedRecorder(s feedStore, log *slog.Logger, now func() time.Time, onStatus func(patchwatch.FeedStatus, error)) *feedRecorder {
 	if now == nil {
 		now = time.Now
 	}

@@ -21,7 +21,7 @@ type slowBackfill struct{}
 
 func (slowBackfill) Name() string      { return "usn" }
 func (slowBackfill) hasBackfill() bool { return true }
-func (slowBackfill) Run(ctx context.Context, s *store.Store, changes *changeSet) ([]any, error) {
+func (slowBackfill) Run(ctx context.Context, s pollStore, changes *changeSet) ([]any, error) {
 	for range 3 {
 		changes.stored.Add(1000)
 		time.Sleep(6 * time.Second)

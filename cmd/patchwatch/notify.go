@@ -17,7 +17,6 @@ import (
 	"github.com/patchwatch/patchwatch/notify/slack"
 	"github.com/patchwatch/patchwatch/redact"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // configSecrets returns the secrets the configuration names, for
@@ -42,7 +41,7 @@ func redactedLogger(env *Env, cfg config.Config) (*slog.Logger, *redact.Redactor
 
 // buildNotifier wires the notifier from the configuration; with
 // notifications disabled it has no senders and only drops events.
-func buildNotifier(cfg config.Config, s *store.Store, svc *service.Service, log *slog.Logger, clock func() time.Time) (*notify.Notifier, error) {
+func buildNotifier(cfg config.Config, s notifyStore, svc *service.Service, log *slog.Logger, clock func() time.Time) (*notify.Notifier, error) {
 	n := cfg.Notify
 	senders := map[string]notify.Sender{}
 	if n.Enabled && n.Email.Host != "" {
@@ -112,7 +111,7 @@ func buildNotifier(cfg config.Config, s *store.Store, svc *service.Service, log 
 
 // loginLinks makes owner alerts' one-time console sign-in links when
 // notify.console_login_links is on.
-func loginLinks(n config.Notify, s *store.Store, clock func() time.Time) func(context.Context, string) (string, error) {
+func loginLinks(n config.Notify, s console.LinkStore, clock func() time.Time) func(context.Context, string) (string, error) {
 	if !n.ConsoleLoginLinks || n.ConsoleURL == "" {
 		return nil
 	}
