@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store/postgres"
 	"github.com/patchwatch/patchwatch/store/postgres/pgtest"
 )
 
@@ -31,7 +33,7 @@ func writePostgresConfig(t *testing.T, dsn string) string {
 func TestMigratePostgres(t *testing.T) {
 	cfg := writePostgresConfig(t, pgtest.DSN(t))
 	r := run(t, filepath.Join(t.TempDir(), "unused.db"), "migrate", "--config", cfg)
-	if r.err != nil || !strings.Contains(r.stdout, "postgres: schema version 2") || !strings.Contains(r.stderr, "0002_tokens.sql") {
+	if r.err != nil || !strings.Contains(r.stdout, fmt.Sprintf("postgres: schema version %d", postgres.SchemaVersion())) || !strings.Contains(r.stderr, "0002_tokens.sql") {
 		t.Fatalf("migrate: %v\nstdout %s\nstderr %s", r.err, r.stdout, r.stderr)
 	}
 	// Again: nothing to apply.
