@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/console"
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
@@ -18,6 +19,7 @@ import (
 type Storage interface {
 	service.Storage
 	notify.Store
+	console.Sessions
 	UpsertAdvisories(ctx context.Context, advisories []patchwatch.Advisory) ([]store.Outcome, error)
 	CommitFeed(ctx context.Context, feed string, advisories []patchwatch.Advisory, cursor []byte) ([]store.Outcome, error)
 	WithdrawAdvisories(ctx context.Context, feed string, withdrawals []store.Withdrawal, cursor []byte, now time.Time) ([]patchwatch.Advisory, error)

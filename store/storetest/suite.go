@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"EnrollClaims", testEnrollClaims},
 		{"EnrollConcurrent", testEnrollConcurrent},
 		{"RemoveHost", testRemoveHost},
+		{"Sessions", testSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
