@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -318,20 +317,9 @@ func (p *Poller) readDeletions(ctx context.Context, cur *Cursor, stats *Stats, w
 	return nil
 }
 
-// fetchStatus finds the HTTP status in a fetch error that carries one
-// (feeds.ErrStatus); 0 otherwise. feeds.Fetcher reports the status only
-// in its error text.
-var fetchStatus = regexp.MustCompile(`unexpected HTTP status (\d{3})$`)
-
 // gone reports whether a fetch failed because the document does not exist
 // (404 Not Found, 410 Gone): asking again would not bring it back.
-func gone(err error) bool {
-	if !errors.Is(err, feeds.ErrStatus) {
-		return false
-	}
-	m := fetchStatus.FindStringSubmatch(err.Error())
-	return m != nil && (m[1] == "404" || m[1] == "410")
-}
+func gone(err error) bool { return feeds.IsNotFound(err) }
 
 // fetchDocuments GETs and parses documents in parallel. A document that
 // answers 404 or 410 is skipped and returned in missing, so that it never
