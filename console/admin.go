@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/patchwatch/patchwatch"
@@ -123,13 +124,12 @@ func (c *Console) findingList(w http.ResponseWriter, r *http.Request, v *viewer)
 			return
 		}
 	}
-	fs, err := c.queries.OutstandingAll(r.Context(), flt)
+	page, p, err := c.outstandingPage(r, flt, apiURL("/api/v1/findings", q,
+		"host", "owner", "advisory", "severity", "urgency", "reboot_required", "include_silenced", "overdue"))
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	page, p := paginate(r, fs, c.opts.PageSize, apiURL("/api/v1/findings", q,
-		"host", "owner", "advisory", "severity", "urgency", "reboot_required", "include_silenced", "overdue"))
 	c.render(w, r, http.StatusOK, "findings", v, "Findings", findingListPage{Filter: q, Findings: page, Pager: p, IsAdmin: v.Admin()})
 }
 
@@ -148,12 +148,11 @@ func (c *Console) advisoryPage(w http.ResponseWriter, r *http.Request, v *viewer
 		c.fail(w, r, v, err)
 		return
 	}
-	affected, err := c.queries.OutstandingAll(r.Context(), service.Filter{Advisory: a.ID, Owner: v.scope()})
+	page, p, err := c.outstandingPage(r, service.Filter{Advisory: a.ID, Owner: v.scope()}, "/api/v1/advisories/"+url.PathEscape(a.ID))
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	page, p := paginate(r, affected, c.opts.PageSize, "/api/v1/advisories/"+url.PathEscape(a.ID))
 	c.render(w, r, http.StatusOK, "advisory", v, a.ID, advisoryPage{Advisory: a, Affected: page, Pager: p})
 }
 
@@ -235,47 +234,63 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	data.MoreHosts = max(0, len(data.Hosts)-c.opts.PageSize)
 	data.Hosts = data.Hosts[:min(len(data.Hosts), c.opts.PageSize)]
-	findings, err := c.queries.OutstandingAll(r.Context(), service.Filter{Owner: v.scope()})
+	matches, err := c.queries.MatchAdvisories(r.Context(), v.scope(), query)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	hits := map[string]*advisoryHit{}
-	var order []string
-	for _, f := range findings {
-		if !strings.Contains(strings.ToLower(f.Advisory), needle) && !slices.ContainsFunc(f.CVEs, func(cve string) bool {
-			return strings.Contains(strings.ToLower(cve), needle)
-		}) {
-			continue
-		}
-		h := hits[f.Advisory]
-		if h == nil {
-			h = &advisoryHit{ID: f.Advisory, Title: f.Title, CVEs: f.CVEs}
-			hits[f.Advisory] = h
-			order = append(order, f.Advisory)
-		}
-		h.Hosts++
+	all := make([]advisoryHit, 0, len(matches))
+	for _, m := range matches {
+		all = append(all, advisoryHit{ID: m.ID, CVEs: m.CVEs, Hosts: m.Hosts})
 	}
 	// An advisory that affects no visible host is still found by its ID.
-	if len(hits) == 0 {
+	if len(all) == 0 {
 		if a, err := c.queries.Advisory(r.Context(), query); err == nil {
-			hits[a.ID] = &advisoryHit{ID: a.ID, Title: a.Title, CVEs: a.CVEs}
-			order = append(order, a.ID)
+			all = append(all, advisoryHit{ID: a.ID, Title: a.Title, CVEs: a.CVEs})
 		} else if !errors.Is(err, store.ErrNotFound) {
 			c.fail(w, r, v, err)
 			return
 		}
 	}
-	all := make([]advisoryHit, 0, len(order))
-	for _, id := range order {
-		all = append(all, *hits[id])
-	}
-	slices.SortStableFunc(all, func(a, b advisoryHit) int { return b.Hosts - a.Hosts })
 	// The API has no search: each advisory row links to its own JSON.
 	data.Advisories, data.Pager = paginate(r, all, c.opts.PageSize, "")
+	// Only the shown rows need their titles.
+	for i := range data.Advisories {
+		h := &data.Advisories[i]
+		if h.Title != "" {
+			continue
+		}
+		a, err := c.queries.Advisory(r.Context(), h.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			c.fail(w, r, v, err)
+			return
+		}
+		h.Title = a.Title
+	}
 	if len(data.Hosts) == 1 && len(all) == 0 {
 		http.Redirect(w, r, "/hosts/"+url.PathEscape(data.Hosts[0].Name), http.StatusSeeOther)
 		return
 	}
 	c.render(w, r, http.StatusOK, "search", v, "Search", data)
+}
+
+// outstandingPage reads the page of the filter's findings that the
+// request's page parameter names (a page past the end shows the last one),
+// decoding the details of that page alone.
+func (c *Console) outstandingPage(r *http.Request, flt service.Filter, jsonURL string) ([]patchwatch.Finding, pager, error) {
+	size := c.opts.PageSize
+	asked, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	asked = max(asked, 1)
+	fs, total, err := c.queries.OutstandingPage(r.Context(), flt, (asked-1)*size, size)
+	if err != nil {
+		return nil, pager{}, err
+	}
+	p := pageOf(r, total, size, jsonURL)
+	if p.Page != asked && total > 0 {
+		if fs, total, err = c.queries.OutstandingPage(r.Context(), flt, (p.Page-1)*size, size); err != nil {
+			return nil, pager{}, err
+		}
+		p = pageOf(r, total, size, jsonURL)
+	}
+	return fs, p, nil
 }

@@ -35,6 +35,12 @@ type Queries interface {
 	// OutstandingAll returns the findings that pass the filter, most
 	// urgent first; an error wrapping store.ErrNotFound for an unknown host.
 	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
+	// OutstandingPage returns, of the findings OutstandingAll would, at
+	// most limit from the offset-th, and how many there are in all.
+	OutstandingPage(ctx context.Context, f service.Filter, offset, limit int) ([]patchwatch.Finding, int, error)
+	// MatchAdvisories returns the advisories open on the owner's hosts (or
+	// the fleet's) whose ID or a CVE contains needle, most hosts first.
+	MatchAdvisories(ctx context.Context, owner, needle string) ([]service.AdvisoryMatch, error)
 	// Host and Advisory return an error wrapping store.ErrNotFound when unknown.
 	Host(ctx context.Context, name string) (patchwatch.Host, error)
 	Advisory(ctx context.Context, id string) (patchwatch.Advisory, error)

@@ -17,13 +17,22 @@ type pager struct {
 // paginate cuts the page the request's page parameter names (from 1) out
 // of items; a page past the end shows the last one.
 func paginate[T any](r *http.Request, items []T, size int, jsonURL string) ([]T, pager) {
-	p := pager{Total: len(items), Pages: max(1, (len(items)+size-1)/size), JSON: jsonURL}
+	p := pageOf(r, len(items), size, jsonURL)
+	if p.Total == 0 {
+		return items[:0], p
+	}
+	return items[p.From-1 : p.To], p
+}
+
+// pageOf is the page the request's page parameter names (from 1) of a list
+// of total items, for lists read a page at a time: items From to To (from
+// 1; both 0 when the list is empty) are shown.
+func pageOf(r *http.Request, total, size int, jsonURL string) pager {
+	p := pager{Total: total, Pages: max(1, (total+size-1)/size), JSON: jsonURL}
 	p.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
 	p.Page = min(max(p.Page, 1), p.Pages)
-	start := (p.Page - 1) * size
-	end := min(start+size, len(items))
-	if len(items) > 0 {
-		p.From, p.To = start+1, end
+	if total > 0 {
+		p.From, p.To = (p.Page-1)*size+1, min(p.Page*size, total)
 	}
 	link := func(page int) string {
 		q := r.URL.Query()
@@ -36,7 +45,7 @@ func paginate[T any](r *http.Request, items []T, size int, jsonURL string) ([]T,
 	if p.Page < p.Pages {
 		p.NextURL = link(p.Page + 1)
 	}
-	return items[start:end], p
+	return p
 }
 
 // apiURL is the API request equivalent to a page: the same query

@@ -64,10 +64,6 @@ var ErrBadCursor = errors.New("invalid cursor")
 // grows with the number of findings listed, not with their size. It
 // returns the cursor of the next page when the page was full.
 func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn func(*patchwatch.Finding) error) (string, error) {
-	v, err := e.newView(ctx)
-	if err != nil {
-		return "", err
-	}
 	var after *outKey
 	if page.Cursor != "" {
 		k, err := decodeCursor(page.Cursor)
@@ -76,6 +72,50 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 		}
 		after = &k
 	}
+	v, keys, err := e.outstandingKeys(ctx, &flt, after)
+	if err != nil {
+		return "", err
+	}
+	next := ""
+	if page.Limit > 0 && len(keys) > page.Limit {
+		keys = keys[:page.Limit]
+		next = encodeCursor(keys[len(keys)-1])
+	}
+	return next, e.eachDetail(ctx, v, &flt, keys, fn)
+}
+
+// OutstandingPage returns the findings that pass the filter from the
+// offset-th (most urgent first), at most limit of them (0: all), and how
+// many pass in all. The count comes from the host records' briefs; only
+// the page's finding details are read.
+func (e *Service) OutstandingPage(ctx context.Context, flt Filter, offset, limit int) ([]patchwatch.Finding, int, error) {
+	v, keys, err := e.outstandingKeys(ctx, &flt, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := len(keys)
+	keys = keys[min(max(offset, 0), total):]
+	if limit > 0 {
+		keys = keys[:min(limit, len(keys))]
+	}
+	findings := []patchwatch.Finding{}
+	err = e.eachDetail(ctx, v, &flt, keys, func(f *patchwatch.Finding) error {
+		findings = append(findings, *f)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return findings, total, nil
+}
+
+// outstandingKeys returns the briefs that pass the filter, after the
+// cursor's key when there is one, in the order of SortFindings.
+func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *outKey) (*view, []outKey, error) {
+	v, err := e.newView(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	var keys []outKey
 	collect := func(r *patchwatch.HostRecord) error {
 		if flt.Owner != "" && !strings.EqualFold(r.Owner, flt.Owner) {
@@ -83,34 +123,48 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 		}
 		for i := range r.Findings {
 			b := &r.Findings[i]
-			if !v.passes(&flt, b, r) {
+			if !v.passes(flt, b, r) {
 				continue
 			}
-			k := outKey{Order: matcher.Order{Urgency: b.UrgencyAt(e.rules, v.now), Severity: b.Severity, Published: b.Published, Host: r.Name, Advisory: b.Advisory}}
+			k := v.key(b, r)
 			if after != nil && k.compare(after) <= 0 {
 				continue
 			}
-			k.firstSeen, k.owner, k.checks = b.FirstSeen, r.Owner, r.Checks
 			keys = append(keys, k)
 		}
 		return nil
 	}
+	if err := e.eachCandidate(ctx, flt, collect); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(keys, func(a, b outKey) int { return a.compare(&b) })
+	return v, keys, nil
+}
+
+// key is a brief's place in the listing with what decorating it needs.
+func (v *view) key(b *patchwatch.FindingBrief, r *patchwatch.HostRecord) outKey {
+	return outKey{Order: matcher.Order{Urgency: b.UrgencyAt(v.rules, v.now), Severity: b.Severity, Published: b.Published, Host: r.Name, Advisory: b.Advisory},
+		firstSeen: b.FirstSeen, owner: r.Owner, checks: r.Checks}
+}
+
+// eachCandidate calls fn with the host records that may hold findings
+// passing the filter: one host, the hosts of one advisory, or the fleet
+// (of one owner).
+func (e *Service) eachCandidate(ctx context.Context, flt *Filter, fn func(*patchwatch.HostRecord) error) error {
 	switch {
 	case flt.Host != "":
 		r, err := e.s.HostRecord(ctx, flt.Host)
 		if err != nil {
-			return "", err
+			return err
 		}
-		if err := collect(&r); err != nil {
-			return "", err
-		}
+		return fn(&r)
 	case flt.Advisory != "":
 		hosts, err := e.s.HostsWithAdvisory(ctx, flt.Advisory)
 		if err == nil && len(hosts) == 0 && strings.ToUpper(flt.Advisory) != flt.Advisory {
 			hosts, err = e.s.HostsWithAdvisory(ctx, strings.ToUpper(flt.Advisory))
 		}
 		if err != nil {
-			return "", err
+			return err
 		}
 		for _, name := range hosts {
 			r, err := e.s.HostRecord(ctx, name)
@@ -118,25 +172,23 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 				continue // removed since
 			}
 			if err != nil {
-				return "", err
+				return err
 			}
-			if err := collect(&r); err != nil {
-				return "", err
+			if err := fn(&r); err != nil {
+				return err
 			}
 		}
+		return nil
 	default:
-		if err := e.s.EachHostRecord(ctx, flt.Owner, "", collect); err != nil {
-			return "", err
-		}
+		return e.s.EachHostRecord(ctx, flt.Owner, "", fn)
 	}
-	slices.SortFunc(keys, func(a, b outKey) int { return a.compare(&b) })
-	next := ""
-	if page.Limit > 0 && len(keys) > page.Limit {
-		keys = keys[:page.Limit]
-		next = encodeCursor(keys[len(keys)-1])
-	}
+}
+
+// eachDetail reads the details of the listed findings a chunk at a time
+// and calls fn with each that still passes the filter once decorated.
+func (e *Service) eachDetail(ctx context.Context, v *view, flt *Filter, keys []outKey, fn func(*patchwatch.Finding) error) error {
 	const chunk = 512
-	ask := make([]store.HostAdvisory, 0, chunk)
+	ask := make([]store.HostAdvisory, 0, min(chunk, len(keys)))
 	for start := 0; start < len(keys); start += chunk {
 		part := keys[start:min(start+chunk, len(keys))]
 		ask = ask[:0]
@@ -145,7 +197,7 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 		}
 		details, err := e.s.FindingDetails(ctx, ask)
 		if err != nil {
-			return "", err
+			return err
 		}
 		j := 0
 		for _, k := range part {
@@ -162,11 +214,11 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 				continue
 			}
 			if err := fn(f); err != nil {
-				return "", err
+				return err
 			}
 		}
 	}
-	return next, nil
+	return nil
 }
 
 // outKey is one listed finding: its place in the order of SortFindings
@@ -487,4 +539,76 @@ func percentile(sorted []float64, p float64) float64 {
 	}
 	i := int(p*float64(len(sorted))+0.5) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// AdvisoryMatch is an advisory open on the hosts listed, with its CVEs
+// and the number of those hosts.
+type AdvisoryMatch struct {
+	ID    string
+	CVEs  []string
+	Hosts int
+}
+
+// MatchAdvisories returns the advisories of the open findings, of one
+// owner's hosts or the fleet (silenced ones left out, as in the default
+// listing), whose ID or one of whose CVEs contains needle (any case):
+// those open on most hosts first, then in the order of their most urgent
+// finding. It reads the host records' briefs alone.
+func (e *Service) MatchAdvisories(ctx context.Context, owner, needle string) ([]AdvisoryMatch, error) {
+	v, err := e.newView(ctx)
+	if err != nil {
+		return nil, err
+	}
+	needle = strings.ToLower(needle)
+	type hit struct {
+		AdvisoryMatch
+		first outKey
+	}
+	hits := map[string]*hit{}
+	flt := Filter{Owner: owner}
+	err = e.s.EachHostRecord(ctx, owner, "", func(r *patchwatch.HostRecord) error {
+		if owner != "" && !strings.EqualFold(r.Owner, owner) {
+			return nil
+		}
+		for i := range r.Findings {
+			b := &r.Findings[i]
+			if !strings.Contains(strings.ToLower(b.Advisory), needle) && !slices.ContainsFunc(b.CVEs, func(cve string) bool {
+				return strings.Contains(strings.ToLower(cve), needle)
+			}) {
+				continue
+			}
+			if !v.passes(&flt, b, r) {
+				continue
+			}
+			k := v.key(b, r)
+			h := hits[b.Advisory]
+			if h == nil {
+				h = &hit{AdvisoryMatch: AdvisoryMatch{ID: b.Advisory}, first: k}
+				hits[b.Advisory] = h
+			}
+			if h.Hosts == 0 || k.compare(&h.first) < 0 {
+				h.first, h.CVEs = k, b.CVEs
+			}
+			h.Hosts++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	all := make([]*hit, 0, len(hits))
+	for _, h := range hits {
+		all = append(all, h)
+	}
+	slices.SortFunc(all, func(a, b *hit) int {
+		if a.Hosts != b.Hosts {
+			return b.Hosts - a.Hosts
+		}
+		return a.first.compare(&b.first)
+	})
+	out := make([]AdvisoryMatch, len(all))
+	for i, h := range all {
+		out[i] = h.AdvisoryMatch
+	}
+	return out, nil
 }
