@@ -127,6 +127,9 @@ type Fleet interface {
 	// Overview returns the fleet's open findings in figures, from the
 	// stored host records, with top advisories and attention hosts each.
 	Overview(ctx context.Context, top int) (service.FleetOverview, error)
+	// SummariesOverview returns HostSummaries and Overview from one walk
+	// of the stored host records.
+	SummariesOverview(ctx context.Context, f service.HostFilter, top int) ([]service.HostSummary, service.FleetOverview, error)
 }
 
 // Notifier decides what to send and works the outbox.

@@ -58,14 +58,36 @@ func (a *AttentionHost) compare(b *AttentionHost) int {
 // finding details are read), with the top advisories and the hosts that
 // need attention limited to top each.
 func (e *Service) Overview(ctx context.Context, top int) (FleetOverview, error) {
+	_, o, err := e.overview(ctx, top, nil)
+	return o, err
+}
+
+// SummariesOverview returns HostSummaries(flt) and Overview(top) from one
+// walk of the host records, for the digests that show both.
+func (e *Service) SummariesOverview(ctx context.Context, flt HostFilter, top int) ([]HostSummary, FleetOverview, error) {
+	return e.overview(ctx, top, &flt)
+}
+
+// overview computes the figures and, with a host filter, the summaries
+// of the hosts that pass it.
+func (e *Service) overview(ctx context.Context, top int, hosts *HostFilter) ([]HostSummary, FleetOverview, error) {
 	v, err := e.newView(ctx)
 	if err != nil {
-		return FleetOverview{}, err
+		return nil, FleetOverview{}, err
 	}
 	o := FleetOverview{ByUrgency: map[patchwatch.Urgency]int{}, OverdueByOwner: map[string]int{}}
 	advisories := map[string]int{}
+	var rows []HostSummary
+	if hosts != nil {
+		rows = []HostSummary{}
+	}
 	var flt Filter
 	err = e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
+		if hosts != nil && (hosts.Owner == "" || strings.EqualFold(r.Owner, hosts.Owner)) {
+			if row := v.summary(r, hosts.StaleAfter); !hosts.RebootRequired || row.RebootRequired {
+				rows = append(rows, row)
+			}
+		}
 		row := AttentionHost{Host: r.Name, Owner: r.Owner}
 		for i := range r.Findings {
 			b := &r.Findings[i]
@@ -92,7 +114,7 @@ func (e *Service) Overview(ctx context.Context, top int) (FleetOverview, error) 
 		return nil
 	})
 	if err != nil {
-		return FleetOverview{}, err
+		return nil, FleetOverview{}, err
 	}
 	for id, n := range advisories {
 		o.TopAdvisories = append(o.TopAdvisories, AdvisoryHosts{ID: id, Hosts: n})
@@ -109,11 +131,11 @@ func (e *Service) Overview(ctx context.Context, top int) (FleetOverview, error) 
 	for i := range o.TopAdvisories {
 		a, err := e.s.Advisory(ctx, o.TopAdvisories[i].ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return FleetOverview{}, err
+			return nil, FleetOverview{}, err
 		}
 		o.TopAdvisories[i].Title = a.Title
 	}
-	return o, nil
+	return rows, o, nil
 }
 
 // keepTop inserts row into the sorted list, keeping at most n rows.

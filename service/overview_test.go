@@ -109,4 +109,61 @@ func TestOverviewAttention(t *testing.T) {
 	if len(got.Attention) != 20 || got.Attention[0].Overdue == 0 {
 		t.Fatalf("want 20 hosts led by overdue ones: %+v", got.Attention)
 	}
+	checkPagedQueries(t, svc, got, all)
+}
+
+// checkPagedQueries: the one-walk, paged and brief-level queries agree
+// with Overview, HostSummaries and the full listing.
+func checkPagedQueries(t *testing.T, svc *service.Service, overview service.FleetOverview, all []patchwatch.Finding) {
+	t.Helper()
+	ctx := context.Background()
+	rows, o, err := svc.SummariesOverview(ctx, service.HostFilter{StaleAfter: time.Hour}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows, err := svc.HostSummaries(ctx, service.HostFilter{StaleAfter: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(rows) != fmt.Sprint(wantRows) || fmt.Sprint(o) != fmt.Sprint(overview) {
+		t.Fatalf("SummariesOverview differs from HostSummaries and Overview")
+	}
+	for _, off := range []int{0, 7, len(all) - 3, len(all) + 5} {
+		page, total, err := svc.OutstandingPage(ctx, service.Filter{}, off, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := all[min(off, len(all)):min(off+7, len(all))]
+		if total != len(all) || len(page) != len(want) {
+			t.Fatalf("page at %d: %d of %d, want %d of %d", off, len(page), total, len(want), len(all))
+		}
+		for i := range page {
+			if page[i].Host != want[i].Host || page[i].Advisory != want[i].Advisory || page[i].Urgency != want[i].Urgency {
+				t.Fatalf("page at %d, row %d: %s %s, want %s %s", off, i, page[i].Host, page[i].Advisory, want[i].Host, want[i].Advisory)
+			}
+		}
+	}
+	matches, err := svc.MatchAdvisories(ctx, "", "usn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantIDs []string
+	hosts := map[string]int{}
+	for _, f := range all {
+		if hosts[f.Advisory] == 0 {
+			wantIDs = append(wantIDs, f.Advisory)
+		}
+		hosts[f.Advisory]++
+	}
+	slices.SortStableFunc(wantIDs, func(a, b string) int { return hosts[b] - hosts[a] })
+	var got, want []string
+	for _, m := range matches {
+		got = append(got, fmt.Sprint(m.ID, " ", m.Hosts))
+	}
+	for _, id := range wantIDs {
+		want = append(want, fmt.Sprint(id, " ", hosts[id]))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("matches %v, listing gives %v", got, want)
+	}
 }

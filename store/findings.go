@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/patchwatch/patchwatch"
@@ -75,7 +76,7 @@ func hostRecords(tx *bolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
 	c := tx.Bucket(bucketFindings).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var r patchwatch.FindingRecord
-		if err := json.Unmarshal(v, &r); err != nil {
+		if err := gojson.Unmarshal(v, &r); err != nil {
 			return nil, fmt.Errorf("decode finding %s: %w", k, err)
 		}
 		out = append(out, r)
@@ -116,8 +117,9 @@ func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.F
 			return err
 		}
 		return b.ForEach(func(k, v []byte) error {
+			// The fleet's records are read whole for reports: the faster decoder.
 			var r patchwatch.FindingRecord
-			if err := json.Unmarshal(v, &r); err != nil {
+			if err := gojson.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode finding %s: %w", k, err)
 			}
 			out = append(out, r)
