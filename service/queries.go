@@ -55,6 +55,10 @@ type Page struct {
 	Limit  int
 }
 
+// manyHosts is where walking every host record in one read transaction
+// beats reading the records of an advisory's hosts one by one.
+const manyHosts = 512
+
 // ErrBadCursor is returned for a cursor this service did not hand out.
 var ErrBadCursor = errors.New("invalid cursor")
 
@@ -165,6 +169,19 @@ func (e *Service) eachCandidate(ctx context.Context, flt *Filter, fn func(*patch
 		}
 		if err != nil {
 			return err
+		}
+		if len(hosts) > manyHosts {
+			// One walk of the records costs less than a read each.
+			affected := make(map[string]bool, len(hosts))
+			for _, name := range hosts {
+				affected[name] = true
+			}
+			return e.s.EachHostRecord(ctx, flt.Owner, "", func(r *patchwatch.HostRecord) error {
+				if !affected[r.Name] {
+					return nil
+				}
+				return fn(r)
+			})
 		}
 		for _, name := range hosts {
 			r, err := e.s.HostRecord(ctx, name)
