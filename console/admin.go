@@ -221,24 +221,14 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.render(w, r, http.StatusOK, "search", v, "Search", data)
 		return
 	}
-	needle := strings.ToLower(query)
-	rows, err := c.queries.HostSummaries(r.Context(), service.HostFilter{Owner: v.scope(), StaleAfter: c.opts.StaleAfter})
+	hosts, matches, err := c.queries.Search(r.Context(), v.scope(), query, c.opts.StaleAfter)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	for _, h := range rows {
-		if strings.Contains(strings.ToLower(h.Name), needle) {
-			data.Hosts = append(data.Hosts, h)
-		}
-	}
+	data.Hosts = hosts
 	data.MoreHosts = max(0, len(data.Hosts)-c.opts.PageSize)
 	data.Hosts = data.Hosts[:min(len(data.Hosts), c.opts.PageSize)]
-	matches, err := c.queries.MatchAdvisories(r.Context(), v.scope(), query)
-	if err != nil {
-		c.fail(w, r, v, err)
-		return
-	}
 	all := make([]advisoryHit, 0, len(matches))
 	for _, m := range matches {
 		all = append(all, advisoryHit{ID: m.ID, CVEs: m.CVEs, Hosts: m.Hosts})

@@ -41,6 +41,9 @@ type Queries interface {
 	// MatchAdvisories returns the advisories open on the owner's hosts (or
 	// the fleet's) whose ID or a CVE contains needle, most hosts first.
 	MatchAdvisories(ctx context.Context, owner, needle string) ([]service.AdvisoryMatch, error)
+	// Search returns the hosts whose name contains needle and the
+	// advisories MatchAdvisories finds, in one walk of the host records.
+	Search(ctx context.Context, owner, needle string, staleAfter time.Duration) ([]service.HostSummary, []service.AdvisoryMatch, error)
 	// Host and Advisory return an error wrapping store.ErrNotFound when unknown.
 	Host(ctx context.Context, name string) (patchwatch.Host, error)
 	Advisory(ctx context.Context, id string) (patchwatch.Advisory, error)

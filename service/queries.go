@@ -572,6 +572,26 @@ type AdvisoryMatch struct {
 // those open on most hosts first, then in the order of their most urgent
 // finding. It reads the host records' briefs alone.
 func (e *Service) MatchAdvisories(ctx context.Context, owner, needle string) ([]AdvisoryMatch, error) {
+	return e.search(ctx, owner, needle, nil)
+}
+
+// Search returns, in one walk of the host records (of one owner when owner
+// is set), the hosts whose name contains needle (any case), with their
+// summaries, and the advisories MatchAdvisories finds.
+func (e *Service) Search(ctx context.Context, owner, needle string, staleAfter time.Duration) ([]HostSummary, []AdvisoryMatch, error) {
+	var hosts []HostSummary
+	lower := strings.ToLower(needle)
+	matches, err := e.search(ctx, owner, needle, func(v *view, r *patchwatch.HostRecord) {
+		if strings.Contains(strings.ToLower(r.Name), lower) {
+			hosts = append(hosts, v.summary(r, staleAfter))
+		}
+	})
+	return hosts, matches, err
+}
+
+// search is MatchAdvisories that also hands each record it walks to also
+// (when not nil).
+func (e *Service) search(ctx context.Context, owner, needle string, also func(*view, *patchwatch.HostRecord)) ([]AdvisoryMatch, error) {
 	v, err := e.newView(ctx)
 	if err != nil {
 		return nil, err
@@ -586,6 +606,9 @@ func (e *Service) MatchAdvisories(ctx context.Context, owner, needle string) ([]
 	err = e.s.EachHostRecord(ctx, owner, "", func(r *patchwatch.HostRecord) error {
 		if owner != "" && !strings.EqualFold(r.Owner, owner) {
 			return nil
+		}
+		if also != nil {
+			also(v, r)
 		}
 		for i := range r.Findings {
 			b := &r.Findings[i]
