@@ -44,7 +44,7 @@ type complianceRow struct {
 // dashboard shows the admin digest's figures (the notifier's query, over
 // the service's), the feeds' freshness and the outbox.
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
-	msg, _, err := c.fleet.BuildAdminDigest(r.Context())
+	msg, _, err := c.fleet.BuildAdminDashboard(r.Context())
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

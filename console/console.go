@@ -32,6 +32,10 @@ import (
 // API; a faster implementation (stored summaries) drops in unchanged.
 type Queries interface {
 	HostSummaries(ctx context.Context, f service.HostFilter) ([]service.HostSummary, error)
+	// HostSummaryPage returns, of the hosts that pass the filter, whose
+	// name contains nameContains and (with staleOnly) that are stale, at
+	// most limit from the offset-th, and how many there are in all.
+	HostSummaryPage(ctx context.Context, f service.HostFilter, nameContains string, staleOnly bool, offset, limit int) ([]service.HostSummary, int, error)
 	// OutstandingAll returns the findings that pass the filter, most
 	// urgent first; an error wrapping store.ErrNotFound for an unknown host.
 	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
@@ -86,7 +90,9 @@ type Sessions interface {
 // Fleet builds the fleet's figures for the dashboard: the notifier's
 // admin digest, so the page and the e-mail tell the same numbers.
 type Fleet interface {
-	BuildAdminDigest(ctx context.Context) (*notify.Message, []byte, error)
+	// BuildAdminDashboard returns the admin digest's figures, without the
+	// time-to-patch report.
+	BuildAdminDashboard(ctx context.Context) (*notify.Message, []byte, error)
 }
 
 // Operations tells the state of the feeds and of the outbox.

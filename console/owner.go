@@ -59,15 +59,26 @@ func (c *Console) hostList(w http.ResponseWriter, r *http.Request, v *viewer) {
 	reboot, _ := strconv.ParseBool(q.Get("reboot_required"))
 	stale, _ := strconv.ParseBool(q.Get("stale"))
 	name := strings.TrimSpace(q.Get("q"))
-	rows, err := c.queries.HostSummaries(r.Context(), service.HostFilter{Owner: owner, RebootRequired: reboot, StaleAfter: c.opts.StaleAfter})
+	flt := service.HostFilter{Owner: owner, RebootRequired: reboot, StaleAfter: c.opts.StaleAfter}
+	// Read a page at a time: the fleet's rows are never all held.
+	size := c.opts.PageSize
+	asked, _ := strconv.Atoi(q.Get("page"))
+	asked = max(asked, 1)
+	pageRows, total, err := c.queries.HostSummaryPage(r.Context(), flt, name, stale, (asked-1)*size, size)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	rows = slices.DeleteFunc(rows, func(h service.HostSummary) bool {
-		return stale && !h.Stale || name != "" && !strings.Contains(strings.ToLower(h.Name), strings.ToLower(name))
-	})
-	pageRows, p := paginate(r, rows, c.opts.PageSize, apiURL("/api/v1/hosts", q, "owner", "reboot_required"))
+	jsonURL := apiURL("/api/v1/hosts", q, "owner", "reboot_required")
+	p := pageOf(r, total, size, jsonURL)
+	if p.Page != asked && total > 0 {
+		// Past the end: the last page.
+		if pageRows, total, err = c.queries.HostSummaryPage(r.Context(), flt, name, stale, (p.Page-1)*size, size); err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+		p = pageOf(r, total, size, jsonURL)
+	}
 	data := hostListPage{Owner: owner, Query: name, Reboot: reboot, Stale: stale, Pager: p, ShowOwner: v.Admin(), IsAdmin: v.Admin()}
 	if data.Rows, err = c.withUrgencies(r, pageRows); err != nil {
 		c.fail(w, r, v, err)

@@ -404,6 +404,17 @@ type ComplianceRow struct {
 // BuildAdminDigest gathers the fleet's figures, and the snapshot history
 // with today's added (for the chart and the change).
 func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, error) {
+	return n.buildAdminDigest(ctx, true)
+}
+
+// BuildAdminDashboard is BuildAdminDigest without the time-to-patch
+// report, which walks every finding record ever stored and which the
+// console's dashboard does not show (it links to the report instead).
+func (n *Notifier) BuildAdminDashboard(ctx context.Context) (*Message, []byte, error) {
+	return n.buildAdminDigest(ctx, false)
+}
+
+func (n *Notifier) buildAdminDigest(ctx context.Context, withTimeToPatch bool) (*Message, []byte, error) {
 	now := n.now()
 	// The host records (summaries and figures, one walk) and the finding
 	// records (time to patch) are read side by side: the digest costs the
@@ -418,10 +429,12 @@ func (n *Notifier) BuildAdminDigest(ctx context.Context) (*Message, []byte, erro
 		rows, overview, err = n.fleet.SummariesOverview(gctx, service.HostFilter{StaleAfter: 48 * time.Hour}, attentionHosts)
 		return err
 	})
-	g.Go(func() (err error) {
-		timeToPatch, err = n.fleet.TimeToPatch(gctx, "urgency")
-		return err
-	})
+	if withTimeToPatch {
+		g.Go(func() (err error) {
+			timeToPatch, err = n.fleet.TimeToPatch(gctx, "urgency")
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}

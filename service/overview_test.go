@@ -19,13 +19,8 @@ import (
 // count over the full listing ranks first (overdue, critical, high).
 func TestOverviewAttention(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	svc := service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
+	s, svc := openService(t, &now)
 	var advisories []patchwatch.Advisory
 	for i := range 6 {
 		sev := patchwatch.SeverityCritical
@@ -166,4 +161,71 @@ func checkPagedQueries(t *testing.T, svc *service.Service, overview service.Flee
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("matches %v, listing gives %v", got, want)
 	}
+}
+
+// TestHostSummaryPage: every page of every filter equals the slice of the
+// full listing filtered the same way, and the total counts it all.
+func TestHostSummaryPage(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	s, svc := openService(t, &now)
+	adv := patchwatch.Advisory{ID: "USN-1-1", Source: patchwatch.SourceUSN, Title: "kernel", Published: now, Modified: now, Severity: patchwatch.SeverityHigh,
+		Fixes: []patchwatch.Fix{{Release: "ubuntu:22.04", Package: "zlib", Kind: patchwatch.KindSource, FixedVersion: "2"}}}
+	if _, err := s.UpsertAdvisories(ctx, []patchwatch.Advisory{adv}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 23 {
+		v := "2"
+		if i%3 == 0 {
+			v = "1"
+		}
+		h := patchwatch.Host{Name: fmt.Sprintf("vm%02d", i), Owner: fmt.Sprintf("o%d@example.org", i%2), Release: "ubuntu:22.04", Family: patchwatch.FamilyDebian,
+			SourceInfo: true, ReportedAt: now.Add(-time.Duration(i) * 6 * time.Hour), RebootRequired: i%4 == 0,
+			Packages: []patchwatch.Package{{Name: "zlib1g", Version: v, SourceName: "zlib", SourceVersion: v}}}
+		if _, err := svc.PutHost(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		flt    service.HostFilter
+		name   string
+		stale  bool
+		offset int
+	}{
+		{service.HostFilter{}, "", false, 0},
+		{service.HostFilter{}, "", false, 10},
+		{service.HostFilter{Owner: "O1@example.org"}, "", false, 5},
+		{service.HostFilter{RebootRequired: true}, "", false, 0},
+		{service.HostFilter{StaleAfter: 48 * time.Hour}, "", true, 2},
+		{service.HostFilter{}, "VM1", false, 3},
+		{service.HostFilter{}, "", false, 40},
+	} {
+		all, err := svc.HostSummaries(ctx, tc.flt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = slices.DeleteFunc(all, func(h service.HostSummary) bool {
+			return tc.stale && !h.Stale || tc.name != "" && !strings.Contains(h.Name, strings.ToLower(tc.name))
+		})
+		got, total, err := svc.HostSummaryPage(ctx, tc.flt, tc.name, tc.stale, tc.offset, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := all[min(tc.offset, len(all)):min(tc.offset+5, len(all))]
+		if total != len(all) || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%+v: %d of %d\n got %v\nwant %v", tc, len(got), total, got, want)
+		}
+	}
+}
+
+// openService opens a store in a temporary directory and a service on it
+// whose clock reads *now.
+func openService(t *testing.T, now *time.Time) (*store.Store, *service.Service) {
+	t.Helper()
+	s, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return *now })
 }

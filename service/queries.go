@@ -389,6 +389,61 @@ type HostFilter struct {
 	StaleAfter time.Duration
 }
 
+// HostSummaryPage returns, of the hosts that pass the filter and whose
+// name contains nameContains (case-insensitive) and, with staleOnly, that
+// are stale, at most limit from the offset-th, and how many there are in
+// all. Only the rows returned are kept in memory.
+func (e *Service) HostSummaryPage(ctx context.Context, flt HostFilter, nameContains string, staleOnly bool, offset, limit int) ([]HostSummary, int, error) {
+	v, err := e.newView(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	needle := strings.ToLower(nameContains)
+	rows := []HostSummary{}
+	total := 0
+	err = e.s.EachHostRecord(ctx, flt.Owner, "", func(r *patchwatch.HostRecord) error {
+		if needle != "" && !strings.Contains(strings.ToLower(r.Name), needle) {
+			return nil
+		}
+		if staleOnly && (flt.StaleAfter <= 0 || v.now.Sub(r.ReportedAt) <= flt.StaleAfter) {
+			return nil
+		}
+		if flt.RebootRequired && !v.rebootRequired(r) {
+			return nil
+		}
+		if total >= offset && total < offset+limit {
+			rows = append(rows, v.summary(r, flt.StaleAfter))
+		}
+		total++
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, total, nil
+}
+
+// rebootRequired is summary's RebootRequired without the rest of the row.
+func (v *view) rebootRequired(r *patchwatch.HostRecord) bool {
+	if r.RebootRequired {
+		return true
+	}
+	for i := range r.Findings {
+		b := &r.Findings[i]
+		if b.Status != patchwatch.StatusPendingReboot {
+			continue
+		}
+		if len(v.silences) > 0 {
+			stub := b.Stub(r.Name)
+			if v.silence(&stub, r.Owner) != nil {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // HostSummaries returns the hosts that pass the filter with their counts.
 func (e *Service) HostSummaries(ctx context.Context, flt HostFilter) ([]HostSummary, error) {
 	rows := []HostSummary{}

@@ -107,7 +107,7 @@ func (s *Store) Export(ctx context.Context, sink Sink) error {
 				return each(bucketFindings, func(k, v []byte) error {
 					host, _, _ := bytes.Cut(k, []byte{0})
 					var r patchwatch.FindingRecord
-					if err := decode(v, &r); err != nil {
+					if err := decodeFindingRecord(v, &r); err != nil {
 						return err
 					}
 					return sink.Finding(string(host), r)
@@ -116,7 +116,7 @@ func (s *Store) Export(ctx context.Context, sink Sink) error {
 			func() error {
 				return each(bucketHostRecords, func(_, v []byte) error {
 					var r patchwatch.HostRecord
-					if err := decode(v, &r); err != nil {
+					if err := decodeHostRecord(v, &r); err != nil {
 						return err
 					}
 					return sink.HostRecord(r)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	gojson "github.com/goccy/go-json"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/patchwatch/patchwatch"
@@ -76,7 +75,7 @@ func hostRecords(tx *bolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
 	c := tx.Bucket(bucketFindings).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var r patchwatch.FindingRecord
-		if err := gojson.Unmarshal(v, &r); err != nil {
+		if err := decodeFindingRecord(v, &r); err != nil {
 			return nil, fmt.Errorf("decode finding %s: %w", k, err)
 		}
 		out = append(out, r)
@@ -87,10 +86,7 @@ func hostRecords(tx *bolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
 func putRecords(tx *bolt.Tx, host string, records []patchwatch.FindingRecord) error {
 	b := tx.Bucket(bucketFindings)
 	for _, r := range records {
-		data, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
+		data := encodeFindingRecord(&r)
 		k := append(append([]byte(host), 0), r.Advisory...)
 		if bytes.Equal(b.Get(k), data) {
 			continue
@@ -116,10 +112,10 @@ func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.F
 			out, err = hostRecords(tx, host)
 			return err
 		}
+		intern := map[string]string{}
 		return b.ForEach(func(k, v []byte) error {
-			// The fleet's records are read whole for reports: the faster decoder.
 			var r patchwatch.FindingRecord
-			if err := gojson.Unmarshal(v, &r); err != nil {
+			if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
 				return fmt.Errorf("decode finding %s: %w", k, err)
 			}
 			out = append(out, r)

@@ -95,11 +95,7 @@ func putReadModelTx(tx *bolt.Tx, h *patchwatch.Host, findings []patchwatch.Findi
 	if err := tx.Bucket(bucketOwnerIndex).Put(ownerKey(h.Owner, h.Name), nil); err != nil {
 		return err
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode record of host %s: %w", h.Name, err)
-	}
-	return recs.Put([]byte(h.Name), data)
+	return recs.Put([]byte(h.Name), encodeHostRecord(&rec))
 }
 
 // removeReadModelTx deletes a host's record, details and index entries.
@@ -132,7 +128,7 @@ func hostRecordTx(tx *bolt.Tx, host string) (*patchwatch.HostRecord, error) {
 		return nil, nil
 	}
 	var rec patchwatch.HostRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
+	if err := decodeHostRecord(v, &rec); err != nil {
 		return nil, fmt.Errorf("decode record of host %s: %w", host, err)
 	}
 	return &rec, nil
@@ -166,12 +162,13 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 		if recs == nil {
 			return nil // schema 5 opened read-only
 		}
+		intern := make(map[string]string, 1024)
 		visit := func(name, v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			var rec patchwatch.HostRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
+			if err := decodeHostRecordInterned(v, &rec, intern); err != nil {
 				return fmt.Errorf("decode record of host %s: %w", name, err)
 			}
 			return fn(&rec)

@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -131,7 +131,8 @@ func checkSchema(tx *bolt.Tx) error {
 // (host_tokens, enrollments), built from the live host tokens
 // (migrateEnrollments), and the binary map (binary_sources,
 // source_binaries), filled from the stored hosts and advisories
-// (binarymap.go).
+// (binarymap.go). Version 7 re-encodes the host records and finding
+// records in their binary form (recordcodec.go).
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -163,6 +164,11 @@ func migrate(tx *bolt.Tx) error {
 	if current > 0 && current < 6 {
 		if err := backfillBinaryMap(tx); err != nil {
 			return fmt.Errorf("fill the binary map: %w", err)
+		}
+	}
+	if current > 0 && current < 7 {
+		if err := reencodeRecords(tx); err != nil {
+			return fmt.Errorf("migrate to schema 7: %w", err)
 		}
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))

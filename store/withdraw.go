@@ -124,18 +124,14 @@ func resolveWithdrawn(tx *bolt.Tx, host, advisory string, now time.Time) error {
 		return nil
 	}
 	var r patchwatch.FindingRecord
-	if err := json.Unmarshal(v, &r); err != nil {
+	if err := decodeFindingRecord(v, &r); err != nil {
 		return fmt.Errorf("decode finding %s/%s: %w", host, advisory, err)
 	}
 	if !r.Open() {
 		return nil
 	}
 	r.ResolvedAt, r.ResolvedBy = now, ResolvedWithdrawn
-	data, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	if err := findings.Put(key, data); err != nil {
+	if err := findings.Put(key, encodeFindingRecord(&r)); err != nil {
 		return err
 	}
 	if err := dropFromReadModelTx(tx, host, advisory); err != nil {
@@ -180,9 +176,5 @@ func dropFromReadModelTx(tx *bolt.Tx, host, advisory string) error {
 		}
 	}
 	rec.Findings = kept
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode record of host %s: %w", host, err)
-	}
-	return tx.Bucket(bucketHostRecords).Put([]byte(host), data)
+	return tx.Bucket(bucketHostRecords).Put([]byte(host), encodeHostRecord(rec))
 }
