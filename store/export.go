@@ -126,7 +126,7 @@ func (s *Store) Export(ctx context.Context, sink Sink) error {
 				return each(bucketFindingDetails, func(k, v []byte) error {
 					host, _, _ := bytes.Cut(k, []byte{0})
 					var f patchwatch.Finding
-					if err := decode(v, &f); err != nil {
+					if err := decodeFinding(v, &f); err != nil {
 						return err
 					}
 					return sink.FindingDetail(string(host), f)

@@ -60,7 +60,7 @@ func putReadModelTx(tx *bolt.Tx, h *patchwatch.Host, findings []patchwatch.Findi
 		f := &findings[i]
 		open[f.Advisory] = true
 		rec.Findings = append(rec.Findings, f.Brief(firstSeen[f.Advisory]))
-		data, err := json.Marshal(f)
+		data, err := encodeFinding(f)
 		if err != nil {
 			return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, h.Name, err)
 		}
@@ -249,7 +249,7 @@ func (s *Store) FindingDetails(ctx context.Context, keys []HostAdvisory) ([]patc
 				continue
 			}
 			var f patchwatch.Finding
-			if err := json.Unmarshal(v, &f); err != nil {
+			if err := decodeFinding(v, &f); err != nil {
 				return fmt.Errorf("decode finding %s on %s: %w", k.Advisory, k.Host, err)
 			}
 			out = append(out, f)
@@ -272,7 +272,7 @@ func (s *Store) HostFindings(ctx context.Context, host string) ([]patchwatch.Fin
 		c := b.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var f patchwatch.Finding
-			if err := json.Unmarshal(v, &f); err != nil {
+			if err := decodeFinding(v, &f); err != nil {
 				return fmt.Errorf("decode finding %s: %w", k, err)
 			}
 			out = append(out, f)

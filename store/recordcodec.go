@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -13,9 +14,9 @@ import (
 	"github.com/patchwatch/patchwatch"
 )
 
-// Host records and finding records are what every fleet query walks (the
-// host list, the digests, the console's pages, time-to-patch): they are
-// stored in a compact binary form that decodes several times faster than
+// Host records, finding details and finding records are what every fleet
+// query walks (the host list, the listings, the digests, the console's
+// pages, time-to-patch): they are stored in a compact binary form that decodes several times faster than
 // JSON. The first byte tells the forms apart: records written before
 // schema 7 are JSON objects ('{') and still decode.
 
@@ -41,13 +42,18 @@ func (e *recordEncoder) str(s string) {
 	e.b = append(e.b, s...)
 }
 
-func (e *recordEncoder) strs(ss []string) {
-	if ss == nil {
+// list writes a list's length+1, or 0 for no list, so that an empty list
+// and none decode as they were.
+func (e *recordEncoder) list(n int, isNil bool) {
+	if isNil {
 		e.uint(0)
 		return
 	}
-	// Length+1, so that an empty list and no list decode as they were.
-	e.uint(uint64(len(ss)) + 1)
+	e.uint(uint64(n) + 1)
+}
+
+func (e *recordEncoder) strs(ss []string) {
+	e.list(len(ss), ss == nil)
 	for _, s := range ss {
 		e.str(s)
 	}
@@ -321,8 +327,8 @@ func (d *recordDecoder) done() error {
 	return d.err
 }
 
-// reencodeRecords rewrites the JSON host and finding records of a schema
-// 6 database in the binary form, a batch of keys at a time (a bucket may
+// reencodeRecords rewrites the JSON host records, finding details and
+// finding records of a schema 6 database in the binary form, a batch of keys at a time (a bucket may
 // not be written while a cursor walks it).
 func reencodeRecords(tx *bolt.Tx) error {
 	rewrite := func(bucket []byte, reencode func(v []byte) ([]byte, error)) error {
@@ -368,6 +374,15 @@ func reencodeRecords(tx *bolt.Tx) error {
 	}); err != nil {
 		return err
 	}
+	if err := rewrite(bucketFindingDetails, func(v []byte) ([]byte, error) {
+		var f patchwatch.Finding
+		if err := json.Unmarshal(v, &f); err != nil {
+			return nil, err
+		}
+		return encodeFinding(&f)
+	}); err != nil {
+		return err
+	}
 	return rewrite(bucketFindings, func(v []byte) ([]byte, error) {
 		var r patchwatch.FindingRecord
 		if err := json.Unmarshal(v, &r); err != nil {
@@ -375,4 +390,93 @@ func reencodeRecords(tx *bolt.Tx) error {
 		}
 		return encodeFindingRecord(&r), nil
 	})
+}
+
+func (e *recordEncoder) float(f float64) { e.uint(math.Float64bits(f)) }
+
+func (d *recordDecoder) float() float64 { return math.Float64frombits(d.uint()) }
+
+// encodeFinding writes a finding's details, the value listings decode
+// most: its rare nested parts (a silence) ride along as JSON.
+func encodeFinding(f *patchwatch.Finding) ([]byte, error) {
+	e := recordEncoder{b: make([]byte, 0, 256+64*len(f.Packages))}
+	e.b = append(e.b, recordCodecV1)
+	e.str(f.Host)
+	e.str(f.Advisory)
+	e.str(string(f.Source))
+	e.str(f.Title)
+	e.int(int64(f.Severity))
+	e.int(int64(f.Urgency))
+	e.strs(f.UrgencyReasons)
+	e.float(f.CVSS)
+	e.str(f.SourceSeverity)
+	e.time(f.Published)
+	e.strs(f.CVEs)
+	e.str(f.URL)
+	e.str(string(f.Status))
+	e.str(f.Subscription)
+	e.list(len(f.Packages), f.Packages == nil)
+	for _, p := range f.Packages {
+		e.str(p.Name)
+		e.str(p.Installed)
+		e.str(p.Fixed)
+		e.str(p.Source)
+		e.str(p.Via)
+	}
+	e.str(f.Command)
+	e.bool(f.RebootHint)
+	e.bool(f.RunningKernel)
+	e.time(f.FirstSeen)
+	e.time(f.Deadline)
+	e.bool(f.Overdue)
+	silenced := []byte{}
+	if f.Silenced != nil {
+		var err error
+		if silenced, err = json.Marshal(f.Silenced); err != nil {
+			return nil, err
+		}
+	}
+	e.str(string(silenced))
+	e.list(len(f.KEV), f.KEV == nil)
+	for _, k := range f.KEV {
+		e.str(k.CVE)
+		e.str(k.Name)
+		e.str(k.DateAdded)
+		e.str(k.DueDate)
+		e.str(k.Ransomware)
+	}
+	e.strs(f.Notes)
+	return e.b, nil
+}
+
+func decodeFinding(v []byte, f *patchwatch.Finding) error {
+	d, err := openRecord(v, f, nil)
+	if d == nil {
+		return err
+	}
+	*f = patchwatch.Finding{Host: d.str(), Advisory: d.str(), Source: patchwatch.Source(d.str()), Title: d.str(),
+		Severity: patchwatch.Severity(d.int()), Urgency: patchwatch.Urgency(d.int()), UrgencyReasons: d.strs(), CVSS: d.float(),
+		SourceSeverity: d.str(), Published: d.time(), CVEs: d.strs(), URL: d.str(), Status: patchwatch.Status(d.str()), Subscription: d.str()}
+	if n := d.count(); n > 0 {
+		f.Packages = make([]patchwatch.FindingPackage, n-1)
+		for i := range f.Packages {
+			f.Packages[i] = patchwatch.FindingPackage{Name: d.str(), Installed: d.str(), Fixed: d.str(), Source: d.str(), Via: d.str()}
+		}
+	}
+	f.Command, f.RebootHint, f.RunningKernel = d.str(), d.bool(), d.bool()
+	f.FirstSeen, f.Deadline, f.Overdue = d.time(), d.time(), d.bool()
+	if silenced := d.raw(); len(silenced) > 0 && d.err == nil {
+		f.Silenced = new(patchwatch.Silence)
+		if err := json.Unmarshal(silenced, f.Silenced); err != nil {
+			return err
+		}
+	}
+	if n := d.count(); n > 0 {
+		f.KEV = make([]patchwatch.KEVEntry, n-1)
+		for i := range f.KEV {
+			f.KEV[i] = patchwatch.KEVEntry{CVE: d.str(), Name: d.str(), DateAdded: d.str(), DueDate: d.str(), Ransomware: d.str()}
+		}
+	}
+	f.Notes = d.strs()
+	return d.done()
 }

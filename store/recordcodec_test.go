@@ -27,6 +27,20 @@ func fullHostRecord() patchwatch.HostRecord {
 			CVEs: []string{"CVE-2026-1", "CVE-2026-2"}, Packages: []string{"libssl3", "openssl"}}, {Advisory: "USN-7001-1", Urgency: patchwatch.UrgencyLow}}}
 }
 
+func fullFinding() patchwatch.Finding {
+	t0 := time.Date(2026, 11, 30, 8, 15, 0, 0, time.UTC)
+	return patchwatch.Finding{Host: "vm1", Advisory: "DSA-5000-1", Source: patchwatch.SourceDSA, Title: "openssl <security update>",
+		Severity: patchwatch.SeverityCritical, Urgency: patchwatch.UrgencyCritical, UrgencyReasons: []string{"in CISA KEV"}, CVSS: 9.8,
+		SourceSeverity: "high", Published: t0, CVEs: []string{"CVE-2026-1"}, URL: "https://www.debian.org/security/2026/dsa-5000",
+		Status: patchwatch.StatusSubscription, Subscription: "esm-apps",
+		Packages:   []patchwatch.FindingPackage{{Name: "libssl3", Installed: "3.0.1-1", Fixed: "3.0.2-1", Source: "openssl", Via: "binary map"}, {Name: "openssl"}},
+		Command:    "sudo apt-get install --only-upgrade libssl3",
+		RebootHint: true, RunningKernel: true, FirstSeen: t0.Add(time.Hour), Deadline: t0.Add(48 * time.Hour), Overdue: true,
+		Silenced: &patchwatch.Silence{ID: "s1", Target: "advisory", Value: "DSA-5000-1", Scope: "host", ScopeValue: "vm1", Reason: "accepted", Expires: t0, CreatedAt: t0},
+		KEV:      []patchwatch.KEVEntry{{CVE: "CVE-2026-1", Name: "OpenSSL", DateAdded: "2026-11-01", DueDate: "2026-11-22", Ransomware: "Known"}},
+		Notes:    []string{"note"}}
+}
+
 // TestRecordCodecRoundTrip: every field of both records survives the
 // binary form, as it survives JSON; a field added to either type without
 // the codec fails here.
@@ -65,6 +79,33 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 		data, _ := json.Marshal(rec)
 		if err := decodeHostRecord(data, &got); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("JSON host record: %v\n got %+v\nwant %+v", err, got, want)
+		}
+	}
+	if n := reflect.TypeFor[patchwatch.Finding]().NumField(); n != 24 {
+		t.Fatalf("Finding has %d fields: encode the new ones in recordcodec.go", n)
+	}
+	if n := reflect.TypeFor[patchwatch.FindingPackage]().NumField(); n != 5 {
+		t.Fatalf("FindingPackage has %d fields: encode the new ones in recordcodec.go", n)
+	}
+	if n := reflect.TypeFor[patchwatch.KEVEntry]().NumField(); n != 5 {
+		t.Fatalf("KEVEntry has %d fields: encode the new ones in recordcodec.go", n)
+	}
+	for _, f := range []patchwatch.Finding{fullFinding(), {Host: "h", Advisory: "a", Severity: patchwatch.SeverityLow, Urgency: patchwatch.UrgencyLow}} {
+		var got, want patchwatch.Finding
+		data, err := encodeFinding(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeFinding(data, &got); err != nil {
+			t.Fatal(err)
+		}
+		viaJSON(f, &want)
+		if !reflect.DeepEqual(got, want) && !reflect.DeepEqual(got, f) {
+			t.Fatalf("finding:\n got %+v\nwant %+v", got, want)
+		}
+		js, _ := json.Marshal(f)
+		if err := decodeFinding(js, &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("JSON finding: %v\n got %+v\nwant %+v", err, got, want)
 		}
 	}
 	t0 := time.Date(2026, 11, 30, 8, 15, 0, 0, time.UTC)
@@ -106,6 +147,10 @@ func FuzzDecodeHostRecord(f *testing.F) {
 	f.Add(encodeHostRecord(&full))
 	fr := patchwatch.FindingRecord{Host: "h", Advisory: "a", FirstSeen: time.Unix(1, 0)}
 	f.Add(encodeFindingRecord(&fr))
+	ff := fullFinding()
+	if data, err := encodeFinding(&ff); err == nil {
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 0 && data[0] == '{' {
 			return // JSON: goccy's own
@@ -120,6 +165,14 @@ func FuzzDecodeHostRecord(f *testing.F) {
 		}
 		var fr patchwatch.FindingRecord
 		_ = decodeFindingRecord(data, &fr)
+		var fd patchwatch.Finding
+		if decodeFinding(data, &fd) == nil {
+			again, err := encodeFinding(&fd)
+			var back patchwatch.Finding
+			if err != nil || decodeFinding(again, &back) != nil || !reflect.DeepEqual(back, fd) {
+				t.Fatalf("finding round trip of %x: %v", data, err)
+			}
+		}
 	})
 }
 
@@ -156,24 +209,34 @@ func TestMigrateToSchema7(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantDetails, err := s.HostFindings(ctx, "vm0042")
+	if err != nil || len(wantDetails) != 1 {
+		t.Fatalf("%d details, %v", len(wantDetails), err)
+	}
 	wantFindings, err := s.FindingRecords(ctx, "")
 	if err != nil || len(wantFindings) != hosts {
 		t.Fatalf("%d finding records, %v", len(wantFindings), err)
 	}
 	// Back to schema 6: every record as JSON.
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings} {
+		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings, bucketFindingDetails} {
 			b := tx.Bucket(bucket)
 			var keys, values [][]byte
 			err := b.ForEach(func(k, v []byte) error {
 				var data []byte
 				var err error
-				if string(bucket) == string(bucketHostRecords) {
+				switch string(bucket) {
+				case string(bucketHostRecords):
 					var r patchwatch.HostRecord
 					if err = decodeHostRecord(v, &r); err == nil {
 						data, err = json.Marshal(r)
 					}
-				} else {
+				case string(bucketFindingDetails):
+					var f patchwatch.Finding
+					if err = decodeFinding(v, &f); err == nil {
+						data, err = json.Marshal(f)
+					}
+				default:
 					var r patchwatch.FindingRecord
 					if err = decodeFindingRecord(v, &r); err == nil {
 						data, err = json.Marshal(r)
@@ -206,7 +269,7 @@ func TestMigrateToSchema7(t *testing.T) {
 		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != SchemaVersion {
 			t.Errorf("schema %x", v)
 		}
-		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings} {
+		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings, bucketFindingDetails} {
 			n := 0
 			_ = tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 				n++
@@ -231,5 +294,9 @@ func TestMigrateToSchema7(t *testing.T) {
 	gotFindings, err := s.FindingRecords(ctx, "")
 	if err != nil || !reflect.DeepEqual(gotFindings, wantFindings) {
 		t.Fatalf("finding records after the migration differ: %v", err)
+	}
+	gotDetails, err := s.HostFindings(ctx, "vm0042")
+	if err != nil || !reflect.DeepEqual(gotDetails, wantDetails) {
+		t.Fatalf("finding details after the migration: %v\n got %+v\nwant %+v", err, gotDetails, wantDetails)
 	}
 }

@@ -131,8 +131,8 @@ func checkSchema(tx *bolt.Tx) error {
 // (host_tokens, enrollments), built from the live host tokens
 // (migrateEnrollments), and the binary map (binary_sources,
 // source_binaries), filled from the stored hosts and advisories
-// (binarymap.go). Version 7 re-encodes the host records and finding
-// records in their binary form (recordcodec.go).
+// (binarymap.go). Version 7 re-encodes the host records, finding details
+// and finding records in their binary form (recordcodec.go).
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -51,11 +52,17 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 	if q.remote == nil && q.format == "json" {
 		// The whole fleet's findings stream out as they are read.
 		out := bufio.NewWriterSize(env.Stdout, 64<<10)
-		list := jsonarray.New(out)
-		if _, err := q.svc.EachOutstanding(ctx, flt, service.Page{}, func(f *patchwatch.Finding) error { return list.Add(f) }); err != nil {
-			return err
+		// Encoded on every core (a copy each: encoding happens later),
+		// written in order.
+		list := jsonarray.NewParallel(out, runtime.GOMAXPROCS(0))
+		_, err := q.svc.EachOutstanding(ctx, flt, service.Page{}, func(f *patchwatch.Finding) error {
+			c := *f
+			return list.Add(&c)
+		})
+		if cerr := list.Close(); err == nil {
+			err = cerr
 		}
-		if err := list.Close(); err != nil {
+		if err != nil {
 			return err
 		}
 		if err := out.Flush(); err != nil {

@@ -1,0 +1,4 @@
+package jsonarray
+
+// Indent exposes indent to the tests.
+var Indent = indent
