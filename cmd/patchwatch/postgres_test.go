@@ -17,13 +17,20 @@ import (
 
 func writePostgresConfig(t *testing.T, dsn string) string {
 	t.Helper()
+	return writePostgresConfigWith(t, dsn, "")
+}
+
+// writePostgresConfigWith writes a config selecting the PostgreSQL store
+// at dsn, followed by extra YAML.
+func writePostgresConfigWith(t *testing.T, dsn, extra string) string {
+	t.Helper()
 	dir := t.TempDir()
 	dsnFile := filepath.Join(dir, "dsn")
 	if err := os.WriteFile(dsnFile, []byte(dsn+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "patchwatch.yaml")
-	cfg := "store:\n  driver: postgres\n  dsn_file: " + dsnFile + "\n  max_conns: 2\n"
+	cfg := "store:\n  driver: postgres\n  dsn_file: " + dsnFile + "\n  max_conns: 2\n" + extra
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
