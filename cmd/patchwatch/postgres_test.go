@@ -15,14 +15,14 @@ import (
 	"github.com/patchwatch/patchwatch/store/postgres/pgtest"
 )
 
-func writePostgresConfig(t *testing.T, dsn string) string {
+func writePostgresConfig(t testing.TB, dsn string) string {
 	t.Helper()
 	return writePostgresConfigWith(t, dsn, "")
 }
 
 // writePostgresConfigWith writes a config selecting the PostgreSQL store
 // at dsn, followed by extra YAML.
-func writePostgresConfigWith(t *testing.T, dsn, extra string) string {
+func writePostgresConfigWith(t testing.TB, dsn, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	dsnFile := filepath.Join(dir, "dsn")
