@@ -60,10 +60,14 @@ type Notify struct {
 	// Interval is how often the notifier runs and the outbox is worked.
 	Interval time.Duration `yaml:"interval"`
 	// MaxAttempts ends retries; RatePerMinute limits each channel.
-	MaxAttempts   int                `yaml:"max_attempts"`
-	RatePerMinute int                `yaml:"rate_per_minute"`
-	Admins        Contact            `yaml:"admins"`
-	Owners        map[string]Contact `yaml:"owners"`
+	MaxAttempts   int `yaml:"max_attempts"`
+	RatePerMinute int `yaml:"rate_per_minute"`
+	// ClaimLease is how long a replica's claim on a delivery lasts on
+	// PostgreSQL: a delivery claimed by a replica that died goes out
+	// from another after it. It must outlast the longest send.
+	ClaimLease time.Duration      `yaml:"claim_lease"`
+	Admins     Contact            `yaml:"admins"`
+	Owners     map[string]Contact `yaml:"owners"`
 	// Projects maps a project to a Slack channel.
 	Projects  map[string]string `yaml:"projects"`
 	Templates map[string]string `yaml:"templates"`
@@ -250,6 +254,7 @@ func Default() Config {
 			Interval:      30 * time.Second,
 			MaxAttempts:   10,
 			RatePerMinute: 60,
+			ClaimLease:    5 * time.Minute,
 			Email:         Email{Port: 587, TLS: "starttls"},
 		},
 		Server: Server{
@@ -389,6 +394,9 @@ func (c *Config) Validate() error {
 	if n := c.Notify; n.Enabled {
 		if n.GroupWait <= 0 || n.Interval <= 0 || n.MaxAttempts < 1 || n.RatePerMinute < 1 {
 			errs = append(errs, errors.New("notify.group_wait, interval, max_attempts, rate_per_minute: must be positive"))
+		}
+		if n.ClaimLease < time.Second {
+			errs = append(errs, errors.New("notify.claim_lease: must be at least 1s"))
 		}
 		for key, v := range map[string]string{"notify.owner_digest": n.OwnerDigest, "notify.admin_digest": n.AdminDigest} {
 			if v != "daily" && v != "weekly" && v != "off" && v != "" {

@@ -89,6 +89,10 @@ type Config struct {
 	// each channel's sends.
 	MaxAttempts   int
 	RatePerMinute int
+	// ClaimLease is how long a claim on a delivery lasts in an outbox
+	// shared by several processes (a Claimer); 0 means DefaultClaimLease.
+	// It must outlast the longest send.
+	ClaimLease time.Duration
 	// Templates override the embedded ones, by name (owner.txt, owner.html,
 	// admin.txt, admin.html).
 	Templates map[string]string
@@ -159,6 +163,9 @@ func New(cfg Config, st Store, fleet Fleet, senders map[string]Sender, log *slog
 	}
 	if cfg.RatePerMinute == 0 {
 		cfg.RatePerMinute = 60
+	}
+	if cfg.ClaimLease == 0 {
+		cfg.ClaimLease = DefaultClaimLease
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -63,7 +63,7 @@ func helpTable() map[string]helpEntry {
 		"host remove": {
 			usage:    []string{"patchwatch host remove NAME"},
 			about:    "Forget a host, its findings and its tokens.",
-			examples: []string{"patchwatch host remove old-vm"},
+			examples: []string{"patchwatch host remove old-vm", "patchwatch host remove old-vm --config /etc/patchwatch/patchwatch.yaml   # store: postgres"},
 		},
 		"hosts": {
 			usage:    []string{"patchwatch hosts [--owner EMAIL] [--reboot-required] [--checks] [--format table|json]"},
@@ -124,6 +124,7 @@ func helpTable() map[string]helpEntry {
 			examples: []string{
 				"patchwatch token create --kind admin > admin.token",
 				"patchwatch token create --kind enroll --owner alice@example.org --project research --expires 720h",
+				"patchwatch token create --kind admin --config /etc/patchwatch/patchwatch.yaml   # store: postgres, beside the running serve",
 			},
 		},
 		"token list":   {usage: []string{"patchwatch token list [--format table|json]"}, examples: []string{"patchwatch token list"}},

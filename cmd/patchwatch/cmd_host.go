@@ -137,7 +137,7 @@ func readInventoryFile(path string) ([]byte, error) {
 }
 
 func putHost(ctx context.Context, env *Env, db, configPath string, h patchwatch.Host) error {
-	s, err := openStore(db, false)
+	s, err := openCLIStore(ctx, env, db, configPath, false)
 	if err != nil {
 		return err
 	}
@@ -323,13 +323,14 @@ func writeHosts(w io.Writer, format string, rows []service.HostSummary) error {
 func runHostRemove(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "host remove")
 	db := dbFlag(env, fs)
+	configPath := configFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError("usage: patchwatch host remove NAME")
 	}
-	s, err := openStore(*db, false)
+	s, err := openCLIStore(ctx, env, *db, *configPath, false)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	db := dbFlag(env, fs)
 	quiet := fs.Bool("quiet", false, "print only the rejections and the summary: no catalog lines, no progress")
 	verbose := fs.Bool("verbose", false, "print one line per record: new, updated, unchanged, stale or skipped")
-	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules)")
+	configPath := fs.String("config", "", "YAML configuration `file` (urgency rules; store: postgres stores there)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if *quiet && *verbose {
 		return usageError("--quiet and --verbose exclude each other")
 	}
-	s, err := openStore(*db, false)
+	s, err := openCLIStore(ctx, env, *db, *configPath, false)
 	if err != nil {
 		return err
 	}

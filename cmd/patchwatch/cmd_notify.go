@@ -13,11 +13,10 @@ import (
 	"github.com/patchwatch/patchwatch/config"
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/redact"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // notifyEnv opens the database and builds the notifier from --config.
-func notifyEnv(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, readOnly bool) (*store.Store, *notify.Notifier, config.Config, error) {
+func notifyEnv(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, readOnly bool) (cliStore, *notify.Notifier, config.Config, error) {
 	db := dbFlag(env, fs)
 	configPath := fs.String("config", "", "YAML configuration `file` (notify section)")
 	if err := parseFlags(fs, args); err != nil {
@@ -29,7 +28,12 @@ func notifyEnv(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, r
 	if err != nil {
 		return nil, nil, cfg, err
 	}
-	s, err := openStore(cfg.DB, readOnly)
+	var s cliStore
+	if cfg.Store.Postgres() {
+		s, err = openCLIPostgres(ctx, env, cfg)
+	} else {
+		s, err = openStore(cfg.DB, readOnly)
+	}
 	if err != nil {
 		return nil, nil, cfg, err
 	}

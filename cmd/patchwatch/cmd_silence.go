@@ -12,7 +12,6 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 func runSilence(ctx context.Context, env *Env, args []string) error {
@@ -84,7 +83,7 @@ func runSilenceAdd(ctx context.Context, env *Env, args []string) error {
 		if s, err = req.Silence(env.now()); err != nil {
 			return &ExitError{Code: ExitUsage, Err: err}
 		}
-		st, err := openStore(*tf.db, false)
+		st, err := openCLIStore(ctx, env, *tf.db, *tf.config, false)
 		if err != nil {
 			return err
 		}
@@ -147,5 +146,5 @@ func runSilenceList(ctx context.Context, env *Env, args []string) error {
 
 func runSilenceRemove(ctx context.Context, env *Env, args []string) error {
 	return runRemoveByID(ctx, env, args, "silence remove", "remove the silence through the API at this `URL`",
-		"/api/v1/silences/", "removed", func(ctx context.Context, s *store.Store, id string) error { return s.DeleteSilence(ctx, id) })
+		"/api/v1/silences/", "removed", func(ctx context.Context, s cliStore, id string) error { return s.DeleteSilence(ctx, id) })
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 func runToken(ctx context.Context, env *Env, args []string) error {
@@ -35,6 +34,9 @@ func runToken(ctx context.Context, env *Env, args []string) error {
 // the API with an admin token.
 type tokenFlags struct {
 	db, server, token, tokenFile, caFile *string
+	// config selects the database: a store: postgres config works on the
+	// database running serve replicas share.
+	config *string
 }
 
 func addTokenFlags(env *Env, name string) (*flag.FlagSet, *tokenFlags) {
@@ -51,6 +53,7 @@ func addRemoteFlags(env *Env, name, serverHelp string) (*flag.FlagSet, *tokenFla
 		token:     fs.String("token", "", "API token for --server (or --token-file, or $PATCHWATCH_TOKEN)"),
 		tokenFile: fs.String("token-file", "", "`file` holding the API token for --server"),
 		caFile:    fs.String("ca-file", "", "PEM `file` of a CA to trust for --server"),
+		config:    configFlag(fs),
 	}
 	return fs, tf
 }
@@ -79,7 +82,7 @@ func runTokenCreate(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	} else {
-		s, err := openStore(*tf.db, false)
+		s, err := openCLIStore(ctx, env, *tf.db, *tf.config, false)
 		if err != nil {
 			return err
 		}
@@ -112,7 +115,7 @@ func runTokenList(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	} else {
-		s, err := openStore(*tf.db, true)
+		s, err := openCLIStore(ctx, env, *tf.db, *tf.config, true)
 		if err != nil {
 			return err
 		}
@@ -147,13 +150,13 @@ func runTokenList(ctx context.Context, env *Env, args []string) error {
 
 func runTokenRevoke(ctx context.Context, env *Env, args []string) error {
 	return runRemoveByID(ctx, env, args, "token revoke", "manage tokens through the API at this `URL` (needs an admin token)",
-		"/api/v1/tokens/", "revoked", func(ctx context.Context, s *store.Store, id string) error { return s.RevokeToken(ctx, id) })
+		"/api/v1/tokens/", "revoked", func(ctx context.Context, s cliStore, id string) error { return s.RevokeToken(ctx, id) })
 }
 
 // runRemoveByID removes one thing named by its ID, locally or through the
 // API's DELETE prefix+ID.
 func runRemoveByID(ctx context.Context, env *Env, args []string, name, serverHelp, apiPrefix, done string,
-	local func(context.Context, *store.Store, string) error) error {
+	local func(context.Context, cliStore, string) error) error {
 	fs, tf := addRemoteFlags(env, name, serverHelp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -172,7 +175,7 @@ func runRemoveByID(ctx context.Context, env *Env, args []string, name, serverHel
 			return err
 		}
 	} else {
-		s, err := openStore(*tf.db, false)
+		s, err := openCLIStore(ctx, env, *tf.db, *tf.config, false)
 		if err != nil {
 			return err
 		}

@@ -83,11 +83,14 @@ func cpuSeconds() float64 {
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
-func cli(b *testing.B, db string, args ...string) int64 {
+// cliOn runs a CLI command with the flags that select its database
+// (--db PATH, or --config FILE of a PostgreSQL store) and returns the
+// bytes it printed.
+func cliOn(b *testing.B, database []string, args ...string) int64 {
 	b.Helper()
 	out := &countingWriter{}
 	env := &Env{Stdout: out, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: func() time.Time { return benchNow }}
-	if err := Run(context.Background(), env, append(args, "--db", db)); err != nil {
+	if err := Run(context.Background(), env, append(args, database...)); err != nil {
 		if exit, ok := errors.AsType[*ExitError](err); !ok || exit.Code != ExitFindings {
 			b.Fatalf("%v: %v", args, err)
 		}
@@ -103,7 +106,7 @@ func BenchmarkFleet(b *testing.B) {
 
 // loadFleet upserts the full history and bulk-loads hosts 0 to n-1, 500
 // per transaction, through the real store and service code.
-func loadFleet(b *testing.B, st *store.Store, svc *service.Service, gen *fleetgen.Fleet, n int) {
+func loadFleet(b *testing.B, st cliStore, svc *service.Service, gen *fleetgen.Fleet, n int) {
 	b.Helper()
 	ctx := context.Background()
 	for start := 0; start < len(gen.Advisories); start += 1000 {
@@ -125,14 +128,25 @@ func loadFleet(b *testing.B, st *store.Store, svc *service.Service, gen *fleetge
 }
 
 func benchFleet(b *testing.B, n int) {
-	ctx := context.Background()
-	gen := fleetgen.New()
-	dir := b.TempDir()
-	db := filepath.Join(dir, "pw.db")
+	db := filepath.Join(b.TempDir(), "pw.db")
 	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	fleetSteps(b, st, n, func() {
+		if fi, err := os.Stat(db); err == nil {
+			fmt.Fprintf(os.Stderr, "database: %d MB, %.1f KB per host\n", fi.Size()>>20, float64(fi.Size())/1024/float64(n+1000))
+		}
+	}, "--db", db)
+}
+
+// fleetSteps loads n hosts into st and runs the fleet benchmark's steps on
+// it; once the in-process steps are done it closes st and calls closed
+// (to report the database's size), then runs the CLI steps against the
+// database the flags in database select. bbolt and PostgreSQL share it.
+func fleetSteps(b *testing.B, st cliStore, n int, closed func(), database ...string) {
+	ctx := context.Background()
+	gen := fleetgen.New()
 	clock := func() time.Time { return benchNow }
 	svc := service.New(st, patchwatch.DefaultUrgencyRules(), clock)
 	svc.SetLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))
@@ -211,17 +225,17 @@ func benchFleet(b *testing.B, n int) {
 	if err := st.Close(); err != nil {
 		b.Fatal(err)
 	}
-	if fi, err := os.Stat(db); err == nil {
-		fmt.Fprintf(os.Stderr, "database: %d MB, %.1f KB per host\n", fi.Size()>>20, float64(fi.Size())/1024/float64(n+1000))
-	}
-	step(b, "cli-hosts-json", func(b *testing.B) { b.ReportMetric(float64(cli(b, db, "hosts", "--format", "json")), "bytes") })
+	closed()
+	step(b, "cli-hosts-json", func(b *testing.B) { b.ReportMetric(float64(cliOn(b, database, "hosts", "--format", "json")), "bytes") })
 	step(b, "cli-outstanding-json", func(b *testing.B) {
-		b.ReportMetric(float64(cli(b, db, "outstanding", "--format", "json")), "bytes")
+		b.ReportMetric(float64(cliOn(b, database, "outstanding", "--format", "json")), "bytes")
 	})
 	step(b, "cli-outstanding-owner", func(b *testing.B) {
-		b.ReportMetric(float64(cli(b, db, "outstanding", "--owner", gen.Owner(7), "--format", "json")), "bytes")
+		b.ReportMetric(float64(cliOn(b, database, "outstanding", "--owner", gen.Owner(7), "--format", "json")), "bytes")
 	})
-	step(b, "cli-digest-admin", func(b *testing.B) { b.ReportMetric(float64(cli(b, db, "digest", "--admin", "--dry-run")), "bytes") })
+	step(b, "cli-digest-admin", func(b *testing.B) {
+		b.ReportMetric(float64(cliOn(b, database, "digest", "--admin", "--dry-run")), "bytes")
+	})
 }
 
 // lowerBound does, for every distinct (release, package, version) tuple of

@@ -104,7 +104,7 @@ func buildNotifier(cfg config.Config, s notifyStore, svc *service.Service, log *
 		MinUrgency: n.MinUrgency, GroupWait: n.GroupWait, Reminders: reminders, NotifyResolved: n.NotifyResolved,
 		OwnerDigest: offIfOff(n.OwnerDigest), AdminDigest: offIfOff(n.AdminDigest), DigestHour: n.DigestHour,
 		Owners: owners, Projects: n.Projects, Admins: notify.Contact(n.Admins),
-		MaxAttempts: n.MaxAttempts, RatePerMinute: n.RatePerMinute, Templates: n.Templates,
+		MaxAttempts: n.MaxAttempts, RatePerMinute: n.RatePerMinute, ClaimLease: n.ClaimLease, Templates: n.Templates,
 		ConsoleURL: n.ConsoleURL, LoginLink: loginLinks(n, s, clock),
 	}, s, svc, senders, log, clock)
 }

@@ -15,7 +15,14 @@ import (
 	"github.com/patchwatch/patchwatch/store/postgres/pgtest"
 )
 
-func writePostgresConfig(t *testing.T, dsn string) string {
+func writePostgresConfig(t testing.TB, dsn string) string {
+	t.Helper()
+	return writePostgresConfigWith(t, dsn, "")
+}
+
+// writePostgresConfigWith writes a config selecting the PostgreSQL store
+// at dsn, followed by extra YAML.
+func writePostgresConfigWith(t testing.TB, dsn, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	dsnFile := filepath.Join(dir, "dsn")
@@ -23,7 +30,7 @@ func writePostgresConfig(t *testing.T, dsn string) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "patchwatch.yaml")
-	cfg := "store:\n  driver: postgres\n  dsn_file: " + dsnFile + "\n  max_conns: 2\n"
+	cfg := "store:\n  driver: postgres\n  dsn_file: " + dsnFile + "\n  max_conns: 2\n" + extra
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,9 @@ func (r *replica) waitLog(t *testing.T, s string, n int, within time.Duration) {
 	}
 }
 
-func startReplica(t *testing.T, bin, dir, dsnFile string, i int) *replica {
+// startReplica starts replica i of serve on the database in dsnFile, with
+// extra YAML appended to its config, and waits until its API listens.
+func startReplica(t *testing.T, bin, dir, dsnFile string, i int, extra string) *replica {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,8 +60,8 @@ func startReplica(t *testing.T, bin, dir, dsnFile string, i int) *replica {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := fmt.Sprintf("db: %s\nlog_level: info\nstore:\n  driver: postgres\n  dsn_file: %s\nserver:\n  listen: %s\n  report_interval: 1ns\n  report_burst: 1000\nfeeds:\n  usn: {enabled: false}\n  debian: {enabled: false}\n  kev: {enabled: false}\n  rhsa: {enabled: false}\n  almalinux: {enabled: false}\n  rocky: {enabled: false}\n",
-		filepath.Join(dir, "unused.db"), dsnFile, addr)
+	cfg := fmt.Sprintf("db: %s\nlog_level: info\nstore:\n  driver: postgres\n  dsn_file: %s\nserver:\n  listen: %s\n  report_interval: 1ns\n  report_burst: 1000\nfeeds:\n  usn: {enabled: false}\n  debian: {enabled: false}\n  kev: {enabled: false}\n  rhsa: {enabled: false}\n  almalinux: {enabled: false}\n  rocky: {enabled: false}\n%s",
+		filepath.Join(dir, "unused.db"), dsnFile, addr, extra)
 	path := filepath.Join(dir, fmt.Sprintf("replica%d.yaml", i))
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -82,6 +84,23 @@ func startReplica(t *testing.T, bin, dir, dsnFile string, i int) *replica {
 	return r
 }
 
+// buildReplica builds the patchwatch binary into dir and writes the DSN
+// file its replicas read.
+func buildReplica(t *testing.T, dir, dsn string) (bin, dsnFile string) {
+	t.Helper()
+	bin = filepath.Join(dir, "patchwatch")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dsnFile = filepath.Join(dir, "dsn")
+	if err := os.WriteFile(dsnFile, []byte(dsn), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return bin, dsnFile
+}
+
 // TestTwoReplicasPostgres runs two real serve processes on one database:
 // reports to either are stored, one replica leads the poller and the
 // notifier, and when it is killed (-9) the other takes over within a
@@ -92,17 +111,9 @@ func TestTwoReplicasPostgres(t *testing.T) {
 	}
 	dsn := pgtest.DSN(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "patchwatch")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	dsnFile := filepath.Join(dir, "dsn")
-	os.WriteFile(dsnFile, []byte(dsn), 0o600)
-
-	a := startReplica(t, bin, dir, dsnFile, 1)
-	b := startReplica(t, bin, dir, dsnFile, 2)
+	bin, dsnFile := buildReplica(t, dir, dsn)
+	a := startReplica(t, bin, dir, dsnFile, 1, "")
+	b := startReplica(t, bin, dir, dsnFile, 2, "")
 	// The first to start leads both; the other waits.
 	a.waitLog(t, "leader lock taken", 2, 60*time.Second)
 	if n := b.logged("leader lock taken"); n != 0 {

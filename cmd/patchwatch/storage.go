@@ -57,6 +57,8 @@ type notifyStore interface {
 var (
 	_ serveStore = (*store.Store)(nil)
 	_ serveStore = (*postgres.Store)(nil)
+	// Replicas claim the outbox's deliveries; bbolt's one process reads it.
+	_ notify.Claimer = (*postgres.Store)(nil)
 )
 
 // openServeStore opens the database cfg.Store selects, migrating it.

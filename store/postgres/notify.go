@@ -149,33 +149,36 @@ func (s *Store) DeleteDelivery(ctx context.Context, id string) error {
 	return nil
 }
 
-// ClaimDeliveries marks up to limit deliveries due at now, that no one is
-// sending, as being sent (SendingAt = now) and returns them. Rows another
-// replica is claiming at the same moment are skipped (FOR UPDATE SKIP
-// LOCKED), and a claimed row is not due again until its outcome is
-// stored, so no delivery goes out twice; one found claimed after a crash
-// is the sender's to resend, as with store.Store.
-func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]patchwatch.Delivery, error) {
+// ClaimDeliveries claims up to limit deliveries due at now, not failed,
+// on no channel in skipChannels and held by no live claim, until
+// now+lease, and returns them as stored. Rows another replica is claiming
+// at the same moment are skipped (FOR UPDATE SKIP LOCKED), and a claimed
+// row is not claimed again until ReleaseDelivery or DeleteDelivery ends
+// the claim or the lease runs out, so two replicas never send one
+// delivery at once. A delivery returned with SendingAt set was being sent
+// by a claimer whose lease lapsed (it died, or was cut off mid-send).
+func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, skipChannels []string, limit int) ([]patchwatch.Delivery, error) {
+	if skipChannels == nil {
+		skipChannels = []string{} // = ANY(NULL) would match no row
+	}
 	var out []patchwatch.Delivery
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, data FROM outbox
-			WHERE NOT failed AND next_at <= $1 AND NOT (data ? 'sending_at')
-			ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+			WHERE NOT failed AND next_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+				AND NOT (data->>'channel' = ANY($3))
+			ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit, skipChannels)
 		if err != nil {
 			return err
 		}
 		due, err := collectJSON[patchwatch.Delivery](rows, "delivery")
-		if err != nil {
+		if err != nil || len(due) == 0 {
 			return err
 		}
-		b := &pgx.Batch{}
-		for i := range due {
-			due[i].SendingAt = now
-			if err := queueDelivery(b, due[i]); err != nil {
-				return err
-			}
+		ids := make([]string, len(due))
+		for i, d := range due {
+			ids[i] = d.ID
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET claimed_until = $1 WHERE id = ANY($2)`, now.Add(lease), ids); err != nil {
 			return err
 		}
 		out = due
@@ -185,4 +188,20 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int) (
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// ReleaseDelivery stores a claimed delivery's outcome (a retry later, a
+// final failure, or unchanged when it was not sent) and ends its claim.
+// PutDelivery, by contrast, keeps a claim: the claimer records there that
+// a send started.
+func (s *Store) ReleaseDelivery(ctx context.Context, d patchwatch.Delivery) error {
+	b := &pgx.Batch{}
+	if err := queueDelivery(b, d); err != nil {
+		return err
+	}
+	b.Queue(`UPDATE outbox SET claimed_until = NULL WHERE id = $1`, d.ID)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("release delivery %s: %w", d.ID, err)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store/postgres/pgtest"
 )
@@ -80,16 +81,19 @@ func TestReplicasShareIntake(t *testing.T) {
 }
 
 // TestClaimDeliveriesOnce: two replicas working one outbox claim every
-// due delivery exactly once.
+// due delivery exactly once; a claim holds until it is released or its
+// lease lapses, when another replica may claim the delivery again.
 func TestClaimDeliveriesOnce(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
 	a, b := pgtest.OpenDSN(t, dsn), pgtest.OpenDSN(t, dsn)
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	const n = 120
+	const n, lease = 120, time.Minute
 	for i := range n {
 		d := patchwatch.Delivery{ID: fmt.Sprintf("d%03d", i), Kind: "alert", Channel: "email", Target: "ops@example.org", CreatedAt: now, NextAt: now}
 		switch i % 10 {
+		case 7:
+			d.Channel, d.Target = "slack", "#ops"
 		case 8:
 			d.NextAt = now.Add(time.Hour) // not due
 		case 9:
@@ -102,12 +106,10 @@ func TestClaimDeliveriesOnce(t *testing.T) {
 	var mu sync.Mutex
 	claimed := map[string]int{}
 	var wg sync.WaitGroup
-	for _, s := range []interface {
-		ClaimDeliveries(context.Context, time.Time, int) ([]patchwatch.Delivery, error)
-	}{a, b, a, b} {
+	for _, s := range []notify.Claimer{a, b, a, b} {
 		wg.Go(func() {
 			for {
-				ds, err := s.ClaimDeliveries(ctx, now, 7)
+				ds, err := s.ClaimDeliveries(ctx, now, lease, []string{"slack"}, 7)
 				if err != nil {
 					t.Error(err)
 					return
@@ -118,8 +120,8 @@ func TestClaimDeliveriesOnce(t *testing.T) {
 				mu.Lock()
 				for _, d := range ds {
 					claimed[d.ID]++
-					if !d.SendingAt.Equal(now) {
-						t.Errorf("%s claimed without SendingAt", d.ID)
+					if d.Channel == "slack" {
+						t.Errorf("%s claimed on a skipped channel", d.ID)
 					}
 				}
 				mu.Unlock()
@@ -127,24 +129,51 @@ func TestClaimDeliveriesOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(claimed) != n*8/10 {
-		t.Fatalf("%d deliveries claimed, want %d", len(claimed), n*8/10)
+	if len(claimed) != n*7/10 {
+		t.Fatalf("%d deliveries claimed, want %d", len(claimed), n*7/10)
 	}
 	for id, c := range claimed {
 		if c != 1 {
 			t.Fatalf("%s claimed %d times", id, c)
 		}
 	}
-	// A claimed delivery whose outcome is stored (SendingAt cleared, a
-	// retry later) is due again then.
-	ds, _ := a.Deliveries(ctx)
-	d := ds[0]
-	d.SendingAt, d.NextAt, d.Attempts = time.Time{}, now.Add(time.Minute), 1
-	if err := b.PutDelivery(ctx, d); err != nil {
+	// Live claims hold: only the skipped channel's deliveries are left.
+	rest, err := b.ClaimDeliveries(ctx, now.Add(lease-time.Second), lease, nil, n)
+	if err != nil || len(rest) != n/10 || rest[0].Channel != "slack" {
+		t.Fatalf("claims before the lease ends: %d %v", len(rest), err)
+	}
+	// A released delivery (its outcome stored: a retry in a minute) is due
+	// again then; one deleted is gone.
+	d := rest[0]
+	d.NextAt, d.Attempts = now.Add(time.Minute), 1
+	if err := a.ReleaseDelivery(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	again, err := a.ClaimDeliveries(ctx, now.Add(time.Minute), 10)
-	if err != nil || len(again) != 1 || again[0].ID != d.ID {
-		t.Fatalf("reclaim %+v %v", again, err)
+	if err := a.DeleteDelivery(ctx, rest[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.ClaimDeliveries(ctx, now.Add(time.Minute), lease, []string{"email"}, 10)
+	if err != nil || len(again) != 1 || again[0].ID != d.ID || again[0].Attempts != 1 {
+		t.Fatalf("reclaim after release %+v %v", again, err)
+	}
+	// A claimer that died: once its lease lapsed, every delivery it held
+	// (a send it recorded as started among them) is claimed again, once.
+	started := rest[2]
+	started.SendingAt = now
+	if err := b.PutDelivery(ctx, started); err != nil {
+		t.Fatal(err)
+	}
+	after := now.Add(2*lease + time.Second) // past every claim above
+	stale, err := b.ClaimDeliveries(ctx, after, lease, nil, n)
+	if err != nil || len(stale) != n*7/10+n/10-1 {
+		t.Fatalf("%d deliveries reclaimed after the lease (%v), want %d", len(stale), err, n*7/10+n/10-1)
+	}
+	for _, s := range stale {
+		if s.ID == started.ID && !s.SendingAt.Equal(now) {
+			t.Fatalf("the interrupted send comes back without its SendingAt: %+v", s)
+		}
+	}
+	if more, err := a.ClaimDeliveries(ctx, after, lease, nil, n); err != nil || len(more) != 0 {
+		t.Fatalf("claimed twice after the lease: %d %v", len(more), err)
 	}
 }
