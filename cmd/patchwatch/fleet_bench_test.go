@@ -39,16 +39,16 @@ import (
 
 var benchNow = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 
-// peakRSS resets the process's high-water mark, runs fn and returns the
-// new mark in MB (0 where /proc/self/clear_refs cannot be written).
-func peakRSS(fn func()) float64 {
+// resetPeakRSS collects garbage and resets the process's high-water mark
+// (false where /proc/self/clear_refs cannot be written).
+func resetPeakRSS() bool {
 	runtime.GC()
 	debug.FreeOSMemory()
-	reset := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-	fn()
-	if !reset {
-		return 0
-	}
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// peakRSSMB returns the high-water mark in MB.
+func peakRSSMB() float64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
@@ -64,13 +64,23 @@ func peakRSS(fn func()) float64 {
 
 // step runs fn as a sub-benchmark of one iteration, reporting its peak
 // RSS and the CPU time it took (the shared machine's wall times vary with
-// its load; CPU seconds less so).
+// its load; CPU seconds less so). The forced collection before each run
+// (for a clean high-water mark) is outside both the timer and the CPU
+// figure.
 func step(b *testing.B, name string, fn func(b *testing.B)) {
 	b.Run(name, func(b *testing.B) {
-		for b.Loop() {
+		for range b.N {
+			b.StopTimer()
+			reset := resetPeakRSS()
 			before := cpuSeconds()
-			b.ReportMetric(peakRSS(func() { fn(b) }), "peak-RSS-MB")
+			b.StartTimer()
+			fn(b)
+			b.StopTimer()
 			b.ReportMetric(cpuSeconds()-before, "cpu-s")
+			if reset {
+				b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+			}
+			b.StartTimer()
 		}
 	})
 }
