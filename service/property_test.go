@@ -172,6 +172,18 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 			if len(all) != total {
 				t.Fatalf("step %d: fleet query lists %d findings, fresh match %d", step, len(all), total)
 			}
+			// The high and critical listings (through the urgency index)
+			// are the fleet's, filtered.
+			for _, floor := range []patchwatch.Urgency{patchwatch.UrgencyHigh, patchwatch.UrgencyCritical} {
+				got, err := svc.OutstandingAll(ctx, service.Filter{MinUrgency: floor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := slices.DeleteFunc(slices.Clone(all), func(f patchwatch.Finding) bool { return f.Urgency < floor })
+				if g, w := comparable(got), comparable(want); g != w {
+					t.Fatalf("step %d, urgency %s and up:\n%s\nfrom the fleet's listing\n%s", step, floor, g, w)
+				}
+			}
 		}
 	})
 }

@@ -152,8 +152,8 @@ func (v *view) key(b *patchwatch.FindingBrief, r *patchwatch.HostRecord) outKey 
 }
 
 // eachCandidate calls fn with the host records that may hold findings
-// passing the filter: one host, the hosts of one advisory, or the fleet
-// (of one owner).
+// passing the filter: one host, the hosts of one advisory, those with a
+// high or critical finding, or the fleet (of one owner).
 func (e *Service) eachCandidate(ctx context.Context, flt *Filter, fn func(*patchwatch.HostRecord) error) error {
 	switch {
 	case flt.Host != "":
@@ -170,35 +170,54 @@ func (e *Service) eachCandidate(ctx context.Context, flt *Filter, fn func(*patch
 		if err != nil {
 			return err
 		}
-		if len(hosts) > manyHosts {
-			// One walk of the records costs less than a read each.
-			affected := make(map[string]bool, len(hosts))
-			for _, name := range hosts {
-				affected[name] = true
-			}
-			return e.s.EachHostRecord(ctx, flt.Owner, "", func(r *patchwatch.HostRecord) error {
-				if !affected[r.Name] {
-					return nil
-				}
-				return fn(r)
-			})
+		return e.eachRecordOf(ctx, flt.Owner, hosts, fn)
+	case flt.Owner == "" && flt.MinUrgency >= patchwatch.UrgencyHigh:
+		// Time raises only low findings (to medium): a finding high or
+		// critical now was stored so, and the urgency index has its host.
+		var urgencies []patchwatch.Urgency
+		for u := flt.MinUrgency; u <= patchwatch.UrgencyCritical; u++ {
+			urgencies = append(urgencies, u)
 		}
-		for _, name := range hosts {
-			r, err := e.s.HostRecord(ctx, name)
-			if errors.Is(err, store.ErrNotFound) {
-				continue // removed since
-			}
-			if err != nil {
-				return err
-			}
-			if err := fn(&r); err != nil {
-				return err
-			}
+		hosts, err := e.s.HostsWithUrgency(ctx, urgencies)
+		if err != nil {
+			return err
 		}
-		return nil
+		return e.eachRecordOf(ctx, "", hosts, fn)
 	default:
 		return e.s.EachHostRecord(ctx, flt.Owner, "", fn)
 	}
+}
+
+// eachRecordOf calls fn with the records of the named hosts (of owner,
+// when set), in name order: one read each, or one walk of the records
+// when there are many.
+func (e *Service) eachRecordOf(ctx context.Context, owner string, hosts []string, fn func(*patchwatch.HostRecord) error) error {
+	if len(hosts) > manyHosts {
+		// One walk of the records costs less than a read each.
+		affected := make(map[string]bool, len(hosts))
+		for _, name := range hosts {
+			affected[name] = true
+		}
+		return e.s.EachHostRecord(ctx, owner, "", func(r *patchwatch.HostRecord) error {
+			if !affected[r.Name] {
+				return nil
+			}
+			return fn(r)
+		})
+	}
+	for _, name := range hosts {
+		r, err := e.s.HostRecord(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // removed since
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // eachDetail reads the details of the listed findings a chunk at a time

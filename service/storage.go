@@ -74,6 +74,9 @@ type ReadModel interface {
 	EachHostRecord(ctx context.Context, owner, after string, fn func(*patchwatch.HostRecord) error) error
 	// HostsWithAdvisory returns the hosts with an open finding of id.
 	HostsWithAdvisory(ctx context.Context, id string) ([]string, error)
+	// HostsWithUrgency returns, in name order, the hosts with an open
+	// finding whose stored urgency is one of urgencies.
+	HostsWithUrgency(ctx context.Context, urgencies []patchwatch.Urgency) ([]string, error)
 	// FindingDetails returns the named open findings in the order asked,
 	// leaving out those resolved since.
 	FindingDetails(ctx context.Context, keys []store.HostAdvisory) ([]patchwatch.Finding, error)

@@ -95,6 +95,9 @@ func putReadModelTx(tx *bolt.Tx, h *patchwatch.Host, findings []patchwatch.Findi
 	if err := tx.Bucket(bucketOwnerIndex).Put(ownerKey(h.Owner, h.Name), nil); err != nil {
 		return err
 	}
+	if err := indexUrgenciesTx(tx, h.Name, prev, &rec); err != nil {
+		return err
+	}
 	return recs.Put([]byte(h.Name), encodeHostRecord(&rec))
 }
 
@@ -113,6 +116,9 @@ func removeReadModelTx(tx *bolt.Tx, host string) error {
 		}
 	}
 	if err := tx.Bucket(bucketOwnerIndex).Delete(ownerKey(prev.Owner, host)); err != nil {
+		return err
+	}
+	if err := indexUrgenciesTx(tx, host, prev, nil); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketHostRecords).Delete([]byte(host))

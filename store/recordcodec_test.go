@@ -254,6 +254,10 @@ func TestMigrateToSchema7(t *testing.T) {
 				}
 			}
 		}
+		// Schema 6 had no urgency index.
+		if err := tx.DeleteBucket(bucketUrgencyIndex); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 6))
 	})
 	s.Close()
@@ -286,6 +290,9 @@ func TestMigrateToSchema7(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if hosts, err := s.HostsWithUrgency(ctx, []patchwatch.Urgency{patchwatch.UrgencyHigh}); err != nil || len(hosts) != 1500 {
+		t.Fatalf("urgency index after the migration: %d hosts, %v", len(hosts), err)
 	}
 	gotRec, err := s.HostRecord(ctx, "vm0042")
 	if err != nil || !reflect.DeepEqual(gotRec, wantRec) {

@@ -50,6 +50,7 @@ var (
 	bucketPairIDs        = []byte("package_pair_ids")  // release NUL package -> id
 	bucketPackageHosts   = []byte("package_hosts")     // shard, pair id -> host bitmap
 	bucketHostPairs      = []byte("host_pairs")        // host -> digest, pair ids
+	bucketUrgencyIndex   = []byte("urgency_hosts")     // urgency byte, host -> empty (urgencyindex.go)
 
 	keySchema = []byte("schema_version")
 )
@@ -132,7 +133,8 @@ func checkSchema(tx *bolt.Tx) error {
 // (migrateEnrollments), and the binary map (binary_sources,
 // source_binaries), filled from the stored hosts and advisories
 // (binarymap.go). Version 7 re-encodes the host records, finding details
-// and finding records in their binary form (recordcodec.go).
+// and finding records in their binary form (recordcodec.go) and adds the
+// urgency index (urgency_hosts), built from the host records.
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -148,7 +150,7 @@ func migrate(tx *bolt.Tx) error {
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
 		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex, bucketTuples, bucketTupleIDs,
 		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageHosts, bucketHostPairs,
-		bucketBinarySources, bucketSourceBinaries} {
+		bucketBinarySources, bucketSourceBinaries, bucketUrgencyIndex} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -168,6 +170,9 @@ func migrate(tx *bolt.Tx) error {
 	}
 	if current > 0 && current < 7 {
 		if err := reencodeRecords(tx); err != nil {
+			return fmt.Errorf("migrate to schema 7: %w", err)
+		}
+		if err := buildUrgencyIndex(tx); err != nil {
 			return fmt.Errorf("migrate to schema 7: %w", err)
 		}
 	}

@@ -169,12 +169,11 @@ func dropFromReadModelTx(tx *bolt.Tx, host, advisory string) error {
 	if err != nil || rec == nil {
 		return err
 	}
-	kept := rec.Findings[:0]
-	for _, b := range rec.Findings {
-		if b.Advisory != advisory {
-			kept = append(kept, b)
-		}
+	before := *rec
+	before.Findings = slices.Clone(rec.Findings)
+	rec.Findings = slices.DeleteFunc(rec.Findings, func(b patchwatch.FindingBrief) bool { return b.Advisory == advisory })
+	if err := indexUrgenciesTx(tx, host, &before, rec); err != nil {
+		return err
 	}
-	rec.Findings = kept
 	return tx.Bucket(bucketHostRecords).Put([]byte(host), encodeHostRecord(rec))
 }

@@ -225,3 +225,17 @@ func (s *Store) EvaluatedRules(ctx context.Context) (string, error) {
 func (s *Store) SetEvaluatedRules(ctx context.Context, fingerprint string) error {
 	return s.setMeta(ctx, keyEvaluatedRules, []byte(fingerprint))
 }
+
+// HostsWithUrgency returns, in name order, the hosts with an open finding
+// whose stored urgency is one of urgencies, through the urgency index.
+func (s *Store) HostsWithUrgency(ctx context.Context, urgencies []patchwatch.Urgency) ([]string, error) {
+	names := make([]string, len(urgencies))
+	for i, u := range urgencies {
+		names[i] = u.String()
+	}
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT host FROM finding_details WHERE data->>'urgency' = ANY($1::text[]) ORDER BY host`, names)
+	if err != nil {
+		return nil, fmt.Errorf("read hosts by urgency: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

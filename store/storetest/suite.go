@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"EvaluationState", testEvaluationState},
 		{"FeedStatus", testFeedStatus},
 		{"NotFound", testNotFound},
+		{"UrgencyIndex", testUrgencyIndex},
 		{"Tokens", testTokens},
 		{"EnrollClaims", testEnrollClaims},
 		{"EnrollConcurrent", testEnrollConcurrent},
@@ -609,5 +610,65 @@ func testNotFound(t *testing.T, s Storage) {
 	}
 	if got := must(s.HostsWithPackages(ctx, nil))(t); len(got) != 0 {
 		t.Errorf("HostsWithPackages of nothing: %v", got)
+	}
+}
+
+// testUrgencyIndex: the hosts listed under each urgency are those whose
+// record has an open finding at it, through reports, fixes, withdrawals
+// and removals.
+func testUrgencyIndex(t *testing.T, s Storage) {
+	ctx := context.Background()
+	now := t0
+	svc := newService(s, &now)
+	critical := advisory("USN-1-1", t0, fix(release, "zlib", "1.0-2"))
+	critical.Severity = patchwatch.SeverityCritical
+	low := advisory("USN-2-1", t0, fix(release, "curl", "2.0-2"))
+	low.Severity = patchwatch.SeverityLow
+	must(s.UpsertAdvisories(ctx, []patchwatch.Advisory{critical, low}))(t)
+	for _, h := range []patchwatch.Host{
+		host("vm1", "ann", now, "zlib", "1.0-1"),
+		host("vm2", "ann", now, "curl", "2.0-1"),
+		host("vm3", "bob", now, "zlib", "1.0-1", "curl", "2.0-1"),
+		host("vm4", "bob", now, "zlib", "1.0-2"),
+	} {
+		must(svc.PutHost(ctx, h))(t)
+	}
+	agree := func(when string, wantCritical []string) {
+		t.Helper()
+		byUrgency := map[patchwatch.Urgency][]string{}
+		check(t, s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
+			seen := map[patchwatch.Urgency]bool{}
+			for _, b := range r.Findings {
+				if !seen[b.Urgency] {
+					seen[b.Urgency] = true
+					byUrgency[b.Urgency] = append(byUrgency[b.Urgency], r.Name)
+				}
+			}
+			return nil
+		}))
+		for u := patchwatch.UrgencyLow; u <= patchwatch.UrgencyCritical; u++ {
+			got := must(s.HostsWithUrgency(ctx, []patchwatch.Urgency{u}))(t)
+			if !slices.Equal(got, byUrgency[u]) {
+				t.Fatalf("%s: index lists %v under %s, records %v", when, got, u, byUrgency[u])
+			}
+		}
+		if got := must(s.HostsWithUrgency(ctx, []patchwatch.Urgency{patchwatch.UrgencyCritical}))(t); !slices.Equal(got, wantCritical) {
+			t.Fatalf("%s: critical hosts %v, want %v", when, got, wantCritical)
+		}
+		all := must(s.HostsWithUrgency(ctx, []patchwatch.Urgency{patchwatch.UrgencyLow, patchwatch.UrgencyMedium, patchwatch.UrgencyHigh, patchwatch.UrgencyCritical}))(t)
+		if !slices.IsSorted(all) || len(slices.Compact(slices.Clone(all))) != len(all) {
+			t.Fatalf("%s: hosts of any urgency %v: not sorted and distinct", when, all)
+		}
+	}
+	agree("reported", []string{"vm1", "vm3"})
+	now = t0.Add(time.Hour)
+	must(svc.PutHost(ctx, host("vm1", "ann", now, "zlib", "1.0-2")))(t)
+	agree("vm1 fixed", []string{"vm3"})
+	must(s.WithdrawAdvisories(ctx, "usn", []store.Withdrawal{{ID: "USN-1-1", At: now}}, []byte("c"), now))(t)
+	agree("USN-1-1 withdrawn", nil)
+	must(s.RemoveHost(ctx, "vm2", now))(t)
+	agree("vm2 removed", nil)
+	if got := must(s.HostsWithUrgency(ctx, []patchwatch.Urgency{patchwatch.UrgencyLow, patchwatch.UrgencyMedium}))(t); slices.Contains(got, "vm2") {
+		t.Fatalf("a removed host is still indexed: %v", got)
 	}
 }
