@@ -169,9 +169,21 @@ func HostReleases(h *patchwatch.Host) []string {
 }
 
 // Match returns the findings for one host, most severe first.
-func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
+func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding { return ix.match(h, nil) }
+
+// MatchWith is Match with verdicts, which must have been made for ix
+// (ix.NewVerdicts): each package whose verdict depends on its tuple alone
+// is judged once for every host that has it.
+func (ix *Index) MatchWith(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
+	if v != nil && v.ix != ix {
+		v = nil
+	}
+	return ix.match(h, v)
+}
+
+func (ix *Index) match(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
 	if h.Family == patchwatch.FamilyRPM {
-		return ix.matchRPM(h)
+		return ix.matchRPM(h, v)
 	}
 	byPackage := ix.fixes[h.Release]
 	if byPackage == nil {
@@ -192,29 +204,15 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 			continue
 		}
 		st := &state
-		lookups := [2]string{st.srcName, st.pkg.Name}
-		for li, name := range lookups {
-			if li == 1 && name == lookups[0] {
-				break
-			}
-			for _, ref := range byPackage[name] {
-				// A source fix matches through the package's source; a binary
-				// fix through the binary name.
-				bySource := ref.fix.Kind == patchwatch.KindSource
-				if bySource && name != st.srcName || !bySource && name != st.pkg.Name {
-					continue
-				}
-				if c.seen(ref, i) {
-					continue
-				}
-				status, installed, note := judge(st, ref, bySource)
-				source := ""
-				if bySource && st.srcName != st.pkg.Name {
-					source = st.srcName
-				}
-				c.add(ref, i, st, status, installed, source, note)
-			}
+		var verdict []contribution
+		if v != nil && !st.kernel && p.SourceName != "" {
+			// Neither a kernel nor a binary-only package: the verdict is
+			// the tuple's on this release, whatever the host.
+			verdict = v.get(verdictKey{release: h.Release, pkg: p}, func() []contribution { return debContributions(byPackage, st) })
+		} else {
+			verdict = debContributions(byPackage, st)
 		}
+		c.addAll(verdict, i, st)
 		c.matchBinaries(viaBinary, i, st)
 	}
 	return c.findings(func(f *patchwatch.Finding) {
@@ -223,6 +221,39 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 		}
 		f.Command = fixCommand(h, f)
 	})
+}
+
+// debContributions judges one installed package of a Debian-family host
+// against the fixes naming its source or binary name.
+func debContributions(byPackage map[string][]*fixRef, st *pkgState) []contribution {
+	var out []contribution
+	lookups := [2]string{st.srcName, st.pkg.Name}
+	for li, name := range lookups {
+		if li == 1 && name == lookups[0] {
+			break
+		}
+		for _, ref := range byPackage[name] {
+			// A source fix matches through the package's source; a binary
+			// fix through the binary name.
+			bySource := ref.fix.Kind == patchwatch.KindSource
+			if bySource && name != st.srcName || !bySource && name != st.pkg.Name {
+				continue
+			}
+			if contributed(out, ref) {
+				continue
+			}
+			status, installed, note := judge(st, ref, bySource)
+			if status == "" {
+				continue
+			}
+			source := ""
+			if bySource && st.srcName != st.pkg.Name {
+				source = st.srcName
+			}
+			out = append(out, contribution{ref: ref, status: status, installed: installed, source: source, note: note})
+		}
+	}
+	return out
 }
 
 // collector gathers matched packages into one finding per advisory.

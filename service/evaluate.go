@@ -230,8 +230,27 @@ func (e *Service) Reevaluate(ctx context.Context, why string) error {
 	return e.reevaluate(ctx, why)
 }
 
-func (e *Service) reevaluate(ctx context.Context, why string) error {
-	started := time.Now()
+func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
+	started, startedAt := time.Now(), e.now()
+	done, total := 0, 0
+	defer func() { e.reportProgress(ctx, done, total, startedAt, true, err) }()
+	// The index is rebuilt only after the migration that dropped it.
+	reindex := why == store.PendingReindex
+	if pending, err := e.s.EvaluationPending(ctx); err != nil {
+		return err
+	} else if pending == store.PendingReindex {
+		reindex = true
+	}
+	// Read before the advisories, so that the index kept as the catalog
+	// never claims a generation newer than its contents.
+	var generation uint64
+	gens, counted := e.s.(AdvisoryGenerations)
+	if counted {
+		var err error
+		if generation, err = gens.AdvisoryGeneration(ctx); err != nil {
+			return err
+		}
+	}
 	var advisories []patchwatch.Advisory
 	if err := e.s.EachAdvisory(ctx, func(a patchwatch.Advisory) error {
 		advisories = append(advisories, a)
@@ -247,18 +266,21 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 	// HasRelease would for each host.
 	ix := matcher.NewIndex(advisories)
 	advisories = nil
-	total, err := e.s.CountHosts(ctx)
-	if err != nil {
+	// Each distinct package tuple is judged once, by whichever host has it
+	// first; every other host holding it reuses the verdict.
+	verdicts := ix.NewVerdicts(0)
+	if total, err = e.s.CountHosts(ctx); err != nil {
 		return err
 	}
 	log := e.log.With("job", "re-evaluation")
 	log.Info("full re-evaluation started", "hosts", total, "advisories", ix.Len(), "reason", why)
+	e.reportProgress(ctx, 0, total, startedAt, false, nil)
 	workers := runtime.GOMAXPROCS(0)
 	caches := make([]*facts, workers)
 	for i := range caches {
 		caches[i] = newFacts(e.s)
 	}
-	done, after, lastLog := 0, "", time.Now()
+	after, lastLog := "", time.Now()
 	for {
 		hosts, err := e.s.HostsAfter(ctx, after, evaluationChunk)
 		if err != nil {
@@ -278,12 +300,15 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 			g.Go(func() error {
 				for i := w; i < len(hosts); i += workers {
 					h := &hosts[i]
-					findings, err := e.enrich(ctx, h, ix.Match(h), caches[w])
+					findings, err := e.enrich(ctx, h, ix.MatchWith(h, verdicts), caches[w])
 					if err != nil {
 						return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
 					}
-					// The index too: the migration to schema 6 rebuilds it here.
-					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings), Index: packageIndex(h)}
+					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings)}
+					if reindex {
+						// The migration to schema 6 rebuilds the index here.
+						batch[i].Index = packageIndex(h)
+					}
 				}
 				return nil
 			})
@@ -296,9 +321,11 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 		}
 		done += len(hosts)
 		after = hosts[len(hosts)-1].Name
+		e.setProgress(done, max(total, done), startedAt, false)
 		if time.Since(lastLog) > 10*time.Second {
 			lastLog = time.Now()
 			log.Info("full re-evaluation progress", "hosts_done", done, "hosts", total, "elapsed", time.Since(started).Round(time.Second))
+			e.reportProgress(ctx, done, max(total, done), startedAt, false, nil)
 		}
 	}
 	if err := e.s.SetEvaluationPending(ctx, ""); err != nil {
@@ -310,7 +337,13 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 	if err := e.s.SetEvaluatedRules(ctx, e.rulesFingerprint()); err != nil {
 		return err
 	}
-	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond))
+	if counted {
+		// Learnt binary sources were added to ix for this job's binary-only
+		// hosts; the catalog serves only hosts without any, for which they
+		// change nothing. ix is not changed from here on.
+		e.installCatalog(generation, ix, verdicts)
+	}
+	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond), "tuples_judged", verdicts.Len())
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,20 +11,14 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // TestOverviewAttention: the hosts needing attention most are those a
 // count over the full listing ranks first (overdue, critical, high).
 func TestOverviewAttention(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	svc := service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
+	s, svc := openService(t, &now)
 	var advisories []patchwatch.Advisory
 	for i := range 6 {
 		sev := patchwatch.SeverityCritical

@@ -29,6 +29,11 @@ type Service struct {
 	evaluating sync.Mutex
 	// taught remembers which inventories already fed the binary map.
 	taught taughtInventories
+	// catalog is every advisory indexed, with the tuple verdicts judged
+	// against it, while the advisories stay as they are.
+	catalog catalog
+	// progress is the full re-evaluation's, for feeds and the metrics.
+	progress progress
 }
 
 // New returns a Service over s; clock nil means time.Now.
@@ -51,6 +56,15 @@ func (e *Service) now() time.Time { return e.clock() }
 // packages (found through the store's fix index) and gives each finding
 // its severity refinements and urgency.
 func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
+	if !binaryOnly(h) {
+		c, err := e.current(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			return e.matchCataloged(ctx, h, c)
+		}
+	}
 	names := matcher.LookupNames(h)
 	learnt, names, err := e.binarySources(ctx, h, names)
 	if err != nil {
@@ -274,6 +288,8 @@ type FleetCounts struct {
 	// JudgedChecks counts, per check, the hosts whose result is a verdict:
 	// pass, fail or disabled, not unknown (the compliance ratio's base).
 	JudgedChecks map[string]int
+	// Reevaluation is the full re-evaluation's progress in this process.
+	Reevaluation Reevaluation
 }
 
 // Counts returns the fleet's numbers for the metrics, from the host
@@ -289,7 +305,7 @@ func (e *Service) CountsStale(ctx context.Context, staleAfter time.Duration) (Fl
 	if err != nil {
 		return FleetCounts{}, err
 	}
-	c := FleetCounts{Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}, JudgedChecks: map[string]int{}}
+	c := FleetCounts{Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}, JudgedChecks: map[string]int{}, Reevaluation: e.Reevaluation()}
 	now := e.now()
 	err = e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
 		c.Hosts++

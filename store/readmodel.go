@@ -285,6 +285,12 @@ func (s *Store) HostFindings(ctx context.Context, host string) ([]patchwatch.Fin
 	return out, err
 }
 
+// PendingReindex is why a full re-evaluation is due after the migration
+// to schema 6, which dropped the old package index: that re-evaluation
+// must give every host its index again (Evaluation.Index); any other
+// leaves the index as it is.
+const PendingReindex = "schema 6 stores evaluated findings"
+
 // keyEvaluation holds the meta flag set while the stored findings need a
 // full re-evaluation (after the migration that introduced them).
 var keyEvaluation = []byte("evaluation_pending")
@@ -394,7 +400,7 @@ func migrateReadModels(tx *bolt.Tx) error {
 	if tx.Bucket(bucketHosts).Stats().KeyN == 0 {
 		return nil
 	}
-	return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte("schema 6 stores evaluated findings"))
+	return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte(PendingReindex))
 }
 
 // Releases returns, in order, the releases on which any stored advisory

@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -39,17 +39,20 @@ var (
 	bucketNotified     = []byte("notified")      // host NUL advisory -> last notified time
 	bucketNotifyMeta   = []byte("notify_meta")   // digest schedules and snapshots
 
-	bucketHostRecords    = []byte("host_records")      // host -> HostRecord (readmodel.go)
-	bucketFindingDetails = []byte("finding_details")   // host NUL advisory -> Finding
-	bucketOwnerIndex     = []byte("owner_hosts")       // lower(owner) NUL host -> empty
-	bucketAdvisoryIndex  = []byte("advisory_hosts")    // advisory NUL host -> empty
-	bucketTuples         = []byte("package_tuples")    // id -> package tuple (tuples.go)
-	bucketTupleIDs       = []byte("package_tuple_ids") // package tuple -> id
-	bucketHostIDs        = []byte("host_ids")          // host -> id (hostindex.go)
-	bucketHostNames      = []byte("host_names")        // id -> host
-	bucketPairIDs        = []byte("package_pair_ids")  // release NUL package -> id
-	bucketPackageHosts   = []byte("package_hosts")     // shard, pair id -> host bitmap
-	bucketHostPairs      = []byte("host_pairs")        // host -> digest, pair ids
+	bucketHostRecords    = []byte("host_records")        // host -> HostRecord (readmodel.go)
+	bucketFindingDetails = []byte("finding_details")     // host NUL advisory -> Finding
+	bucketOwnerIndex     = []byte("owner_hosts")         // lower(owner) NUL host -> empty
+	bucketAdvisoryIndex  = []byte("advisory_hosts")      // advisory NUL host -> empty
+	bucketTuples         = []byte("package_tuples")      // id -> package tuple (tuples.go)
+	bucketTupleIDs       = []byte("package_tuple_ids")   // package tuple -> id
+	bucketHostIDs        = []byte("host_ids")            // host -> id (hostindex.go)
+	bucketHostNames      = []byte("host_names")          // id -> host
+	bucketPairIDs        = []byte("package_pair_ids")    // release NUL package -> id
+	bucketPackageBlocks  = []byte("package_host_blocks") // shard, block of pair ids -> host bitmaps
+	// bucketOldPackageHosts is schema 6's package index bitmaps (shard,
+	// pair id -> bitmap), regrouped into blocks by the migration to 7.
+	bucketOldPackageHosts = []byte("package_hosts")
+	bucketHostPairs       = []byte("host_pairs") // host -> digest, pair ids
 
 	keySchema = []byte("schema_version")
 )
@@ -131,7 +134,8 @@ func checkSchema(tx *bolt.Tx) error {
 // (host_tokens, enrollments), built from the live host tokens
 // (migrateEnrollments), and the binary map (binary_sources,
 // source_binaries), filled from the stored hosts and advisories
-// (binarymap.go).
+// (binarymap.go). Version 7 regroups the package index's bitmaps into
+// blocks of pair IDs (package_host_blocks, hostindex.go).
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -146,7 +150,7 @@ func migrate(tx *bolt.Tx) error {
 	}
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
 		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex, bucketTuples, bucketTupleIDs,
-		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageHosts, bucketHostPairs,
+		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageBlocks, bucketHostPairs,
 		bucketBinarySources, bucketSourceBinaries} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
@@ -163,6 +167,11 @@ func migrate(tx *bolt.Tx) error {
 	if current > 0 && current < 6 {
 		if err := backfillBinaryMap(tx); err != nil {
 			return fmt.Errorf("fill the binary map: %w", err)
+		}
+	}
+	if current < 7 {
+		if err := migratePackageBlocks(tx); err != nil {
+			return fmt.Errorf("migrate to schema 7: %w", err)
 		}
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))

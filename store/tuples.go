@@ -99,7 +99,7 @@ func (s *Store) newTxIDs() *txIDs {
 }
 
 // flush writes the transaction's gathered index changes.
-func (t *txIDs) flush(tx *bolt.Tx) error { return t.bits.apply(tx.Bucket(bucketPackageHosts)) }
+func (t *txIDs) flush(tx *bolt.Tx) error { return t.bits.apply(tx.Bucket(bucketPackageBlocks)) }
 
 // committed records, once the transaction has committed, the IDs it used
 // as known: a later transaction finds them without a B-tree search.
