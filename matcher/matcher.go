@@ -159,6 +159,25 @@ func LookupNames(h *patchwatch.Host) []string {
 	return slices.Compact(names)
 }
 
+// LookupNamesUnsorted returns LookupNames's names in inventory order,
+// without the sort and with only the cheap duplicates left out (a source
+// named like its binary, or like the previous package's source): a store
+// indexing a host under them drops the rest, and the sort costs more than
+// the rest on an inventory of 1,500 packages.
+func LookupNamesUnsorted(h *patchwatch.Host) []string {
+	names := make([]string, 0, 2*len(h.Packages))
+	prev := ""
+	for _, p := range h.Packages {
+		src, _ := sourceOf(h, p)
+		names = append(names, p.Name)
+		if src != p.Name && src != prev {
+			names = append(names, src)
+		}
+		prev = src
+	}
+	return names
+}
+
 // HostReleases returns the releases whose advisories may concern h: its
 // own and, for the RHEL rebuilds, Red Hat's.
 func HostReleases(h *patchwatch.Host) []string {

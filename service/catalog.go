@@ -70,6 +70,12 @@ func (e *Service) current(ctx context.Context) (*catalogState, error) {
 		return nil, nil
 	}
 	defer e.catalog.building.Unlock()
+	return e.refreshCatalog(ctx, gens, gen)
+}
+
+// refreshCatalog returns the catalog if it is of generation gen, else
+// builds and keeps a new one. The caller holds catalog.building.
+func (e *Service) refreshCatalog(ctx context.Context, gens AdvisoryGenerations, gen uint64) (*catalogState, error) {
 	if c := e.catalog.cur.Load(); c != nil && c.generation == gen {
 		return c, nil
 	}
@@ -100,10 +106,21 @@ func (e *Service) buildCatalog(ctx context.Context, gens AdvisoryGenerations) (*
 	return &catalogState{generation: gen, index: ix, verdicts: ix.NewVerdicts(0)}, nil
 }
 
-// installCatalog keeps a full re-evaluation's index, built at generation
-// gen and no longer changed, as the catalog.
-func (e *Service) installCatalog(gen uint64, ix *matcher.Index, verdicts *matcher.Verdicts) {
-	e.catalog.cur.Store(&catalogState{generation: gen, index: ix, verdicts: verdicts})
+// fullCatalog returns the catalog of the store's current advisories,
+// building it (and waiting for a build under way) when it is missing or
+// stale; nil when the store does not count its advisory writes.
+func (e *Service) fullCatalog(ctx context.Context) (*catalogState, error) {
+	gens, ok := e.s.(AdvisoryGenerations)
+	if !ok {
+		return nil, nil
+	}
+	e.catalog.building.Lock()
+	defer e.catalog.building.Unlock()
+	gen, err := gens.AdvisoryGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.refreshCatalog(ctx, gens, gen)
 }
 
 // matchCataloged matches h against the catalog c, which must hold every

@@ -241,34 +241,37 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 	} else if pending == store.PendingReindex {
 		reindex = true
 	}
-	// Read before the advisories, so that the index kept as the catalog
-	// never claims a generation newer than its contents.
-	var generation uint64
-	gens, counted := e.s.(AdvisoryGenerations)
-	if counted {
-		var err error
-		if generation, err = gens.AdvisoryGeneration(ctx); err != nil {
-			return err
-		}
+	// With a store that counts its advisory writes, the job matches
+	// against the catalog (the one intake uses, built now if the
+	// advisories changed since), which it leaves warm for intake; the
+	// binary-only hosts are matched as a report is, against their own
+	// advisories and the binary map. Otherwise it indexes every advisory
+	// for itself.
+	c, err := e.fullCatalog(ctx)
+	if err != nil {
+		return err
 	}
-	var advisories []patchwatch.Advisory
-	if err := e.s.EachAdvisory(ctx, func(a patchwatch.Advisory) error {
-		advisories = append(advisories, a)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("load advisories: %w", err)
-	}
+	shared := c != nil
 	releases, err := e.s.Releases(ctx)
 	if err != nil {
 		return err
 	}
-	// The whole index marks every release that has advisories, as
-	// HasRelease would for each host.
-	ix := matcher.NewIndex(advisories)
-	advisories = nil
-	// Each distinct package tuple is judged once, by whichever host has it
-	// first; every other host holding it reuses the verdict.
-	verdicts := ix.NewVerdicts(0)
+	if c == nil {
+		var advisories []patchwatch.Advisory
+		if err := e.s.EachAdvisory(ctx, func(a patchwatch.Advisory) error {
+			advisories = append(advisories, a)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("load advisories: %w", err)
+		}
+		// The whole index marks every release that has advisories, as
+		// HasRelease would for each host. Each distinct package tuple is
+		// judged once, by whichever host has it first; every other host
+		// holding it reuses the verdict.
+		ix := matcher.NewIndex(advisories)
+		c = &catalogState{index: ix, verdicts: ix.NewVerdicts(0)}
+	}
+	ix, verdicts := c.index, c.verdicts
 	if total, err = e.s.CountHosts(ctx); err != nil {
 		return err
 	}
@@ -290,6 +293,9 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 			break
 		}
 		for i := range hosts {
+			if shared {
+				break // the catalog is never changed
+			}
 			if err := e.addLearntSources(ctx, ix, &hosts[i]); err != nil {
 				return err
 			}
@@ -300,7 +306,13 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 			g.Go(func() error {
 				for i := w; i < len(hosts); i += workers {
 					h := &hosts[i]
-					findings, err := e.enrich(ctx, h, ix.MatchWith(h, verdicts), caches[w])
+					var findings []patchwatch.Finding
+					var err error
+					if shared && binaryOnly(h) {
+						findings, err = e.Findings(ctx, h)
+					} else {
+						findings, err = e.enrich(ctx, h, ix.MatchWith(h, verdicts), caches[w])
+					}
 					if err != nil {
 						return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
 					}
@@ -336,12 +348,6 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 	}
 	if err := e.s.SetEvaluatedRules(ctx, e.rulesFingerprint()); err != nil {
 		return err
-	}
-	if counted {
-		// Learnt binary sources were added to ix for this job's binary-only
-		// hosts; the catalog serves only hosts without any, for which they
-		// change nothing. ix is not changed from here on.
-		e.installCatalog(generation, ix, verdicts)
 	}
 	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond), "tuples_judged", verdicts.Len())
 	return nil
@@ -400,5 +406,21 @@ func (e *Service) ImportHosts(ctx context.Context, hosts []patchwatch.Host) erro
 	for i := range hosts {
 		entries[i] = store.HostEntry{Host: hosts[i], Index: packageIndex(&hosts[i])}
 	}
-	return e.s.PutHosts(ctx, entries)
+	if err := e.s.PutHosts(ctx, entries); err != nil {
+		return err
+	}
+	// Their inventories teach the binary map as reports do; the binary-only
+	// hosts it concerns are matched by the full re-evaluation PutHosts
+	// flagged, with every other host.
+	for i := range hosts {
+		h := &hosts[i]
+		if !teaches(h) {
+			continue
+		}
+		if _, err := e.s.LearnBinarySources(ctx, h); err != nil {
+			return err
+		}
+		e.taught.remember(h.Name, e.taught.digest(h))
+	}
+	return nil
 }

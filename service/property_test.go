@@ -69,6 +69,14 @@ func drawHost(t *rapid.T, name string, at time.Time) patchwatch.Host {
 		v := rapid.SampledFrom(propVersions(release)).Draw(t, "version")
 		h.Packages = append(h.Packages, patchwatch.Package{Name: name, Version: v, SourceName: fmt.Sprintf("p%d", rapid.IntRange(0, 4).Draw(t, fmt.Sprint("src", j))), SourceVersion: v})
 	}
+	if rapid.IntRange(0, 4).Draw(t, "binary-only") == 0 {
+		// An inventory without source fields, matched through the binary
+		// map other hosts taught.
+		for j := range h.Packages {
+			h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
+		}
+		h.SourceInfo = false
+	}
 	if release == "debian:12" && rapid.Bool().Draw(t, "kernel") {
 		// The same kernel tuple is running on some hosts and installed
 		// beside a newer one on others: its verdict is the host's.
@@ -96,7 +104,19 @@ func bruteForce(t *rapid.T, ctx context.Context, s *store.Store, now time.Time) 
 	}
 	out := map[string][]patchwatch.Finding{}
 	for i := range hosts {
-		fs := ix.Match(&hosts[i])
+		hix := ix
+		if binaries := matcher.BinaryOnlyNames(&hosts[i]); len(binaries) > 0 {
+			// What the binary map knows now, as a report would be matched.
+			hix = matcher.NewIndex(advisories)
+			for _, release := range matcher.HostReleases(&hosts[i]) {
+				tracking, _, err := s.BinarySources(ctx, release, binaries)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hix.AddBinarySources(release, tracking)
+			}
+		}
+		fs := hix.Match(&hosts[i])
 		matcher.Enrich(&hosts[i], fs, matcher.Context{Rules: patchwatch.DefaultUrgencyRules(), Now: now})
 		out[hosts[i].Name] = fs
 	}

@@ -167,7 +167,7 @@ func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.
 // whose advisories concern it.
 func packageIndex(h *patchwatch.Host) []store.ReleasePackage {
 	var index []store.ReleasePackage
-	names := matcher.LookupNames(h)
+	names := matcher.LookupNamesUnsorted(h)
 	for _, release := range matcher.HostReleases(h) {
 		for _, name := range names {
 			index = append(index, store.ReleasePackage{Release: release, Package: name})

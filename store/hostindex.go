@@ -270,7 +270,7 @@ func decodePairIDs(v []byte) []uint32 {
 
 // indexHostTx indexes a host under its pairs, touching only the bits that
 // changed; a report that repeats its inventory touches nothing.
-func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) error {
+func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs, pre *preparedHost) error {
 	changes := bitChanges{}
 	if seen != nil {
 		changes = seen.bits // applied by seen.flush at the end of the transaction
@@ -291,7 +291,11 @@ func indexHostTx(tx *bolt.Tx, name string, index []ReleasePackage, seen *txIDs) 
 	}
 	pairIDs := tx.Bucket(bucketPairIDs)
 	ids := make([]uint32, 0, len(index))
-	for _, rp := range index {
+	for i, rp := range index {
+		if pre != nil && pre.pairs[i] != 0 {
+			ids = append(ids, pre.pairs[i])
+			continue
+		}
 		key := pairKey(rp.Release, rp.Package)
 		id, ok := uint32(0), false
 		if seen != nil {

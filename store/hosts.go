@@ -19,11 +19,11 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 	}
 	seen := s.newTxIDs()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		data, err := encodeHost(tx, &h, seen)
+		data, err := encodeHost(tx, &h, seen, nil)
 		if err != nil {
 			return err
 		}
-		if err := putHostTx(tx, h.Name, data, index, seen); err != nil {
+		if err := putHostTx(tx, h.Name, data, index, seen, nil); err != nil {
 			return err
 		}
 		// A host stored without evaluation has no findings yet.
@@ -58,11 +58,11 @@ func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i := range hosts {
 			h := &hosts[i].Host
-			data, err := encodeHost(tx, h, seen)
+			data, err := encodeHost(tx, h, seen, nil)
 			if err != nil {
 				return err
 			}
-			if err := indexHostTx(tx, h.Name, hosts[i].Index, seen); err != nil {
+			if err := indexHostTx(tx, h.Name, hosts[i].Index, seen, nil); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bucketHosts).Put([]byte(h.Name), data); err != nil {
@@ -89,8 +89,8 @@ func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
 }
 
 // putHostTx stores a host value and keeps the package index in step.
-func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage, seen *txIDs) error {
-	if err := indexHostTx(tx, name, index, seen); err != nil {
+func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage, seen *txIDs, pre *preparedHost) error {
+	if err := indexHostTx(tx, name, index, seen, pre); err != nil {
 		return err
 	}
 	if err := seen.flush(tx); err != nil {

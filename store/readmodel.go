@@ -349,7 +349,7 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 				continue
 			}
 			if ev.Index != nil {
-				if err := indexHostTx(tx, ev.Host.Name, ev.Index, seen); err != nil {
+				if err := indexHostTx(tx, ev.Host.Name, ev.Index, seen, nil); err != nil {
 					return err
 				}
 			}

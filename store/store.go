@@ -72,6 +72,8 @@ type Store struct {
 	tuples  tupleCache
 	decoded advisoryCache
 	ids     committedIDs
+	// knownPairs are binary map pairs known committed (binarymap.go).
+	knownPairs knownPairs
 }
 
 // Options tune Open.

@@ -29,17 +29,51 @@ import (
 const hostFormatTuples = 1
 
 func encodeTuple(p *patchwatch.Package) []byte {
-	fields := [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module}
-	n := 0
-	for _, f := range fields {
-		n += len(f) + binary.MaxVarintLen32
+	n := 6 * binary.MaxVarintLen32
+	for _, f := range [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module} {
+		n += len(f)
 	}
-	out := make([]byte, 0, n)
-	for _, f := range fields {
+	return appendTuple(make([]byte, 0, n), p)
+}
+
+func appendTuple(out []byte, p *patchwatch.Package) []byte {
+	for _, f := range [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module} {
 		out = binary.AppendUvarint(out, uint64(len(f)))
 		out = append(out, f...)
 	}
 	return out
+}
+
+// preparedHost is what a host's write can do before its transaction: its
+// JSON without packages, and the IDs of its tuples and pairs that are
+// known committed (0 where not: IDs start at 1), looked up under one lock
+// so that the serialised write transaction does only what is new.
+type preparedHost struct {
+	head          []byte
+	tuples, pairs []uint32
+}
+
+func (s *Store) prepareHost(h *patchwatch.Host, index []ReleasePackage) (*preparedHost, error) {
+	head := *h
+	head.Packages = nil
+	data, err := json.Marshal(head)
+	if err != nil {
+		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+	}
+	p := &preparedHost{head: data, tuples: make([]uint32, len(h.Packages)), pairs: make([]uint32, len(index))}
+	var key []byte
+	c := &s.ids
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i := range h.Packages {
+		key = appendTuple(key[:0], &h.Packages[i])
+		p.tuples[i] = c.tuples[string(key)]
+	}
+	for i, rp := range index {
+		key = append(append(append(key[:0], rp.Release...), 0), rp.Package...)
+		p.pairs[i] = c.pairs[string(key)]
+	}
+	return p, nil
 }
 
 var errBadTuple = errors.New("malformed package tuple")
@@ -176,13 +210,19 @@ func internTx(tx *bolt.Tx, p *patchwatch.Package, seen *txIDs) (uint32, error) {
 	return uint32(seq), ids.Put(key, id)
 }
 
-// encodeHost writes a host as its JSON without packages and its tuple IDs.
-func encodeHost(tx *bolt.Tx, h *patchwatch.Host, seen *txIDs) ([]byte, error) {
-	head := *h
-	head.Packages = nil
-	data, err := json.Marshal(head)
-	if err != nil {
-		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+// encodeHost writes a host as its JSON without packages and its tuple
+// IDs; pre, when not nil, is the host prepared before the transaction.
+func encodeHost(tx *bolt.Tx, h *patchwatch.Host, seen *txIDs, pre *preparedHost) ([]byte, error) {
+	var data []byte
+	if pre != nil {
+		data = pre.head
+	} else {
+		head := *h
+		head.Packages = nil
+		var err error
+		if data, err = json.Marshal(head); err != nil {
+			return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+		}
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen32*(2+len(h.Packages))+len(data))
 	out = append(out, hostFormatTuples)
@@ -190,6 +230,10 @@ func encodeHost(tx *bolt.Tx, h *patchwatch.Host, seen *txIDs) ([]byte, error) {
 	out = append(out, data...)
 	out = binary.AppendUvarint(out, uint64(len(h.Packages)))
 	for i := range h.Packages {
+		if pre != nil && pre.tuples[i] != 0 {
+			out = binary.AppendUvarint(out, uint64(pre.tuples[i]))
+			continue
+		}
 		id, err := internTx(tx, &h.Packages[i], seen)
 		if err != nil {
 			return nil, fmt.Errorf("store packages of host %s: %w", h.Name, err)
