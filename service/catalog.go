@@ -50,8 +50,9 @@ type catalogState struct {
 }
 
 // current returns the catalog of the store's current advisories, building
-// it when due and no other caller is; nil means look the advisories up.
-func (e *Service) current(ctx context.Context) (*catalogState, error) {
+// it when due (and build) and no other caller is; nil means look the
+// advisories up.
+func (e *Service) current(ctx context.Context, build bool) (*catalogState, error) {
 	gens, ok := e.s.(AdvisoryGenerations)
 	if !ok {
 		return nil, nil
@@ -63,7 +64,7 @@ func (e *Service) current(ctx context.Context) (*catalogState, error) {
 	if c := e.catalog.cur.Load(); c != nil && c.generation == gen {
 		return c, nil
 	}
-	if e.catalog.misses.Add(1) < catalogAfter && e.catalog.cur.Load() == nil {
+	if !build || e.catalog.misses.Add(1) < catalogAfter && e.catalog.cur.Load() == nil {
 		return nil, nil
 	}
 	if !e.catalog.building.TryLock() {

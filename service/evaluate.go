@@ -181,7 +181,7 @@ func (e *Service) rematchHost(ctx context.Context, h *patchwatch.Host, ix *match
 	if h.Family == patchwatch.FamilyRPM && patchwatch.RHSARelease(h.Release) != h.Release {
 		// A rebuild switches from Red Hat's advisories to its own once the
 		// first of those arrives: only a whole match of the host decides.
-		return e.Findings(ctx, h)
+		return e.findings(ctx, h, false)
 	}
 	own, known := ownRelease[h.Release]
 	if !known {
@@ -284,8 +284,9 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 		caches[i] = newFacts(e.s)
 	}
 	after, lastLog := "", time.Now()
+	var hosts []patchwatch.Host
 	for {
-		hosts, err := e.s.HostsAfter(ctx, after, evaluationChunk)
+		hosts, err = e.hostsAfter(ctx, after, hosts)
 		if err != nil {
 			return err
 		}
@@ -351,6 +352,21 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 	}
 	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond), "tuples_judged", verdicts.Len())
 	return nil
+}
+
+// pageReuser is implemented by stores that decode a page of hosts into a
+// page the caller is done with.
+type pageReuser interface {
+	HostsAfterReusing(ctx context.Context, after string, limit int, reuse []patchwatch.Host) ([]patchwatch.Host, error)
+}
+
+// hostsAfter reads the job's next page of hosts, into the last one when
+// the store can.
+func (e *Service) hostsAfter(ctx context.Context, after string, done []patchwatch.Host) ([]patchwatch.Host, error) {
+	if r, ok := e.s.(pageReuser); ok {
+		return r.HostsAfterReusing(ctx, after, evaluationChunk, done)
+	}
+	return e.s.HostsAfter(ctx, after, evaluationChunk)
 }
 
 // ReevaluateIfPending runs the full re-evaluation that the database asks

@@ -56,8 +56,15 @@ func (e *Service) now() time.Time { return e.clock() }
 // packages (found through the store's fix index) and gives each finding
 // its severity refinements and urgency.
 func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
+	return e.findings(ctx, h, true)
+}
+
+// findings is Findings; build false never builds the catalog (a job
+// re-matching a few hosts after a change of advisories does not pay for
+// indexing them all).
+func (e *Service) findings(ctx context.Context, h *patchwatch.Host, build bool) ([]patchwatch.Finding, error) {
 	if !binaryOnly(h) {
-		c, err := e.current(ctx)
+		c, err := e.current(ctx, build)
 		if err != nil {
 			return nil, err
 		}

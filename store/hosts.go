@@ -134,8 +134,16 @@ func (s *Store) Hosts(ctx context.Context) ([]patchwatch.Host, error) {
 // host named after ("" for the first): a fleet walked in bounded pages,
 // each its own short read transaction.
 func (s *Store) HostsAfter(ctx context.Context, after string, limit int) ([]patchwatch.Host, error) {
-	var out []patchwatch.Host
+	return s.HostsAfterReusing(ctx, after, limit, nil)
+}
+
+// HostsAfterReusing is HostsAfter decoding into reuse (a page the caller
+// is done with), whose package slices it reuses: a job walking the fleet
+// page by page allocates one page of inventories, not one per page.
+func (s *Store) HostsAfterReusing(ctx context.Context, after string, limit int, reuse []patchwatch.Host) ([]patchwatch.Host, error) {
+	out := reuse[:0]
 	err := s.db.View(func(tx *bolt.Tx) error {
+		out = out[:0]
 		c := tx.Bucket(bucketHosts).Cursor()
 		k, v := c.First()
 		if after != "" {
@@ -144,11 +152,14 @@ func (s *Store) HostsAfter(ctx context.Context, after string, limit int) ([]patc
 			}
 		}
 		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			h, err := decodeHost(tx, k, v, &s.tuples)
-			if err != nil {
+			if len(out) == cap(out) {
+				out = append(out, patchwatch.Host{})
+			} else {
+				out = out[:len(out)+1]
+			}
+			if err := decodeHostInto(tx, k, v, &s.tuples, &out[len(out)-1]); err != nil {
 				return err
 			}
-			out = append(out, h)
 		}
 		return ctx.Err()
 	})

@@ -70,7 +70,7 @@ func putReadModelTx(tx *bolt.Tx, h *patchwatch.Host, findings []patchwatch.Findi
 				return err
 			}
 		}
-		if err := byAdvisory.Put(pairKey(f.Advisory, h.Name), nil); err != nil {
+		if err := putMissing(byAdvisory, pairKey(f.Advisory, h.Name)); err != nil {
 			return err
 		}
 	}
@@ -92,14 +92,28 @@ func putReadModelTx(tx *bolt.Tx, h *patchwatch.Host, findings []patchwatch.Findi
 			}
 		}
 	}
-	if err := tx.Bucket(bucketOwnerIndex).Put(ownerKey(h.Owner, h.Name), nil); err != nil {
+	if err := putMissing(tx.Bucket(bucketOwnerIndex), ownerKey(h.Owner, h.Name)); err != nil {
 		return err
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode record of host %s: %w", h.Name, err)
 	}
+	if bytes.Equal(recs.Get([]byte(h.Name)), data) {
+		return nil
+	}
 	return recs.Put([]byte(h.Name), data)
+}
+
+// putMissing adds an index key with an empty value unless it is there: a
+// Put of what is stored still dirties its page, and a re-evaluation that
+// changes nothing (a KEV update, most hosts of a full pass) should write
+// nothing.
+func putMissing(b *bolt.Bucket, key []byte) error {
+	if k, _ := b.Cursor().Seek(key); bytes.Equal(k, key) {
+		return nil
+	}
+	return b.Put(key, nil)
 }
 
 // removeReadModelTx deletes a host's record, details and index entries.
