@@ -210,26 +210,42 @@ func (ix *Index) match(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
 	}
 	kernels := newDebKernels(h, ix.learnt[h.Release])
 	c := newCollector(h)
+	memo := v.forHost(verdictTable{release: h.Release})
+	defer memo.done()
 	for i, p := range h.Packages {
+		// A package with source information that is not a kernel has the
+		// verdict of its tuple on this release, whatever the host: judged
+		// once, by the first host that has it.
+		plain := p.SourceName != ""
+		if plain {
+			if known := memo.lookup(&p); known != nil && !known.hostDependent {
+				c.addAll(known.contributions, i, &pkgState{pkg: p})
+				continue
+			}
+		}
 		// Most packages have no fix at all: look that up before building
 		// any state for them.
 		src, _ := sourceOf(h, p)
 		viaBinary := ix.binaryRefs(h, h.Release, p)
 		if byPackage[src] == nil && byPackage[p.Name] == nil && viaBinary == nil {
+			if plain {
+				memo.remember(&p, nil, false)
+			}
 			continue
 		}
 		state, ok := kernels.state(h, p)
+		if plain {
+			if st := &state; !ok || st.kernel {
+				memo.remember(&p, nil, true)
+			}
+		}
 		if !ok {
 			continue
 		}
 		st := &state
-		var verdict []contribution
-		if v != nil && !st.kernel && p.SourceName != "" {
-			// Neither a kernel nor a binary-only package: the verdict is
-			// the tuple's on this release, whatever the host.
-			verdict = v.get(verdictKey{release: h.Release, pkg: p}, func() []contribution { return debContributions(byPackage, st) })
-		} else {
-			verdict = debContributions(byPackage, st)
+		verdict := debContributions(byPackage, st)
+		if plain && !st.kernel {
+			memo.remember(&p, verdict, false)
 		}
 		c.addAll(verdict, i, st)
 		c.matchBinaries(viaBinary, i, st)

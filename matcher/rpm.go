@@ -122,13 +122,28 @@ func (ix *Index) matchRPM(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding 
 	}
 	kernels := newRPMKernels(h)
 	c := newCollector(h)
+	// The verdict of a package with source information that is not a
+	// kernel is its tuple's on the release matched, given whether the
+	// inventory labels modules.
+	memo := v.forHost(verdictTable{release: release, moduleInfo: h.ModuleInfo})
+	defer memo.done()
 	for i, p := range h.Packages {
+		plain := p.SourceName != "" && !patchwatch.IsRPMKernel(p.Name)
+		if plain {
+			if known := memo.lookup(&p); known != nil {
+				c.addAll(known.contributions, i, &pkgState{pkg: p})
+				continue
+			}
+		}
 		src := p.SourceName
 		if src == "" {
 			src = p.Name
 		}
 		viaBinary := ix.binaryRefs(h, release, p)
 		if byPackage[p.Name] == nil && byPackage[src] == nil && viaBinary == nil {
+			if plain {
+				memo.remember(&p, nil, false)
+			}
 			continue
 		}
 		state, ok := kernels.state(p)
@@ -136,13 +151,9 @@ func (ix *Index) matchRPM(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding 
 			continue
 		}
 		st := &state
-		var verdict []contribution
-		if v != nil && !st.kernel && p.SourceName != "" {
-			// The verdict is the tuple's on the release matched, given
-			// whether the inventory labels modules.
-			verdict = v.get(verdictKey{release: release, moduleInfo: h.ModuleInfo, pkg: p}, func() []contribution { return rpmContributions(h, byPackage, st) })
-		} else {
-			verdict = rpmContributions(h, byPackage, st)
+		verdict := rpmContributions(h, byPackage, st)
+		if plain {
+			memo.remember(&p, verdict, false)
 		}
 		c.addAll(verdict, i, st)
 		c.matchBinariesRPM(h, viaBinary, i, st)

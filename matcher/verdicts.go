@@ -1,7 +1,9 @@
 package matcher
 
 import (
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/patchwatch/patchwatch"
 )
@@ -27,16 +29,28 @@ const DefaultVerdictLimit = 1 << 20
 type Verdicts struct {
 	ix    *Index
 	limit int
-	mu    sync.RWMutex
-	m     map[verdictKey][]contribution
+	// mu guards tables and serialises the additions; the tables are read
+	// without it.
+	mu sync.Mutex
+	n  atomic.Int64
+	// tables holds, by release judged on (and, for rpm hosts, whether the
+	// inventory labels modules), then binary name, the tuples judged
+	// ([]*tupleVerdict, replaced whole on each addition).
+	tables map[verdictTable]*sync.Map
 }
 
-// verdictKey is a package tuple as judged on a release: moduleInfo is the
-// rpm host's (a modular package is matched differently without labels).
-type verdictKey struct {
+type verdictTable struct {
 	release    string
 	moduleInfo bool
-	pkg        patchwatch.Package
+}
+
+// tupleVerdict is one tuple's verdict: the fixes it is exposed to (none
+// when no fix names it or it is not exposed), or hostDependent for a
+// kernel, whose verdict depends on the host's running and newest kernels.
+type tupleVerdict struct {
+	pkg           patchwatch.Package
+	contributions []contribution
+	hostDependent bool
 }
 
 // contribution is one fix a package is exposed to, as collector.add takes.
@@ -52,31 +66,79 @@ func (ix *Index) NewVerdicts(limit int) *Verdicts {
 	if limit <= 0 {
 		limit = DefaultVerdictLimit
 	}
-	return &Verdicts{ix: ix, limit: limit, m: map[verdictKey][]contribution{}}
+	return &Verdicts{ix: ix, limit: limit, tables: map[verdictTable]*sync.Map{}}
 }
 
 // Len returns the number of tuples judged and remembered.
-func (v *Verdicts) Len() int {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return len(v.m)
+func (v *Verdicts) Len() int { return int(v.n.Load()) }
+
+// hostVerdicts is one host's view of a memo while it is matched: the
+// table of its release, and the verdicts it judged, added at the end.
+type hostVerdicts struct {
+	v      *Verdicts
+	key    verdictTable
+	table  *sync.Map
+	judged []*tupleVerdict
 }
 
-// get returns the verdict of key, judging it with judge the first time.
-func (v *Verdicts) get(key verdictKey, judge func() []contribution) []contribution {
-	v.mu.RLock()
-	out, ok := v.m[key]
-	v.mu.RUnlock()
-	if ok {
-		return out
+func (v *Verdicts) forHost(key verdictTable) *hostVerdicts {
+	if v == nil {
+		return nil
 	}
-	out = judge()
 	v.mu.Lock()
-	if len(v.m) < v.limit {
-		v.m[key] = out
+	table := v.tables[key]
+	if table == nil {
+		table = &sync.Map{}
+		v.tables[key] = table
 	}
 	v.mu.Unlock()
-	return out
+	return &hostVerdicts{v: v, key: key, table: table}
+}
+
+// lookup returns the verdict of a package with source information, nil
+// when it was not judged yet.
+func (hv *hostVerdicts) lookup(p *patchwatch.Package) *tupleVerdict {
+	if hv == nil {
+		return nil
+	}
+	entries, _ := hv.table.Load(p.Name)
+	list, _ := entries.([]*tupleVerdict)
+	for _, e := range list {
+		if e.pkg == *p {
+			return e
+		}
+	}
+	return nil
+}
+
+// remember records a verdict the host's matching computed.
+func (hv *hostVerdicts) remember(p *patchwatch.Package, contributions []contribution, hostDependent bool) {
+	if hv != nil {
+		hv.judged = append(hv.judged, &tupleVerdict{pkg: *p, contributions: contributions, hostDependent: hostDependent})
+	}
+}
+
+// done adds the host's new verdicts to the memo.
+func (hv *hostVerdicts) done() {
+	if hv == nil || len(hv.judged) == 0 {
+		return
+	}
+	v := hv.v
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, e := range hv.judged {
+		if int(v.n.Load()) >= v.limit {
+			return
+		}
+		old, _ := hv.table.Load(e.pkg.Name)
+		entries, _ := old.([]*tupleVerdict)
+		if slices.ContainsFunc(entries, func(x *tupleVerdict) bool { return x.pkg == e.pkg }) {
+			continue // judged meanwhile by another host
+		}
+		// A new slice: readers holding the old one keep a consistent copy.
+		hv.table.Store(e.pkg.Name, append(entries[:len(entries):len(entries)], e))
+		v.n.Add(1)
+	}
 }
 
 // contributed reports whether out already holds a fix of ref's advisory:

@@ -9,11 +9,9 @@ import (
 	"github.com/patchwatch/patchwatch"
 )
 
-// ReevaluationFeed is the name of the row in the feeds table (patchwatch
-// feeds, GET /api/v1/feeds) that shows the full re-evaluation: when it
-// last started (last_attempt) and finished (last_success), how long it
-// took, and in backfill "running: N of M hosts", "done" or "failed".
-const ReevaluationFeed = "re-evaluation"
+// ReevaluationFeed is the row of the feeds table (patchwatch feeds, GET
+// /api/v1/feeds) that shows the full re-evaluation.
+const ReevaluationFeed = patchwatch.ReevaluationFeed
 
 // ProgressSink is implemented by stores that keep feed statuses (both do):
 // the full re-evaluation then shows its progress in the feeds table.
@@ -57,10 +55,6 @@ func (e *Service) reportProgress(ctx context.Context, done, total int, started t
 	st := patchwatch.FeedStatus{Feed: ReevaluationFeed, LastAttempt: started, LastSuccess: p.finished,
 		Backfill: fmt.Sprintf("running: %d of %d hosts", done, total)}
 	p.mu.Unlock()
-	if st.LastSuccess.IsZero() {
-		// The first pass: not stale while it runs.
-		st.LastSuccess = started
-	}
 	switch {
 	case finished && err != nil:
 		st.Backfill, st.LastError = "failed", "stopped before its end: "+err.Error()

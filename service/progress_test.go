@@ -51,6 +51,9 @@ func TestReevaluationProgress(t *testing.T) {
 	if row == nil || row.Backfill != "done" || !row.LastAttempt.Equal(now) || !row.LastSuccess.Equal(now) || row.LastError != "" {
 		t.Fatalf("re-evaluation row %+v", row)
 	}
+	if row.Stale(now.Add(30*24*time.Hour), patchwatch.FeedStaleAfter) {
+		t.Fatal("the re-evaluation row is stale a month later: it is not a polled feed")
+	}
 	counts, err := svc.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
