@@ -3,6 +3,7 @@ package matcher_test
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"slices"
 	"testing"
 	"time"
@@ -185,6 +186,19 @@ func TestVerdictsAgreeWithMatch(t *testing.T) {
 				if got := ix.MatchWith(h, memo); !reflect.DeepEqual(got, want) {
 					t.Fatalf("pass %d, host %s: with verdicts %+v, Match %+v", pass, h.Name, got, want)
 				}
+			}
+		}
+		// Hosts matched concurrently share a fresh memo (run with -race).
+		shared := ix.NewVerdicts(0)
+		got := make([][]patchwatch.Finding, len(hosts))
+		var wg sync.WaitGroup
+		for i, h := range hosts {
+			wg.Go(func() { got[i] = ix.MatchWith(h, shared) })
+		}
+		wg.Wait()
+		for i, h := range hosts {
+			if want := ix.Match(h); !reflect.DeepEqual(got[i], want) {
+				t.Fatalf("concurrent, host %s: with verdicts %+v, Match %+v", h.Name, got[i], want)
 			}
 		}
 		// A memo made for another index is not used.

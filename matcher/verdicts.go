@@ -29,14 +29,13 @@ const DefaultVerdictLimit = 1 << 20
 type Verdicts struct {
 	ix    *Index
 	limit int
-	// mu guards tables and serialises the additions; the tables are read
-	// without it.
-	mu sync.Mutex
+	// mu is read-held while a host is matched (one lock per host, not per
+	// package) and write-held while its new verdicts are added.
+	mu sync.RWMutex
 	n  atomic.Int64
 	// tables holds, by release judged on (and, for rpm hosts, whether the
-	// inventory labels modules), then binary name, the tuples judged
-	// ([]*tupleVerdict, replaced whole on each addition).
-	tables map[verdictTable]*sync.Map
+	// inventory labels modules), then binary name, the tuples judged.
+	tables map[verdictTable]map[string][]*tupleVerdict
 }
 
 type verdictTable struct {
@@ -66,33 +65,29 @@ func (ix *Index) NewVerdicts(limit int) *Verdicts {
 	if limit <= 0 {
 		limit = DefaultVerdictLimit
 	}
-	return &Verdicts{ix: ix, limit: limit, tables: map[verdictTable]*sync.Map{}}
+	return &Verdicts{ix: ix, limit: limit, tables: map[verdictTable]map[string][]*tupleVerdict{}}
 }
 
 // Len returns the number of tuples judged and remembered.
 func (v *Verdicts) Len() int { return int(v.n.Load()) }
 
 // hostVerdicts is one host's view of a memo while it is matched: the
-// table of its release, and the verdicts it judged, added at the end.
+// table of its release, read-locked until done, and the verdicts it
+// judged, added by done.
 type hostVerdicts struct {
 	v      *Verdicts
 	key    verdictTable
-	table  *sync.Map
+	table  map[string][]*tupleVerdict
 	judged []*tupleVerdict
 }
 
+// forHost read-locks v for one host's matching; done unlocks it.
 func (v *Verdicts) forHost(key verdictTable) *hostVerdicts {
 	if v == nil {
 		return nil
 	}
-	v.mu.Lock()
-	table := v.tables[key]
-	if table == nil {
-		table = &sync.Map{}
-		v.tables[key] = table
-	}
-	v.mu.Unlock()
-	return &hostVerdicts{v: v, key: key, table: table}
+	v.mu.RLock()
+	return &hostVerdicts{v: v, key: key, table: v.tables[key]}
 }
 
 // lookup returns the verdict of a package with source information, nil
@@ -101,9 +96,7 @@ func (hv *hostVerdicts) lookup(p *patchwatch.Package) *tupleVerdict {
 	if hv == nil {
 		return nil
 	}
-	entries, _ := hv.table.Load(p.Name)
-	list, _ := entries.([]*tupleVerdict)
-	for _, e := range list {
+	for _, e := range hv.table[p.Name] {
 		if e.pkg == *p {
 			return e
 		}
@@ -118,25 +111,31 @@ func (hv *hostVerdicts) remember(p *patchwatch.Package, contributions []contribu
 	}
 }
 
-// done adds the host's new verdicts to the memo.
+// done ends the host's matching and adds its new verdicts to the memo.
 func (hv *hostVerdicts) done() {
-	if hv == nil || len(hv.judged) == 0 {
+	if hv == nil {
 		return
 	}
 	v := hv.v
+	v.mu.RUnlock()
+	if len(hv.judged) == 0 {
+		return
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	table := v.tables[hv.key]
+	if table == nil {
+		table = map[string][]*tupleVerdict{}
+		v.tables[hv.key] = table
+	}
 	for _, e := range hv.judged {
 		if int(v.n.Load()) >= v.limit {
 			return
 		}
-		old, _ := hv.table.Load(e.pkg.Name)
-		entries, _ := old.([]*tupleVerdict)
-		if slices.ContainsFunc(entries, func(x *tupleVerdict) bool { return x.pkg == e.pkg }) {
+		if slices.ContainsFunc(table[e.pkg.Name], func(x *tupleVerdict) bool { return x.pkg == e.pkg }) {
 			continue // judged meanwhile by another host
 		}
-		// A new slice: readers holding the old one keep a consistent copy.
-		hv.table.Store(e.pkg.Name, append(entries[:len(entries):len(entries)], e))
+		table[e.pkg.Name] = append(table[e.pkg.Name], e)
 		v.n.Add(1)
 	}
 }
