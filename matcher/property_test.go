@@ -3,8 +3,8 @@ package matcher_test
 import (
 	"fmt"
 	"reflect"
-	"sync"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
