@@ -31,9 +31,9 @@ const catalogAfter = 32
 // catalog is the long-lived matching state: one index of every stored
 // advisory at one advisory generation and the tuple verdicts judged
 // against it (memory: the decoded advisories with their parsed fixed
-// versions, ≈ 0.3 GB for the 49,000 advisories of the full history, and
-// ≈ 200 bytes per distinct judged tuple, bounded by
-// matcher.DefaultVerdictLimit). A write of advisories, through any path,
+// versions, 55 MB of heap measured for the 49,000 advisories of the full
+// history, and ≈ 150 bytes per distinct judged tuple, 177,673 of them for
+// the 10,000-host benchmark fleet, bounded by matcher.DefaultVerdictLimit). A write of advisories, through any path,
 // changes the generation and so retires it; the next report that notices
 // rebuilds it while the others look their advisories up meanwhile.
 type catalog struct {
