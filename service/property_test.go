@@ -150,7 +150,13 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 		}
 		defer s.Close()
 		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-		svc := service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
+		var storage service.Storage = s
+		if rapid.Bool().Draw(t, "plain storage") {
+			// Only the contract: no advisory generations (no catalog), no
+			// feed statuses, no reused pages, as a store may offer.
+			storage = contractOnly{s}
+		}
+		svc := service.New(storage, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
 		var initial []patchwatch.Advisory
 		for i := range rapid.IntRange(0, 5).Draw(t, "advisories") {
 			initial = append(initial, drawAdvisory(t, fmt.Sprintf("A%d", i), now))
@@ -230,5 +236,8 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 		}
 	})
 }
+
+// contractOnly hides every method of its store beyond the contract.
+type contractOnly struct{ service.Storage }
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

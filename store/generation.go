@@ -20,7 +20,9 @@ func advisoryWritten(tx *bolt.Tx) error {
 func (s *Store) AdvisoryGeneration(ctx context.Context) (uint64, error) {
 	var gen uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		gen = tx.Bucket(bucketAdvisories).Sequence()
+		if b := tx.Bucket(bucketAdvisories); b != nil {
+			gen = b.Sequence()
+		}
 		return nil
 	})
 	return gen, err

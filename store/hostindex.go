@@ -393,6 +393,9 @@ func hostsWithPackagesTx(ctx context.Context, tx *bolt.Tx, pairs []ReleasePackag
 	}
 	shards := uint32(hostIDs.Sequence()/hostsPerShard) + 1
 	pairIDs, blocks, names := tx.Bucket(bucketPairIDs), tx.Bucket(bucketPackageBlocks), tx.Bucket(bucketHostNames)
+	if blocks == nil {
+		return nil, nil // a schema 6 database opened read-only: not migrated yet
+	}
 	found := map[uint32]bool{}
 	for _, rp := range pairs {
 		pair, ok, err := sequenceID(pairIDs, nil, pairKey(rp.Release, rp.Package), false)
