@@ -293,12 +293,11 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 		if len(hosts) == 0 {
 			break
 		}
-		for i := range hosts {
-			if shared {
-				break // the catalog is never changed
-			}
-			if err := e.addLearntSources(ctx, ix, &hosts[i]); err != nil {
-				return err
+		if !shared { // the catalog is never changed
+			for i := range hosts {
+				if err := e.addLearntSources(ctx, ix, &hosts[i]); err != nil {
+					return err
+				}
 			}
 		}
 		batch := make([]store.Evaluation, len(hosts))

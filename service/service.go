@@ -53,8 +53,10 @@ func (e *Service) Rules() patchwatch.UrgencyRules { return e.rules }
 func (e *Service) now() time.Time { return e.clock() }
 
 // Findings matches one host against the advisories that name any of its
-// packages (found through the store's fix index) and gives each finding
-// its severity refinements and urgency.
+// packages and gives each finding its severity refinements and urgency.
+// The advisories are the service's catalog of all of them, with the
+// verdicts of the tuples already judged, when it is current and the host
+// has no binary-only package; otherwise those the store's fix index names.
 func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
 	return e.findings(ctx, h, true)
 }
