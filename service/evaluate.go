@@ -93,13 +93,13 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	if err != nil {
 		return 0, err
 	}
-	flipped, err := e.flippedRebuilds(ctx, releases)
+	flipped, everyRebuild, err := e.flippedRebuilds(ctx, releases)
 	if err != nil {
 		return 0, err
 	}
-	if len(flipped) > 0 {
+	if len(flipped) > 0 || everyRebuild {
 		err := e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
-			if flipped[r.Release] {
+			if flipped[r.Release] || everyRebuild && isRebuild(r.Family, r.Release) {
 				candidates[r.Name] = true
 			}
 			return nil
@@ -150,13 +150,18 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 
 // flippedRebuilds returns the rebuild releases that gained their first or
 // lost their last advisories since the findings were last brought up to
-// date (all rebuilds with advisories when that was never recorded).
-func (e *Service) flippedRebuilds(ctx context.Context, now []string) (map[string]bool, error) {
+// date; everyRebuild when that was never recorded (hosts evaluated report
+// by report only), as a rebuild may then have lost its last advisories
+// unseen.
+func (e *Service) flippedRebuilds(ctx context.Context, now []string) (flipped map[string]bool, everyRebuild bool, err error) {
 	before, err := e.s.EvaluatedReleases(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	flipped := map[string]bool{}
+	if before == nil {
+		return nil, true, nil
+	}
+	flipped = map[string]bool{}
 	for _, r := range now {
 		if !slices.Contains(before, r) {
 			flipped[r] = true
@@ -168,11 +173,17 @@ func (e *Service) flippedRebuilds(ctx context.Context, now []string) (map[string
 		}
 	}
 	for r := range flipped {
-		if patchwatch.ReleaseFamily(r) != patchwatch.FamilyRPM || patchwatch.RHSARelease(r) == r {
+		if !isRebuild(patchwatch.ReleaseFamily(r), r) {
 			delete(flipped, r)
 		}
 	}
-	return flipped, nil
+	return flipped, false, nil
+}
+
+// isRebuild reports whether release is a RHEL rebuild (AlmaLinux, Rocky),
+// matched against Red Hat's advisories until its own arrive.
+func isRebuild(family patchwatch.Family, release string) bool {
+	return family == patchwatch.FamilyRPM && patchwatch.RHSARelease(release) != release
 }
 
 // rematchHost matches h against the changed advisories in ix and merges
