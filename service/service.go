@@ -175,9 +175,10 @@ func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.
 // new advisory must find h: every name Match looks up, on every release
 // whose advisories concern it.
 func packageIndex(h *patchwatch.Host) []store.ReleasePackage {
-	var index []store.ReleasePackage
 	names := matcher.LookupNamesUnsorted(h)
-	for _, release := range matcher.HostReleases(h) {
+	releases := matcher.HostReleases(h)
+	index := make([]store.ReleasePackage, 0, len(names)*len(releases))
+	for _, release := range releases {
 		for _, name := range names {
 			index = append(index, store.ReleasePackage{Release: release, Package: name})
 		}
