@@ -23,8 +23,20 @@ type FeedStatus struct {
 	LastDuration time.Duration `json:"last_duration_ns,omitempty"`
 }
 
-// Stale reports whether the feed has not succeeded for longer than maxAge at now.
+// ReevaluationFeed names the row of the feed statuses that shows the full
+// re-evaluation of the stored findings (a job, not a source): last_attempt
+// is when the last pass started, last_success when one last finished,
+// backfill "running: N of M hosts", "done" or "failed" (last_error says
+// why).
+const ReevaluationFeed = "re-evaluation"
+
+// Stale reports whether the feed has not succeeded for longer than maxAge
+// at now. The re-evaluation row is never stale: passes run when something
+// calls for one, not on a schedule.
 func (s FeedStatus) Stale(now time.Time, maxAge time.Duration) bool {
+	if s.Feed == ReevaluationFeed {
+		return false
+	}
 	return s.LastSuccess.IsZero() || now.Sub(s.LastSuccess) > maxAge
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/fleetgen"
 	"github.com/patchwatch/patchwatch/matcher"
 )
 
@@ -132,4 +133,34 @@ func BenchmarkMatch1000RPMHosts(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(findings), "findings")
+}
+
+// BenchmarkFleetMatch matches 1,000 hosts of the fleet benchmarks (40
+// images, 3% of versions lagging, Ubuntu, Debian and RHEL) against the full
+// history, one host at a time (Match) and with the tuple verdicts a full
+// re-evaluation shares (MatchWith, the memo warm after the first pass).
+// One iteration is the whole fleet.
+func BenchmarkFleetMatch(b *testing.B) {
+	gen := fleetgen.New()
+	ix := matcher.NewIndex(gen.Advisories)
+	hosts := make([]patchwatch.Host, 1000)
+	for i := range hosts {
+		hosts[i] = gen.Host(i, time.Time{})
+	}
+	b.Run("match", func(b *testing.B) {
+		for b.Loop() {
+			for i := range hosts {
+				ix.Match(&hosts[i])
+			}
+		}
+	})
+	b.Run("verdicts", func(b *testing.B) {
+		v := ix.NewVerdicts(0)
+		for b.Loop() {
+			for i := range hosts {
+				ix.MatchWith(&hosts[i], v)
+			}
+		}
+		b.ReportMetric(float64(v.Len()), "tuples")
+	})
 }

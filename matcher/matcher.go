@@ -159,6 +159,25 @@ func LookupNames(h *patchwatch.Host) []string {
 	return slices.Compact(names)
 }
 
+// LookupNamesUnsorted returns LookupNames's names in inventory order,
+// without the sort and with only the cheap duplicates left out (a source
+// named like its binary, or like the previous package's source): a store
+// indexing a host under them drops the rest, and the sort costs more than
+// the rest on an inventory of 1,500 packages.
+func LookupNamesUnsorted(h *patchwatch.Host) []string {
+	names := make([]string, 0, 2*len(h.Packages))
+	prev := ""
+	for _, p := range h.Packages {
+		src, _ := sourceOf(h, p)
+		names = append(names, p.Name)
+		if src != p.Name && src != prev {
+			names = append(names, src)
+		}
+		prev = src
+	}
+	return names
+}
+
 // HostReleases returns the releases whose advisories may concern h: its
 // own and, for the RHEL rebuilds, Red Hat's.
 func HostReleases(h *patchwatch.Host) []string {
@@ -169,9 +188,21 @@ func HostReleases(h *patchwatch.Host) []string {
 }
 
 // Match returns the findings for one host, most severe first.
-func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
+func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding { return ix.match(h, nil) }
+
+// MatchWith is Match with verdicts, which must have been made for ix
+// (ix.NewVerdicts): each package whose verdict depends on its tuple alone
+// is judged once for every host that has it.
+func (ix *Index) MatchWith(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
+	if v != nil && v.ix != ix {
+		v = nil
+	}
+	return ix.match(h, v)
+}
+
+func (ix *Index) match(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
 	if h.Family == patchwatch.FamilyRPM {
-		return ix.matchRPM(h)
+		return ix.matchRPM(h, v)
 	}
 	byPackage := ix.fixes[h.Release]
 	if byPackage == nil {
@@ -179,42 +210,44 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 	}
 	kernels := newDebKernels(h, ix.learnt[h.Release])
 	c := newCollector(h)
+	memo := v.forHost(verdictTable{release: h.Release})
+	defer memo.done()
 	for i, p := range h.Packages {
+		// A package with source information that is not a kernel has the
+		// verdict of its tuple on this release, whatever the host: judged
+		// once, by the first host that has it.
+		plain := p.SourceName != ""
+		if plain {
+			if known := memo.lookup(&p); known != nil && !known.hostDependent {
+				c.addAll(known.contributions, i, &pkgState{pkg: p})
+				continue
+			}
+		}
 		// Most packages have no fix at all: look that up before building
 		// any state for them.
 		src, _ := sourceOf(h, p)
 		viaBinary := ix.binaryRefs(h, h.Release, p)
 		if byPackage[src] == nil && byPackage[p.Name] == nil && viaBinary == nil {
+			if plain {
+				memo.remember(&p, nil, false)
+			}
 			continue
 		}
 		state, ok := kernels.state(h, p)
+		if plain {
+			if st := &state; !ok || st.kernel {
+				memo.remember(&p, nil, true)
+			}
+		}
 		if !ok {
 			continue
 		}
 		st := &state
-		lookups := [2]string{st.srcName, st.pkg.Name}
-		for li, name := range lookups {
-			if li == 1 && name == lookups[0] {
-				break
-			}
-			for _, ref := range byPackage[name] {
-				// A source fix matches through the package's source; a binary
-				// fix through the binary name.
-				bySource := ref.fix.Kind == patchwatch.KindSource
-				if bySource && name != st.srcName || !bySource && name != st.pkg.Name {
-					continue
-				}
-				if c.seen(ref, i) {
-					continue
-				}
-				status, installed, note := judge(st, ref, bySource)
-				source := ""
-				if bySource && st.srcName != st.pkg.Name {
-					source = st.srcName
-				}
-				c.add(ref, i, st, status, installed, source, note)
-			}
+		verdict := debContributions(byPackage, st)
+		if plain && !st.kernel {
+			memo.remember(&p, verdict, false)
 		}
+		c.addAll(verdict, i, st)
 		c.matchBinaries(viaBinary, i, st)
 	}
 	return c.findings(func(f *patchwatch.Finding) {
@@ -223,6 +256,39 @@ func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding {
 		}
 		f.Command = fixCommand(h, f)
 	})
+}
+
+// debContributions judges one installed package of a Debian-family host
+// against the fixes naming its source or binary name.
+func debContributions(byPackage map[string][]*fixRef, st *pkgState) []contribution {
+	var out []contribution
+	lookups := [2]string{st.srcName, st.pkg.Name}
+	for li, name := range lookups {
+		if li == 1 && name == lookups[0] {
+			break
+		}
+		for _, ref := range byPackage[name] {
+			// A source fix matches through the package's source; a binary
+			// fix through the binary name.
+			bySource := ref.fix.Kind == patchwatch.KindSource
+			if bySource && name != st.srcName || !bySource && name != st.pkg.Name {
+				continue
+			}
+			if contributed(out, ref) {
+				continue
+			}
+			status, installed, note := judge(st, ref, bySource)
+			if status == "" {
+				continue
+			}
+			source := ""
+			if bySource && st.srcName != st.pkg.Name {
+				source = st.srcName
+			}
+			out = append(out, contribution{ref: ref, status: status, installed: installed, source: source, note: note})
+		}
+	}
+	return out
 }
 
 // collector gathers matched packages into one finding per advisory.

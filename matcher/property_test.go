@@ -2,7 +2,9 @@ package matcher_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,4 +145,68 @@ func releasesOf(advisories []patchwatch.Advisory) []string {
 		}
 	}
 	return out
+}
+
+// TestVerdictsAgreeWithMatch: matching with a memo of tuple verdicts
+// shared by the whole fleet (hosts with kernels, binary-only packages and
+// unlabelled modules among them, matched twice so that the second pass
+// reads every verdict from the memo) gives exactly Match's findings.
+func TestVerdictsAgreeWithMatch(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		advisories, hosts := genFleet(t)
+		for _, h := range hosts {
+			h.ModuleInfo = rapid.Bool().Draw(t, "moduleinfo")
+			for j := range h.Packages {
+				if rapid.IntRange(0, 5).Draw(t, "binaryonly") == 0 {
+					h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
+				}
+			}
+			if h.Family == patchwatch.FamilyDebian && rapid.Bool().Draw(t, "kernel") {
+				v := rapid.SampledFrom([]string{"1.0-1", "1.0-2"}).Draw(t, "kernelversion")
+				// The same kernel tuple is the running one on some hosts,
+				// installed beside a newer one on others.
+				h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: v, SourceName: "linux", SourceVersion: v})
+				if rapid.Bool().Draw(t, "newerkernel") {
+					h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "1.0-3", SourceName: "linux", SourceVersion: "1.0-3"})
+				}
+				h.KernelRelease = fmt.Sprintf("6.1.0-%d-amd64", rapid.IntRange(1, 2).Draw(t, "running"))
+				h.Release = "debian:12"
+			}
+		}
+		for i := range advisories {
+			if rapid.Bool().Draw(t, "kerneladvisory") {
+				advisories[i].Fixes = append(advisories[i].Fixes, patchwatch.Fix{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource, FixedVersion: "1.0-2"})
+			}
+		}
+		ix := matcher.NewIndex(advisories)
+		memo := ix.NewVerdicts(rapid.IntRange(0, 8).Draw(t, "limit"))
+		for pass := range 2 {
+			for _, h := range hosts {
+				want := ix.Match(h)
+				if got := ix.MatchWith(h, memo); !reflect.DeepEqual(got, want) {
+					t.Fatalf("pass %d, host %s: with verdicts %+v, Match %+v", pass, h.Name, got, want)
+				}
+			}
+		}
+		// Hosts matched concurrently share a fresh memo (run with -race).
+		shared := ix.NewVerdicts(0)
+		got := make([][]patchwatch.Finding, len(hosts))
+		var wg sync.WaitGroup
+		for i, h := range hosts {
+			wg.Go(func() { got[i] = ix.MatchWith(h, shared) })
+		}
+		wg.Wait()
+		for i, h := range hosts {
+			if want := ix.Match(h); !reflect.DeepEqual(got[i], want) {
+				t.Fatalf("concurrent, host %s: with verdicts %+v, Match %+v", h.Name, got[i], want)
+			}
+		}
+		// A memo made for another index is not used.
+		other := matcher.NewIndex(nil)
+		for _, h := range hosts {
+			if got, want := other.MatchWith(h, memo), other.Match(h); !reflect.DeepEqual(got, want) {
+				t.Fatalf("host %s: foreign memo %+v, Match %+v", h.Name, got, want)
+			}
+		}
+	})
 }

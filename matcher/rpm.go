@@ -114,7 +114,7 @@ func moduleMatches(h *patchwatch.Host, st *pkgState, mod string) (bool, string) 
 	return v == stream || strings.HasPrefix(v, stream+"."), NoteNoModules
 }
 
-func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
+func (ix *Index) matchRPM(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
 	release, releaseNote := ix.rpmRelease(h)
 	byPackage := ix.fixes[release]
 	if byPackage == nil {
@@ -122,13 +122,28 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 	}
 	kernels := newRPMKernels(h)
 	c := newCollector(h)
+	// The verdict of a package with source information that is not a
+	// kernel is its tuple's on the release matched, given whether the
+	// inventory labels modules.
+	memo := v.forHost(verdictTable{release: release, moduleInfo: h.ModuleInfo})
+	defer memo.done()
 	for i, p := range h.Packages {
+		plain := p.SourceName != "" && !patchwatch.IsRPMKernel(p.Name)
+		if plain {
+			if known := memo.lookup(&p); known != nil {
+				c.addAll(known.contributions, i, &pkgState{pkg: p})
+				continue
+			}
+		}
 		src := p.SourceName
 		if src == "" {
 			src = p.Name
 		}
 		viaBinary := ix.binaryRefs(h, release, p)
 		if byPackage[p.Name] == nil && byPackage[src] == nil && viaBinary == nil {
+			if plain {
+				memo.remember(&p, nil, false)
+			}
 			continue
 		}
 		state, ok := kernels.state(p)
@@ -136,34 +151,11 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 			continue
 		}
 		st := &state
-		lookups := [2]string{st.pkg.Name, st.srcName}
-		for li, name := range lookups {
-			if li == 1 && name == lookups[0] {
-				break
-			}
-			for _, ref := range byPackage[name] {
-				bySource := ref.fix.Kind == patchwatch.KindSource
-				if bySource && name != st.srcName || !bySource && name != st.pkg.Name || c.seen(ref, i) {
-					continue
-				}
-				ok, moduleNote := moduleMatches(h, st, ref.fix.Module)
-				if !ok {
-					continue
-				}
-				status, installed, note := judgeRPM(h, st, ref)
-				if note == "" {
-					note = moduleNote
-				}
-				source := ""
-				if bySource && st.srcName != st.pkg.Name {
-					source = st.srcName
-				}
-				c.add(ref, i, st, status, installed, source, note)
-				if status != "" && !bySource && p.SourceName == "" {
-					c.markVia(ref, ViaBinaryList) // CSAF lists each binary rpm
-				}
-			}
+		verdict := rpmContributions(h, byPackage, st)
+		if plain {
+			memo.remember(&p, verdict, false)
 		}
+		c.addAll(verdict, i, st)
 		c.matchBinariesRPM(h, viaBinary, i, st)
 	}
 	return c.findings(func(f *patchwatch.Finding) {
@@ -178,6 +170,45 @@ func (ix *Index) matchRPM(h *patchwatch.Host) []patchwatch.Finding {
 		}
 		f.Command = dnfCommand(h, f, releaseNote == "")
 	})
+}
+
+// rpmContributions judges one installed package of an rpm host against
+// the fixes naming its binary or source rpm name.
+func rpmContributions(h *patchwatch.Host, byPackage map[string][]*fixRef, st *pkgState) []contribution {
+	var out []contribution
+	lookups := [2]string{st.pkg.Name, st.srcName}
+	for li, name := range lookups {
+		if li == 1 && name == lookups[0] {
+			break
+		}
+		for _, ref := range byPackage[name] {
+			bySource := ref.fix.Kind == patchwatch.KindSource
+			if bySource && name != st.srcName || !bySource && name != st.pkg.Name || contributed(out, ref) {
+				continue
+			}
+			ok, moduleNote := moduleMatches(h, st, ref.fix.Module)
+			if !ok {
+				continue
+			}
+			status, installed, note := judgeRPM(h, st, ref)
+			if status == "" {
+				continue
+			}
+			if note == "" {
+				note = moduleNote
+			}
+			source := ""
+			if bySource && st.srcName != st.pkg.Name {
+				source = st.srcName
+			}
+			ct := contribution{ref: ref, status: status, installed: installed, source: source, note: note}
+			if !bySource && st.pkg.SourceName == "" {
+				ct.via = ViaBinaryList // CSAF lists each binary rpm
+			}
+			out = append(out, ct)
+		}
+	}
+	return out
 }
 
 func judgeRPM(h *patchwatch.Host, st *pkgState, ref *fixRef) (patchwatch.Status, string, string) {

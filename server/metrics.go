@@ -37,6 +37,11 @@ type metrics struct {
 	outboxRetrying   prometheus.Gauge
 	outboxFailed     prometheus.Gauge
 	hostsStale       prometheus.Gauge
+	// reevaluationDone and reevaluationTotal are the full re-evaluation's
+	// progress: hosts done of the hosts it walks (the last pass's when
+	// none runs).
+	reevaluationDone  prometheus.Gauge
+	reevaluationTotal prometheus.Gauge
 	// compliance is the share of hosts that follow each guideline; its
 	// history is Prometheus's.
 	compliance *prometheus.GaugeVec
@@ -97,6 +102,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m.hostsStale = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "patchwatch_hosts_stale", Help: "Hosts that have not reported for longer than server.stale_after.",
 	})
+	m.reevaluationDone = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "patchwatch_reevaluation_hosts_done", Help: "Hosts the running full re-evaluation has stored (the last pass's count when none runs).",
+	})
+	m.reevaluationTotal = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "patchwatch_reevaluation_hosts_total", Help: "Hosts the running (or last) full re-evaluation walks.",
+	})
 	info := buildinfo.Read()
 	m.buildInfo.WithLabelValues(info.Version, info.Revision, info.GoVersion).Set(1)
 	for _, f := range reportFormats {
@@ -107,7 +118,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}
 	reg.MustRegister(m.reports, m.rejected, m.polls, m.hosts, m.findings, m.checks, m.compliance,
 		m.buildInfo, m.feedLastSuccess, m.feedLastAttempt, m.feedAdvisories, m.feedNewest, m.feedPollDuration,
-		m.outboxPending, m.outboxRetrying, m.outboxFailed, m.hostsStale,
+		m.outboxPending, m.outboxRetrying, m.outboxFailed, m.hostsStale, m.reevaluationDone, m.reevaluationTotal,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -171,6 +182,8 @@ func (m *Metrics) Outbox(c OutboxCounts) {
 func (m *Metrics) Fleet(c service.FleetCounts) {
 	m.m.hosts.Set(float64(c.Hosts))
 	m.m.hostsStale.Set(float64(c.Stale))
+	m.m.reevaluationDone.Set(float64(c.Reevaluation.HostsDone))
+	m.m.reevaluationTotal.Set(float64(c.Reevaluation.HostsTotal))
 	for _, u := range []patchwatch.Urgency{patchwatch.UrgencyLow, patchwatch.UrgencyMedium, patchwatch.UrgencyHigh, patchwatch.UrgencyCritical} {
 		m.m.findings.WithLabelValues(u.String()).Set(float64(c.Open[u]))
 	}

@@ -116,6 +116,17 @@ func (e *Service) addLearntSources(ctx context.Context, ix *matcher.Index, h *pa
 	return nil
 }
 
+// binaryOnly reports whether any of h's packages carries no source
+// information.
+func binaryOnly(h *patchwatch.Host) bool {
+	for i := range h.Packages {
+		if h.Packages[i].SourceName == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // teaches reports whether h's inventory says of any binary that another
 // source builds it.
 func teaches(h *patchwatch.Host) bool {

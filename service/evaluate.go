@@ -93,13 +93,13 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	if err != nil {
 		return 0, err
 	}
-	flipped, err := e.flippedRebuilds(ctx, releases)
+	flipped, everyRebuild, err := e.flippedRebuilds(ctx, releases)
 	if err != nil {
 		return 0, err
 	}
-	if len(flipped) > 0 {
+	if len(flipped) > 0 || everyRebuild {
 		err := e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
-			if flipped[r.Release] {
+			if flipped[r.Release] || everyRebuild && isRebuild(r.Family, r.Release) {
 				candidates[r.Name] = true
 			}
 			return nil
@@ -150,13 +150,18 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 
 // flippedRebuilds returns the rebuild releases that gained their first or
 // lost their last advisories since the findings were last brought up to
-// date (all rebuilds with advisories when that was never recorded).
-func (e *Service) flippedRebuilds(ctx context.Context, now []string) (map[string]bool, error) {
+// date; everyRebuild when that was never recorded (hosts evaluated report
+// by report only), as a rebuild may then have lost its last advisories
+// unseen.
+func (e *Service) flippedRebuilds(ctx context.Context, now []string) (flipped map[string]bool, everyRebuild bool, err error) {
 	before, err := e.s.EvaluatedReleases(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	flipped := map[string]bool{}
+	if before == nil {
+		return nil, true, nil
+	}
+	flipped = map[string]bool{}
 	for _, r := range now {
 		if !slices.Contains(before, r) {
 			flipped[r] = true
@@ -168,11 +173,17 @@ func (e *Service) flippedRebuilds(ctx context.Context, now []string) (map[string
 		}
 	}
 	for r := range flipped {
-		if patchwatch.ReleaseFamily(r) != patchwatch.FamilyRPM || patchwatch.RHSARelease(r) == r {
+		if !isRebuild(patchwatch.ReleaseFamily(r), r) {
 			delete(flipped, r)
 		}
 	}
-	return flipped, nil
+	return flipped, false, nil
+}
+
+// isRebuild reports whether release is a RHEL rebuild (AlmaLinux, Rocky),
+// matched against Red Hat's advisories until its own arrive.
+func isRebuild(family patchwatch.Family, release string) bool {
+	return family == patchwatch.FamilyRPM && patchwatch.RHSARelease(release) != release
 }
 
 // rematchHost matches h against the changed advisories in ix and merges
@@ -181,7 +192,7 @@ func (e *Service) rematchHost(ctx context.Context, h *patchwatch.Host, ix *match
 	if h.Family == patchwatch.FamilyRPM && patchwatch.RHSARelease(h.Release) != h.Release {
 		// A rebuild switches from Red Hat's advisories to its own once the
 		// first of those arrives: only a whole match of the host decides.
-		return e.Findings(ctx, h)
+		return e.findings(ctx, h, false)
 	}
 	own, known := ownRelease[h.Release]
 	if !known {
@@ -230,46 +241,74 @@ func (e *Service) Reevaluate(ctx context.Context, why string) error {
 	return e.reevaluate(ctx, why)
 }
 
-func (e *Service) reevaluate(ctx context.Context, why string) error {
-	started := time.Now()
-	var advisories []patchwatch.Advisory
-	if err := e.s.EachAdvisory(ctx, func(a patchwatch.Advisory) error {
-		advisories = append(advisories, a)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("load advisories: %w", err)
+func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
+	started, startedAt := time.Now(), e.now()
+	done, total := 0, 0
+	defer func() { e.reportProgress(ctx, done, total, startedAt, true, err) }()
+	// The index is rebuilt only after the migration that dropped it.
+	reindex := why == store.PendingReindex
+	if pending, err := e.s.EvaluationPending(ctx); err != nil {
+		return err
+	} else if pending == store.PendingReindex {
+		reindex = true
 	}
+	// With a store that counts its advisory writes, the job matches
+	// against the catalog (the one intake uses, built now if the
+	// advisories changed since), which it leaves warm for intake; the
+	// binary-only hosts are matched as a report is, against their own
+	// advisories and the binary map. Otherwise it indexes every advisory
+	// for itself.
+	c, err := e.fullCatalog(ctx)
+	if err != nil {
+		return err
+	}
+	shared := c != nil
 	releases, err := e.s.Releases(ctx)
 	if err != nil {
 		return err
 	}
-	// The whole index marks every release that has advisories, as
-	// HasRelease would for each host.
-	ix := matcher.NewIndex(advisories)
-	advisories = nil
-	total, err := e.s.CountHosts(ctx)
-	if err != nil {
+	if c == nil {
+		var advisories []patchwatch.Advisory
+		if err := e.s.EachAdvisory(ctx, func(a patchwatch.Advisory) error {
+			advisories = append(advisories, a)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("load advisories: %w", err)
+		}
+		// The whole index marks every release that has advisories, as
+		// HasRelease would for each host. Each distinct package tuple is
+		// judged once, by whichever host has it first; every other host
+		// holding it reuses the verdict.
+		ix := matcher.NewIndex(advisories)
+		c = &catalogState{index: ix, verdicts: ix.NewVerdicts(0)}
+	}
+	ix, verdicts := c.index, c.verdicts
+	if total, err = e.s.CountHosts(ctx); err != nil {
 		return err
 	}
 	log := e.log.With("job", "re-evaluation")
 	log.Info("full re-evaluation started", "hosts", total, "advisories", ix.Len(), "reason", why)
+	e.reportProgress(ctx, 0, total, startedAt, false, nil)
 	workers := runtime.GOMAXPROCS(0)
 	caches := make([]*facts, workers)
 	for i := range caches {
 		caches[i] = newFacts(e.s)
 	}
-	done, after, lastLog := 0, "", time.Now()
+	after, lastLog := "", time.Now()
+	var hosts []patchwatch.Host
 	for {
-		hosts, err := e.s.HostsAfter(ctx, after, evaluationChunk)
+		hosts, err = e.hostsAfter(ctx, after, hosts)
 		if err != nil {
 			return err
 		}
 		if len(hosts) == 0 {
 			break
 		}
-		for i := range hosts {
-			if err := e.addLearntSources(ctx, ix, &hosts[i]); err != nil {
-				return err
+		if !shared { // the catalog is never changed
+			for i := range hosts {
+				if err := e.addLearntSources(ctx, ix, &hosts[i]); err != nil {
+					return err
+				}
 			}
 		}
 		batch := make([]store.Evaluation, len(hosts))
@@ -278,12 +317,21 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 			g.Go(func() error {
 				for i := w; i < len(hosts); i += workers {
 					h := &hosts[i]
-					findings, err := e.enrich(ctx, h, ix.Match(h), caches[w])
+					var findings []patchwatch.Finding
+					var err error
+					if shared && binaryOnly(h) {
+						findings, err = e.Findings(ctx, h)
+					} else {
+						findings, err = e.enrich(ctx, h, ix.MatchWith(h, verdicts), caches[w])
+					}
 					if err != nil {
 						return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
 					}
-					// The index too: the migration to schema 6 rebuilds it here.
-					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings), Index: packageIndex(h)}
+					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings)}
+					if reindex {
+						// The migration to schema 6 rebuilds the index here.
+						batch[i].Index = packageIndex(h)
+					}
 				}
 				return nil
 			})
@@ -296,9 +344,11 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 		}
 		done += len(hosts)
 		after = hosts[len(hosts)-1].Name
+		e.setProgress(done, max(total, done), startedAt, false)
 		if time.Since(lastLog) > 10*time.Second {
 			lastLog = time.Now()
 			log.Info("full re-evaluation progress", "hosts_done", done, "hosts", total, "elapsed", time.Since(started).Round(time.Second))
+			e.reportProgress(ctx, done, max(total, done), startedAt, false, nil)
 		}
 	}
 	if err := e.s.SetEvaluationPending(ctx, ""); err != nil {
@@ -310,8 +360,23 @@ func (e *Service) reevaluate(ctx context.Context, why string) error {
 	if err := e.s.SetEvaluatedRules(ctx, e.rulesFingerprint()); err != nil {
 		return err
 	}
-	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond))
+	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond), "tuples_judged", verdicts.Len())
 	return nil
+}
+
+// pageReuser is implemented by stores that decode a page of hosts into a
+// page the caller is done with.
+type pageReuser interface {
+	HostsAfterReusing(ctx context.Context, after string, limit int, reuse []patchwatch.Host) ([]patchwatch.Host, error)
+}
+
+// hostsAfter reads the job's next page of hosts, into the last one when
+// the store can.
+func (e *Service) hostsAfter(ctx context.Context, after string, done []patchwatch.Host) ([]patchwatch.Host, error) {
+	if r, ok := e.s.(pageReuser); ok {
+		return r.HostsAfterReusing(ctx, after, evaluationChunk, done)
+	}
+	return e.s.HostsAfter(ctx, after, evaluationChunk)
 }
 
 // ReevaluateIfPending runs the full re-evaluation that the database asks
@@ -367,5 +432,21 @@ func (e *Service) ImportHosts(ctx context.Context, hosts []patchwatch.Host) erro
 	for i := range hosts {
 		entries[i] = store.HostEntry{Host: hosts[i], Index: packageIndex(&hosts[i])}
 	}
-	return e.s.PutHosts(ctx, entries)
+	if err := e.s.PutHosts(ctx, entries); err != nil {
+		return err
+	}
+	// Their inventories teach the binary map as reports do; the binary-only
+	// hosts it concerns are matched by the full re-evaluation PutHosts
+	// flagged, with every other host.
+	for i := range hosts {
+		h := &hosts[i]
+		if !teaches(h) {
+			continue
+		}
+		if _, err := e.s.LearnBinarySources(ctx, h); err != nil {
+			return err
+		}
+		e.taught.remember(h.Name, e.taught.digest(h))
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
 )
 
 // TestOverviewAttention: the hosts needing attention most are those a
@@ -216,16 +214,4 @@ func TestHostSummaryPage(t *testing.T) {
 			t.Errorf("%+v: %d of %d\n got %v\nwant %v", tc, len(got), total, got, want)
 		}
 	}
-}
-
-// openService opens a store in a temporary directory and a service on it
-// whose clock reads *now.
-func openService(t *testing.T, now *time.Time) (*store.Store, *service.Service) {
-	t.Helper()
-	s, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return *now })
 }

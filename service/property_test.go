@@ -48,6 +48,10 @@ func drawAdvisory(t *rapid.T, id string, modified time.Time) patchwatch.Advisory
 		a.Fixes = append(a.Fixes, patchwatch.Fix{Release: release, Package: fmt.Sprintf("p%d", rapid.IntRange(0, 4).Draw(t, fmt.Sprint("fixpkg", j))),
 			Kind: kind, FixedVersion: fixed})
 	}
+	if rapid.IntRange(0, 3).Draw(t, "kernelfix") == 0 {
+		a.Fixes = append(a.Fixes, patchwatch.Fix{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource,
+			FixedVersion: rapid.SampledFrom(propDeb[:3]).Draw(t, "kernelfixed")})
+	}
 	return a
 }
 
@@ -64,6 +68,24 @@ func drawHost(t *rapid.T, name string, at time.Time) patchwatch.Host {
 		seen[name] = true
 		v := rapid.SampledFrom(propVersions(release)).Draw(t, "version")
 		h.Packages = append(h.Packages, patchwatch.Package{Name: name, Version: v, SourceName: fmt.Sprintf("p%d", rapid.IntRange(0, 4).Draw(t, fmt.Sprint("src", j))), SourceVersion: v})
+	}
+	if rapid.IntRange(0, 4).Draw(t, "binary-only") == 0 {
+		// An inventory without source fields, matched through the binary
+		// map other hosts taught.
+		for j := range h.Packages {
+			h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
+		}
+		h.SourceInfo = false
+	}
+	if release == "debian:12" && rapid.Bool().Draw(t, "kernel") {
+		// The same kernel tuple is running on some hosts and installed
+		// beside a newer one on others: its verdict is the host's.
+		v := rapid.SampledFrom(propDeb[:3]).Draw(t, "kernelversion")
+		h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: v, SourceName: "linux", SourceVersion: v})
+		if rapid.Bool().Draw(t, "newerkernel") {
+			h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "2.0-1", SourceName: "linux", SourceVersion: "2.0-1"})
+		}
+		h.KernelRelease = fmt.Sprintf("6.1.0-%d-amd64", rapid.IntRange(1, 2).Draw(t, "running"))
 	}
 	return h
 }
@@ -82,7 +104,19 @@ func bruteForce(t *rapid.T, ctx context.Context, s *store.Store, now time.Time) 
 	}
 	out := map[string][]patchwatch.Finding{}
 	for i := range hosts {
-		fs := ix.Match(&hosts[i])
+		hix := ix
+		if binaries := matcher.BinaryOnlyNames(&hosts[i]); len(binaries) > 0 {
+			// What the binary map knows now, as a report would be matched.
+			hix = matcher.NewIndex(advisories)
+			for _, release := range matcher.HostReleases(&hosts[i]) {
+				tracking, _, err := s.BinarySources(ctx, release, binaries)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hix.AddBinarySources(release, tracking)
+			}
+		}
+		fs := hix.Match(&hosts[i])
 		matcher.Enrich(&hosts[i], fs, matcher.Context{Rules: patchwatch.DefaultUrgencyRules(), Now: now})
 		out[hosts[i].Name] = fs
 	}
@@ -116,13 +150,27 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 		}
 		defer s.Close()
 		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-		svc := service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
+		var storage service.Storage = s
+		if rapid.Bool().Draw(t, "plain storage") {
+			// Only the contract: no advisory generations (no catalog), no
+			// feed statuses, no reused pages, as a store may offer.
+			storage = contractOnly{s}
+		}
+		svc := service.New(storage, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
 		var initial []patchwatch.Advisory
 		for i := range rapid.IntRange(0, 5).Draw(t, "advisories") {
 			initial = append(initial, drawAdvisory(t, fmt.Sprintf("A%d", i), now))
 		}
 		if _, err := s.UpsertAdvisories(ctx, initial); err != nil {
 			t.Fatal(err)
+		}
+		if rapid.Bool().Draw(t, "early pass") {
+			// A full pass leaves the service its catalog of every advisory
+			// with the tuple verdicts, which the reports below then use
+			// until an advisory changes.
+			if err := svc.Reevaluate(ctx, "test"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for i := range rapid.IntRange(1, 5).Draw(t, "hosts") {
 			if _, err := svc.PutHost(ctx, drawHost(t, fmt.Sprintf("h%d", i), now)); err != nil {
@@ -131,7 +179,20 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 		}
 		for step := range rapid.IntRange(1, 6).Draw(t, "steps") {
 			now = now.Add(time.Hour)
-			switch rapid.IntRange(0, 4).Draw(t, "action") {
+			switch rapid.IntRange(0, 5).Draw(t, "action") {
+			case 5: // a withdrawal, re-matched as poll does (a stub without fixes)
+				id := fmt.Sprintf("A%d", rapid.IntRange(0, 7).Draw(t, "withdrawn"))
+				removed, err := s.WithdrawAdvisories(ctx, "", []store.Withdrawal{{ID: id}}, nil, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var stubs []patchwatch.Advisory
+				for _, a := range removed {
+					stubs = append(stubs, patchwatch.Advisory{ID: a.ID, Source: a.Source})
+				}
+				if _, err := svc.Rematch(ctx, stubs); err != nil {
+					t.Fatal(err)
+				}
 			case 0, 1: // a new or modified advisory, then the incremental path
 				a := drawAdvisory(t, fmt.Sprintf("A%d", rapid.IntRange(0, 7).Draw(t, "id")), now)
 				if _, err := s.UpsertAdvisories(ctx, []patchwatch.Advisory{a}); err != nil {
@@ -187,5 +248,8 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 		}
 	})
 }
+
+// contractOnly hides every method of its store beyond the contract.
+type contractOnly struct{ service.Storage }
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

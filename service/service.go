@@ -29,6 +29,11 @@ type Service struct {
 	evaluating sync.Mutex
 	// taught remembers which inventories already fed the binary map.
 	taught taughtInventories
+	// catalog is every advisory indexed, with the tuple verdicts judged
+	// against it, while the advisories stay as they are.
+	catalog catalog
+	// progress is the full re-evaluation's, for feeds and the metrics.
+	progress progress
 }
 
 // New returns a Service over s; clock nil means time.Now.
@@ -48,9 +53,27 @@ func (e *Service) Rules() patchwatch.UrgencyRules { return e.rules }
 func (e *Service) now() time.Time { return e.clock() }
 
 // Findings matches one host against the advisories that name any of its
-// packages (found through the store's fix index) and gives each finding
-// its severity refinements and urgency.
+// packages and gives each finding its severity refinements and urgency.
+// The advisories are the service's catalog of all of them, with the
+// verdicts of the tuples already judged, when it is current and the host
+// has no binary-only package; otherwise those the store's fix index names.
 func (e *Service) Findings(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error) {
+	return e.findings(ctx, h, true)
+}
+
+// findings is Findings; build false never builds the catalog (a job
+// re-matching a few hosts after a change of advisories does not pay for
+// indexing them all).
+func (e *Service) findings(ctx context.Context, h *patchwatch.Host, build bool) ([]patchwatch.Finding, error) {
+	if !binaryOnly(h) {
+		c, err := e.current(ctx, build)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			return e.matchCataloged(ctx, h, c)
+		}
+	}
 	names := matcher.LookupNames(h)
 	learnt, names, err := e.binarySources(ctx, h, names)
 	if err != nil {
@@ -152,9 +175,10 @@ func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.
 // new advisory must find h: every name Match looks up, on every release
 // whose advisories concern it.
 func packageIndex(h *patchwatch.Host) []store.ReleasePackage {
-	var index []store.ReleasePackage
-	names := matcher.LookupNames(h)
-	for _, release := range matcher.HostReleases(h) {
+	names := matcher.LookupNamesUnsorted(h)
+	releases := matcher.HostReleases(h)
+	index := make([]store.ReleasePackage, 0, len(names)*len(releases))
+	for _, release := range releases {
 		for _, name := range names {
 			index = append(index, store.ReleasePackage{Release: release, Package: name})
 		}
@@ -274,6 +298,8 @@ type FleetCounts struct {
 	// JudgedChecks counts, per check, the hosts whose result is a verdict:
 	// pass, fail or disabled, not unknown (the compliance ratio's base).
 	JudgedChecks map[string]int
+	// Reevaluation is the full re-evaluation's progress in this process.
+	Reevaluation Reevaluation
 }
 
 // Counts returns the fleet's numbers for the metrics, from the host
@@ -289,7 +315,7 @@ func (e *Service) CountsStale(ctx context.Context, staleAfter time.Duration) (Fl
 	if err != nil {
 		return FleetCounts{}, err
 	}
-	c := FleetCounts{Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}, JudgedChecks: map[string]int{}}
+	c := FleetCounts{Open: map[patchwatch.Urgency]int{}, FailingChecks: map[string]int{}, JudgedChecks: map[string]int{}, Reevaluation: e.Reevaluation()}
 	now := e.now()
 	err = e.s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
 		c.Hosts++

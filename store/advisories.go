@@ -66,6 +66,9 @@ func upsert(tx *bolt.Tx, a patchwatch.Advisory) (Outcome, error) {
 	if err := advisories.Put([]byte(a.ID), data); err != nil {
 		return "", err
 	}
+	if err := advisoryWritten(tx); err != nil {
+		return "", err
+	}
 	for _, f := range a.Fixes {
 		if err := index.Put(fixKey(f.Release, f.Package, a.ID), nil); err != nil {
 			return "", err

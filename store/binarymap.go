@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -63,26 +64,37 @@ func versionTracks(source, binaryVersion, sourceVersion string) bool {
 // whose source name differs from its own. Hosts without source fields
 // teach nothing.
 func hostPairs(h *patchwatch.Host) []binaryPair {
-	releases := []string{h.Release}
-	if rhel := patchwatch.RHSARelease(h.Release); h.Family == patchwatch.FamilyRPM && rhel != h.Release {
-		// A rebuild builds its binaries from the same sources as RHEL.
-		releases = append(releases, rhel)
-	}
 	var out []binaryPair
-	for _, p := range h.Packages {
-		if p.SourceName == "" || p.SourceName == p.Name {
-			continue
-		}
-		srcVer := p.SourceVersion
-		if srcVer == "" {
-			srcVer = p.Version
-		}
-		tracks := versionTracks(p.SourceName, p.Version, srcVer)
-		for _, r := range releases {
-			out = append(out, binaryPair{r, p.Name, p.SourceName, tracks})
+	for _, r := range teachingReleases(h) {
+		for i := range h.Packages {
+			p := &h.Packages[i]
+			if p.SourceName == "" || p.SourceName == p.Name {
+				continue
+			}
+			out = append(out, binaryPair{r, p.Name, p.SourceName, pairTracksVersion(p)})
 		}
 	}
 	return out
+}
+
+// teachingReleases returns the releases whose map a host's inventory
+// teaches: its own and, for a rebuild, RHEL's (it builds its binaries from
+// the same sources).
+func teachingReleases(h *patchwatch.Host) []string {
+	if rhel := patchwatch.RHSARelease(h.Release); h.Family == patchwatch.FamilyRPM && rhel != h.Release {
+		return []string{h.Release, rhel}
+	}
+	return []string{h.Release}
+}
+
+// pairTracksVersion reports whether an installed binary's version follows
+// its source's.
+func pairTracksVersion(p *patchwatch.Package) bool {
+	srcVer := p.SourceVersion
+	if srcVer == "" {
+		srcVer = p.Version
+	}
+	return versionTracks(p.SourceName, p.Version, srcVer)
 }
 
 // advisoryPairs returns the pairs an advisory's source fixes list; those
@@ -171,7 +183,7 @@ func learnAdvisoryTx(tx *bolt.Tx, a *patchwatch.Advisory) error {
 // similar hosts teaches little after the first: known pairs cost one read
 // each and no write.
 func (s *Store) LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]ReleasePackage, error) {
-	pairs := hostPairs(h)
+	pairs := s.knownPairs.unknownOf(h)
 	if len(pairs) == 0 {
 		return nil, nil
 	}
@@ -183,6 +195,7 @@ func (s *Store) LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]R
 		return nil, err
 	}
 	if len(missing) == 0 {
+		s.knownPairs.remember(pairs)
 		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -197,7 +210,57 @@ func (s *Store) LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]R
 	if err != nil {
 		return nil, fmt.Errorf("learn binary sources of %s: %w", h.Name, err)
 	}
+	s.knownPairs.remember(pairs)
 	return fresh, nil
+}
+
+// knownPairs remembers binary map pairs known committed, with their flag,
+// so that the reports of a fleet of similar hosts (each teaching the map
+// what it already knows) cost no read of the map. Pairs are never removed
+// from the map and a flag only ever turns from tracking to untracked, so a
+// remembered pair that needs no write still needs none later.
+type knownPairs struct {
+	mu sync.RWMutex
+	m  map[string]bool // release NUL binary NUL source -> untracked
+}
+
+// unknownOf returns the pairs h teaches (hostPairs) that might change the
+// map, building none of those known.
+func (k *knownPairs) unknownOf(h *patchwatch.Host) []binaryPair {
+	var key []byte
+	var out []binaryPair
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	for _, release := range teachingReleases(h) {
+		for i := range h.Packages {
+			p := &h.Packages[i]
+			if p.SourceName == "" || p.SourceName == p.Name {
+				continue
+			}
+			tracks := pairTracksVersion(p)
+			key = append(append(append(append(append(key[:0], release...), 0), p.Name...), 0), p.SourceName...)
+			untracked, ok := k.m[string(key)]
+			if !ok || (!tracks && !untracked) {
+				out = append(out, binaryPair{release, p.Name, p.SourceName, tracks})
+			}
+		}
+	}
+	return out
+}
+
+// remember records pairs that the map holds once a transaction that read
+// or wrote them has committed.
+func (k *knownPairs) remember(pairs []binaryPair) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]bool{}
+	}
+	for _, p := range pairs {
+		key := p.release + "\x00" + p.binary + "\x00" + p.source
+		// Untracked once seen untracked; the map says so too.
+		k.m[key] = k.m[key] || !p.tracks
+	}
 }
 
 // BinarySources returns, for those of the binaries the map of release

@@ -63,8 +63,10 @@ func syncFindingsTx(tx *bolt.Tx, h patchwatch.Host, findings []patchwatch.Findin
 	if err != nil {
 		return nil, err
 	}
-	if err := states.Put([]byte(h.Name), data); err != nil {
-		return nil, err
+	if !bytes.Equal(states.Get([]byte(h.Name)), data) {
+		if err := states.Put([]byte(h.Name), data); err != nil {
+			return nil, err
+		}
 	}
 	return events, putReadModelTx(tx, &h, findings, next, st.RebootRequiredSince)
 }

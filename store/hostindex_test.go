@@ -138,3 +138,115 @@ func TestMigrateFromSchema5(t *testing.T) {
 		t.Fatalf("re-indexed: %v", got)
 	}
 }
+
+// TestPackageIndexBlocksAndMigrationFrom6: hosts with pairs over several
+// blocks of pair IDs and several shards are found by each pair; the same
+// index written in schema 6's layout (one bitmap per shard and pair)
+// opens as schema 7 with the same answers.
+func TestPackageIndexBlocksAndMigrationFrom6(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for i := range 150 {
+		var pkgs []string
+		// Pairs 0..699 spread over three blocks; each host has a stride.
+		for p := i % 5; p < 700; p += 1 + i%7 {
+			pkgs = append(pkgs, fmt.Sprintf("q%03d", p))
+		}
+		h := testHost(fmt.Sprintf("vm%03d", i), pkgs...)
+		if err := s.PutHost(ctx, h, pairs(h)); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkgs {
+			want[p] = append(want[p], h.Name)
+		}
+	}
+	// vm007 drops all but one package; vm100 is removed.
+	h := testHost("vm007", "q699")
+	if err := s.PutHost(ctx, h, pairs(h)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveHost(ctx, "vm100", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for p := range want {
+		want[p] = slices.DeleteFunc(want[p], func(n string) bool { return n == "vm007" || n == "vm100" })
+	}
+	want["q699"] = append(want["q699"], "vm007")
+	check := func(s *store.Store, stage string) {
+		t.Helper()
+		for _, p := range []string{"q000", "q001", "q255", "q256", "q257", "q511", "q512", "q698", "q699"} {
+			w := slices.Clone(want[p])
+			slices.Sort(w)
+			got, err := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: p}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(w) {
+				t.Errorf("%s, %s: got %v, want %v", stage, p, got, w)
+			}
+		}
+	}
+	check(s, "schema 7")
+	s.Close()
+
+	// Rewrite the index as schema 6 kept it.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		old, err := tx.CreateBucket([]byte("package_hosts"))
+		if err != nil {
+			return err
+		}
+		blocks := tx.Bucket([]byte("package_host_blocks"))
+		err = blocks.ForEach(func(k, v []byte) error {
+			shard, block := binary.BigEndian.Uint32(k), binary.BigEndian.Uint32(k[4:])
+			at := 32
+			for i := range 256 {
+				if v[i/8]&(1<<(i%8)) == 0 {
+					continue
+				}
+				key := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, shard), block*256+uint32(i))
+				if err := old.Put(key, v[at:at+8]); err != nil {
+					return err
+				}
+				at += 8
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket([]byte("package_host_blocks")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 6))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(s, "migrated from schema 6")
+	// The migrated index keeps changing as before.
+	if !slices.Contains(want["q513"], "vm008") {
+		t.Fatal("vm008 should start under q513")
+	}
+	h = testHost("vm008", "q000")
+	if err := s.PutHost(ctx, h, pairs(h)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: "q513"}}); slices.Contains(got, "vm008") {
+		t.Fatalf("vm008 still indexed under q513 after its new report: %v", got)
+	}
+}

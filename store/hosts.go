@@ -19,11 +19,11 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []ReleaseP
 	}
 	seen := s.newTxIDs()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		data, err := encodeHost(tx, &h, seen)
+		data, err := encodeHost(tx, &h, seen, nil)
 		if err != nil {
 			return err
 		}
-		if err := putHostTx(tx, h.Name, data, index, seen); err != nil {
+		if err := putHostTx(tx, h.Name, data, index, seen, nil); err != nil {
 			return err
 		}
 		// A host stored without evaluation has no findings yet.
@@ -58,11 +58,11 @@ func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i := range hosts {
 			h := &hosts[i].Host
-			data, err := encodeHost(tx, h, seen)
+			data, err := encodeHost(tx, h, seen, nil)
 			if err != nil {
 				return err
 			}
-			if err := indexHostTx(tx, h.Name, hosts[i].Index, seen); err != nil {
+			if err := indexHostTx(tx, h.Name, hosts[i].Index, seen, nil); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bucketHosts).Put([]byte(h.Name), data); err != nil {
@@ -89,8 +89,8 @@ func (s *Store) PutHosts(ctx context.Context, hosts []HostEntry) error {
 }
 
 // putHostTx stores a host value and keeps the package index in step.
-func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage, seen *txIDs) error {
-	if err := indexHostTx(tx, name, index, seen); err != nil {
+func putHostTx(tx *bolt.Tx, name string, data []byte, index []ReleasePackage, seen *txIDs, pre *preparedHost) error {
+	if err := indexHostTx(tx, name, index, seen, pre); err != nil {
 		return err
 	}
 	if err := seen.flush(tx); err != nil {
@@ -134,8 +134,16 @@ func (s *Store) Hosts(ctx context.Context) ([]patchwatch.Host, error) {
 // host named after ("" for the first): a fleet walked in bounded pages,
 // each its own short read transaction.
 func (s *Store) HostsAfter(ctx context.Context, after string, limit int) ([]patchwatch.Host, error) {
-	var out []patchwatch.Host
+	return s.HostsAfterReusing(ctx, after, limit, nil)
+}
+
+// HostsAfterReusing is HostsAfter decoding into reuse (a page the caller
+// is done with), whose package slices it reuses: a job walking the fleet
+// page by page allocates one page of inventories, not one per page.
+func (s *Store) HostsAfterReusing(ctx context.Context, after string, limit int, reuse []patchwatch.Host) ([]patchwatch.Host, error) {
+	out := reuse[:0]
 	err := s.db.View(func(tx *bolt.Tx) error {
+		out = out[:0]
 		c := tx.Bucket(bucketHosts).Cursor()
 		k, v := c.First()
 		if after != "" {
@@ -144,11 +152,14 @@ func (s *Store) HostsAfter(ctx context.Context, after string, limit int) ([]patc
 			}
 		}
 		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			h, err := decodeHost(tx, k, v, &s.tuples)
-			if err != nil {
+			if len(out) == cap(out) {
+				out = append(out, patchwatch.Host{})
+			} else {
+				out = out[:len(out)+1]
+			}
+			if err := decodeHostInto(tx, k, v, &s.tuples, &out[len(out)-1]); err != nil {
 				return err
 			}
-			out = append(out, h)
 		}
 		return ctx.Err()
 	})

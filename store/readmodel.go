@@ -70,7 +70,7 @@ func putReadModelTx(tx *bolt.Tx, h *patchwatch.Host, findings []patchwatch.Findi
 				return err
 			}
 		}
-		if err := byAdvisory.Put(pairKey(f.Advisory, h.Name), nil); err != nil {
+		if err := putMissing(byAdvisory, pairKey(f.Advisory, h.Name)); err != nil {
 			return err
 		}
 	}
@@ -92,13 +92,28 @@ func putReadModelTx(tx *bolt.Tx, h *patchwatch.Host, findings []patchwatch.Findi
 			}
 		}
 	}
-	if err := tx.Bucket(bucketOwnerIndex).Put(ownerKey(h.Owner, h.Name), nil); err != nil {
+	if err := putMissing(tx.Bucket(bucketOwnerIndex), ownerKey(h.Owner, h.Name)); err != nil {
 		return err
 	}
 	if err := indexUrgenciesTx(tx, h.Name, prev, &rec); err != nil {
 		return err
 	}
-	return recs.Put([]byte(h.Name), encodeHostRecord(&rec))
+	data := encodeHostRecord(&rec)
+	if bytes.Equal(recs.Get([]byte(h.Name)), data) {
+		return nil
+	}
+	return recs.Put([]byte(h.Name), data)
+}
+
+// putMissing adds an index key with an empty value unless it is there: a
+// Put of what is stored still dirties its page, and a re-evaluation that
+// changes nothing (a KEV update, most hosts of a full pass) should write
+// nothing.
+func putMissing(b *bolt.Bucket, key []byte) error {
+	if k, _ := b.Cursor().Seek(key); bytes.Equal(k, key) {
+		return nil
+	}
+	return b.Put(key, nil)
 }
 
 // removeReadModelTx deletes a host's record, details and index entries.
@@ -288,6 +303,12 @@ func (s *Store) HostFindings(ctx context.Context, host string) ([]patchwatch.Fin
 	return out, err
 }
 
+// PendingReindex is why a full re-evaluation is due after the migration
+// to schema 6, which dropped the old package index: that re-evaluation
+// must give every host its index again (Evaluation.Index); any other
+// leaves the index as it is.
+const PendingReindex = "schema 6 stores evaluated findings"
+
 // keyEvaluation holds the meta flag set while the stored findings need a
 // full re-evaluation (after the migration that introduced them).
 var keyEvaluation = []byte("evaluation_pending")
@@ -346,7 +367,7 @@ func (s *Store) SyncBatch(ctx context.Context, batch []Evaluation, now time.Time
 				continue
 			}
 			if ev.Index != nil {
-				if err := indexHostTx(tx, ev.Host.Name, ev.Index, seen); err != nil {
+				if err := indexHostTx(tx, ev.Host.Name, ev.Index, seen, nil); err != nil {
 					return err
 				}
 			}
@@ -397,7 +418,7 @@ func migrateReadModels(tx *bolt.Tx) error {
 	if tx.Bucket(bucketHosts).Stats().KeyN == 0 {
 		return nil
 	}
-	return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte("schema 6 stores evaluated findings"))
+	return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte(PendingReindex))
 }
 
 // Releases returns, in order, the releases on which any stored advisory

@@ -18,9 +18,15 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
+	// Done before the serialised write: the host's JSON and the IDs of
+	// its tuples and pairs already committed.
+	pre, err := s.prepareHost(&h, index)
+	if err != nil {
+		return nil, err
+	}
 	var events []patchwatch.Event
 	var seen *txIDs
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.db.Batch(func(tx *bolt.Tx) error {
 		events = nil
 		// Fresh for every run: Batch may run this again alone after the
 		// combined transaction failed.
@@ -37,11 +43,11 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []Rele
 				return fmt.Errorf("decode host %s: %w", h.Name, err)
 			}
 		}
-		data, err := encodeHost(tx, &h, seen)
+		data, err := encodeHost(tx, &h, seen, pre)
 		if err != nil {
 			return err
 		}
-		if err := putHostTx(tx, h.Name, data, index, seen); err != nil {
+		if err := putHostTx(tx, h.Name, data, index, seen, pre); err != nil {
 			return err
 		}
 		evs, err := syncFindingsTx(tx, h, findings, rebootRequired, now)

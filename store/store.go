@@ -39,18 +39,21 @@ var (
 	bucketNotified     = []byte("notified")      // host NUL advisory -> last notified time
 	bucketNotifyMeta   = []byte("notify_meta")   // digest schedules and snapshots
 
-	bucketHostRecords    = []byte("host_records")      // host -> HostRecord (readmodel.go)
-	bucketFindingDetails = []byte("finding_details")   // host NUL advisory -> Finding
-	bucketOwnerIndex     = []byte("owner_hosts")       // lower(owner) NUL host -> empty
-	bucketAdvisoryIndex  = []byte("advisory_hosts")    // advisory NUL host -> empty
-	bucketTuples         = []byte("package_tuples")    // id -> package tuple (tuples.go)
-	bucketTupleIDs       = []byte("package_tuple_ids") // package tuple -> id
-	bucketHostIDs        = []byte("host_ids")          // host -> id (hostindex.go)
-	bucketHostNames      = []byte("host_names")        // id -> host
-	bucketPairIDs        = []byte("package_pair_ids")  // release NUL package -> id
-	bucketPackageHosts   = []byte("package_hosts")     // shard, pair id -> host bitmap
-	bucketHostPairs      = []byte("host_pairs")        // host -> digest, pair ids
-	bucketUrgencyIndex   = []byte("urgency_hosts")     // urgency byte, host -> empty (urgencyindex.go)
+	bucketHostRecords    = []byte("host_records")        // host -> HostRecord (readmodel.go)
+	bucketFindingDetails = []byte("finding_details")     // host NUL advisory -> Finding
+	bucketOwnerIndex     = []byte("owner_hosts")         // lower(owner) NUL host -> empty
+	bucketAdvisoryIndex  = []byte("advisory_hosts")      // advisory NUL host -> empty
+	bucketTuples         = []byte("package_tuples")      // id -> package tuple (tuples.go)
+	bucketTupleIDs       = []byte("package_tuple_ids")   // package tuple -> id
+	bucketHostIDs        = []byte("host_ids")            // host -> id (hostindex.go)
+	bucketHostNames      = []byte("host_names")          // id -> host
+	bucketPairIDs        = []byte("package_pair_ids")    // release NUL package -> id
+	bucketPackageBlocks  = []byte("package_host_blocks") // shard, block of pair ids -> host bitmaps
+	// bucketOldPackageHosts is schema 6's package index bitmaps (shard,
+	// pair id -> bitmap), regrouped into blocks by the migration to 7.
+	bucketOldPackageHosts = []byte("package_hosts")
+	bucketHostPairs       = []byte("host_pairs")    // host -> digest, pair ids
+	bucketUrgencyIndex    = []byte("urgency_hosts") // urgency byte, host -> empty (urgencyindex.go)
 
 	keySchema = []byte("schema_version")
 )
@@ -70,6 +73,8 @@ type Store struct {
 	tuples  tupleCache
 	decoded advisoryCache
 	ids     committedIDs
+	// knownPairs are binary map pairs known committed (binarymap.go).
+	knownPairs knownPairs
 }
 
 // Options tune Open.
@@ -132,9 +137,11 @@ func checkSchema(tx *bolt.Tx) error {
 // (host_tokens, enrollments), built from the live host tokens
 // (migrateEnrollments), and the binary map (binary_sources,
 // source_binaries), filled from the stored hosts and advisories
-// (binarymap.go). Version 7 re-encodes the host records, finding details
-// and finding records in their binary form (recordcodec.go) and adds the
-// urgency index (urgency_hosts), built from the host records.
+// (binarymap.go). Version 7 regroups the package index's bitmaps into
+// blocks of pair IDs (package_host_blocks, hostindex.go), re-encodes the
+// host records, finding details and finding records in their binary form
+// (recordcodec.go) and adds the urgency index (urgency_hosts), built from
+// the host records.
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -149,7 +156,7 @@ func migrate(tx *bolt.Tx) error {
 	}
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
 		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex, bucketTuples, bucketTupleIDs,
-		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageHosts, bucketHostPairs,
+		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageBlocks, bucketHostPairs,
 		bucketBinarySources, bucketSourceBinaries, bucketUrgencyIndex} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
@@ -173,6 +180,11 @@ func migrate(tx *bolt.Tx) error {
 			return fmt.Errorf("migrate to schema 7: %w", err)
 		}
 		if err := buildUrgencyIndex(tx); err != nil {
+			return fmt.Errorf("migrate to schema 7: %w", err)
+		}
+	}
+	if current < 7 {
+		if err := migratePackageBlocks(tx); err != nil {
 			return fmt.Errorf("migrate to schema 7: %w", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	json "github.com/goccy/go-json"
@@ -29,17 +30,51 @@ import (
 const hostFormatTuples = 1
 
 func encodeTuple(p *patchwatch.Package) []byte {
-	fields := [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module}
-	n := 0
-	for _, f := range fields {
-		n += len(f) + binary.MaxVarintLen32
+	n := 6 * binary.MaxVarintLen32
+	for _, f := range [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module} {
+		n += len(f)
 	}
-	out := make([]byte, 0, n)
-	for _, f := range fields {
+	return appendTuple(make([]byte, 0, n), p)
+}
+
+func appendTuple(out []byte, p *patchwatch.Package) []byte {
+	for _, f := range [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module} {
 		out = binary.AppendUvarint(out, uint64(len(f)))
 		out = append(out, f...)
 	}
 	return out
+}
+
+// preparedHost is what a host's write can do before its transaction: its
+// JSON without packages, and the IDs of its tuples and pairs that are
+// known committed (0 where not: IDs start at 1), looked up under one lock
+// so that the serialised write transaction does only what is new.
+type preparedHost struct {
+	head          []byte
+	tuples, pairs []uint32
+}
+
+func (s *Store) prepareHost(h *patchwatch.Host, index []ReleasePackage) (*preparedHost, error) {
+	head := *h
+	head.Packages = nil
+	data, err := json.Marshal(head)
+	if err != nil {
+		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+	}
+	p := &preparedHost{head: data, tuples: make([]uint32, len(h.Packages)), pairs: make([]uint32, len(index))}
+	var key []byte
+	c := &s.ids
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i := range h.Packages {
+		key = appendTuple(key[:0], &h.Packages[i])
+		p.tuples[i] = c.tuples[string(key)]
+	}
+	for i, rp := range index {
+		key = append(append(append(key[:0], rp.Release...), 0), rp.Package...)
+		p.pairs[i] = c.pairs[string(key)]
+	}
+	return p, nil
 }
 
 var errBadTuple = errors.New("malformed package tuple")
@@ -57,28 +92,41 @@ func decodeTuple(b []byte) (patchwatch.Package, error) {
 	return patchwatch.Package{Name: fields[0], Version: fields[1], Arch: fields[2], SourceName: fields[3], SourceVersion: fields[4], Module: fields[5]}, nil
 }
 
-// tupleCache keeps decoded tuples by ID. A tuple's ID never changes once
-// committed, so the cache is filled only from read transactions (an ID
-// handed out in a write that rolls back could be given to another tuple).
+// tupleCache keeps decoded tuples by ID (IDs are dense: a slice). A
+// tuple's ID never changes once committed, so the cache is filled only
+// from read transactions (an ID handed out in a write that rolls back could
+// be given to another tuple).
 type tupleCache struct {
-	mu sync.RWMutex
-	m  map[uint32]patchwatch.Package
+	mu    sync.RWMutex
+	byID  []patchwatch.Package
+	known []bool
 }
 
-func (c *tupleCache) get(id uint32) (patchwatch.Package, bool) {
+// fill sets into[i] to the tuple of ids[i] where it is cached, under one
+// lock for the whole host, and returns the indexes of those it is not.
+func (c *tupleCache) fill(ids []uint32, into []patchwatch.Package) []int {
+	var missing []int
 	c.mu.RLock()
-	p, ok := c.m[id]
+	for i, id := range ids {
+		if int(id) < len(c.known) && c.known[id] {
+			into[i] = c.byID[id]
+		} else {
+			missing = append(missing, i)
+		}
+	}
 	c.mu.RUnlock()
-	return p, ok
+	return missing
 }
 
 func (c *tupleCache) put(id uint32, p patchwatch.Package) {
 	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[uint32]patchwatch.Package{}
+	defer c.mu.Unlock()
+	if int(id) >= len(c.known) {
+		n := max(int(id)+1, 2*len(c.known))
+		c.byID = append(c.byID, make([]patchwatch.Package, n-len(c.byID))...)
+		c.known = append(c.known, make([]bool, n-len(c.known))...)
 	}
-	c.m[id] = p
-	c.mu.Unlock()
+	c.byID[id], c.known[id] = p, true
 }
 
 // txIDs remembers, within one write transaction, the IDs of the tuples
@@ -99,7 +147,7 @@ func (s *Store) newTxIDs() *txIDs {
 }
 
 // flush writes the transaction's gathered index changes.
-func (t *txIDs) flush(tx *bolt.Tx) error { return t.bits.apply(tx.Bucket(bucketPackageHosts)) }
+func (t *txIDs) flush(tx *bolt.Tx) error { return t.bits.apply(tx.Bucket(bucketPackageBlocks)) }
 
 // committed records, once the transaction has committed, the IDs it used
 // as known: a later transaction finds them without a B-tree search.
@@ -176,13 +224,19 @@ func internTx(tx *bolt.Tx, p *patchwatch.Package, seen *txIDs) (uint32, error) {
 	return uint32(seq), ids.Put(key, id)
 }
 
-// encodeHost writes a host as its JSON without packages and its tuple IDs.
-func encodeHost(tx *bolt.Tx, h *patchwatch.Host, seen *txIDs) ([]byte, error) {
-	head := *h
-	head.Packages = nil
-	data, err := json.Marshal(head)
-	if err != nil {
-		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+// encodeHost writes a host as its JSON without packages and its tuple
+// IDs; pre, when not nil, is the host prepared before the transaction.
+func encodeHost(tx *bolt.Tx, h *patchwatch.Host, seen *txIDs, pre *preparedHost) ([]byte, error) {
+	var data []byte
+	if pre != nil {
+		data = pre.head
+	} else {
+		head := *h
+		head.Packages = nil
+		var err error
+		if data, err = json.Marshal(head); err != nil {
+			return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+		}
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen32*(2+len(h.Packages))+len(data))
 	out = append(out, hostFormatTuples)
@@ -190,6 +244,10 @@ func encodeHost(tx *bolt.Tx, h *patchwatch.Host, seen *txIDs) ([]byte, error) {
 	out = append(out, data...)
 	out = binary.AppendUvarint(out, uint64(len(h.Packages)))
 	for i := range h.Packages {
+		if pre != nil && pre.tuples[i] != 0 {
+			out = binary.AppendUvarint(out, uint64(pre.tuples[i]))
+			continue
+		}
 		id, err := internTx(tx, &h.Packages[i], seen)
 		if err != nil {
 			return nil, fmt.Errorf("store packages of host %s: %w", h.Name, err)
@@ -216,45 +274,58 @@ func hostHead(v []byte) (head, rest []byte, err error) {
 // filled (read transactions only).
 func decodeHost(tx *bolt.Tx, name, v []byte, cache *tupleCache) (patchwatch.Host, error) {
 	var h patchwatch.Host
+	err := decodeHostInto(tx, name, v, cache, &h)
+	return h, err
+}
+
+// decodeHostInto is decodeHost into h, reusing its package slice.
+func decodeHostInto(tx *bolt.Tx, name, v []byte, cache *tupleCache, h *patchwatch.Host) error {
+	*h = patchwatch.Host{Packages: h.Packages[:0]}
 	head, rest, err := hostHead(v)
 	if err == nil {
-		err = json.Unmarshal(head, &h)
+		err = json.Unmarshal(head, h)
 	}
 	if err != nil || rest == nil {
 		if err != nil {
 			err = fmt.Errorf("decode host %s: %w", name, err)
 		}
-		return h, err
+		return err
 	}
 	count, k := binary.Uvarint(rest)
 	if k <= 0 || count > uint64(len(rest)) {
-		return h, fmt.Errorf("decode host %s: malformed package list", name)
+		return fmt.Errorf("decode host %s: malformed package list", name)
 	}
 	rest = rest[k:]
-	h.Packages = make([]patchwatch.Package, count)
-	tuples := tx.Bucket(bucketTuples)
-	var key [4]byte
-	for i := range h.Packages {
+	ids := make([]uint32, count)
+	for i := range ids {
 		id, k := binary.Uvarint(rest)
 		if k <= 0 {
-			return h, fmt.Errorf("decode host %s: malformed package list", name)
+			return fmt.Errorf("decode host %s: malformed package list", name)
 		}
 		rest = rest[k:]
-		if cache != nil {
-			if p, ok := cache.get(uint32(id)); ok {
-				h.Packages[i] = p
-				continue
-			}
+		ids[i] = uint32(id)
+	}
+	h.Packages = slices.Grow(h.Packages[:0], int(count))[:count]
+	missing := make([]int, 0)
+	if cache != nil {
+		missing = cache.fill(ids, h.Packages)
+	} else {
+		for i := range ids {
+			missing = append(missing, i)
 		}
-		binary.BigEndian.PutUint32(key[:], uint32(id))
+	}
+	tuples := tx.Bucket(bucketTuples)
+	var key [4]byte
+	for _, i := range missing {
+		binary.BigEndian.PutUint32(key[:], ids[i])
 		p, err := decodeTuple(tuples.Get(key[:]))
 		if err != nil {
-			return h, fmt.Errorf("decode host %s: package tuple %d: %w", name, id, err)
+			return fmt.Errorf("decode host %s: package tuple %d: %w", name, ids[i], err)
 		}
 		h.Packages[i] = p
 		if cache != nil {
-			cache.put(uint32(id), p)
+			cache.put(ids[i], p)
 		}
 	}
-	return h, nil
+	return nil
 }

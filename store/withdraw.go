@@ -46,6 +46,9 @@ func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, withdrawals
 			}
 			if ok {
 				removed = append(removed, a)
+				if err := advisoryWritten(tx); err != nil {
+					return err
+				}
 			}
 		}
 		if feed != "" && cursor != nil {
