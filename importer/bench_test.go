@@ -12,7 +12,7 @@ import (
 	"github.com/patchwatch/patchwatch/feeds/dsa"
 	"github.com/patchwatch/patchwatch/feeds/rhsa"
 	"github.com/patchwatch/patchwatch/feeds/usn"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // BenchmarkImport10000USN parses and stores 10,000 USN OSV records, made by
@@ -75,7 +75,7 @@ func benchImport(b *testing.B, records [][]byte, parse func([]byte) ([]patchwatc
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		s, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+		s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

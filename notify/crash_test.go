@@ -10,12 +10,12 @@ import (
 	"github.com/patchwatch/patchwatch/internal/smtptest"
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/notify/email"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // crashingStore is the outbox of a process that dies right after the
 // relay accepted a message, before the delivery is removed.
-type crashingStore struct{ *store.Store }
+type crashingStore struct{ *bolt.Store }
 
 var errCrash = errors.New("the process was killed")
 

@@ -18,7 +18,7 @@ import (
 	"github.com/patchwatch/patchwatch/feeds/usn"
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -45,7 +45,7 @@ func (r *recorder) Send(_ context.Context, d patchwatch.Delivery) error {
 type world struct {
 	t    *testing.T
 	path string
-	st   *store.Store
+	st   *bolt.Store
 	svc  *service.Service
 	now  time.Time
 	rec  *recorder
@@ -67,7 +67,7 @@ func newWorld(t *testing.T) *world {
 }
 
 func (w *world) open() {
-	st, err := store.Open(w.path, store.Options{})
+	st, err := bolt.Open(w.path, bolt.Options{})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/patchwatch/patchwatch/inventory"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // BenchmarkReports1500Packages posts reports of 1,500 packages from 32
@@ -25,7 +25,7 @@ import (
 // (target: at least 500 reports/s on 2 cores). It reports reports/s and
 // the p99 latency.
 func BenchmarkReports1500Packages(b *testing.B) {
-	st, err := store.Open(filepath.Join(b.TempDir(), "pw.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(b.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

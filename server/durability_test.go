@@ -16,7 +16,7 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // TestShutdownDuringBurstLosesNoAcknowledgedReport: reports stream in from
@@ -24,7 +24,7 @@ import (
 // database every report that was acknowledged is there.
 func TestShutdownDuringBurstLosesNoAcknowledgedReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pw.db")
-	st, err := store.Open(path, store.Options{})
+	st, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestShutdownDuringBurstLosesNoAcknowledgedReport(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("no report was acknowledged before the shutdown")
 	}
-	st2, err := store.Open(path, store.Options{})
+	st2, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // TestFeedsAndOpsMetrics: admins read each feed's freshness at
@@ -22,7 +22,7 @@ import (
 // build gauges reach /metrics, and the intake counters exist from the start.
 func TestFeedsAndOpsMetrics(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

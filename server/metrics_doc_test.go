@@ -14,13 +14,13 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // TestMetricsDocumented: docs/metrics.md lists exactly the patchwatch_*
 // metrics the server registers.
 func TestMetricsDocumented(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,14 +21,14 @@ import (
 	"github.com/patchwatch/patchwatch/inventory"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	api    *server.Server
-	st     *store.Store
+	st     *bolt.Store
 	now    time.Time
 	admin  string
 	enroll string // alice's enroll token
@@ -45,7 +45,7 @@ func newEnv(t *testing.T) *env {
 // filled in where opts leaves them zero.
 func newEnvWith(t *testing.T, opts server.Options) *env {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestHostileReports(t *testing.T) {
 }
 
 func TestRateLimitAndMetrics(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,12 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // countingStore counts the advisory lookups a report's evaluation makes.
 type countingStore struct {
-	*store.Store
+	*bolt.Store
 	lookups atomic.Int64
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // TestReevaluationProgress: a full pass shows in the feeds table (the
@@ -86,9 +86,9 @@ func TestReevaluationProgress(t *testing.T) {
 
 // openService opens a store in a temporary directory and a service over it
 // whose clock reads *now.
-func openService(t *testing.T, now *time.Time) (*store.Store, *service.Service) {
+func openService(t *testing.T, now *time.Time) (*bolt.Store, *service.Service) {
 	t.Helper()
-	s, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/patchwatch/patchwatch/matcher"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 var (
@@ -92,7 +93,7 @@ func drawHost(t *rapid.T, name string, at time.Time) patchwatch.Host {
 
 // bruteForce matches every stored host against one index of every stored
 // advisory, as no query path does, and returns the findings by host.
-func bruteForce(t *rapid.T, ctx context.Context, s *store.Store, now time.Time) map[string][]patchwatch.Finding {
+func bruteForce(t *rapid.T, ctx context.Context, s *bolt.Store, now time.Time) map[string][]patchwatch.Finding {
 	var advisories []patchwatch.Advisory
 	if err := s.EachAdvisory(ctx, func(a patchwatch.Advisory) error { advisories = append(advisories, a); return nil }); err != nil {
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		runs++
 		ctx := context.Background()
-		s, err := store.Open(filepath.Join(dir, fmt.Sprintf("p%d.db", runs)), store.Options{})
+		s, err := bolt.Open(filepath.Join(dir, fmt.Sprintf("p%d.db", runs)), bolt.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,8 +9,9 @@ import (
 )
 
 // The storage contract: what the service needs of a database, in small
-// interfaces, none of them tied to bbolt. store.Store implements them all;
-// a second implementation (PostgreSQL) implements the same set. Errors
+// interfaces, none of them tied to bbolt. store/bolt implements them all;
+// a second implementation (store/postgres) implements the same set (both
+// assert it in their tests). Errors
 // for a missing host or advisory wrap store.ErrNotFound.
 
 // AdvisorySource is where advisories and the facts that refine findings
@@ -135,5 +136,3 @@ type Storage interface {
 	EvaluationState
 	BinaryMap
 }
-
-var _ Storage = (*store.Store)(nil)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/patchwatch/patchwatch/config"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // Exit codes, documented in README.md.
@@ -232,14 +232,14 @@ func checkFormat(f string) error {
 	return nil
 }
 
-func openStore(path string, readOnly bool) (*store.Store, error) {
+func openStore(path string, readOnly bool) (*bolt.Store, error) {
 	if readOnly {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist yet: run patchwatch import and patchwatch host import first, or pass --db", path)
 		}
 	}
-	s, err := store.Open(path, store.Options{ReadOnly: readOnly})
-	if errors.Is(err, store.ErrLocked) {
+	s, err := bolt.Open(path, bolt.Options{ReadOnly: readOnly})
+	if errors.Is(err, bolt.ErrLocked) {
 		return nil, lockedError(path, readOnly)
 	}
 	if err != nil {
@@ -253,9 +253,9 @@ func openStore(path string, readOnly bool) (*store.Store, error) {
 // serve, whose API answers the same queries.
 func lockedError(path string, readOnly bool) error {
 	if readOnly {
-		return fmt.Errorf("database %s is in use by another process (patchwatch serve or poll?): query the running server instead with --server URL --token-file FILE, or stop it first: %w", path, store.ErrLocked)
+		return fmt.Errorf("database %s is in use by another process (patchwatch serve or poll?): query the running server instead with --server URL --token-file FILE, or stop it first: %w", path, bolt.ErrLocked)
 	}
-	return fmt.Errorf("database %s is in use by another process (patchwatch serve or poll?): stop it first, or make the change through its API (commands with --server URL --token-file FILE): %w", path, store.ErrLocked)
+	return fmt.Errorf("database %s is in use by another process (patchwatch serve or poll?): stop it first, or make the change through its API (commands with --server URL --token-file FILE): %w", path, bolt.ErrLocked)
 }
 
 func oneLine(s string, n int) string {
@@ -300,7 +300,7 @@ func newService(env *Env, s service.Storage, configPath string) (*service.Servic
 
 // reevaluated opens the database writable to migrate it and run the full
 // re-evaluation it asks for, then reopens it read-only for the query.
-func reevaluated(env *Env, path, configPath, why string) (*store.Store, *service.Service, error) {
+func reevaluated(env *Env, path, configPath, why string) (*bolt.Store, *service.Service, error) {
 	fmt.Fprintf(env.Stderr, "patchwatch: evaluating every host once (%s)\n", why)
 	s, err := openStore(path, false)
 	if err != nil {

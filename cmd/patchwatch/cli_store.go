@@ -9,6 +9,7 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/config"
 	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 	"github.com/patchwatch/patchwatch/store/postgres"
 )
 
@@ -25,7 +26,7 @@ type cliStore interface {
 }
 
 var (
-	_ cliStore = (*store.Store)(nil)
+	_ cliStore = (*bolt.Store)(nil)
 	_ cliStore = (*postgres.Store)(nil)
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/patchwatch/patchwatch/config"
 
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 	"github.com/patchwatch/patchwatch/store/postgres"
 )
 
@@ -31,12 +31,12 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if !cfg.Store.Postgres() {
-		s, err := store.Open(cfg.DB, store.Options{})
+		s, err := bolt.Open(cfg.DB, bolt.Options{})
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		fmt.Fprintf(env.Stdout, "bolt %s: schema version %d\n", cfg.DB, store.SchemaVersion)
+		fmt.Fprintf(env.Stdout, "bolt %s: schema version %d\n", cfg.DB, bolt.SchemaVersion)
 		return nil
 	}
 	// Each migration applied is logged ("schema migrated").
@@ -72,7 +72,7 @@ func runMigrateStore(ctx context.Context, env *Env, args []string) error {
 	if dsn == "" {
 		return usageError("--to postgres: names no DSN, and $%s is empty", config.EnvPostgresDSN)
 	}
-	src, err := store.Open(path, store.Options{ReadOnly: true})
+	src, err := bolt.Open(path, bolt.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // slowBackfill stores its history in three batches, 6 s apart, then
@@ -35,7 +35,7 @@ func (slowBackfill) Run(ctx context.Context, s pollStore, changes *changeSet) ([
 // then done.
 func TestBackfillProgressIsLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+		s, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/patchwatch/patchwatch/feeds/rhsa"
 	"github.com/patchwatch/patchwatch/internal/archivegen"
 	"github.com/patchwatch/patchwatch/internal/memwatch"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // bigUbuntu publishes like ubuntu.com and OSV.dev at full scale: a bulk
@@ -242,7 +242,7 @@ func firstStart(tb testing.TB, u *bigUbuntu) (memwatch.Peak, time.Duration, stri
 
 func checkAllStored(tb testing.TB, db string, notices int) {
 	tb.Helper()
-	s, err := store.Open(db, store.Options{})
+	s, err := bolt.Open(db, bolt.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/patchwatch/patchwatch/internal/fleetgen"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 	"github.com/patchwatch/patchwatch/version"
 )
 
@@ -139,7 +139,7 @@ func loadFleet(b *testing.B, st cliStore, svc *service.Service, gen *fleetgen.Fl
 
 func benchFleet(b *testing.B, n int) {
 	db := filepath.Join(b.TempDir(), "pw.db")
-	st, err := store.Open(db, store.Options{})
+	st, err := bolt.Open(db, bolt.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func BenchmarkMarginalHost(b *testing.B) {
 	gen := fleetgen.New()
 	for _, n := range []int{0, 1000, 10000} {
 		b.Run(fmt.Sprintf("fleet=%d", n), func(b *testing.B) {
-			st, err := store.Open(filepath.Join(b.TempDir(), "pw.db"), store.Options{})
+			st, err := bolt.Open(filepath.Join(b.TempDir(), "pw.db"), bolt.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/patchwatch/patchwatch/inventory"
 	"github.com/patchwatch/patchwatch/matcher"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // The inventory formats a host can be given in, and what each loses.
@@ -485,7 +485,7 @@ func missing(want, got []string) []string {
 // "advisory" strings.
 func openRecords(t *testing.T, db, host string) []string {
 	t.Helper()
-	s, err := store.Open(db, store.Options{})
+	s, err := bolt.Open(db, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 	"github.com/patchwatch/patchwatch/store/postgres/pgtest"
 	"github.com/patchwatch/patchwatch/store/storetest"
 )
@@ -22,7 +23,7 @@ import (
 func fillBolt(t *testing.T, path string) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(path, store.Options{})
+	s, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestMigrateStore(t *testing.T) {
 	if r.err != nil || !strings.Contains(r.stdout, "every count verified") || !strings.Contains(r.stdout, "findings         6") {
 		t.Fatalf("migrate-store: %v\n%s%s", r.err, r.stdout, r.stderr)
 	}
-	src, err := store.Open(path, store.Options{ReadOnly: true})
+	src, err := bolt.Open(path, bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

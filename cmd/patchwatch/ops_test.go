@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/patchwatch/patchwatch/config"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -68,13 +68,13 @@ func TestJSONLogs(t *testing.T) {
 // the database, a local query says so and points to --server.
 func TestLockedDatabaseSuggestsServer(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "pw.db")
-	held, err := store.Open(db, store.Options{})
+	held, err := bolt.Open(db, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
 	r := run(t, db, "hosts")
-	if r.err == nil || !errors.Is(r.err, store.ErrLocked) || !strings.Contains(r.err.Error(), "--server URL --token-file FILE") {
+	if r.err == nil || !errors.Is(r.err, bolt.ErrLocked) || !strings.Contains(r.err.Error(), "--server URL --token-file FILE") {
 		t.Errorf("hosts on a held database: %v", r.err)
 	}
 }

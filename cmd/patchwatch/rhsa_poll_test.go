@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // rhel10OSRelease is /etc/os-release of RHEL 10.0 in its documented shape.
@@ -119,7 +120,7 @@ func TestPollRedHatBugFixAdvisoriesAndWithdrawals(t *testing.T) {
 	if got := outstandingIDs(t, db, "eus100"); len(got) != 0 {
 		t.Errorf("eus100 outstanding after the withdrawal = %v", got)
 	}
-	s, err := store.Open(db, store.Options{ReadOnly: true})
+	s, err := bolt.Open(db, bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 	"github.com/patchwatch/patchwatch/store/postgres"
 )
 
@@ -55,7 +56,7 @@ type notifyStore interface {
 }
 
 var (
-	_ serveStore = (*store.Store)(nil)
+	_ serveStore = (*bolt.Store)(nil)
 	_ serveStore = (*postgres.Store)(nil)
 	// Replicas claim the outbox's deliveries; bbolt's one process reads it.
 	_ notify.Claimer = (*postgres.Store)(nil)

@@ -23,7 +23,7 @@ import (
 	"github.com/patchwatch/patchwatch/notify/email"
 	"github.com/patchwatch/patchwatch/notify/internal/testpki"
 	"github.com/patchwatch/patchwatch/service"
-	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // relay is a real SMTP server: STARTTLS, AUTH PLAIN, and a switch to
@@ -214,7 +214,7 @@ func TestOwnerGetsOneMessage(t *testing.T) {
 	pki := testpki.New()
 	r, port := startRelay(t, pki)
 	ctx := context.Background()
-	st, err := store.Open(filepath.Join(t.TempDir(), "pw.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 const chunk = 1000
 
 // UpsertAdvisories stores advisories in one transaction with the outcomes
-// of store.Store.UpsertAdvisories.
+// of bolt.Store.UpsertAdvisories.
 func (s *Store) UpsertAdvisories(ctx context.Context, advisories []patchwatch.Advisory) ([]store.Outcome, error) {
 	return s.CommitFeed(ctx, "", advisories, nil)
 }

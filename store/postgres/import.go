@@ -16,7 +16,7 @@ import (
 
 // Import copies a whole database into this one, which must be empty, in
 // one transaction: export walks the source into the sink it is given
-// (store.Store.Export). After the commit it counts every table and
+// (bolt.Store.Export). After the commit it counts every table and
 // compares with the records received; it returns those counts by table.
 func (s *Store) Import(ctx context.Context, export func(context.Context, store.Sink) error) (map[string]int, error) {
 	var counts map[string]int

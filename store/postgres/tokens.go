@@ -121,7 +121,7 @@ func revokeHostTokens(ctx context.Context, tx pgx.Tx, host string) error {
 }
 
 // Enroll claims a host on its first enrollment or re-enrolls it, with the
-// rules and errors of store.Store.Enroll (store.DecideEnroll), in one
+// rules and errors of bolt.Store.Enroll (store.DecideEnroll), in one
 // transaction holding the enrolling token's row lock and the host's lock:
 // two replicas spending the last use of a token, or enrolling one host,
 // decide in turn.

@@ -12,6 +12,7 @@ import (
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // Storage is what the suite exercises: the service's contract, the
@@ -44,4 +45,4 @@ type Storage interface {
 	Enrollment(ctx context.Context, host string) (patchwatch.Enrollment, error)
 }
 
-var _ Storage = (*store.Store)(nil)
+var _ Storage = (*bolt.Store)(nil)

@@ -1,0 +1,180 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// SyncFindings reconciles a host's current findings with its stored
+// finding records in one transaction, updates the host's reboot state, and
+// returns the events of the change.
+func (s *Store) SyncFindings(ctx context.Context, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	var events []patchwatch.Event
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		var err error
+		events, err = syncFindingsTx(tx, h, findings, rebootRequired, now)
+		return err
+	})
+	return events, err
+}
+
+func syncFindingsTx(tx *bbolt.Tx, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	prev, err := hostRecords(tx, h.Name)
+	if err != nil {
+		return nil, err
+	}
+	next, events := patchwatch.Reconcile(h.Name, h.Owner, prev, findings, now)
+	if err := putRecords(tx, h.Name, next); err != nil {
+		return nil, err
+	}
+	// The notifier's input is queued in the same transaction as the change.
+	if err := queueEvents(tx, h.Owner, h.Project, events); err != nil {
+		return nil, err
+	}
+	states := tx.Bucket(bucketHostState)
+	var st store.HostState
+	if v := states.Get([]byte(h.Name)); v != nil {
+		if err := json.Unmarshal(v, &st); err != nil {
+			return nil, fmt.Errorf("decode state of host %s: %w", h.Name, err)
+		}
+	}
+	switch {
+	case rebootRequired && st.RebootRequiredSince.IsZero():
+		st.RebootRequiredSince = now
+	case !rebootRequired:
+		st.RebootRequiredSince = time.Time{}
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(states.Get([]byte(h.Name)), data) {
+		if err := states.Put([]byte(h.Name), data); err != nil {
+			return nil, err
+		}
+	}
+	return events, putReadModelTx(tx, &h, findings, next, st.RebootRequiredSince)
+}
+
+func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
+	var out []patchwatch.FindingRecord
+	prefix := append([]byte(host), 0)
+	c := tx.Bucket(bucketFindings).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var r patchwatch.FindingRecord
+		if err := decodeFindingRecord(v, &r); err != nil {
+			return nil, fmt.Errorf("decode finding %s: %w", k, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func putRecords(tx *bbolt.Tx, host string, records []patchwatch.FindingRecord) error {
+	b := tx.Bucket(bucketFindings)
+	for _, r := range records {
+		data := encodeFindingRecord(&r)
+		k := append(append([]byte(host), 0), r.Advisory...)
+		if bytes.Equal(b.Get(k), data) {
+			continue
+		}
+		if err := b.Put(k, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FindingRecords returns the stored finding records of one host, or of
+// every host when host is empty.
+func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.FindingRecord, error) {
+	var out []patchwatch.FindingRecord
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketFindings)
+		if b == nil {
+			return nil
+		}
+		if host != "" {
+			var err error
+			out, err = hostRecords(tx, host)
+			return err
+		}
+		intern := map[string]string{}
+		return b.ForEach(func(k, v []byte) error {
+			var r patchwatch.FindingRecord
+			if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
+				return fmt.Errorf("decode finding %s: %w", k, err)
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// HostStates returns every host's state by name.
+func (s *Store) HostStates(ctx context.Context) (map[string]store.HostState, error) {
+	out := map[string]store.HostState{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketHostState)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var st store.HostState
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode state of host %s: %w", k, err)
+			}
+			out[string(k)] = st
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RemoveHost deletes a host, resolving its open findings as
+// "host-removed", releasing its enrollment and revoking its host tokens;
+// ErrNotFound if it is not stored.
+func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]patchwatch.Event, error) {
+	var events []patchwatch.Event
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		hosts := tx.Bucket(bucketHosts)
+		if hosts.Get([]byte(name)) == nil {
+			if tx.Bucket(bucketEnrollments).Get([]byte(name)) != nil {
+				return releaseHostTx(tx, name) // enrolled, never reported
+			}
+			return fmt.Errorf("host %s: %w", name, store.ErrNotFound)
+		}
+		prev, err := hostRecords(tx, name)
+		if err != nil {
+			return err
+		}
+		next, evs := patchwatch.ResolveHost(prev, now)
+		if err := putRecords(tx, name, next); err != nil {
+			return err
+		}
+		events = evs
+		if err := removeReadModelTx(tx, name); err != nil {
+			return err
+		}
+		if err := unindexHostTx(tx, name); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketHostState).Delete([]byte(name)); err != nil {
+			return err
+		}
+		if err := releaseHostTx(tx, name); err != nil {
+			return err
+		}
+		return hosts.Delete([]byte(name))
+	})
+	return events, err
+}

@@ -1,0 +1,461 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// The read models (schema version 6) are kept in the transaction that
+// changes a host's findings, so a query never re-matches:
+//
+//	host_records    host -> HostRecord (summary and open-finding briefs)
+//	finding_details host NUL advisory -> Finding, for open findings
+//	owner_hosts     lower(owner) NUL host -> empty
+//	advisory_hosts  advisory NUL host -> empty, for open findings
+
+func pairKey(a, b string) []byte {
+	k := make([]byte, 0, len(a)+len(b)+1)
+	k = append(k, a...)
+	k = append(k, 0)
+	return append(k, b...)
+}
+
+func ownerKey(owner, host string) []byte { return pairKey(strings.ToLower(owner), host) }
+
+// putReadModelTx rewrites a host's record and finding details from its
+// evaluated findings, with the owner and advisory indexes in step. records
+// are the host's finding records after reconciliation (for first-seen
+// times); prev is its record before, nil when it had none.
+func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Finding, records []patchwatch.FindingRecord, rebootSince time.Time) error {
+	recs := tx.Bucket(bucketHostRecords)
+	prev, err := hostRecordTx(tx, h.Name)
+	if err != nil {
+		return err
+	}
+	firstSeen := make(map[string]time.Time, len(records))
+	for _, r := range records {
+		if r.Open() {
+			firstSeen[r.Advisory] = r.FirstSeen
+		}
+	}
+	rec := patchwatch.HostRecord{Name: h.Name, Owner: h.Owner, Project: h.Project, Release: h.Release, Family: h.Family,
+		Packages: len(h.Packages), SourceInfo: h.SourceInfo, RebootRequired: h.RebootRequired, RebootSince: rebootSince,
+		ReportedAt: h.ReportedAt, Checks: h.Checks}
+	details := tx.Bucket(bucketFindingDetails)
+	byAdvisory := tx.Bucket(bucketAdvisoryIndex)
+	open := make(map[string]bool, len(findings))
+	for i := range findings {
+		f := &findings[i]
+		open[f.Advisory] = true
+		rec.Findings = append(rec.Findings, f.Brief(firstSeen[f.Advisory]))
+		data, err := encodeFinding(f)
+		if err != nil {
+			return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, h.Name, err)
+		}
+		k := pairKey(h.Name, f.Advisory)
+		if !bytes.Equal(details.Get(k), data) {
+			if err := details.Put(k, data); err != nil {
+				return err
+			}
+		}
+		if err := putMissing(byAdvisory, pairKey(f.Advisory, h.Name)); err != nil {
+			return err
+		}
+	}
+	if prev != nil {
+		for _, b := range prev.Findings {
+			if open[b.Advisory] {
+				continue
+			}
+			if err := details.Delete(pairKey(h.Name, b.Advisory)); err != nil {
+				return err
+			}
+			if err := byAdvisory.Delete(pairKey(b.Advisory, h.Name)); err != nil {
+				return err
+			}
+		}
+		if !strings.EqualFold(prev.Owner, h.Owner) {
+			if err := tx.Bucket(bucketOwnerIndex).Delete(ownerKey(prev.Owner, h.Name)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := putMissing(tx.Bucket(bucketOwnerIndex), ownerKey(h.Owner, h.Name)); err != nil {
+		return err
+	}
+	if err := indexUrgenciesTx(tx, h.Name, prev, &rec); err != nil {
+		return err
+	}
+	data := encodeHostRecord(&rec)
+	if bytes.Equal(recs.Get([]byte(h.Name)), data) {
+		return nil
+	}
+	return recs.Put([]byte(h.Name), data)
+}
+
+// putMissing adds an index key with an empty value unless it is there: a
+// Put of what is stored still dirties its page, and a re-evaluation that
+// changes nothing (a KEV update, most hosts of a full pass) should write
+// nothing.
+func putMissing(b *bbolt.Bucket, key []byte) error {
+	if k, _ := b.Cursor().Seek(key); bytes.Equal(k, key) {
+		return nil
+	}
+	return b.Put(key, nil)
+}
+
+// removeReadModelTx deletes a host's record, details and index entries.
+func removeReadModelTx(tx *bbolt.Tx, host string) error {
+	prev, err := hostRecordTx(tx, host)
+	if err != nil || prev == nil {
+		return err
+	}
+	for _, b := range prev.Findings {
+		if err := tx.Bucket(bucketFindingDetails).Delete(pairKey(host, b.Advisory)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketAdvisoryIndex).Delete(pairKey(b.Advisory, host)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketOwnerIndex).Delete(ownerKey(prev.Owner, host)); err != nil {
+		return err
+	}
+	if err := indexUrgenciesTx(tx, host, prev, nil); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketHostRecords).Delete([]byte(host))
+}
+
+func hostRecordTx(tx *bbolt.Tx, host string) (*patchwatch.HostRecord, error) {
+	b := tx.Bucket(bucketHostRecords)
+	if b == nil {
+		return nil, nil
+	}
+	v := b.Get([]byte(host))
+	if v == nil {
+		return nil, nil
+	}
+	var rec patchwatch.HostRecord
+	if err := decodeHostRecord(v, &rec); err != nil {
+		return nil, fmt.Errorf("decode record of host %s: %w", host, err)
+	}
+	return &rec, nil
+}
+
+// HostRecord returns one host's read model; store.ErrNotFound if it is not stored.
+func (s *Store) HostRecord(ctx context.Context, name string) (patchwatch.HostRecord, error) {
+	var out patchwatch.HostRecord
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		rec, err := hostRecordTx(tx, name)
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			return fmt.Errorf("host %s: %w", name, store.ErrNotFound)
+		}
+		out = *rec
+		return nil
+	})
+	return out, err
+}
+
+// EachHostRecord calls fn for the records of every host in name order,
+// or, when owner is not empty, of that owner's hosts (case-insensitive),
+// found through the owner index. after, when not empty, starts the walk
+// past that host name (a cursor). An error from fn stops the walk and is
+// returned; store.ErrStop stops it quietly.
+func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func(*patchwatch.HostRecord) error) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		recs := tx.Bucket(bucketHostRecords)
+		if recs == nil {
+			return nil // schema 5 opened read-only
+		}
+		intern := make(map[string]string, 1024)
+		visit := func(name, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var rec patchwatch.HostRecord
+			if err := decodeHostRecordInterned(v, &rec, intern); err != nil {
+				return fmt.Errorf("decode record of host %s: %w", name, err)
+			}
+			return fn(&rec)
+		}
+		if owner == "" {
+			c := recs.Cursor()
+			k, v := c.First()
+			if after != "" {
+				k, v = c.Seek([]byte(after))
+				if k != nil && string(k) == after {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil; k, v = c.Next() {
+				if err := visit(k, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		prefix := ownerKey(owner, "")
+		c := tx.Bucket(bucketOwnerIndex).Cursor()
+		k, _ := c.Seek(append(bytes.Clone(prefix), after...))
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			name := k[len(prefix):]
+			if after != "" && string(name) <= after {
+				continue
+			}
+			if v := recs.Get(name); v != nil {
+				if err := visit(name, v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrStop) {
+		return nil
+	}
+	return err
+}
+
+// HostsWithAdvisory returns, in name order, the hosts on which advisory
+// id has an open finding, through the advisory index.
+func (s *Store) HostsWithAdvisory(ctx context.Context, id string) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketAdvisoryIndex)
+		if b == nil {
+			return nil
+		}
+		prefix := pairKey(id, "")
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, string(k[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FindingDetails returns the stored details of the named open findings,
+// in the order asked, in one read transaction; a finding resolved since
+// is left out.
+func (s *Store) FindingDetails(ctx context.Context, keys []store.HostAdvisory) ([]patchwatch.Finding, error) {
+	out := make([]patchwatch.Finding, 0, len(keys))
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketFindingDetails)
+		if b == nil {
+			return nil
+		}
+		for _, k := range keys {
+			v := b.Get(pairKey(k.Host, k.Advisory))
+			if v == nil {
+				continue
+			}
+			var f patchwatch.Finding
+			if err := decodeFinding(v, &f); err != nil {
+				return fmt.Errorf("decode finding %s on %s: %w", k.Advisory, k.Host, err)
+			}
+			out = append(out, f)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// HostFindings returns the stored details of one host's open findings in
+// advisory order.
+func (s *Store) HostFindings(ctx context.Context, host string) ([]patchwatch.Finding, error) {
+	var out []patchwatch.Finding
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketFindingDetails)
+		if b == nil {
+			return nil
+		}
+		prefix := pairKey(host, "")
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var f patchwatch.Finding
+			if err := decodeFinding(v, &f); err != nil {
+				return fmt.Errorf("decode finding %s: %w", k, err)
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// keyEvaluation holds the meta flag set while the stored findings need a
+// full re-evaluation (after the migration that introduced them).
+var keyEvaluation = []byte("evaluation_pending")
+
+// EvaluationPending reports whether the stored findings await a full
+// re-evaluation, and why.
+func (s *Store) EvaluationPending(ctx context.Context) (string, error) {
+	var why string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketHostRecords) == nil {
+			why = "the database predates stored findings (schema 6)"
+			return nil
+		}
+		why = string(tx.Bucket(bucketMeta).Get(keyEvaluation))
+		return nil
+	})
+	return why, err
+}
+
+// SetEvaluationPending records (why not empty) or clears the need for a
+// full re-evaluation.
+func (s *Store) SetEvaluationPending(ctx context.Context, why string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		if why == "" {
+			return tx.Bucket(bucketMeta).Delete(keyEvaluation)
+		}
+		return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte(why))
+	})
+}
+
+// SyncBatch stores the re-evaluated findings of several hosts in one
+// transaction, like SyncFindings for each. A host whose stored report is
+// newer than the one evaluated (it reported meanwhile and was evaluated
+// then) or that is gone is skipped. It returns the events of the changes.
+func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) ([]patchwatch.Event, error) {
+	var events []patchwatch.Event
+	seen := s.newTxIDs()
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		events = nil
+		for i := range batch {
+			ev := &batch[i]
+			rec, err := hostRecordTx(tx, ev.Host.Name)
+			if err != nil {
+				return err
+			}
+			if rec != nil && !rec.ReportedAt.Equal(ev.Host.ReportedAt) || tx.Bucket(bucketHosts).Get([]byte(ev.Host.Name)) == nil {
+				continue
+			}
+			if ev.Index != nil {
+				if err := indexHostTx(tx, ev.Host.Name, ev.Index, seen, nil); err != nil {
+					return err
+				}
+			}
+			evs, err := syncFindingsTx(tx, ev.Host, ev.Findings, ev.RebootRequired, now)
+			if err != nil {
+				return err
+			}
+			events = append(events, evs...)
+		}
+		if err := seen.flush(tx); err != nil {
+			return err
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		seen.committed()
+	}
+	return events, err
+}
+
+// migrateReadModels (schema 5 to 6) builds host records from the stored
+// hosts, with no findings yet, drops the old package index, and flags the
+// findings for a full re-evaluation, which the service runs and which
+// indexes every host again: the store holds no matching logic.
+func migrateReadModels(tx *bbolt.Tx) error {
+	if tx.Bucket(bucketOldHostIndex) != nil {
+		if err := tx.DeleteBucket(bucketOldHostIndex); err != nil {
+			return err
+		}
+	}
+	states := tx.Bucket(bucketHostState)
+	err := tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
+		h, err := decodeHost(tx, k, v, nil)
+		if err != nil {
+			return err
+		}
+		var st store.HostState
+		if sv := states.Get(k); sv != nil {
+			if err := json.Unmarshal(sv, &st); err != nil {
+				return fmt.Errorf("decode state of host %s: %w", k, err)
+			}
+		}
+		return putReadModelTx(tx, &h, nil, nil, st.RebootRequiredSince)
+	})
+	if err != nil {
+		return err
+	}
+	if tx.Bucket(bucketHosts).Stats().KeyN == 0 {
+		return nil
+	}
+	return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte(store.PendingReindex))
+}
+
+// Releases returns, in order, the releases on which any stored advisory
+// fixes a package: one seek per release through the fix index.
+func (s *Store) Releases(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketFixIndex).Cursor()
+		for k, _ := c.First(); k != nil; {
+			release, _, _ := bytes.Cut(k, []byte{0})
+			out = append(out, string(release))
+			k, _ = c.Seek(append(bytes.Clone(release), 1))
+		}
+		return nil
+	})
+	return out, err
+}
+
+var keyEvaluatedReleases = []byte("evaluated_releases")
+
+// EvaluatedReleases returns the releases that had advisories when the
+// stored findings were last brought up to date (nil when never recorded).
+func (s *Store) EvaluatedReleases(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyEvaluatedReleases); v != nil {
+			return json.Unmarshal(v, &out)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SetEvaluatedReleases records the releases that had advisories when the
+// stored findings were brought up to date.
+func (s *Store) SetEvaluatedReleases(ctx context.Context, releases []string) error {
+	data, err := json.Marshal(append([]string{}, releases...))
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedReleases, data) })
+}
+
+var keyEvaluatedRules = []byte("evaluated_rules")
+
+// EvaluatedRules returns the fingerprint of the urgency rules the stored
+// findings were evaluated with ("" when never recorded).
+func (s *Store) EvaluatedRules(ctx context.Context) (string, error) {
+	var out string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		out = string(tx.Bucket(bucketMeta).Get(keyEvaluatedRules))
+		return nil
+	})
+	return out, err
+}
+
+// SetEvaluatedRules records the fingerprint of the urgency rules in force.
+func (s *Store) SetEvaluatedRules(ctx context.Context, fingerprint string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedRules, []byte(fingerprint)) })
+}

@@ -1,0 +1,73 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// ApplyReport stores a host's report and the change in its findings in one
+// durable transaction, batched with concurrent callers (bbolt's Batch), so
+// that a report is acknowledged only once it is on disk.
+func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []store.ReleasePackage, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	// Done before the serialised write: the host's JSON and the IDs of
+	// its tuples and pairs already committed.
+	pre, err := s.prepareHost(&h, index)
+	if err != nil {
+		return nil, err
+	}
+	var events []patchwatch.Event
+	var seen *txIDs
+	err = s.db.Batch(func(tx *bbolt.Tx) error {
+		events = nil
+		// Fresh for every run: Batch may run this again alone after the
+		// combined transaction failed.
+		seen = s.newTxIDs()
+		var prev struct {
+			Checks []patchwatch.CheckResult `json:"checks"`
+		}
+		if old := tx.Bucket(bucketHosts).Get([]byte(h.Name)); old != nil {
+			head, _, err := hostHead(old)
+			if err == nil {
+				err = json.Unmarshal(head, &prev)
+			}
+			if err != nil {
+				return fmt.Errorf("decode host %s: %w", h.Name, err)
+			}
+		}
+		data, err := encodeHost(tx, &h, seen, pre)
+		if err != nil {
+			return err
+		}
+		if err := putHostTx(tx, h.Name, data, index, seen, pre); err != nil {
+			return err
+		}
+		evs, err := syncFindingsTx(tx, h, findings, rebootRequired, now)
+		if err != nil {
+			return err
+		}
+		// A report without checks (a hand import) says nothing about them.
+		if h.Checks != nil {
+			checkEvents := patchwatch.CheckEvents(h.Name, prev.Checks, h.Checks, now)
+			if err := queueEvents(tx, h.Owner, h.Project, checkEvents); err != nil {
+				return err
+			}
+			evs = append(evs, checkEvents...)
+		}
+		events = evs
+		return nil
+	})
+	if err == nil {
+		seen.committed()
+	}
+	return events, err
+}

@@ -1,0 +1,332 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	json "github.com/goccy/go-json"
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// Hosts built from the same images share most installed packages: each
+// distinct package tuple (name, version, arch, source name and version,
+// module) is stored once, content-addressed, and a host's inventory is the
+// list of its tuples' IDs. A tuple's key starts with the binary name, so
+// the tuples of one binary name are one prefix scan (room for matching by
+// binary name).
+//
+//	package_tuples    id (uint32 BE) -> tuple
+//	package_tuple_ids tuple -> id
+//
+// A host value is hostFormatTuples, the uvarint length of the host's JSON
+// without packages, that JSON, the uvarint package count, and one uvarint
+// tuple ID per package in inventory order. Values written before schema 6
+// are the host's whole JSON and are still read.
+const hostFormatTuples = 1
+
+func encodeTuple(p *patchwatch.Package) []byte {
+	n := 6 * binary.MaxVarintLen32
+	for _, f := range [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module} {
+		n += len(f)
+	}
+	return appendTuple(make([]byte, 0, n), p)
+}
+
+func appendTuple(out []byte, p *patchwatch.Package) []byte {
+	for _, f := range [...]string{p.Name, p.Version, p.Arch, p.SourceName, p.SourceVersion, p.Module} {
+		out = binary.AppendUvarint(out, uint64(len(f)))
+		out = append(out, f...)
+	}
+	return out
+}
+
+// preparedHost is what a host's write can do before its transaction: its
+// JSON without packages, and the IDs of its tuples and pairs that are
+// known committed (0 where not: IDs start at 1), looked up under one lock
+// so that the serialised write transaction does only what is new.
+type preparedHost struct {
+	head          []byte
+	tuples, pairs []uint32
+}
+
+func (s *Store) prepareHost(h *patchwatch.Host, index []store.ReleasePackage) (*preparedHost, error) {
+	head := *h
+	head.Packages = nil
+	data, err := json.Marshal(head)
+	if err != nil {
+		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+	}
+	p := &preparedHost{head: data, tuples: make([]uint32, len(h.Packages)), pairs: make([]uint32, len(index))}
+	var key []byte
+	c := &s.ids
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i := range h.Packages {
+		key = appendTuple(key[:0], &h.Packages[i])
+		p.tuples[i] = c.tuples[string(key)]
+	}
+	for i, rp := range index {
+		key = append(append(append(key[:0], rp.Release...), 0), rp.Package...)
+		p.pairs[i] = c.pairs[string(key)]
+	}
+	return p, nil
+}
+
+var errBadTuple = errors.New("malformed package tuple")
+
+func decodeTuple(b []byte) (patchwatch.Package, error) {
+	var fields [6]string
+	for i := range fields {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return patchwatch.Package{}, errBadTuple
+		}
+		fields[i] = string(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+	return patchwatch.Package{Name: fields[0], Version: fields[1], Arch: fields[2], SourceName: fields[3], SourceVersion: fields[4], Module: fields[5]}, nil
+}
+
+// tupleCache keeps decoded tuples by ID (IDs are dense: a slice). A
+// tuple's ID never changes once committed, so the cache is filled only
+// from read transactions (an ID handed out in a write that rolls back could
+// be given to another tuple).
+type tupleCache struct {
+	mu    sync.RWMutex
+	byID  []patchwatch.Package
+	known []bool
+}
+
+// fill sets into[i] to the tuple of ids[i] where it is cached, under one
+// lock for the whole host, and returns the indexes of those it is not.
+func (c *tupleCache) fill(ids []uint32, into []patchwatch.Package) []int {
+	var missing []int
+	c.mu.RLock()
+	for i, id := range ids {
+		if int(id) < len(c.known) && c.known[id] {
+			into[i] = c.byID[id]
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	c.mu.RUnlock()
+	return missing
+}
+
+func (c *tupleCache) put(id uint32, p patchwatch.Package) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if int(id) >= len(c.known) {
+		n := max(int(id)+1, 2*len(c.known))
+		c.byID = append(c.byID, make([]patchwatch.Package, n-len(c.byID))...)
+		c.known = append(c.known, make([]bool, n-len(c.known))...)
+	}
+	c.byID[id], c.known[id] = p, true
+}
+
+// txIDs remembers, within one write transaction, the IDs of the tuples
+// and pairs it has looked up, for bulk loads of many similar hosts, and
+// consults the IDs known to be committed (shared). Its bits are the package
+// index changes, applied once at the end (flush).
+type txIDs struct {
+	tuples, pairs map[string]uint32
+	// newTuples and newPairs are those not yet in shared.
+	newTuples, newPairs map[string]uint32
+	bits                bitChanges
+	shared              *committedIDs
+}
+
+func (s *Store) newTxIDs() *txIDs {
+	return &txIDs{tuples: map[string]uint32{}, pairs: map[string]uint32{}, newTuples: map[string]uint32{}, newPairs: map[string]uint32{},
+		bits: bitChanges{}, shared: &s.ids}
+}
+
+// flush writes the transaction's gathered index changes.
+func (t *txIDs) flush(tx *bbolt.Tx) error { return t.bits.apply(tx.Bucket(bucketPackageBlocks)) }
+
+// committed records, once the transaction has committed, the IDs it used
+// as known: a later transaction finds them without a B-tree search.
+func (t *txIDs) committed() { t.shared.remember(t) }
+
+// committedIDs are tuple and pair IDs of committed transactions. IDs are
+// never reused once committed (only a rolled-back transaction's are), so
+// every later transaction may use them.
+type committedIDs struct {
+	mu            sync.RWMutex
+	tuples, pairs map[string]uint32
+}
+
+func (c *committedIDs) lookup(tuple bool, key []byte) (uint32, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m := c.pairs
+	if tuple {
+		m = c.tuples
+	}
+	id, ok := m[string(key)]
+	return id, ok
+}
+
+func (c *committedIDs) remember(t *txIDs) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tuples == nil {
+		c.tuples, c.pairs = map[string]uint32{}, map[string]uint32{}
+	}
+	for k, id := range t.newTuples {
+		c.tuples[k] = id
+	}
+	for k, id := range t.newPairs {
+		c.pairs[k] = id
+	}
+}
+
+// internTx returns the ID of a package tuple, storing it when new; seen,
+// when not nil, caches IDs for the rest of the transaction.
+func internTx(tx *bbolt.Tx, p *patchwatch.Package, seen *txIDs) (uint32, error) {
+	key := encodeTuple(p)
+	if seen != nil {
+		if id, ok := seen.tuples[string(key)]; ok {
+			return id, nil
+		}
+		id, ok := seen.shared.lookup(true, key)
+		if !ok {
+			var err error
+			if id, err = internTx(tx, p, nil); err != nil {
+				return 0, err
+			}
+			seen.newTuples[string(key)] = id
+		}
+		seen.tuples[string(key)] = id
+		return id, nil
+	}
+	ids := tx.Bucket(bucketTupleIDs)
+	if v := ids.Get(key); len(v) == 4 {
+		return binary.BigEndian.Uint32(v), nil
+	}
+	tuples := tx.Bucket(bucketTuples)
+	seq, err := tuples.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if seq > 1<<32-1 {
+		return 0, errors.New("package tuple table is full")
+	}
+	id := binary.BigEndian.AppendUint32(nil, uint32(seq))
+	if err := tuples.Put(id, key); err != nil {
+		return 0, err
+	}
+	return uint32(seq), ids.Put(key, id)
+}
+
+// encodeHost writes a host as its JSON without packages and its tuple
+// IDs; pre, when not nil, is the host prepared before the transaction.
+func encodeHost(tx *bbolt.Tx, h *patchwatch.Host, seen *txIDs, pre *preparedHost) ([]byte, error) {
+	var data []byte
+	if pre != nil {
+		data = pre.head
+	} else {
+		head := *h
+		head.Packages = nil
+		var err error
+		if data, err = json.Marshal(head); err != nil {
+			return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
+		}
+	}
+	out := make([]byte, 0, 1+binary.MaxVarintLen32*(2+len(h.Packages))+len(data))
+	out = append(out, hostFormatTuples)
+	out = binary.AppendUvarint(out, uint64(len(data)))
+	out = append(out, data...)
+	out = binary.AppendUvarint(out, uint64(len(h.Packages)))
+	for i := range h.Packages {
+		if pre != nil && pre.tuples[i] != 0 {
+			out = binary.AppendUvarint(out, uint64(pre.tuples[i]))
+			continue
+		}
+		id, err := internTx(tx, &h.Packages[i], seen)
+		if err != nil {
+			return nil, fmt.Errorf("store packages of host %s: %w", h.Name, err)
+		}
+		out = binary.AppendUvarint(out, uint64(id))
+	}
+	return out, nil
+}
+
+// hostHead returns the JSON of a stored host without its packages (for
+// the old format, the whole JSON) and the rest of the value.
+func hostHead(v []byte) (head, rest []byte, err error) {
+	if len(v) == 0 || v[0] != hostFormatTuples {
+		return v, nil, nil // schema 5: the whole host as JSON
+	}
+	n, k := binary.Uvarint(v[1:])
+	if k <= 0 || uint64(len(v)-1-k) < n {
+		return nil, nil, errors.New("malformed host value")
+	}
+	return v[1+k : 1+k+int(n)], v[1+k+int(n):], nil
+}
+
+// decodeHost reads a stored host. cache, when not nil, is consulted and
+// filled (read transactions only).
+func decodeHost(tx *bbolt.Tx, name, v []byte, cache *tupleCache) (patchwatch.Host, error) {
+	var h patchwatch.Host
+	err := decodeHostInto(tx, name, v, cache, &h)
+	return h, err
+}
+
+// decodeHostInto is decodeHost into h, reusing its package slice.
+func decodeHostInto(tx *bbolt.Tx, name, v []byte, cache *tupleCache, h *patchwatch.Host) error {
+	*h = patchwatch.Host{Packages: h.Packages[:0]}
+	head, rest, err := hostHead(v)
+	if err == nil {
+		err = json.Unmarshal(head, h)
+	}
+	if err != nil || rest == nil {
+		if err != nil {
+			err = fmt.Errorf("decode host %s: %w", name, err)
+		}
+		return err
+	}
+	count, k := binary.Uvarint(rest)
+	if k <= 0 || count > uint64(len(rest)) {
+		return fmt.Errorf("decode host %s: malformed package list", name)
+	}
+	rest = rest[k:]
+	ids := make([]uint32, count)
+	for i := range ids {
+		id, k := binary.Uvarint(rest)
+		if k <= 0 {
+			return fmt.Errorf("decode host %s: malformed package list", name)
+		}
+		rest = rest[k:]
+		ids[i] = uint32(id)
+	}
+	h.Packages = slices.Grow(h.Packages[:0], int(count))[:count]
+	missing := make([]int, 0)
+	if cache != nil {
+		missing = cache.fill(ids, h.Packages)
+	} else {
+		for i := range ids {
+			missing = append(missing, i)
+		}
+	}
+	tuples := tx.Bucket(bucketTuples)
+	var key [4]byte
+	for _, i := range missing {
+		binary.BigEndian.PutUint32(key[:], ids[i])
+		p, err := decodeTuple(tuples.Get(key[:]))
+		if err != nil {
+			return fmt.Errorf("decode host %s: package tuple %d: %w", name, ids[i], err)
+		}
+		h.Packages[i] = p
+		if cache != nil {
+			cache.put(ids[i], p)
+		}
+	}
+	return nil
+}
