@@ -15,6 +15,10 @@ type HostRecord struct {
 	// Packages counts the installed packages.
 	Packages   int  `json:"packages"`
 	SourceInfo bool `json:"source_info"`
+	// SourcesKnown is set when every package names its source: nothing the
+	// binary → source map learns changes the host's findings. A record
+	// written before the field existed leaves it unset (unknown).
+	SourcesKnown bool `json:"sources_known,omitempty"`
 	// RebootRequired is the distribution's own reboot flag; RebootSince is
 	// when the host was first seen needing a reboot for any reason.
 	RebootRequired bool          `json:"reboot_required,omitempty"`
@@ -24,6 +28,31 @@ type HostRecord struct {
 	// Findings are the host's open findings, most urgent first as of the
 	// last evaluation.
 	Findings []FindingBrief `json:"findings,omitempty"`
+}
+
+// NewHostRecord returns the record of a host evaluated to findings, whose
+// finding records (after reconciliation) give the open ones' first-seen
+// times; rebootSince is when it was first seen needing a reboot.
+func NewHostRecord(h *Host, findings []Finding, records []FindingRecord, rebootSince time.Time) HostRecord {
+	firstSeen := make(map[string]time.Time, len(records))
+	for _, r := range records {
+		if r.Open() {
+			firstSeen[r.Advisory] = r.FirstSeen
+		}
+	}
+	rec := HostRecord{Name: h.Name, Owner: h.Owner, Project: h.Project, Release: h.Release, Family: h.Family,
+		Packages: len(h.Packages), SourceInfo: h.SourceInfo, SourcesKnown: true, RebootRequired: h.RebootRequired,
+		RebootSince: rebootSince, ReportedAt: h.ReportedAt, Checks: h.Checks}
+	for i := range h.Packages {
+		if h.Packages[i].SourceName == "" {
+			rec.SourcesKnown = false
+			break
+		}
+	}
+	for i := range findings {
+		rec.Findings = append(rec.Findings, findings[i].Brief(firstSeen[findings[i].Advisory]))
+	}
+	return rec
 }
 
 // FindingBrief is what fleet queries filter, count and sort one open

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"sync"
@@ -64,7 +65,17 @@ func (e *Service) learnBinarySources(ctx context.Context, h *patchwatch.Host) er
 		if name == h.Name {
 			continue
 		}
+		// Most hosts name every package's source: their record says so,
+		// and their inventories need not be read.
+		if rec, err := e.s.HostRecord(ctx, name); errors.Is(err, store.ErrNotFound) || err == nil && rec.SourcesKnown {
+			continue
+		} else if err != nil {
+			return err
+		}
 		other, err := e.s.Host(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // removed meanwhile
+		}
 		if err != nil {
 			return err
 		}

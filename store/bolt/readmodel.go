@@ -42,22 +42,13 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 	if err != nil {
 		return err
 	}
-	firstSeen := make(map[string]time.Time, len(records))
-	for _, r := range records {
-		if r.Open() {
-			firstSeen[r.Advisory] = r.FirstSeen
-		}
-	}
-	rec := patchwatch.HostRecord{Name: h.Name, Owner: h.Owner, Project: h.Project, Release: h.Release, Family: h.Family,
-		Packages: len(h.Packages), SourceInfo: h.SourceInfo, RebootRequired: h.RebootRequired, RebootSince: rebootSince,
-		ReportedAt: h.ReportedAt, Checks: h.Checks}
+	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
 	details := tx.Bucket(bucketFindingDetails)
 	byAdvisory := tx.Bucket(bucketAdvisoryIndex)
 	open := make(map[string]bool, len(findings))
 	for i := range findings {
 		f := &findings[i]
 		open[f.Advisory] = true
-		rec.Findings = append(rec.Findings, f.Brief(firstSeen[f.Advisory]))
 		data, err := encodeFinding(f)
 		if err != nil {
 			return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, h.Name, err)

@@ -216,6 +216,7 @@ func encodeHostRecord(r *patchwatch.HostRecord) []byte {
 	e.str(string(r.Family))
 	e.int(int64(r.Packages))
 	e.bool(r.SourceInfo)
+	e.bool(r.SourcesKnown)
 	e.bool(r.RebootRequired)
 	e.time(r.RebootSince)
 	e.time(r.ReportedAt)
@@ -269,7 +270,7 @@ func decodeHostRecordInterned(v []byte, r *patchwatch.HostRecord, intern map[str
 	}
 	*r = patchwatch.HostRecord{
 		Name: d.unique(), Owner: d.str(), Project: d.str(), Release: d.str(), Family: patchwatch.Family(d.str()),
-		Packages: int(d.int()), SourceInfo: d.bool(), RebootRequired: d.bool(), RebootSince: d.time(), ReportedAt: d.time(),
+		Packages: int(d.int()), SourceInfo: d.bool(), SourcesKnown: d.bool(), RebootRequired: d.bool(), RebootSince: d.time(), ReportedAt: d.time(),
 	}
 	if n := d.count(); n > 0 {
 		r.Checks = make([]patchwatch.CheckResult, n)

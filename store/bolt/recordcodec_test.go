@@ -20,7 +20,7 @@ import (
 func fullHostRecord() patchwatch.HostRecord {
 	t0 := time.Date(2026, 11, 30, 8, 15, 0, 123456789, time.UTC)
 	return patchwatch.HostRecord{Name: "vm1", Owner: "ann@example.org", Project: "genomics", Release: "ubuntu:24.04", Family: patchwatch.FamilyDebian,
-		Packages: 1532, SourceInfo: true, RebootRequired: true, RebootSince: t0.Add(-time.Hour), ReportedAt: t0.In(time.FixedZone("", 2*3600)),
+		Packages: 1532, SourceInfo: true, SourcesKnown: true, RebootRequired: true, RebootSince: t0.Add(-time.Hour), ReportedAt: t0.In(time.FixedZone("", 2*3600)),
 		Checks: []patchwatch.CheckResult{{ID: "ssh-password-auth", Status: "fail", Evidence: "/etc/ssh/sshd_config:12 PasswordAuthentication yes",
 			Items: []string{"root", "ubuntu"}, State: "x", Command: "systemctl restart sshd"}, {ID: "firewall", Status: "pass"}},
 		Findings: []patchwatch.FindingBrief{{Advisory: "USN-7000-1", Urgency: patchwatch.UrgencyCritical, Severity: patchwatch.SeverityHigh,
@@ -46,7 +46,7 @@ func fullFinding() patchwatch.Finding {
 // binary form, as it survives JSON; a field added to either type without
 // the codec fails here.
 func TestRecordCodecRoundTrip(t *testing.T) {
-	if n := reflect.TypeFor[patchwatch.HostRecord]().NumField(); n != 12 {
+	if n := reflect.TypeFor[patchwatch.HostRecord]().NumField(); n != 13 {
 		t.Fatalf("HostRecord has %d fields: encode the new ones in recordcodec.go", n)
 	}
 	if n := reflect.TypeFor[patchwatch.FindingBrief]().NumField(); n != 8 {

@@ -21,19 +21,10 @@ import (
 // putReadModelTx rewrites a host's record and finding details from its
 // evaluated findings; records give the first-seen times.
 func putReadModelTx(ctx context.Context, tx pgx.Tx, h *patchwatch.Host, findings []patchwatch.Finding, records []patchwatch.FindingRecord, rebootSince time.Time) error {
-	firstSeen := make(map[string]time.Time, len(records))
-	for _, r := range records {
-		if r.Open() {
-			firstSeen[r.Advisory] = r.FirstSeen
-		}
-	}
-	rec := patchwatch.HostRecord{Name: h.Name, Owner: h.Owner, Project: h.Project, Release: h.Release, Family: h.Family,
-		Packages: len(h.Packages), SourceInfo: h.SourceInfo, RebootRequired: h.RebootRequired, RebootSince: rebootSince,
-		ReportedAt: h.ReportedAt, Checks: h.Checks}
+	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
 	advisories, details := make([]string, len(findings)), make([]string, len(findings))
 	for i := range findings {
 		f := &findings[i]
-		rec.Findings = append(rec.Findings, f.Brief(firstSeen[f.Advisory]))
 		data, err := json.Marshal(f)
 		if err != nil {
 			return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, h.Name, err)

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"FeedStatus", testFeedStatus},
 		{"NotFound", testNotFound},
 		{"UrgencyIndex", testUrgencyIndex},
+		{"SourcesKnown", testSourcesKnown},
 		{"Tokens", testTokens},
 		{"EnrollClaims", testEnrollClaims},
 		{"EnrollConcurrent", testEnrollConcurrent},
@@ -670,5 +671,24 @@ func testUrgencyIndex(t *testing.T, s Storage) {
 	agree("vm2 removed", nil)
 	if got := must(s.HostsWithUrgency(ctx, []patchwatch.Urgency{patchwatch.UrgencyLow, patchwatch.UrgencyMedium}))(t); slices.Contains(got, "vm2") {
 		t.Fatalf("a removed host is still indexed: %v", got)
+	}
+}
+
+// testSourcesKnown: a host's record says whether every package named its
+// source (the binary map can teach it nothing), on every write path.
+func testSourcesKnown(t *testing.T, s Storage) {
+	ctx := context.Background()
+	now := t0
+	svc := newService(s, &now)
+	full := host("vm1", "ann", now, "zlib", "1.0-1")
+	binaryOnly := host("vm2", "ann", now, "zlib", "1.0-1", "curl", "2.0-1")
+	binaryOnly.Packages[1].SourceName, binaryOnly.Packages[1].SourceVersion, binaryOnly.SourceInfo = "", "", false
+	must(svc.PutHost(ctx, full))(t)
+	must(svc.PutHost(ctx, binaryOnly))(t)
+	check(t, svc.ImportHosts(ctx, []patchwatch.Host{host("vm3", "bob", now, "zlib", "1.0-1")}))
+	for name, want := range map[string]bool{"vm1": true, "vm2": false, "vm3": true} {
+		if rec := must(s.HostRecord(ctx, name))(t); rec.SourcesKnown != want {
+			t.Errorf("%s: SourcesKnown %v, want %v", name, rec.SourcesKnown, want)
+		}
 	}
 }
