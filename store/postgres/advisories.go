@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -111,6 +112,11 @@ func (s *Store) CommitFeed(ctx context.Context, feed string, advisories []patchw
 		}
 		if _, err := learnPairs(ctx, tx, pairs); err != nil {
 			return err
+		}
+		if slices.ContainsFunc(outcomes, func(o store.Outcome) bool { return o == store.Inserted || o == store.Updated }) {
+			if err := advisoryWritten(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if feed != "" && cursor != nil {
 			return putCursor(ctx, tx, feed, cursor)

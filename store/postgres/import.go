@@ -41,7 +41,8 @@ func (s *Store) Import(ctx context.Context, export func(context.Context, store.S
 			return err
 		}
 		counts = im.counts
-		return nil
+		// Any catalog built before the import is of other advisories.
+		return advisoryWritten(ctx, tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)

@@ -42,6 +42,11 @@ func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, withdrawals
 				removed = append(removed, a)
 			}
 		}
+		if len(removed) > 0 {
+			if err := advisoryWritten(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if feed != "" && cursor != nil {
 			return putCursor(ctx, tx, feed, cursor)
 		}

@@ -19,6 +19,7 @@ import (
 // notifier's, and the writes of the pollers and the server.
 type Storage interface {
 	service.Storage
+	service.AdvisoryGenerations
 	notify.Store
 	console.Sessions
 	UpsertAdvisories(ctx context.Context, advisories []patchwatch.Advisory) ([]store.Outcome, error)

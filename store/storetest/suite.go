@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"NotFound", testNotFound},
 		{"UrgencyIndex", testUrgencyIndex},
 		{"SourcesKnown", testSourcesKnown},
+		{"AdvisoryGeneration", testAdvisoryGeneration},
 		{"Tokens", testTokens},
 		{"EnrollClaims", testEnrollClaims},
 		{"EnrollConcurrent", testEnrollConcurrent},

@@ -1,4 +1,4 @@
-package bolt_test
+package storetest
 
 import (
 	"context"
@@ -9,12 +9,11 @@ import (
 	"github.com/patchwatch/patchwatch/store"
 )
 
-// TestAdvisoryGeneration: the generation moves with every write that
+// testAdvisoryGeneration: the generation moves with every write that
 // changes the advisories (insert, update, withdrawal) and with none that
 // does not (an identical or stale copy, an unknown withdrawal).
-func TestAdvisoryGeneration(t *testing.T) {
+func testAdvisoryGeneration(t *testing.T, s Storage) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
 	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	adv := func(modified time.Time, fixed string) patchwatch.Advisory {
 		return patchwatch.Advisory{ID: "USN-1-1", Source: patchwatch.SourceUSN, Published: at, Modified: modified,
