@@ -442,7 +442,8 @@ func (e *Service) HostSummaryPage(ctx context.Context, flt HostFilter, nameConta
 	return rows, total, nil
 }
 
-// rebootRequired is summary's RebootRequired without the rest of the row.
+// rebootRequired reports whether a host needs a reboot: its distribution
+// says so, or a fix waits for one (a silenced finding aside).
 func (v *view) rebootRequired(r *patchwatch.HostRecord) bool {
 	if r.RebootRequired {
 		return true
@@ -504,7 +505,7 @@ func (e *Service) EachHostSummary(ctx context.Context, flt HostFilter, page Page
 // summary is one host's row at read time.
 func (v *view) summary(r *patchwatch.HostRecord, staleAfter time.Duration) HostSummary {
 	row := HostSummary{Name: r.Name, Owner: r.Owner, Release: r.Release, Packages: r.Packages,
-		ReportedAt: r.ReportedAt.Format(time.RFC3339), SourceInfo: r.SourceInfo, RebootRequired: r.RebootRequired,
+		ReportedAt: r.ReportedAt.Format(time.RFC3339), SourceInfo: r.SourceInfo, RebootRequired: v.rebootRequired(r),
 		Stale:  staleAfter > 0 && v.now.Sub(r.ReportedAt) > staleAfter,
 		Checks: len(r.Checks)}
 	if len(r.Checks) > 0 {
@@ -529,7 +530,6 @@ func (v *view) summary(r *patchwatch.HostRecord, staleAfter time.Duration) HostS
 		}
 		if b.Status == patchwatch.StatusPendingReboot {
 			row.PendingReboot++
-			row.RebootRequired = true
 		} else {
 			row.Outstanding++
 		}
