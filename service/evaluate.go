@@ -111,39 +111,57 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	if len(candidates) == 0 {
 		return 0, e.s.SetEvaluatedReleases(ctx, releases)
 	}
-	ix := matcher.NewIndex(changed)
-	fc := newFacts(e.s)
-	ownRelease := map[string]bool{}
-	var batch []store.Evaluation
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		_, err := e.s.SyncBatch(ctx, batch, e.now())
-		batch = batch[:0]
-		return err
+	// Each worker matches with its own index of the changed advisories
+	// (matching marks releases and adds learnt sources to it) and caches.
+	workers := runtime.GOMAXPROCS(0)
+	type worker struct {
+		ix         *matcher.Index
+		fc         *facts
+		ownRelease map[string]bool
 	}
-	for _, name := range sortedKeys(candidates) {
-		h, err := e.s.Host(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // removed meanwhile
+	ws := make([]worker, workers)
+	for i := range ws {
+		ws[i] = worker{ix: matcher.NewIndex(changed), fc: newFacts(e.s), ownRelease: map[string]bool{}}
+	}
+	names := sortedKeys(candidates)
+	for start := 0; start < len(names); start += evaluationChunk {
+		chunk := names[start:min(start+evaluationChunk, len(names))]
+		batch := make([]store.Evaluation, len(chunk))
+		found := make([]bool, len(chunk))
+		var g errgroup.Group
+		for w := range ws {
+			g.Go(func() error {
+				for i := w; i < len(chunk); i += workers {
+					h, err := e.s.Host(ctx, chunk[i])
+					if errors.Is(err, store.ErrNotFound) {
+						continue // removed meanwhile
+					}
+					if err != nil {
+						return err
+					}
+					findings, err := e.rematchHost(ctx, &h, ws[w].ix, ids, ws[w].ownRelease, ws[w].fc)
+					if err != nil {
+						return fmt.Errorf("re-evaluate %s: %w", chunk[i], err)
+					}
+					batch[i], found[i] = store.Evaluation{Host: h, Findings: findings, RebootRequired: rebootRequired(&h, findings)}, true
+				}
+				return nil
+			})
 		}
-		if err != nil {
+		if err := g.Wait(); err != nil {
 			return 0, err
 		}
-		findings, err := e.rematchHost(ctx, &h, ix, ids, ownRelease, fc)
-		if err != nil {
-			return 0, fmt.Errorf("re-evaluate %s: %w", name, err)
+		kept := batch[:0]
+		for i := range batch {
+			if found[i] {
+				kept = append(kept, batch[i])
+			}
 		}
-		batch = append(batch, store.Evaluation{Host: h, Findings: findings, RebootRequired: rebootRequired(&h, findings)})
-		if len(batch) == evaluationChunk {
-			if err := flush(); err != nil {
+		if len(kept) > 0 {
+			if _, err := e.s.SyncBatch(ctx, kept, e.now()); err != nil {
 				return 0, err
 			}
 		}
-	}
-	if err := flush(); err != nil {
-		return 0, err
 	}
 	return len(candidates), e.s.SetEvaluatedReleases(ctx, releases)
 }
