@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -102,8 +103,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, list func(fn fun
 		}
 		w.WriteHeader(http.StatusOK)
 		buf = bufio.NewWriterSize(w, 32<<10)
-		out = jsonarray.New(buf)
+		// Encoded on every core, written in order: a large listing is
+		// mostly encoding. The service hands over values it does not
+		// touch again.
+		out = jsonarray.NewParallel(buf, runtime.GOMAXPROCS(0))
 	}
+	closed := false
+	defer func() {
+		if out != nil && !closed {
+			out.Abort() // a listing cut short: no closing bracket
+		}
+	}()
 	// The cursor of the next page is known only at the end: a paged
 	// answer (bounded by its limit) is gathered first, a whole listing
 	// streams from its first element.
@@ -142,6 +152,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, list func(fn fun
 			return
 		}
 	}
+	closed = true
 	if out.Close() == nil {
 		_ = buf.Flush()
 	}

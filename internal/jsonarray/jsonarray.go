@@ -6,6 +6,7 @@ package jsonarray
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"sync"
 )
@@ -184,6 +185,18 @@ func (a *Writer) asyncErr() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.failed
+}
+
+// errAborted ends an array that Abort cut short.
+var errAborted = errors.New("array aborted")
+
+// Abort ends the Writer's goroutines without ending the array: a listing
+// cut short stays visibly incomplete (no closing bracket).
+func (a *Writer) Abort() {
+	if a.err == nil {
+		a.err = errAborted
+	}
+	_ = a.Close()
 }
 
 // Len returns the number of elements written.

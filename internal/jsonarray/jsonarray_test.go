@@ -114,3 +114,24 @@ func FuzzIndent(f *testing.F) {
 		}
 	})
 }
+
+// TestAbort: an aborted array ends its goroutines and is left without its
+// closing bracket, so a reader sees it incomplete.
+func TestAbort(t *testing.T) {
+	for _, workers := range []int{0, 2} {
+		var got bytes.Buffer
+		a := jsonarray.NewParallel(&got, workers)
+		for _, it := range manyItems(300) {
+			if err := a.Add(it); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.Abort()
+		if bytes.HasSuffix(bytes.TrimSpace(got.Bytes()), []byte("]")) {
+			t.Fatalf("%d workers: an aborted array was closed: ...%s", workers, got.Bytes()[max(0, got.Len()-40):])
+		}
+		if err := a.Add(item{}); err == nil {
+			t.Fatalf("%d workers: Add after Abort succeeded", workers)
+		}
+	}
+}
