@@ -31,6 +31,9 @@ func Start(tb testing.TB) *Mailbox {
 	srv := smtp.NewServer(backend{m})
 	srv.Domain = "mx.test"
 	srv.AllowInsecureAuth = true
+	// Bounds what Data reads whole: a message the notifier sends is a few
+	// kilobytes.
+	srv.MaxMessageBytes = 8 << 20
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
