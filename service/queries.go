@@ -65,8 +65,10 @@ var ErrBadCursor = errors.New("invalid cursor")
 // EachOutstanding calls fn with each finding that passes the filter, most
 // urgent first, from the stored findings: it sorts the host records'
 // briefs and reads the details in that order a chunk at a time, so memory
-// grows with the number of findings listed, not with their size. It
-// returns the cursor of the next page when the page was full.
+// grows with the number of findings listed, not with their size. Each
+// finding handed to fn is its own, never touched again (a listing may
+// encode it later). It returns the cursor of the next page when the page
+// was full.
 func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn func(*patchwatch.Finding) error) (string, error) {
 	var after *outKey
 	if page.Cursor != "" {

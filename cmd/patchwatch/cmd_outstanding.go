@@ -52,13 +52,9 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 	if q.remote == nil && q.format == "json" {
 		// The whole fleet's findings stream out as they are read.
 		out := bufio.NewWriterSize(env.Stdout, 64<<10)
-		// Encoded on every core (a copy each: encoding happens later),
-		// written in order.
+		// Encoded on every core, written in order.
 		list := jsonarray.NewParallel(out, runtime.GOMAXPROCS(0))
-		_, err := q.svc.EachOutstanding(ctx, flt, service.Page{}, func(f *patchwatch.Finding) error {
-			c := *f
-			return list.Add(&c)
-		})
+		_, err := q.svc.EachOutstanding(ctx, flt, service.Page{}, func(f *patchwatch.Finding) error { return list.Add(f) })
 		if cerr := list.Close(); err == nil {
 			err = cerr
 		}
