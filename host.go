@@ -83,6 +83,10 @@ type Host struct {
 	ReportedAt     time.Time `json:"reported_at"`
 	// Checks are the security-guideline checks of the last agent report.
 	Checks []CheckResult `json:"checks,omitempty"`
+	// PackageCount, when not 0, is how many packages the host has while
+	// Packages holds only some: the full re-evaluation reads only those
+	// whose verdict can change the host's findings. Never stored or sent.
+	PackageCount int `json:"-"`
 }
 
 // ErrInvalidHost is returned by Host.Validate.

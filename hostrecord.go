@@ -34,23 +34,44 @@ type HostRecord struct {
 // finding records (after reconciliation) give the open ones' first-seen
 // times; rebootSince is when it was first seen needing a reboot.
 func NewHostRecord(h *Host, findings []Finding, records []FindingRecord, rebootSince time.Time) HostRecord {
-	firstSeen := make(map[string]time.Time, len(records))
-	for _, r := range records {
-		if r.Open() {
-			firstSeen[r.Advisory] = r.FirstSeen
+	// Records are few per host: found by a scan (they are sorted by
+	// advisory as stored, but callers need not keep them so).
+	firstSeen := func(advisory string) time.Time {
+		for i := range records {
+			if r := &records[i]; r.Advisory == advisory && r.Open() {
+				return r.FirstSeen
+			}
 		}
+		return time.Time{}
+	}
+	if len(records) > 32 {
+		byAdvisory := make(map[string]time.Time, len(records))
+		for _, r := range records {
+			if r.Open() {
+				byAdvisory[r.Advisory] = r.FirstSeen
+			}
+		}
+		firstSeen = func(advisory string) time.Time { return byAdvisory[advisory] }
 	}
 	rec := HostRecord{Name: h.Name, Owner: h.Owner, Project: h.Project, Release: h.Release, Family: h.Family,
 		Packages: len(h.Packages), SourceInfo: h.SourceInfo, SourcesKnown: true, RebootRequired: h.RebootRequired,
 		RebootSince: rebootSince, ReportedAt: h.ReportedAt, Checks: h.Checks}
+	if h.PackageCount > 0 {
+		// A partial inventory still holds every package without source
+		// information, so SourcesKnown below is the whole host's.
+		rec.Packages = h.PackageCount
+	}
 	for i := range h.Packages {
 		if h.Packages[i].SourceName == "" {
 			rec.SourcesKnown = false
 			break
 		}
 	}
+	if len(findings) > 0 {
+		rec.Findings = make([]FindingBrief, 0, len(findings))
+	}
 	for i := range findings {
-		rec.Findings = append(rec.Findings, findings[i].Brief(firstSeen[findings[i].Advisory]))
+		rec.Findings = append(rec.Findings, findings[i].Brief(firstSeen(findings[i].Advisory)))
 	}
 	return rec
 }
@@ -76,6 +97,9 @@ type FindingBrief struct {
 func (f *Finding) Brief(firstSeen time.Time) FindingBrief {
 	b := FindingBrief{Advisory: f.Advisory, Urgency: f.Urgency, Severity: f.Severity, Status: f.Status,
 		Published: f.Published, FirstSeen: firstSeen, CVEs: f.CVEs}
+	if len(f.Packages) > 0 {
+		b.Packages = make([]string, 0, 2*len(f.Packages))
+	}
 	for _, p := range f.Packages {
 		b.Packages = append(b.Packages, p.Name)
 		if p.Source != "" && p.Source != p.Name {

@@ -7,7 +7,8 @@ import (
 )
 
 // FindingRecord is the life of one finding (host, advisory): when it was
-// first seen, last seen, resolved, and how often it came back.
+// first seen, when its state last changed, when it was resolved, and how
+// often it came back.
 type FindingRecord struct {
 	Host      string    `json:"host"`
 	Owner     string    `json:"owner,omitempty"`
@@ -15,7 +16,11 @@ type FindingRecord struct {
 	Urgency   Urgency   `json:"urgency"`
 	Status    Status    `json:"status"`
 	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
+	// LastSeen is when the finding was last seen changed: opened, reopened,
+	// or its urgency, status or owner set anew. An open finding is seen at
+	// every evaluation; stamping each one would rewrite every open record
+	// of the fleet at every full re-evaluation and every report.
+	LastSeen time.Time `json:"last_seen"`
 	// ResolvedAt is zero while the finding is open.
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	// ResolvedBy says how it ended: "fixed" (a report showed the fixed
@@ -64,6 +69,7 @@ func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now 
 	for _, f := range current {
 		seen[f.Advisory] = true
 		r := byAdvisory[f.Advisory]
+		reopened := false
 		switch {
 		case r == nil:
 			next = append(next, FindingRecord{Host: host, Owner: owner, Advisory: f.Advisory, Urgency: f.Urgency, Status: f.Status, FirstSeen: now, LastSeen: now})
@@ -77,6 +83,7 @@ func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now 
 			r.ResolvedAt, r.ResolvedBy = time.Time{}, ""
 			r.FirstSeen = now
 			r.Reopened++
+			reopened = true
 			events = append(events, Event{Kind: EventReopened, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
 		case f.Urgency > r.Urgency:
 			events = append(events, Event{Kind: EventUrgencyRaised, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, Previous: r.Urgency, At: now})
@@ -84,7 +91,9 @@ func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now 
 		if f.Status == StatusPendingReboot && r.Status != StatusPendingReboot {
 			events = append(events, Event{Kind: EventPendingReboot, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
 		}
-		r.Urgency, r.Status, r.LastSeen, r.Owner = f.Urgency, f.Status, now, owner
+		if reopened || r.Urgency != f.Urgency || r.Status != f.Status || r.Owner != owner {
+			r.Urgency, r.Status, r.LastSeen, r.Owner = f.Urgency, f.Status, now, owner
+		}
 	}
 	for i := range next {
 		r := &next[i]

@@ -163,7 +163,7 @@ func (c *collector) matchBinariesWith(refs []binaryRef, i int, st *pkgState, jud
 
 // markVia records how the package just added for ref's advisory matched.
 func (c *collector) markVia(ref *fixRef, via string) {
-	f := c.byAdvisory[ref.advisory.ID]
+	f := &c.out[c.finding(ref.advisory.ID)]
 	f.Packages[len(f.Packages)-1].Via = via
 }
 

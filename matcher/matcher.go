@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
@@ -28,6 +29,10 @@ type Index struct {
 	learnt   map[string]map[string][]string
 	releases map[string]bool
 	count    int
+	// collectors keeps collectors for reuse: findings grow one by one
+	// into a slice that is copied, at its final length, when matching
+	// ends.
+	collectors sync.Pool
 }
 
 type fixRef struct {
@@ -188,29 +193,64 @@ func HostReleases(h *patchwatch.Host) []string {
 }
 
 // Match returns the findings for one host, most severe first.
-func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding { return ix.match(h, nil) }
+func (ix *Index) Match(h *patchwatch.Host) []patchwatch.Finding { return ix.match(h, nil, nil) }
 
 // MatchWith is Match with verdicts, which must have been made for ix
 // (ix.NewVerdicts): each package whose verdict depends on its tuple alone
 // is judged once for every host that has it.
 func (ix *Index) MatchWith(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
+	return ix.MatchTuples(h, nil, v)
+}
+
+// MatchTuples is MatchWith for a host whose packages a store interned as
+// tuples: ids[i] is the ID of h.Packages[i] (or nil), and verdicts are
+// found by ID. h may leave out the packages its TupleView calls
+// Skippable.
+func (ix *Index) MatchTuples(h *patchwatch.Host, ids []uint32, v *Verdicts) []patchwatch.Finding {
 	if v != nil && v.ix != ix {
 		v = nil
 	}
-	return ix.match(h, v)
+	if len(ids) != len(h.Packages) {
+		ids = nil
+	}
+	return ix.match(h, ids, v)
 }
 
-func (ix *Index) match(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
+// verdictKey returns the memo table h's tuples are judged on.
+func (ix *Index) verdictKey(h *patchwatch.Host) verdictTable {
 	if h.Family == patchwatch.FamilyRPM {
-		return ix.matchRPM(h, v)
+		release, _ := ix.rpmRelease(h)
+		return verdictTable{release: release, moduleInfo: h.ModuleInfo}
+	}
+	return verdictTable{release: h.Release}
+}
+
+// kernelRelated reports whether whole-host kernel state (the running and
+// newest kernels, the meta packages a kernel fix command names) may read a
+// Debian-family package: every kernel source, signed or not, is named
+// linux or linux-*.
+func kernelRelated(p *patchwatch.Package) bool {
+	return strings.HasPrefix(p.Name, "linux") || strings.HasPrefix(p.SourceName, "linux")
+}
+
+func tupleID(ids []uint32, i int) uint32 {
+	if ids == nil {
+		return 0
+	}
+	return ids[i]
+}
+
+func (ix *Index) match(h *patchwatch.Host, ids []uint32, v *Verdicts) []patchwatch.Finding {
+	if h.Family == patchwatch.FamilyRPM {
+		return ix.matchRPM(h, ids, v)
 	}
 	byPackage := ix.fixes[h.Release]
 	if byPackage == nil {
 		return nil
 	}
 	kernels := newDebKernels(h, ix.learnt[h.Release])
-	c := newCollector(h)
-	memo := v.forHost(verdictTable{release: h.Release})
+	c := ix.newCollector(h)
+	memo := v.forHost(ix.verdictKey(h))
 	defer memo.done()
 	for i, p := range h.Packages {
 		// A package with source information that is not a kernel has the
@@ -218,7 +258,7 @@ func (ix *Index) match(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
 		// once, by the first host that has it.
 		plain := p.SourceName != ""
 		if plain {
-			if known := memo.lookup(&p); known != nil && !known.hostDependent {
+			if known := memo.lookup(&p, tupleID(ids, i)); known != nil && !known.hostDependent {
 				c.addAll(known.contributions, i, &pkgState{pkg: p})
 				continue
 			}
@@ -229,14 +269,14 @@ func (ix *Index) match(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
 		viaBinary := ix.binaryRefs(h, h.Release, p)
 		if byPackage[src] == nil && byPackage[p.Name] == nil && viaBinary == nil {
 			if plain {
-				memo.remember(&p, nil, false)
+				memo.remember(&p, tupleID(ids, i), nil, false, kernelRelated(&p))
 			}
 			continue
 		}
 		state, ok := kernels.state(h, p)
 		if plain {
 			if st := &state; !ok || st.kernel {
-				memo.remember(&p, nil, true)
+				memo.remember(&p, tupleID(ids, i), nil, true, true)
 			}
 		}
 		if !ok {
@@ -245,7 +285,7 @@ func (ix *Index) match(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
 		st := &state
 		verdict := debContributions(byPackage, st)
 		if plain && !st.kernel {
-			memo.remember(&p, verdict, false)
+			memo.remember(&p, tupleID(ids, i), verdict, false, kernelRelated(&p))
 		}
 		c.addAll(verdict, i, st)
 		c.matchBinaries(viaBinary, i, st)
@@ -292,24 +332,88 @@ func debContributions(byPackage map[string][]*fixRef, st *pkgState) []contributi
 }
 
 // collector gathers matched packages into one finding per advisory.
+// Most hosts have a few findings: they are kept in one slice, found by a
+// scan, and indexed by a map only past smallCollector (a full
+// re-evaluation builds a million findings, and per-host maps were most of
+// what it allocated).
 type collector struct {
-	h          *patchwatch.Host
-	byAdvisory map[string]*patchwatch.Finding
-	order      []string
-	done       map[matchKey]bool
+	h   *patchwatch.Host
+	out []patchwatch.Finding
+	// byAdvisory indexes out by advisory ID once it is long.
+	byAdvisory map[string]int
+	// done records the (advisory, package) pairs matched, in a slice
+	// while short.
+	done    []matchKey
+	doneSet map[matchKey]bool
+	pool    *sync.Pool
 }
+
+const smallCollector = 16
 
 type matchKey struct {
 	advisory *patchwatch.Advisory
 	pkg      int
 }
 
-func newCollector(h *patchwatch.Host) *collector {
-	return &collector{h: h, byAdvisory: map[string]*patchwatch.Finding{}, done: map[matchKey]bool{}}
+func (ix *Index) newCollector(h *patchwatch.Host) *collector {
+	c, _ := ix.collectors.Get().(*collector)
+	if c == nil {
+		c = &collector{}
+	}
+	c.h, c.pool = h, &ix.collectors
+	return c
+}
+
+// release returns c to its pool.
+func (c *collector) release() {
+	clear(c.out)
+	pool := c.pool
+	*c = collector{out: c.out[:0], done: c.done[:0]}
+	pool.Put(c)
 }
 
 // seen reports whether package i already matched the advisory of ref.
-func (c *collector) seen(ref *fixRef, i int) bool { return c.done[matchKey{ref.advisory, i}] }
+func (c *collector) seen(ref *fixRef, i int) bool {
+	k := matchKey{ref.advisory, i}
+	if c.doneSet != nil {
+		return c.doneSet[k]
+	}
+	return slices.Contains(c.done, k)
+}
+
+func (c *collector) markDone(k matchKey) {
+	if c.doneSet != nil {
+		c.doneSet[k] = true
+		return
+	}
+	if slices.Contains(c.done, k) {
+		return
+	}
+	c.done = append(c.done, k)
+	if len(c.done) > 4*smallCollector {
+		c.doneSet = make(map[matchKey]bool, 2*len(c.done))
+		for _, d := range c.done {
+			c.doneSet[d] = true
+		}
+		c.done = nil
+	}
+}
+
+// finding returns the index in out of the advisory's finding, -1 if none.
+func (c *collector) finding(id string) int {
+	if c.byAdvisory != nil {
+		if i, ok := c.byAdvisory[id]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range c.out {
+		if c.out[i].Advisory == id {
+			return i
+		}
+	}
+	return -1
+}
 
 // add records package i of the host against ref; an empty status means
 // the package is not exposed and nothing is recorded.
@@ -317,13 +421,22 @@ func (c *collector) add(ref *fixRef, i int, st *pkgState, status patchwatch.Stat
 	if status == "" {
 		return
 	}
-	c.done[matchKey{ref.advisory, i}] = true
-	f := c.byAdvisory[ref.advisory.ID]
-	if f == nil {
-		f = newFinding(c.h, ref.advisory)
-		c.byAdvisory[ref.advisory.ID] = f
-		c.order = append(c.order, ref.advisory.ID)
+	c.markDone(matchKey{ref.advisory, i})
+	k := c.finding(ref.advisory.ID)
+	if k < 0 {
+		k = len(c.out)
+		c.out = append(c.out, newFinding(c.h, ref.advisory))
+		switch {
+		case c.byAdvisory != nil:
+			c.byAdvisory[ref.advisory.ID] = k
+		case len(c.out) > smallCollector:
+			c.byAdvisory = make(map[string]int, 2*len(c.out))
+			for j := range c.out {
+				c.byAdvisory[c.out[j].Advisory] = j
+			}
+		}
 	}
+	f := &c.out[k]
 	f.Packages = append(f.Packages, patchwatch.FindingPackage{Name: st.pkg.Name, Installed: installed, Fixed: ref.fixedVersion(), Source: source})
 	if note != "" && !slices.Contains(f.Notes, note) {
 		f.Notes = append(f.Notes, note)
@@ -340,19 +453,20 @@ func (c *collector) add(ref *fixRef, i int, st *pkgState, status patchwatch.Stat
 
 // findings returns the findings in a stable order after finish has
 // completed each one.
+// The collector is released: it must not be used again.
 func (c *collector) findings(finish func(*patchwatch.Finding)) []patchwatch.Finding {
-	out := make([]patchwatch.Finding, 0, len(c.order))
-	for _, id := range c.order {
-		f := c.byAdvisory[id]
-		finish(f)
-		out = append(out, *f)
+	out := make([]patchwatch.Finding, len(c.out))
+	copy(out, c.out)
+	c.release()
+	for i := range out {
+		finish(&out[i])
 	}
 	SortFindings(out)
 	return out
 }
 
-func newFinding(h *patchwatch.Host, a *patchwatch.Advisory) *patchwatch.Finding {
-	return &patchwatch.Finding{
+func newFinding(h *patchwatch.Host, a *patchwatch.Advisory) patchwatch.Finding {
+	return patchwatch.Finding{
 		Host:           h.Name,
 		Advisory:       a.ID,
 		Source:         a.Source,

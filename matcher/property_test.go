@@ -210,3 +210,77 @@ func TestVerdictsAgreeWithMatch(t *testing.T) {
 		}
 	})
 }
+
+// TestTupleViewAgreesWithMatch: matching hosts by tuple ID, leaving out
+// the packages their view calls skippable (as the full re-evaluation
+// does), gives exactly Match's findings on the whole host, whether the
+// memo learnt a tuple by ID or by name first.
+func TestTupleViewAgreesWithMatch(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		advisories, hosts := genFleet(t)
+		for _, h := range hosts {
+			h.ModuleInfo = rapid.Bool().Draw(t, "moduleinfo")
+			for j := range h.Packages {
+				if rapid.IntRange(0, 7).Draw(t, "binaryonly") == 0 {
+					h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
+				}
+			}
+			if h.Family == patchwatch.FamilyDebian && rapid.Bool().Draw(t, "kernel") {
+				v := rapid.SampledFrom([]string{"1.0-1", "1.0-2"}).Draw(t, "kernelversion")
+				h.Packages = append(h.Packages,
+					patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: v, SourceName: "linux", SourceVersion: v},
+					patchwatch.Package{Name: "linux-image-amd64", Version: "6.1.1", SourceName: "linux-signed-amd64", SourceVersion: "6.1.1"},
+					patchwatch.Package{Name: "linux-headers-amd64", Version: "6.1.1", SourceName: "linux-meta", SourceVersion: "6.1.1"})
+				if rapid.Bool().Draw(t, "newerkernel") {
+					h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "1.0-3", SourceName: "linux", SourceVersion: "1.0-3"})
+				}
+				h.KernelRelease = fmt.Sprintf("6.1.0-%d-amd64", rapid.IntRange(1, 2).Draw(t, "running"))
+				h.Release = "debian:12"
+			}
+		}
+		for i := range advisories {
+			if rapid.Bool().Draw(t, "kerneladvisory") {
+				advisories[i].Fixes = append(advisories[i].Fixes, patchwatch.Fix{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource, FixedVersion: "1.0-2"})
+			}
+		}
+		ids := map[patchwatch.Package]uint32{}
+		idsOf := func(h *patchwatch.Host) []uint32 {
+			out := make([]uint32, len(h.Packages))
+			for i, p := range h.Packages {
+				if ids[p] == 0 {
+					ids[p] = uint32(len(ids) + 1)
+				}
+				out[i] = ids[p]
+			}
+			return out
+		}
+		ix := matcher.NewIndex(advisories)
+		memo := ix.NewVerdicts(rapid.IntRange(0, 64).Draw(t, "limit"))
+		for pass := range 3 {
+			for _, h := range hosts {
+				want := ix.Match(h)
+				if rapid.IntRange(0, 3).Draw(t, "byname") == 0 {
+					if got := ix.MatchWith(h, memo); !reflect.DeepEqual(got, want) {
+						t.Fatalf("pass %d, host %s: by name %+v, Match %+v", pass, h.Name, got, want)
+					}
+					continue
+				}
+				all := idsOf(h)
+				sparse := *h
+				sparse.Packages = nil
+				var kept []uint32
+				view := ix.View(h, memo)
+				for i, id := range all {
+					if !view.Skippable(id) {
+						sparse.Packages = append(sparse.Packages, h.Packages[i])
+						kept = append(kept, id)
+					}
+				}
+				view.Close()
+				if got := ix.MatchTuples(&sparse, kept, memo); !reflect.DeepEqual(got, want) {
+					t.Fatalf("pass %d, host %s: by tuple, %d of %d packages, %+v, Match %+v", pass, h.Name, len(kept), len(all), got, want)
+				}
+			}
+		}
+	})
+}

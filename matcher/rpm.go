@@ -114,23 +114,23 @@ func moduleMatches(h *patchwatch.Host, st *pkgState, mod string) (bool, string) 
 	return v == stream || strings.HasPrefix(v, stream+"."), NoteNoModules
 }
 
-func (ix *Index) matchRPM(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding {
+func (ix *Index) matchRPM(h *patchwatch.Host, ids []uint32, v *Verdicts) []patchwatch.Finding {
 	release, releaseNote := ix.rpmRelease(h)
 	byPackage := ix.fixes[release]
 	if byPackage == nil {
 		return nil
 	}
 	kernels := newRPMKernels(h)
-	c := newCollector(h)
+	c := ix.newCollector(h)
 	// The verdict of a package with source information that is not a
 	// kernel is its tuple's on the release matched, given whether the
 	// inventory labels modules.
-	memo := v.forHost(verdictTable{release: release, moduleInfo: h.ModuleInfo})
+	memo := v.forHost(ix.verdictKey(h))
 	defer memo.done()
 	for i, p := range h.Packages {
 		plain := p.SourceName != "" && !patchwatch.IsRPMKernel(p.Name)
 		if plain {
-			if known := memo.lookup(&p); known != nil {
+			if known := memo.lookup(&p, tupleID(ids, i)); known != nil {
 				c.addAll(known.contributions, i, &pkgState{pkg: p})
 				continue
 			}
@@ -142,7 +142,8 @@ func (ix *Index) matchRPM(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding 
 		viaBinary := ix.binaryRefs(h, release, p)
 		if byPackage[p.Name] == nil && byPackage[src] == nil && viaBinary == nil {
 			if plain {
-				memo.remember(&p, nil, false)
+				// Only kernel rpms are read whole-host, and they are not plain.
+				memo.remember(&p, tupleID(ids, i), nil, false, false)
 			}
 			continue
 		}
@@ -153,7 +154,7 @@ func (ix *Index) matchRPM(h *patchwatch.Host, v *Verdicts) []patchwatch.Finding 
 		st := &state
 		verdict := rpmContributions(h, byPackage, st)
 		if plain {
-			memo.remember(&p, verdict, false)
+			memo.remember(&p, tupleID(ids, i), verdict, false, false)
 		}
 		c.addAll(verdict, i, st)
 		c.matchBinariesRPM(h, viaBinary, i, st)

@@ -36,6 +36,17 @@ type Verdicts struct {
 	// tables holds, by release judged on (and, for rpm hosts, whether the
 	// inventory labels modules), then binary name, the tuples judged.
 	tables map[verdictTable]map[string][]*tupleVerdict
+	// byID holds the same verdicts by the tuple ID a store interned the
+	// tuple under (MatchTuples), chained across tables: one slice index
+	// instead of a string hash and a six-field comparison.
+	byID []*tupleVerdict
+	// skip holds, by tuple ID, the tables the tuple is skippable on, one
+	// bit for each of the first 64 tables in tableNums (a host's view
+	// tests one word per package, in an array that stays in cache, rather
+	// than follow a pointer per package; the same tuple is often on
+	// several releases).
+	skip      []uint64
+	tableNums map[verdictTable]int
 }
 
 type verdictTable struct {
@@ -50,6 +61,15 @@ type tupleVerdict struct {
 	pkg           patchwatch.Package
 	contributions []contribution
 	hostDependent bool
+	// skippable: the tuple contributes nothing and no whole-host state
+	// (kernels, the fix command's kernel meta packages) reads it, so a
+	// host's matching may leave it out (TupleView).
+	skippable bool
+	// id is the store's tuple ID (0 when matched without one); next
+	// chains the verdicts of one ID on other tables.
+	id   uint32
+	key  verdictTable
+	next *tupleVerdict
 }
 
 // contribution is one fix a package is exposed to, as collector.add takes.
@@ -91,10 +111,13 @@ func (v *Verdicts) forHost(key verdictTable) *hostVerdicts {
 }
 
 // lookup returns the verdict of a package with source information, nil
-// when it was not judged yet.
-func (hv *hostVerdicts) lookup(p *patchwatch.Package) *tupleVerdict {
+// when it was not judged yet; id, when not 0, is the tuple's ID.
+func (hv *hostVerdicts) lookup(p *patchwatch.Package, id uint32) *tupleVerdict {
 	if hv == nil {
 		return nil
+	}
+	if id != 0 {
+		return hv.v.byIDLocked(hv.key, id)
 	}
 	for _, e := range hv.table[p.Name] {
 		if e.pkg == *p {
@@ -104,10 +127,26 @@ func (hv *hostVerdicts) lookup(p *patchwatch.Package) *tupleVerdict {
 	return nil
 }
 
-// remember records a verdict the host's matching computed.
-func (hv *hostVerdicts) remember(p *patchwatch.Package, contributions []contribution, hostDependent bool) {
+// byIDLocked returns the verdict of tuple id on table key; v.mu is held.
+func (v *Verdicts) byIDLocked(key verdictTable, id uint32) *tupleVerdict {
+	if int(id) >= len(v.byID) {
+		return nil
+	}
+	for e := v.byID[id]; e != nil; e = e.next {
+		if e.key == key {
+			return e
+		}
+	}
+	return nil
+}
+
+// remember records a verdict the host's matching computed for a package
+// of tuple id (0 when unknown); wholeHost is whether anything but the
+// package's own verdict reads it (kernel packages).
+func (hv *hostVerdicts) remember(p *patchwatch.Package, id uint32, contributions []contribution, hostDependent, wholeHost bool) {
 	if hv != nil {
-		hv.judged = append(hv.judged, &tupleVerdict{pkg: *p, contributions: contributions, hostDependent: hostDependent})
+		hv.judged = append(hv.judged, &tupleVerdict{pkg: *p, contributions: contributions, hostDependent: hostDependent,
+			skippable: len(contributions) == 0 && !hostDependent && !wholeHost, id: id, key: hv.key})
 	}
 }
 
@@ -132,11 +171,122 @@ func (hv *hostVerdicts) done() {
 		if int(v.n.Load()) >= v.limit {
 			return
 		}
-		if slices.ContainsFunc(table[e.pkg.Name], func(x *tupleVerdict) bool { return x.pkg == e.pkg }) {
-			continue // judged meanwhile by another host
+		if i := slices.IndexFunc(table[e.pkg.Name], func(x *tupleVerdict) bool { return x.pkg == e.pkg }); i >= 0 {
+			// Judged meanwhile by another host, or before without its ID.
+			if known := table[e.pkg.Name][i]; e.id != 0 && known.id == 0 {
+				known.id = e.id
+				v.linkID(known)
+			}
+			continue
 		}
 		table[e.pkg.Name] = append(table[e.pkg.Name], e)
+		if e.id != 0 {
+			v.linkID(e)
+		}
 		v.n.Add(1)
+	}
+}
+
+// linkID files e under its tuple ID; v.mu is write-held.
+func (v *Verdicts) linkID(e *tupleVerdict) {
+	if int(e.id) >= len(v.byID) {
+		n := max(int(e.id)+1, 2*len(v.byID))
+		v.byID = append(v.byID, make([]*tupleVerdict, n-len(v.byID))...)
+		v.skip = append(v.skip, make([]uint64, n-len(v.skip))...)
+	}
+	e.next = v.byID[e.id]
+	v.byID[e.id] = e
+	if e.skippable {
+		v.skip[e.id] |= v.tableBit(e.key)
+	}
+}
+
+// tableBit returns the bit of table key in skip, numbering it when new,
+// or 0 past the 64th table; v.mu is write-held.
+func (v *Verdicts) tableBit(key verdictTable) uint64 {
+	num, ok := v.tableNums[key]
+	if !ok {
+		if v.tableNums == nil {
+			v.tableNums = map[verdictTable]int{}
+		}
+		num = len(v.tableNums)
+		v.tableNums[key] = num
+	}
+	if num >= 64 {
+		return 0
+	}
+	return 1 << num
+}
+
+// TupleView is one host's read-only view of a memo by tuple ID, for a
+// caller that leaves out of the host, before matching it, the packages
+// whose verdict cannot change its findings (Skippable). It read-locks the
+// memo until Close.
+type TupleView struct {
+	v   *Verdicts
+	key verdictTable
+	// bit is the table's in v.skip, 0 past the 64th table (whose
+	// verdicts are then followed by ID).
+	bit uint64
+}
+
+// View returns h's view of v by tuple ID. A nil v gives a view that skips
+// nothing.
+func (ix *Index) View(h *patchwatch.Host, v *Verdicts) *TupleView {
+	if v == nil || v.ix != ix {
+		return &TupleView{}
+	}
+	v.mu.RLock()
+	key := ix.verdictKey(h)
+	t := &TupleView{v: v, key: key}
+	if num, ok := v.tableNums[key]; ok && num < 64 {
+		t.bit = 1 << num
+	}
+	return t
+}
+
+// Skippable reports whether the package of tuple id is known to add
+// nothing to h's findings: it has source information, is not a kernel
+// package, and no fix concerns it. Leaving such packages out of h (and
+// out of MatchTuples's ids) does not change what matching returns.
+func (t *TupleView) Skippable(id uint32) bool {
+	if t.v == nil || int(id) >= len(t.v.skip) {
+		return false
+	}
+	if t.bit != 0 {
+		return t.v.skip[id]&t.bit != 0
+	}
+	e := t.v.byIDLocked(t.key, id)
+	return e != nil && e.skippable
+}
+
+// Keep appends to kept the IDs of ids that are not Skippable.
+func (t *TupleView) Keep(ids, kept []uint32) []uint32 {
+	if t.v == nil {
+		return append(kept, ids...)
+	}
+	if t.bit == 0 {
+		for _, id := range ids {
+			if !t.Skippable(id) {
+				kept = append(kept, id)
+			}
+		}
+		return kept
+	}
+	skip, bit := t.v.skip, t.bit
+	for _, id := range ids {
+		if int(id) >= len(skip) || skip[id]&bit == 0 {
+			kept = append(kept, id)
+		}
+	}
+	return kept
+}
+
+// Close releases the view's lock.
+func (t *TupleView) Close() {
+	if t.v != nil {
+		t.v.mu.RUnlock()
+		t.v = nil
 	}
 }
 

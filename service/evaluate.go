@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -312,62 +313,131 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 	for i := range caches {
 		caches[i] = newFacts(e.s)
 	}
-	after, lastLog := "", time.Now()
-	var hosts []patchwatch.Host
-	for {
-		hosts, err = e.hostsAfter(ctx, after, hosts)
-		if err != nil {
-			return err
-		}
-		if len(hosts) == 0 {
-			break
-		}
-		if !shared { // the catalog is never changed
-			for i := range hosts {
-				if err := e.addLearntSources(ctx, ix, &hosts[i]); err != nil {
+	// A store that interns package tuples gives each host as tuple IDs:
+	// the packages whose verdict is known to add nothing are never read.
+	tuples, _ := e.s.(tupleStore)
+	if !shared || reindex {
+		tuples = nil
+	}
+	// Chunks are matched while the previous one commits.
+	comparer, _ := e.s.(evaluationComparer)
+	type chunkWrite struct {
+		changed []store.Evaluation
+		hosts   int
+	}
+	writes := make(chan chunkWrite)
+	var read, packages, written atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		lastLog := time.Now()
+		for w := range writes {
+			written.Add(int64(len(w.changed)))
+			if len(w.changed) > 0 {
+				if _, err := e.s.SyncBatch(gctx, w.changed, e.now()); err != nil {
 					return err
 				}
 			}
+			done += w.hosts
+			e.setProgress(done, max(total, done), startedAt, false)
+			if time.Since(lastLog) > 10*time.Second {
+				lastLog = time.Now()
+				log.Info("full re-evaluation progress", "hosts_done", done, "hosts", total, "elapsed", time.Since(started).Round(time.Second))
+				e.reportProgress(gctx, done, max(total, done), startedAt, false, nil)
+			}
 		}
-		batch := make([]store.Evaluation, len(hosts))
-		var g errgroup.Group
-		for w := range workers {
-			g.Go(func() error {
-				for i := w; i < len(hosts); i += workers {
-					h := &hosts[i]
-					var findings []patchwatch.Finding
-					var err error
-					if shared && binaryOnly(h) {
-						findings, err = e.Findings(ctx, h)
-					} else {
-						findings, err = e.enrich(ctx, h, ix.MatchWith(h, verdicts), caches[w])
-					}
-					if err != nil {
-						return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
-					}
-					batch[i] = store.Evaluation{Host: *h, Findings: findings, RebootRequired: rebootRequired(h, findings)}
-					if reindex {
-						// The migration to schema 6 rebuilds the index here.
-						batch[i].Index = packageIndex(h)
+		return nil
+	})
+	// Pages are read one ahead of the matching, into three buffers in
+	// turn: the one read next was last used by the chunk the writer has
+	// finished (sending a chunk to the writer waits for the one before).
+	pages := make(chan []store.HostTuples)
+	g.Go(func() error {
+		defer close(pages)
+		var bufs [3][]store.HostTuples
+		after := ""
+		for n := 0; ; n++ {
+			hosts, err := e.pageAfter(gctx, tuples, after, bufs[n%3])
+			if err != nil {
+				return err
+			}
+			bufs[n%3] = hosts
+			if len(hosts) == 0 {
+				return nil
+			}
+			after = hosts[len(hosts)-1].Host.Name
+			select {
+			case pages <- hosts:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+	})
+	g.Go(func() error {
+		defer close(writes)
+		for hosts := range pages {
+			if !shared { // the catalog is never changed
+				for i := range hosts {
+					if err := e.addLearntSources(gctx, ix, &hosts[i].Host); err != nil {
+						return err
 					}
 				}
-				return nil
-			})
+			}
+			batch := make([]store.Evaluation, len(hosts))
+			unchanged := make([]bool, len(hosts))
+			var mg errgroup.Group
+			for w := range workers {
+				mg.Go(func() error {
+					var mine []int
+					for i := w; i < len(hosts); i += workers {
+						mine = append(mine, i)
+						ev, err := e.evaluateStored(gctx, tuples, &hosts[i], c, shared, caches[w])
+						if err != nil {
+							return fmt.Errorf("re-evaluate %s: %w", hosts[i].Host.Name, err)
+						}
+						read.Add(int64(len(ev.Host.Packages)))
+						packages.Add(int64(max(ev.Host.PackageCount, len(ev.Host.Packages))))
+						if reindex {
+							// The migration to schema 6 rebuilds the index here.
+							ev.Index = packageIndex(&ev.Host)
+						}
+						batch[i] = ev
+					}
+					if comparer == nil {
+						return nil
+					}
+					evs := make([]store.Evaluation, len(mine))
+					for k, i := range mine {
+						evs[k] = batch[i]
+					}
+					same, err := comparer.Unchanged(gctx, evs)
+					if err != nil {
+						return err
+					}
+					for k, i := range mine {
+						unchanged[i] = same[k]
+					}
+					return nil
+				})
+			}
+			if err := mg.Wait(); err != nil {
+				return err
+			}
+			changed := batch[:0]
+			for i := range batch {
+				if !unchanged[i] {
+					changed = append(changed, batch[i])
+				}
+			}
+			select {
+			case writes <- chunkWrite{changed: changed, hosts: len(hosts)}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
 		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		if _, err := e.s.SyncBatch(ctx, batch, e.now()); err != nil {
-			return err
-		}
-		done += len(hosts)
-		after = hosts[len(hosts)-1].Name
-		e.setProgress(done, max(total, done), startedAt, false)
-		if time.Since(lastLog) > 10*time.Second {
-			lastLog = time.Now()
-			log.Info("full re-evaluation progress", "hosts_done", done, "hosts", total, "elapsed", time.Since(started).Round(time.Second))
-			e.reportProgress(ctx, done, max(total, done), startedAt, false, nil)
-		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	if err := e.s.SetEvaluationPending(ctx, ""); err != nil {
 		return err
@@ -378,8 +448,85 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 	if err := e.s.SetEvaluatedRules(ctx, e.rulesFingerprint()); err != nil {
 		return err
 	}
-	log.Info("full re-evaluation finished", "hosts", done, "duration", time.Since(started).Round(time.Millisecond), "tuples_judged", verdicts.Len())
+	log.Info("full re-evaluation finished", "hosts", done, "hosts_changed", written.Load(), "duration", time.Since(started).Round(time.Millisecond),
+		"tuples_judged", verdicts.Len(), "packages", packages.Load(), "packages_read", read.Load())
 	return nil
+}
+
+// evaluationComparer is implemented by stores that can tell, in a read,
+// which evaluations would change nothing stored: the full re-evaluation's
+// workers ask it, and its one writer commits only the others.
+type evaluationComparer interface {
+	Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool, error)
+}
+
+// tupleStore is implemented by stores that intern package tuples and can
+// give a page of hosts as tuple IDs, reading only the tuples asked for.
+type tupleStore interface {
+	HostTuplesAfter(ctx context.Context, after string, limit int, reuse []store.HostTuples) ([]store.HostTuples, error)
+	PackageTuples(ctx context.Context, ids []uint32, into []patchwatch.Package) ([]patchwatch.Package, error)
+}
+
+// pageAfter reads the job's next page of hosts into reuse: as tuple IDs
+// from tuples when not nil, else whole.
+func (e *Service) pageAfter(ctx context.Context, tuples tupleStore, after string, reuse []store.HostTuples) ([]store.HostTuples, error) {
+	if tuples != nil {
+		return tuples.HostTuplesAfter(ctx, after, evaluationChunk, reuse)
+	}
+	whole := make([]patchwatch.Host, len(reuse))
+	for i := range reuse {
+		whole[i].Packages = reuse[i].Host.Packages
+	}
+	hosts, err := e.hostsAfter(ctx, after, whole)
+	if err != nil {
+		return nil, err
+	}
+	out := reuse[:0]
+	for i := range hosts {
+		out = append(out, store.HostTuples{Host: hosts[i]})
+	}
+	return out, nil
+}
+
+// evaluateStored matches one stored host for the full re-evaluation,
+// against the catalog c (shared) or, when the store does not count its
+// advisory writes, the job's own index of every advisory. A host given as
+// tuple IDs is read only in part: the packages its catalog view calls
+// skippable are left out, which changes no finding.
+func (e *Service) evaluateStored(ctx context.Context, tuples tupleStore, ht *store.HostTuples, c *catalogState, shared bool, fc *facts) (store.Evaluation, error) {
+	h := ht.Host
+	var findings []patchwatch.Finding
+	var err error
+	switch {
+	case len(ht.IDs) > 0:
+		view := c.index.View(&h, c.verdicts)
+		kept := view.Keep(ht.IDs, make([]uint32, 0, 64))
+		view.Close()
+		if h.Packages, err = tuples.PackageTuples(ctx, kept, nil); err != nil {
+			return store.Evaluation{}, err
+		}
+		h.PackageCount = len(ht.IDs)
+		if !binaryOnly(&h) {
+			findings, err = e.enrich(ctx, &h, c.index.MatchTuples(&h, kept, c.verdicts), fc)
+			break
+		}
+		// Every package without source information is kept, so h is
+		// binary-only exactly when the whole host is: it is matched as a
+		// report is, through the binary map, whole.
+		if h.Packages, err = tuples.PackageTuples(ctx, ht.IDs, h.Packages[:0]); err != nil {
+			return store.Evaluation{}, err
+		}
+		h.PackageCount = 0
+		findings, err = e.Findings(ctx, &h)
+	case shared && binaryOnly(&h):
+		findings, err = e.Findings(ctx, &h)
+	default:
+		findings, err = e.enrich(ctx, &h, c.index.MatchWith(&h, c.verdicts), fc)
+	}
+	if err != nil {
+		return store.Evaluation{}, err
+	}
+	return store.Evaluation{Host: h, Findings: findings, RebootRequired: rebootRequired(&h, findings)}, nil
 }
 
 // pageReuser is implemented by stores that decode a page of hosts into a

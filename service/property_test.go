@@ -234,6 +234,20 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 			if len(all) != total {
 				t.Fatalf("step %d: fleet query lists %d findings, fresh match %d", step, len(all), total)
 			}
+			// Host records count the whole inventory, even when a pass
+			// read only the packages that could change a finding.
+			if err := s.EachHostRecord(ctx, "", "", func(r *patchwatch.HostRecord) error {
+				h, err := s.Host(ctx, r.Name)
+				if err != nil {
+					return err
+				}
+				if r.Packages != len(h.Packages) || r.SourcesKnown == binaryOnly(&h) {
+					t.Fatalf("step %d, host %s: record counts %d packages (sources known %t), the host has %d", step, r.Name, r.Packages, r.SourcesKnown, len(h.Packages))
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
 			// The high and critical listings (through the urgency index)
 			// are the fleet's, filtered.
 			for _, floor := range []patchwatch.Urgency{patchwatch.UrgencyHigh, patchwatch.UrgencyCritical} {
@@ -252,5 +266,9 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 
 // contractOnly hides every method of its store beyond the contract.
 type contractOnly struct{ service.Storage }
+
+func binaryOnly(h *patchwatch.Host) bool {
+	return slices.ContainsFunc(h.Packages, func(p patchwatch.Package) bool { return p.SourceName == "" })
+}
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -116,6 +116,15 @@ type Evaluation struct {
 	Index          []ReleasePackage
 }
 
+// HostTuples is a stored host whose packages are interned as tuples: the
+// host without its packages and the IDs of its package tuples, in
+// inventory order. IDs are empty (and Host.Packages whole) for a host
+// stored before its store interned packages.
+type HostTuples struct {
+	Host patchwatch.Host
+	IDs  []uint32
+}
+
 // Enroll is one enrollment: by an enroll token (or an admin token, for a
 // host already enrolled), of Host, creating HostToken under HostTokenHash.
 type Enroll struct {

@@ -172,6 +172,21 @@ func fleetSteps(b *testing.B, st cliStore, n int, closed func(), database ...str
 		b.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "findings stored: %d\n", findings)
+	// A KEV update (CISA's catalog, ~1,400 CVEs, replaced whole) asks for
+	// a full re-evaluation, as poll runs it: with serve's catalog and tuple
+	// verdicts warm, and writing only the hosts whose findings changed.
+	step(b, "kev-update-reevaluation", func(b *testing.B) {
+		var entries []patchwatch.KEVEntry
+		for i := 0; i < len(gen.Advisories); i += 35 {
+			entries = append(entries, patchwatch.KEVEntry{CVE: gen.Advisories[i].CVEs[0], DateAdded: "2026-11-20", DueDate: "2026-12-11"})
+		}
+		if err := st.ReplaceKEV(ctx, entries, "kev", nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := svc.Reevaluate(ctx, "the KEV catalog changed"); err != nil {
+			b.Fatal(err)
+		}
+	})
 	step(b, "lower-bound", func(b *testing.B) {
 		tuples := lowerBound(gen, n)
 		b.ReportMetric(float64(tuples), "distinct-tuples")

@@ -65,7 +65,12 @@ func syncFindingsTx(tx *bbolt.Tx, h patchwatch.Host, findings []patchwatch.Findi
 }
 
 func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
-	var out []patchwatch.FindingRecord
+	return hostRecordsInto(tx, host, nil)
+}
+
+// hostRecordsInto is hostRecords appending to into[:0].
+func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord) ([]patchwatch.FindingRecord, error) {
+	out := into[:0]
 	prefix := append([]byte(host), 0)
 	c := tx.Bucket(bucketFindings).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {

@@ -400,7 +400,12 @@ func (d *recordDecoder) float() float64 { return math.Float64frombits(d.uint()) 
 // encodeFinding writes a finding's details, the value listings decode
 // most: its rare nested parts (a silence) ride along as JSON.
 func encodeFinding(f *patchwatch.Finding) ([]byte, error) {
-	e := recordEncoder{b: make([]byte, 0, 256+64*len(f.Packages))}
+	return appendFinding(make([]byte, 0, 256+64*len(f.Packages)), f)
+}
+
+// appendFinding is encodeFinding into buf[:0].
+func appendFinding(buf []byte, f *patchwatch.Finding) ([]byte, error) {
+	e := recordEncoder{b: buf[:0]}
 	e.b = append(e.b, recordCodecV1)
 	e.str(f.Host)
 	e.str(f.Advisory)

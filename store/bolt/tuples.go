@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -281,6 +282,21 @@ func decodeHost(tx *bbolt.Tx, name, v []byte, cache *tupleCache) (patchwatch.Hos
 
 // decodeHostInto is decodeHost into h, reusing its package slice.
 func decodeHostInto(tx *bbolt.Tx, name, v []byte, cache *tupleCache, h *patchwatch.Host) error {
+	ids, err := decodeHostHead(name, v, h, nil)
+	if err != nil || ids == nil {
+		return err
+	}
+	h.Packages, err = tuplesInto(tx, ids, cache, slices.Grow(h.Packages[:0], len(ids))[:len(ids)])
+	if err != nil {
+		return fmt.Errorf("decode host %s: %w", name, err)
+	}
+	return nil
+}
+
+// decodeHostHead decodes a stored host without its packages into h, and
+// returns its tuple IDs, appended to ids[:0]; for a value of schema 5 (the
+// whole host as JSON) it decodes the packages too and returns nil IDs.
+func decodeHostHead(name, v []byte, h *patchwatch.Host, ids []uint32) ([]uint32, error) {
 	*h = patchwatch.Host{Packages: h.Packages[:0]}
 	head, rest, err := hostHead(v)
 	if err == nil {
@@ -290,30 +306,39 @@ func decodeHostInto(tx *bbolt.Tx, name, v []byte, cache *tupleCache, h *patchwat
 		if err != nil {
 			err = fmt.Errorf("decode host %s: %w", name, err)
 		}
-		return err
+		return nil, err
 	}
 	count, k := binary.Uvarint(rest)
 	if k <= 0 || count > uint64(len(rest)) {
-		return fmt.Errorf("decode host %s: malformed package list", name)
+		return nil, fmt.Errorf("decode host %s: malformed package list", name)
 	}
 	rest = rest[k:]
-	ids := make([]uint32, count)
+	ids = slices.Grow(ids[:0], int(count))[:count]
 	for i := range ids {
 		id, k := binary.Uvarint(rest)
 		if k <= 0 {
-			return fmt.Errorf("decode host %s: malformed package list", name)
+			return nil, fmt.Errorf("decode host %s: malformed package list", name)
 		}
 		rest = rest[k:]
 		ids[i] = uint32(id)
 	}
-	h.Packages = slices.Grow(h.Packages[:0], int(count))[:count]
-	missing := make([]int, 0)
+	return ids, nil
+}
+
+// tuplesInto sets into[i] to the tuple of ids[i], from cache where it can
+// (when not nil: read transactions only) and else from tx.
+func tuplesInto(tx *bbolt.Tx, ids []uint32, cache *tupleCache, into []patchwatch.Package) ([]patchwatch.Package, error) {
+	var missing []int
 	if cache != nil {
-		missing = cache.fill(ids, h.Packages)
+		missing = cache.fill(ids, into)
 	} else {
+		missing = make([]int, len(ids))
 		for i := range ids {
-			missing = append(missing, i)
+			missing[i] = i
 		}
+	}
+	if len(missing) == 0 {
+		return into, nil
 	}
 	tuples := tx.Bucket(bucketTuples)
 	var key [4]byte
@@ -321,12 +346,66 @@ func decodeHostInto(tx *bbolt.Tx, name, v []byte, cache *tupleCache, h *patchwat
 		binary.BigEndian.PutUint32(key[:], ids[i])
 		p, err := decodeTuple(tuples.Get(key[:]))
 		if err != nil {
-			return fmt.Errorf("decode host %s: package tuple %d: %w", name, ids[i], err)
+			return nil, fmt.Errorf("package tuple %d: %w", ids[i], err)
 		}
-		h.Packages[i] = p
+		into[i] = p
 		if cache != nil {
 			cache.put(ids[i], p)
 		}
 	}
-	return nil
+	return into, nil
+}
+
+// HostTuplesAfter returns up to limit hosts after the named one (from the
+// first when after is empty), in name order, each without its packages but
+// with its package tuple IDs, decoded into reuse (a page the caller is done
+// with). A host stored before schema 6 comes whole, with nil IDs.
+func (s *Store) HostTuplesAfter(ctx context.Context, after string, limit int, reuse []store.HostTuples) ([]store.HostTuples, error) {
+	out := reuse[:0]
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		out = out[:0]
+		c := tx.Bucket(bucketHosts).Cursor()
+		k, v := c.First()
+		if after != "" {
+			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			if len(out) == cap(out) {
+				out = append(out, store.HostTuples{})
+			} else {
+				out = out[:len(out)+1]
+			}
+			ht := &out[len(out)-1]
+			ids, err := decodeHostHead(k, v, &ht.Host, ht.IDs)
+			if err != nil {
+				return err
+			}
+			if ids == nil {
+				ht.IDs = ht.IDs[:0]
+				continue
+			}
+			ht.IDs = ids
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// PackageTuples appends the package tuples of ids, in order, to into.
+func (s *Store) PackageTuples(ctx context.Context, ids []uint32, into []patchwatch.Package) ([]patchwatch.Package, error) {
+	start := len(into)
+	into = slices.Grow(into, len(ids))[:start+len(ids)]
+	if missing := s.tuples.fill(ids, into[start:]); len(missing) == 0 {
+		return into, nil
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		_, err := tuplesInto(tx, ids, &s.tuples, into[start:])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return into, ctx.Err()
 }

@@ -1,0 +1,145 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+// Unchanged reports, for each evaluation, whether SyncBatch would write
+// nothing for it: the host is stored as evaluated (same report),
+// and its finding records, details, reboot state and host record already
+// say what the evaluation does. It only reads, so the full re-evaluation's
+// workers ask it in parallel and hand the serialised write transaction
+// only the hosts that changed (most of a pass after a KEV update). A false
+// is never wrong: SyncBatch then finds out for itself.
+func (s *Store) Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool, error) {
+	out := make([]bool, len(batch))
+	var sc scratch
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		for i := range batch {
+			same, err := unchangedTx(tx, &batch[i], &sc)
+			if err != nil {
+				return err
+			}
+			out[i] = same
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// scratch is space unchangedTx reuses from one host to the next.
+type scratch struct {
+	buf     []byte
+	records []patchwatch.FindingRecord
+}
+
+// unchangedTx is Unchanged for one evaluation.
+func unchangedTx(tx *bbolt.Tx, ev *store.Evaluation, sc *scratch) (bool, error) {
+	h := &ev.Host
+	if ev.Index != nil || tx.Bucket(bucketHosts).Get([]byte(h.Name)) == nil {
+		return false, nil
+	}
+	storedRec := tx.Bucket(bucketHostRecords).Get([]byte(h.Name))
+	if storedRec == nil {
+		return false, nil
+	}
+	prev, err := hostRecordsInto(tx, h.Name, sc.records)
+	if err != nil {
+		return false, err
+	}
+	sc.records = prev
+	// Reconcile changes nothing: every finding has its open record with
+	// the same urgency, status and owner, and no other record is open.
+	open := 0
+	for i := range prev {
+		if prev[i].Open() {
+			open++
+		}
+	}
+	if open != len(ev.Findings) {
+		return false, nil
+	}
+	for i := range ev.Findings {
+		f := &ev.Findings[i]
+		r := findRecord(prev, f.Advisory)
+		if r == nil || !r.Open() || r.Urgency != f.Urgency || r.Status != f.Status || r.Owner != h.Owner {
+			return false, nil
+		}
+	}
+	// The record carries the host's reboot state (SyncBatch writes both
+	// from the same value): a host that needs no reboot is unchanged only
+	// with a record that says so, which the comparison below tells; only
+	// a host needing one has its record decoded for when it began.
+	var rebootSince time.Time
+	if ev.RebootRequired {
+		var stored patchwatch.HostRecord
+		if err := decodeHostRecord(storedRec, &stored); err != nil {
+			return false, fmt.Errorf("decode record of host %s: %w", h.Name, err)
+		}
+		if stored.RebootSince.IsZero() {
+			return false, nil
+		}
+		rebootSince = stored.RebootSince
+	}
+	// The details, read in one pass over the host's keys: as many as
+	// there are findings, each equal to its finding's encoding.
+	prefix := append([]byte(h.Name), 0)
+	c := tx.Bucket(bucketFindingDetails).Cursor()
+	n := 0
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		f := findFinding(ev.Findings, k[len(prefix):])
+		if f == nil {
+			return false, nil
+		}
+		data, err := appendFinding(sc.buf, f)
+		if err != nil {
+			return false, err
+		}
+		sc.buf = data
+		if !bytes.Equal(v, data) {
+			return false, nil
+		}
+		n++
+	}
+	if n != len(ev.Findings) {
+		return false, nil
+	}
+	rec := patchwatch.NewHostRecord(h, ev.Findings, prev, rebootSince)
+	return bytes.Equal(storedRec, encodeHostRecord(&rec)), nil
+}
+
+// findFinding returns the finding of advisory in findings, or nil.
+func findFinding(findings []patchwatch.Finding, advisory []byte) *patchwatch.Finding {
+	for i := range findings {
+		if findings[i].Advisory == string(advisory) {
+			return &findings[i]
+		}
+	}
+	return nil
+}
+
+// findRecord returns the record of advisory in records (sorted by
+// advisory, as stored), or nil.
+func findRecord(records []patchwatch.FindingRecord, advisory string) *patchwatch.FindingRecord {
+	lo, hi := 0, len(records)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if records[m].Advisory < advisory {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(records) && records[lo].Advisory == advisory {
+		return &records[lo]
+	}
+	return nil
+}
