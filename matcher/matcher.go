@@ -3,6 +3,7 @@
 package matcher
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -231,6 +232,25 @@ func (ix *Index) verdictKey(h *patchwatch.Host) verdictTable {
 // linux or linux-*.
 func kernelRelated(p *patchwatch.Package) bool {
 	return strings.HasPrefix(p.Name, "linux") || strings.HasPrefix(p.SourceName, "linux")
+}
+
+// MayConcern reports whether matching a host against ix may read the
+// package of binary name and source name (empty when the inventory has
+// none): a fix in ix names either, or it is a kernel package (whole-host
+// kernel state reads those), or it carries no source information (matched
+// through binary lists and maps). Leaving out of a host the packages it is
+// false for changes nothing ix.Match returns. The names are bytes so that
+// a store can ask of every stored tuple without copying them.
+func (ix *Index) MayConcern(name, source []byte) bool {
+	if len(source) == 0 || bytes.HasPrefix(name, []byte("linux")) || bytes.HasPrefix(source, []byte("linux")) || patchwatch.IsRPMKernel(string(name)) {
+		return true
+	}
+	for _, byPackage := range ix.fixes {
+		if byPackage[string(name)] != nil || byPackage[string(source)] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func tupleID(ids []uint32, i int) uint32 {

@@ -284,3 +284,40 @@ func TestTupleViewAgreesWithMatch(t *testing.T) {
 		}
 	})
 }
+
+// TestMayConcern: a host matched against an index with only the packages
+// the index may concern gives exactly the whole host's findings.
+func TestMayConcern(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		advisories, hosts := genFleet(t)
+		for _, h := range hosts {
+			for j := range h.Packages {
+				if rapid.IntRange(0, 7).Draw(t, "binaryonly") == 0 {
+					h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
+				}
+			}
+			if h.Family == patchwatch.FamilyDebian && rapid.Bool().Draw(t, "kernel") {
+				h.Packages = append(h.Packages,
+					patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: "1.0-1", SourceName: "linux", SourceVersion: "1.0-1"},
+					patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "1.0-3", SourceName: "linux", SourceVersion: "1.0-3"},
+					patchwatch.Package{Name: "linux-headers-amd64", Version: "6.1.1", SourceName: "linux-meta", SourceVersion: "6.1.1"})
+				h.KernelRelease = "6.1.0-1-amd64"
+				h.Release = "debian:12"
+				advisories = append(advisories, patchwatch.Advisory{ID: "DSA-K-" + h.Name, Fixes: []patchwatch.Fix{{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource, FixedVersion: "1.0-2"}}})
+			}
+		}
+		ix := matcher.NewIndex(rapid.SliceOfDistinct(rapid.SampledFrom(append(advisories, patchwatch.Advisory{ID: "none"})), func(a patchwatch.Advisory) string { return a.ID }).Draw(t, "changed"))
+		for _, h := range hosts {
+			part := *h
+			part.Packages = nil
+			for _, p := range h.Packages {
+				if ix.MayConcern([]byte(p.Name), []byte(p.SourceName)) {
+					part.Packages = append(part.Packages, p)
+				}
+			}
+			if got, want := ix.Match(&part), ix.Match(h); !reflect.DeepEqual(got, want) {
+				t.Fatalf("host %s: %d of %d packages give %+v, the whole host %+v", h.Name, len(part.Packages), len(h.Packages), got, want)
+			}
+		}
+	})
+}

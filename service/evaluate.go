@@ -124,47 +124,124 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	for i := range ws {
 		ws[i] = worker{ix: matcher.NewIndex(changed), fc: newFacts(e.s), ownRelease: map[string]bool{}}
 	}
-	names := sortedKeys(candidates)
-	for start := 0; start < len(names); start += evaluationChunk {
-		chunk := names[start:min(start+evaluationChunk, len(names))]
-		batch := make([]store.Evaluation, len(chunk))
-		found := make([]bool, len(chunk))
-		var g errgroup.Group
-		for w := range ws {
-			g.Go(func() error {
-				for i := w; i < len(chunk); i += workers {
-					h, err := e.s.Host(ctx, chunk[i])
-					if errors.Is(err, store.ErrNotFound) {
-						continue // removed meanwhile
-					}
-					if err != nil {
-						return err
-					}
-					findings, err := e.rematchHost(ctx, &h, ws[w].ix, ids, ws[w].ownRelease, ws[w].fc)
-					if err != nil {
-						return fmt.Errorf("re-evaluate %s: %w", chunk[i], err)
-					}
-					batch[i], found[i] = store.Evaluation{Host: h, Findings: findings, RebootRequired: rebootRequired(&h, findings)}, true
-				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
+	// A store that interns tuples names the tuples the changed advisories
+	// may concern: of each candidate only those are read.
+	finder, _ := e.s.(tupleFinder)
+	var concerned []uint64
+	if finder != nil {
+		var err error
+		if concerned, err = finder.TupleIDs(ctx, ws[0].ix.MayConcern); err != nil {
 			return 0, err
 		}
-		kept := batch[:0]
-		for i := range batch {
-			if found[i] {
-				kept = append(kept, batch[i])
+	}
+	names := sortedKeys(candidates)
+	// Chunks are matched while the previous one commits.
+	writes := make(chan []store.Evaluation)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		for batch := range writes {
+			if _, err := e.s.SyncBatch(gctx, batch, e.now()); err != nil {
+				return err
 			}
 		}
-		if len(kept) > 0 {
-			if _, err := e.s.SyncBatch(ctx, kept, e.now()); err != nil {
-				return 0, err
+		return nil
+	})
+	g.Go(func() error {
+		defer close(writes)
+		for start := 0; start < len(names); start += evaluationChunk {
+			chunk := names[start:min(start+evaluationChunk, len(names))]
+			var stored []store.HostTuples
+			if finder != nil {
+				var err error
+				if stored, err = finder.HostTuplesNamed(gctx, chunk); err != nil {
+					return err
+				}
+			}
+			n := len(chunk)
+			if finder != nil {
+				n = len(stored)
+			}
+			batch := make([]store.Evaluation, n)
+			found := make([]bool, n)
+			var mg errgroup.Group
+			for w := range ws {
+				mg.Go(func() error {
+					for i := w; i < n; i += workers {
+						var h patchwatch.Host
+						var err error
+						if finder != nil {
+							h, err = e.concernedPart(gctx, finder, &stored[i], concerned)
+						} else if h, err = e.s.Host(gctx, chunk[i]); errors.Is(err, store.ErrNotFound) {
+							continue // removed meanwhile
+						}
+						if err != nil {
+							return err
+						}
+						findings, err := e.rematchHost(gctx, &h, ws[w].ix, ids, ws[w].ownRelease, ws[w].fc)
+						if err != nil {
+							return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
+						}
+						batch[i], found[i] = store.Evaluation{Host: h, Findings: findings, RebootRequired: rebootRequired(&h, findings)}, true
+					}
+					return nil
+				})
+			}
+			if err := mg.Wait(); err != nil {
+				return err
+			}
+			kept := batch[:0]
+			for i := range batch {
+				if found[i] {
+					kept = append(kept, batch[i])
+				}
+			}
+			if len(kept) == 0 {
+				continue
+			}
+			select {
+			case writes <- kept:
+			case <-gctx.Done():
+				return gctx.Err()
 			}
 		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return 0, err
 	}
 	return len(candidates), e.s.SetEvaluatedReleases(ctx, releases)
+}
+
+// tupleFinder is implemented by stores that intern package tuples and can
+// find the tuples a predicate accepts and read named hosts as tuple IDs.
+type tupleFinder interface {
+	tupleStore
+	TupleIDs(ctx context.Context, keep func(name, source []byte) bool) ([]uint64, error)
+	HostTuplesNamed(ctx context.Context, names []string) ([]store.HostTuples, error)
+}
+
+// concernedPart returns a stored host with only the packages of the
+// tuples in concerned (a bitmap by ID): those matching against the changed
+// advisories may read. A rebuild host, which rematchHost matches whole,
+// and a host stored without tuple IDs come whole.
+func (e *Service) concernedPart(ctx context.Context, finder tupleFinder, ht *store.HostTuples, concerned []uint64) (patchwatch.Host, error) {
+	h := ht.Host
+	if len(ht.IDs) == 0 {
+		return h, nil
+	}
+	ids := ht.IDs
+	if !isRebuild(h.Family, h.Release) {
+		ids = make([]uint32, 0, 64)
+		for _, id := range ht.IDs {
+			if w := int(id / 64); w < len(concerned) && concerned[w]&(1<<(id%64)) != 0 {
+				ids = append(ids, id)
+			}
+		}
+		h.PackageCount = len(ht.IDs)
+	}
+	var err error
+	h.Packages, err = finder.PackageTuples(ctx, ids, nil)
+	return h, err
 }
 
 // flippedRebuilds returns the rebuild releases that gained their first or

@@ -82,16 +82,25 @@ func (s *Store) prepareHost(h *patchwatch.Host, index []store.ReleasePackage) (*
 var errBadTuple = errors.New("malformed package tuple")
 
 func decodeTuple(b []byte) (patchwatch.Package, error) {
-	var fields [6]string
+	f, err := tupleFields(b)
+	if err != nil {
+		return patchwatch.Package{}, err
+	}
+	return patchwatch.Package{Name: string(f[0]), Version: string(f[1]), Arch: string(f[2]), SourceName: string(f[3]), SourceVersion: string(f[4]), Module: string(f[5])}, nil
+}
+
+// tupleFields splits an encoded tuple into its six fields, in b.
+func tupleFields(b []byte) ([6][]byte, error) {
+	var fields [6][]byte
 	for i := range fields {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
-			return patchwatch.Package{}, errBadTuple
+			return fields, errBadTuple
 		}
-		fields[i] = string(b[k : k+int(n)])
+		fields[i] = b[k : k+int(n)]
 		b = b[k+int(n):]
 	}
-	return patchwatch.Package{Name: fields[0], Version: fields[1], Arch: fields[2], SourceName: fields[3], SourceVersion: fields[4], Module: fields[5]}, nil
+	return fields, nil
 }
 
 // tupleCache keeps decoded tuples by ID (IDs are dense: a slice). A
@@ -408,4 +417,60 @@ func (s *Store) PackageTuples(ctx context.Context, ids []uint32, into []patchwat
 		return nil, err
 	}
 	return into, ctx.Err()
+}
+
+// TupleIDs returns, as a bitmap indexed by ID, the stored package tuples
+// keep accepts by their binary and source names (a scan of every distinct
+// tuple, not of every host). keep must not retain the names: they are the
+// database's own bytes, valid only while it is called.
+func (s *Store) TupleIDs(ctx context.Context, keep func(name, source []byte) bool) ([]uint64, error) {
+	var bits []uint64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketTuples).ForEach(func(k, v []byte) error {
+			if len(k) != 4 {
+				return nil
+			}
+			fields, err := tupleFields(v)
+			if err != nil {
+				return fmt.Errorf("package tuple %x: %w", k, err)
+			}
+			if !keep(fields[0], fields[3]) {
+				return nil
+			}
+			id := binary.BigEndian.Uint32(k)
+			if w := int(id / 64); w >= len(bits) {
+				bits = append(bits, make([]uint64, w+1-len(bits))...)
+			}
+			bits[id/64] |= 1 << (id % 64)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bits, ctx.Err()
+}
+
+// HostTuplesNamed returns the named hosts as HostTuplesAfter does, in the
+// order given, leaving out those not stored.
+func (s *Store) HostTuplesNamed(ctx context.Context, names []string) ([]store.HostTuples, error) {
+	out := make([]store.HostTuples, 0, len(names))
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketHosts)
+		for _, name := range names {
+			v := b.Get([]byte(name))
+			if v == nil {
+				continue
+			}
+			out = append(out, store.HostTuples{})
+			ht := &out[len(out)-1]
+			ids, err := decodeHostHead([]byte(name), v, &ht.Host, nil)
+			if err != nil {
+				return err
+			}
+			ht.IDs = ids
+		}
+		return ctx.Err()
+	})
+	return out, err
 }
