@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -70,7 +71,7 @@ var ErrBadCursor = errors.New("invalid cursor")
 // encode it later). It returns the cursor of the next page when the page
 // was full.
 func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn func(*patchwatch.Finding) error) (string, error) {
-	var after *outKey
+	var after *matcher.Order
 	if page.Cursor != "" {
 		k, err := decodeCursor(page.Cursor)
 		if err != nil {
@@ -85,7 +86,7 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 	next := ""
 	if page.Limit > 0 && len(keys) > page.Limit {
 		keys = keys[:page.Limit]
-		next = encodeCursor(keys[len(keys)-1])
+		next = encodeCursor(keys[len(keys)-1].order())
 	}
 	return next, e.eachDetail(ctx, v, &flt, keys, fn)
 }
@@ -117,7 +118,7 @@ func (e *Service) OutstandingPage(ctx context.Context, flt Filter, offset, limit
 
 // outstandingKeys returns the briefs that pass the filter, after the
 // cursor's key when there is one, in the order of SortFindings.
-func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *outKey) (*view, []outKey, error) {
+func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *matcher.Order) (*view, []outKey, error) {
 	v, err := e.newView(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -127,13 +128,17 @@ func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *outKe
 		if flt.Owner != "" && !strings.EqualFold(r.Owner, flt.Owner) {
 			return nil
 		}
+		var host *listedHost
 		for i := range r.Findings {
 			b := &r.Findings[i]
 			if !v.passes(flt, b, r) {
 				continue
 			}
-			k := v.key(b, r)
-			if after != nil && k.compare(after) <= 0 {
+			if host == nil {
+				host = newListedHost(r)
+			}
+			k := v.key(b, host)
+			if after != nil && k.order().Compare(*after) <= 0 {
 				continue
 			}
 			keys = append(keys, k)
@@ -147,10 +152,13 @@ func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *outKe
 	return v, keys, nil
 }
 
-// key is a brief's place in the listing with what decorating it needs.
-func (v *view) key(b *patchwatch.FindingBrief, r *patchwatch.HostRecord) outKey {
-	return outKey{Order: matcher.Order{Urgency: b.UrgencyAt(v.rules, v.now), Severity: b.Severity, Published: b.Published, Host: r.Name, Advisory: b.Advisory},
-		firstSeen: b.FirstSeen, owner: r.Owner, checks: r.Checks}
+// key is a brief's place in the listing, on host, with what decorating
+// it needs.
+func (v *view) key(b *patchwatch.FindingBrief, host *listedHost) outKey {
+	_, offset := b.FirstSeen.Zone()
+	return outKey{firstSeenOffset: int32(offset), advisory: b.Advisory, host: host, published: b.Published.Unix(), firstSeen: b.FirstSeen.Unix(),
+		publishedNsec: int32(b.Published.Nanosecond()), firstSeenNsec: int32(b.FirstSeen.Nanosecond()),
+		urgency: int8(b.UrgencyAt(v.rules, v.now)), severity: int8(b.Severity)}
 }
 
 // eachCandidate calls fn with the host records that may hold findings
@@ -231,7 +239,7 @@ func (e *Service) eachDetail(ctx context.Context, v *view, flt *Filter, keys []o
 		part := keys[start:min(start+chunk, len(keys))]
 		ask = ask[:0]
 		for _, k := range part {
-			ask = append(ask, store.HostAdvisory{Host: k.Host, Advisory: k.Advisory})
+			ask = append(ask, store.HostAdvisory{Host: k.host.name, Advisory: k.advisory})
 		}
 		details, err := e.s.FindingDetails(ctx, ask)
 		if err != nil {
@@ -243,11 +251,11 @@ func (e *Service) eachDetail(ctx context.Context, v *view, flt *Filter, keys []o
 				break
 			}
 			f := &details[j]
-			if f.Host != k.Host || f.Advisory != k.Advisory {
+			if f.Host != k.host.name || f.Advisory != k.advisory {
 				continue // resolved since the briefs were read
 			}
 			j++
-			v.decorateAt(f, k.firstSeen, k.owner, k.checks)
+			v.decorateAt(f, k.firstSeenTime(), k.host.owner, k.host.checks)
 			if !flt.keep(f) {
 				continue
 			}
@@ -260,24 +268,83 @@ func (e *Service) eachDetail(ctx context.Context, v *view, flt *Filter, keys []o
 }
 
 // outKey is one listed finding: its place in the order of SortFindings
-// and what decorating its details needs.
+// and what decorating its details needs. A fleet-wide listing holds one
+// per open finding (a million at 100,000 hosts) before it streams, so it
+// is compact: times as Unix seconds and nanoseconds, and what is the
+// host's shared by its findings.
 type outKey struct {
-	matcher.Order
-	firstSeen time.Time
-	owner     string
+	advisory                     string
+	host                         *listedHost
+	published, firstSeen         int64
+	publishedNsec, firstSeenNsec int32
+	// firstSeenOffset is firstSeen's zone offset, kept for the output.
+	firstSeenOffset   int32
+	urgency, severity int8
+}
+
+// listedHost is what a host's listed findings share.
+type listedHost struct {
+	name, owner string
 	// checks are the host's, for its live-patch state.
 	checks []patchwatch.CheckResult
 }
 
-func (a *outKey) compare(b *outKey) int { return a.Order.Compare(b.Order) }
+func newListedHost(r *patchwatch.HostRecord) *listedHost {
+	return &listedHost{name: r.Name, owner: r.Owner, checks: r.Checks}
+}
+
+func (k *outKey) firstSeenTime() time.Time {
+	if k.firstSeen == zeroUnix && k.firstSeenNsec == 0 {
+		return time.Time{}
+	}
+	t := time.Unix(k.firstSeen, int64(k.firstSeenNsec))
+	if k.firstSeenOffset == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(k.firstSeenOffset)))
+}
+
+// zeroUnix is the zero time's Unix seconds.
+var zeroUnix = time.Time{}.Unix()
+
+// order returns k's place as a matcher.Order (what a cursor carries).
+func (k *outKey) order() matcher.Order {
+	published := time.Time{}
+	if k.published != zeroUnix || k.publishedNsec != 0 {
+		published = time.Unix(k.published, int64(k.publishedNsec)).UTC()
+	}
+	return matcher.Order{Urgency: patchwatch.Urgency(k.urgency), Severity: patchwatch.Severity(k.severity), Published: published, Host: k.host.name, Advisory: k.advisory}
+}
+
+// compare orders keys as matcher.Order.Compare does.
+func (k *outKey) compare(o *outKey) int {
+	if c := cmp.Compare(o.urgency, k.urgency); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(o.severity, k.severity); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(o.published, k.published); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(o.publishedNsec, k.publishedNsec); c != 0 {
+		return c
+	}
+	if k.host != o.host {
+		if c := strings.Compare(k.host.name, o.host.name); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(k.advisory, o.advisory)
+}
 
 func encodeCursor(v any) string {
 	data, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(data)
 }
 
-func decodeCursor(s string) (outKey, error) {
-	var k outKey
+func decodeCursor(s string) (matcher.Order, error) {
+	var k matcher.Order
 	data, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
 		err = json.Unmarshal(data, &k)
@@ -686,6 +753,7 @@ func (e *Service) search(ctx context.Context, owner, needle string, also func(*v
 		if also != nil {
 			also(v, r)
 		}
+		var host *listedHost
 		for i := range r.Findings {
 			b := &r.Findings[i]
 			if !strings.Contains(strings.ToLower(b.Advisory), needle) && !slices.ContainsFunc(b.CVEs, func(cve string) bool {
@@ -696,7 +764,10 @@ func (e *Service) search(ctx context.Context, owner, needle string, also func(*v
 			if !v.passes(&flt, b, r) {
 				continue
 			}
-			k := v.key(b, r)
+			if host == nil {
+				host = newListedHost(r)
+			}
+			k := v.key(b, host)
 			h := hits[b.Advisory]
 			if h == nil {
 				h = &hit{AdvisoryMatch: AdvisoryMatch{ID: b.Advisory}, first: k}
