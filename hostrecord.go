@@ -76,6 +76,16 @@ func NewHostRecord(h *Host, findings []Finding, records []FindingRecord, rebootS
 	return rec
 }
 
+// HasFinding reports whether the record lists an open finding of advisory.
+func (r *HostRecord) HasFinding(advisory string) bool {
+	for i := range r.Findings {
+		if r.Findings[i].Advisory == advisory {
+			return true
+		}
+	}
+	return false
+}
+
 // FindingBrief is what fleet queries filter, count and sort one open
 // finding by. Its time-dependent parts (urgency raised by the fix's age,
 // deadline, overdue) are derived at read time from these fields.

@@ -27,6 +27,16 @@ func (s *Store) SyncFindings(ctx context.Context, h patchwatch.Host, findings []
 }
 
 func syncFindingsTx(tx *bbolt.Tx, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	rec, err := hostRecordTx(tx, h.Name)
+	if err != nil {
+		return nil, err
+	}
+	return syncFindingsPrevTx(tx, h, rec, findings, rebootRequired, now)
+}
+
+// syncFindingsPrevTx is syncFindingsTx given the host's stored record (nil
+// when it has none).
+func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRecord, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
 	prev, err := hostRecords(tx, h.Name)
 	if err != nil {
 		return nil, err
@@ -61,7 +71,7 @@ func syncFindingsTx(tx *bbolt.Tx, h patchwatch.Host, findings []patchwatch.Findi
 			return nil, err
 		}
 	}
-	return events, putReadModelTx(tx, &h, findings, next, st.RebootRequiredSince)
+	return events, putReadModelPrevTx(tx, &h, rec, findings, next, st.RebootRequiredSince)
 }
 
 func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) {

@@ -37,11 +37,20 @@ func ownerKey(owner, host string) []byte { return pairKey(strings.ToLower(owner)
 // are the host's finding records after reconciliation (for first-seen
 // times); prev is its record before, nil when it had none.
 func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Finding, records []patchwatch.FindingRecord, rebootSince time.Time) error {
-	recs := tx.Bucket(bucketHostRecords)
 	prev, err := hostRecordTx(tx, h.Name)
 	if err != nil {
 		return err
 	}
+	return putReadModelPrevTx(tx, h, prev, findings, records, rebootSince)
+}
+
+// putReadModelPrevTx is putReadModelTx given the host's stored record
+// (nil when it has none). The record's briefs say which index keys exist:
+// only a finding new to it, or a new owner, is indexed (a Seek into the
+// advisory index for each of a fleet's million findings was a large part
+// of a full re-evaluation's write).
+func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostRecord, findings []patchwatch.Finding, records []patchwatch.FindingRecord, rebootSince time.Time) error {
+	recs := tx.Bucket(bucketHostRecords)
 	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
 	details := tx.Bucket(bucketFindingDetails)
 	byAdvisory := tx.Bucket(bucketAdvisoryIndex)
@@ -58,6 +67,9 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 			if err := details.Put(k, data); err != nil {
 				return err
 			}
+		}
+		if prev != nil && prev.HasFinding(f.Advisory) {
+			continue
 		}
 		if err := putMissing(byAdvisory, pairKey(f.Advisory, h.Name)); err != nil {
 			return err
@@ -81,8 +93,10 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 			}
 		}
 	}
-	if err := putMissing(tx.Bucket(bucketOwnerIndex), ownerKey(h.Owner, h.Name)); err != nil {
-		return err
+	if prev == nil || !strings.EqualFold(prev.Owner, h.Owner) {
+		if err := putMissing(tx.Bucket(bucketOwnerIndex), ownerKey(h.Owner, h.Name)); err != nil {
+			return err
+		}
 	}
 	if err := indexUrgenciesTx(tx, h.Name, prev, &rec); err != nil {
 		return err
@@ -342,7 +356,7 @@ func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now tim
 					return err
 				}
 			}
-			evs, err := syncFindingsTx(tx, ev.Host, ev.Findings, ev.RebootRequired, now)
+			evs, err := syncFindingsPrevTx(tx, ev.Host, rec, ev.Findings, ev.RebootRequired, now)
 			if err != nil {
 				return err
 			}

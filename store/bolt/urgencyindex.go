@@ -39,8 +39,8 @@ func indexUrgenciesTx(tx *bbolt.Tx, host string, before, now *patchwatch.HostRec
 	if b == nil {
 		return nil // schema 5 opened read-only never writes
 	}
-	keep := urgenciesOf(now)
-	for _, u := range urgenciesOf(before) {
+	keep, had := urgenciesOf(now), urgenciesOf(before)
+	for _, u := range had {
 		if !slices.Contains(keep, u) {
 			if err := b.Delete(urgencyKey(u, host)); err != nil {
 				return err
@@ -48,6 +48,9 @@ func indexUrgenciesTx(tx *bbolt.Tx, host string, before, now *patchwatch.HostRec
 		}
 	}
 	for _, u := range keep {
+		if slices.Contains(had, u) {
+			continue // indexed with the record before
+		}
 		k := urgencyKey(u, host)
 		if b.Get(k) == nil {
 			if err := b.Put(k, nil); err != nil {
