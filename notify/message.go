@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -468,7 +469,7 @@ func (n *Notifier) buildAdminDigest(ctx context.Context, withTimeToPatch bool) (
 		}
 		d.OverdueByOwner = append(d.OverdueByOwner, OwnerCount{o, c})
 	}
-	slices.SortFunc(d.OverdueByOwner, func(a, b OwnerCount) int { return b.Count - a.Count })
+	slices.SortFunc(d.OverdueByOwner, func(a, b OwnerCount) int { return cmp.Or(b.Count-a.Count, strings.Compare(a.Owner, b.Owner)) })
 	for _, a := range overview.TopAdvisories[:min(10, len(overview.TopAdvisories))] {
 		d.TopAdvisories = append(d.TopAdvisories, AdvisoryCount{ID: a.ID, Title: a.Title, Hosts: a.Hosts})
 	}

@@ -613,6 +613,30 @@ func (v *view) summary(r *patchwatch.HostRecord, staleAfter time.Duration) HostS
 	return row
 }
 
+// recordWalker is implemented by stores that can hand over the whole
+// history of finding records one at a time.
+type recordWalker interface {
+	EachFindingRecord(ctx context.Context, fn func(*patchwatch.FindingRecord) error) error
+}
+
+// eachFindingRecord calls fn with every stored finding record, streamed
+// where the store can.
+func (e *Service) eachFindingRecord(ctx context.Context, fn func(*patchwatch.FindingRecord) error) error {
+	if w, ok := e.s.(recordWalker); ok {
+		return w.EachFindingRecord(ctx, fn)
+	}
+	records, err := e.s.FindingRecords(ctx, "")
+	if err != nil {
+		return err
+	}
+	for i := range records {
+		if err := fn(&records[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // TimeToPatchRow is one group of the time-to-patch report.
 type TimeToPatchRow struct {
 	Group    string  `json:"group"`
@@ -630,17 +654,13 @@ type TimeToPatchRow struct {
 // measures, for resolved ones, the days from first seen to resolved, and
 // for open ones their age.
 func (e *Service) TimeToPatch(ctx context.Context, by string) ([]TimeToPatchRow, error) {
-	records, err := e.s.FindingRecords(ctx, "")
-	if err != nil {
-		return nil, err
-	}
 	now := e.now()
 	type acc struct {
 		days []float64
 		row  TimeToPatchRow
 	}
 	groups := map[string]*acc{}
-	for _, r := range records {
+	add := func(r *patchwatch.FindingRecord) error {
 		key := r.Urgency.String()
 		switch by {
 		case "host":
@@ -662,10 +682,14 @@ func (e *Service) TimeToPatch(ctx context.Context, by string) ([]TimeToPatchRow,
 			if now.After(e.rules.Deadline(r.Urgency, r.FirstSeen)) {
 				a.row.Overdue++
 			}
-			continue
+			return nil
 		}
 		a.row.Resolved++
 		a.days = append(a.days, r.ResolvedAt.Sub(r.FirstSeen).Hours()/24)
+		return nil
+	}
+	if err := e.eachFindingRecord(ctx, add); err != nil {
+		return nil, err
 	}
 	rows := make([]TimeToPatchRow, 0, len(groups))
 	for _, a := range groups {

@@ -135,6 +135,33 @@ func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.F
 	return out, err
 }
 
+// EachFindingRecord calls fn with every stored finding record, in (host,
+// advisory) order, one at a time: a report over the whole history (time to
+// patch) holds none of them.
+func (s *Store) EachFindingRecord(ctx context.Context, fn func(*patchwatch.FindingRecord) error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketFindings)
+		if b == nil {
+			return nil
+		}
+		intern := map[string]string{}
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var r patchwatch.FindingRecord
+			if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
+				return fmt.Errorf("decode finding %s: %w", k, err)
+			}
+			if err := fn(&r); err != nil {
+				return err
+			}
+			if len(intern) > 1<<16 {
+				clear(intern) // hosts come one after another
+			}
+		}
+		return ctx.Err()
+	})
+}
+
 // HostStates returns every host's state by name.
 func (s *Store) HostStates(ctx context.Context) (map[string]store.HostState, error) {
 	out := map[string]store.HostState{}
