@@ -55,6 +55,36 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 		changed[i].Fixes = slices.Clone(changed[i].Fixes)
 		changed[i].Normalize()
 	}
+	// A store that interns tuples names the tuples the changed advisories
+	// may concern (one scan of the distinct tuples, beside the search for
+	// candidates): of each candidate only those are read.
+	finder, _ := e.s.(tupleFinder)
+	type scan struct {
+		concerned []uint64
+		err       error
+	}
+	scanned := make(chan scan, 1)
+	if finder != nil {
+		go func() {
+			concerned, err := finder.TupleIDs(ctx, matcher.NewIndex(changed).MayConcern)
+			scanned <- scan{concerned, err}
+		}()
+	} else {
+		scanned <- scan{}
+	}
+	// The scan is waited for on every return.
+	var concerned []uint64
+	scanDone := false
+	waitScan := func() error {
+		if scanDone {
+			return nil
+		}
+		scanDone = true
+		r := <-scanned
+		concerned = r.concerned
+		return r.err
+	}
+	defer waitScan()
 	var pairs []store.ReleasePackage
 	ids := make(map[string]bool, len(changed))
 	for _, a := range changed {
@@ -124,15 +154,8 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	for i := range ws {
 		ws[i] = worker{ix: matcher.NewIndex(changed), fc: newFacts(e.s), ownRelease: map[string]bool{}}
 	}
-	// A store that interns tuples names the tuples the changed advisories
-	// may concern: of each candidate only those are read.
-	finder, _ := e.s.(tupleFinder)
-	var concerned []uint64
-	if finder != nil {
-		var err error
-		if concerned, err = finder.TupleIDs(ctx, ws[0].ix.MayConcern); err != nil {
-			return 0, err
-		}
+	if err := waitScan(); err != nil {
+		return 0, err
 	}
 	names := sortedKeys(candidates)
 	// Chunks are matched while the previous one commits.
