@@ -308,3 +308,21 @@ func TestMigrateToSchema7(t *testing.T) {
 		t.Fatalf("finding details after the migration: %v\n got %+v\nwant %+v", err, gotDetails, wantDetails)
 	}
 }
+
+// FuzzDecodeTuple: a stored package tuple and a stored host value decode
+// without panicking whatever their bytes, and a tuple that decodes comes
+// back from its encoding.
+func FuzzDecodeTuple(f *testing.F) {
+	p := patchwatch.Package{Name: "libc6", Version: "2.36-9+deb12u4", Arch: "amd64", SourceName: "glibc", SourceVersion: "2.36-9+deb12u4", Module: "m:1"}
+	f.Add(encodeTuple(&p))
+	f.Add([]byte{hostFormatTuples, 2, '{', '}', 3, 1, 2, 200, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, err := decodeTuple(data); err == nil {
+			if again, err := decodeTuple(encodeTuple(&got)); err != nil || again != got {
+				t.Fatalf("round trip of %x: %v, %+v, %+v", data, err, again, got)
+			}
+		}
+		var h patchwatch.Host
+		_, _ = decodeHostHead([]byte("h"), data, &h, nil)
+	})
+}
