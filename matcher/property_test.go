@@ -147,37 +147,51 @@ func releasesOf(advisories []patchwatch.Advisory) []string {
 	return out
 }
 
+// genKernelFleet is genFleet with binary-only packages (about one in
+// binaryEvery+1), unlabelled modules and Debian 12 kernels on some hosts
+// (with a signed image and a meta package when metas), the same kernel
+// tuple running on some hosts and installed beside a newer one on others,
+// and kernel fixes in some advisories.
+func genKernelFleet(t *rapid.T, binaryEvery int, metas bool) ([]patchwatch.Advisory, []*patchwatch.Host) {
+	advisories, hosts := genFleet(t)
+	for _, h := range hosts {
+		h.ModuleInfo = rapid.Bool().Draw(t, "moduleinfo")
+		for j := range h.Packages {
+			if rapid.IntRange(0, binaryEvery).Draw(t, "binaryonly") == 0 {
+				h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
+			}
+		}
+		if h.Family != patchwatch.FamilyDebian || !rapid.Bool().Draw(t, "kernel") {
+			continue
+		}
+		v := rapid.SampledFrom([]string{"1.0-1", "1.0-2"}).Draw(t, "kernelversion")
+		h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: v, SourceName: "linux", SourceVersion: v})
+		if metas {
+			h.Packages = append(h.Packages,
+				patchwatch.Package{Name: "linux-image-amd64", Version: "6.1.1", SourceName: "linux-signed-amd64", SourceVersion: "6.1.1"},
+				patchwatch.Package{Name: "linux-headers-amd64", Version: "6.1.1", SourceName: "linux-meta", SourceVersion: "6.1.1"})
+		}
+		if rapid.Bool().Draw(t, "newerkernel") {
+			h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "1.0-3", SourceName: "linux", SourceVersion: "1.0-3"})
+		}
+		h.KernelRelease = fmt.Sprintf("6.1.0-%d-amd64", rapid.IntRange(1, 2).Draw(t, "running"))
+		h.Release = "debian:12"
+	}
+	for i := range advisories {
+		if rapid.Bool().Draw(t, "kerneladvisory") {
+			advisories[i].Fixes = append(advisories[i].Fixes, patchwatch.Fix{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource, FixedVersion: "1.0-2"})
+		}
+	}
+	return advisories, hosts
+}
+
 // TestVerdictsAgreeWithMatch: matching with a memo of tuple verdicts
 // shared by the whole fleet (hosts with kernels, binary-only packages and
 // unlabelled modules among them, matched twice so that the second pass
 // reads every verdict from the memo) gives exactly Match's findings.
 func TestVerdictsAgreeWithMatch(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		advisories, hosts := genFleet(t)
-		for _, h := range hosts {
-			h.ModuleInfo = rapid.Bool().Draw(t, "moduleinfo")
-			for j := range h.Packages {
-				if rapid.IntRange(0, 5).Draw(t, "binaryonly") == 0 {
-					h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
-				}
-			}
-			if h.Family == patchwatch.FamilyDebian && rapid.Bool().Draw(t, "kernel") {
-				v := rapid.SampledFrom([]string{"1.0-1", "1.0-2"}).Draw(t, "kernelversion")
-				// The same kernel tuple is the running one on some hosts,
-				// installed beside a newer one on others.
-				h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: v, SourceName: "linux", SourceVersion: v})
-				if rapid.Bool().Draw(t, "newerkernel") {
-					h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "1.0-3", SourceName: "linux", SourceVersion: "1.0-3"})
-				}
-				h.KernelRelease = fmt.Sprintf("6.1.0-%d-amd64", rapid.IntRange(1, 2).Draw(t, "running"))
-				h.Release = "debian:12"
-			}
-		}
-		for i := range advisories {
-			if rapid.Bool().Draw(t, "kerneladvisory") {
-				advisories[i].Fixes = append(advisories[i].Fixes, patchwatch.Fix{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource, FixedVersion: "1.0-2"})
-			}
-		}
+		advisories, hosts := genKernelFleet(t, 5, false)
 		ix := matcher.NewIndex(advisories)
 		memo := ix.NewVerdicts(rapid.IntRange(0, 8).Draw(t, "limit"))
 		for pass := range 2 {
@@ -217,32 +231,7 @@ func TestVerdictsAgreeWithMatch(t *testing.T) {
 // memo learnt a tuple by ID or by name first.
 func TestTupleViewAgreesWithMatch(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		advisories, hosts := genFleet(t)
-		for _, h := range hosts {
-			h.ModuleInfo = rapid.Bool().Draw(t, "moduleinfo")
-			for j := range h.Packages {
-				if rapid.IntRange(0, 7).Draw(t, "binaryonly") == 0 {
-					h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
-				}
-			}
-			if h.Family == patchwatch.FamilyDebian && rapid.Bool().Draw(t, "kernel") {
-				v := rapid.SampledFrom([]string{"1.0-1", "1.0-2"}).Draw(t, "kernelversion")
-				h.Packages = append(h.Packages,
-					patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: v, SourceName: "linux", SourceVersion: v},
-					patchwatch.Package{Name: "linux-image-amd64", Version: "6.1.1", SourceName: "linux-signed-amd64", SourceVersion: "6.1.1"},
-					patchwatch.Package{Name: "linux-headers-amd64", Version: "6.1.1", SourceName: "linux-meta", SourceVersion: "6.1.1"})
-				if rapid.Bool().Draw(t, "newerkernel") {
-					h.Packages = append(h.Packages, patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "1.0-3", SourceName: "linux", SourceVersion: "1.0-3"})
-				}
-				h.KernelRelease = fmt.Sprintf("6.1.0-%d-amd64", rapid.IntRange(1, 2).Draw(t, "running"))
-				h.Release = "debian:12"
-			}
-		}
-		for i := range advisories {
-			if rapid.Bool().Draw(t, "kerneladvisory") {
-				advisories[i].Fixes = append(advisories[i].Fixes, patchwatch.Fix{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource, FixedVersion: "1.0-2"})
-			}
-		}
+		advisories, hosts := genKernelFleet(t, 7, true)
 		ids := map[patchwatch.Package]uint32{}
 		idsOf := func(h *patchwatch.Host) []uint32 {
 			out := make([]uint32, len(h.Packages))
@@ -289,23 +278,7 @@ func TestTupleViewAgreesWithMatch(t *testing.T) {
 // the index may concern gives exactly the whole host's findings.
 func TestMayConcern(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		advisories, hosts := genFleet(t)
-		for _, h := range hosts {
-			for j := range h.Packages {
-				if rapid.IntRange(0, 7).Draw(t, "binaryonly") == 0 {
-					h.Packages[j].SourceName, h.Packages[j].SourceVersion = "", ""
-				}
-			}
-			if h.Family == patchwatch.FamilyDebian && rapid.Bool().Draw(t, "kernel") {
-				h.Packages = append(h.Packages,
-					patchwatch.Package{Name: "linux-image-6.1.0-1-amd64", Version: "1.0-1", SourceName: "linux", SourceVersion: "1.0-1"},
-					patchwatch.Package{Name: "linux-image-6.1.0-2-amd64", Version: "1.0-3", SourceName: "linux", SourceVersion: "1.0-3"},
-					patchwatch.Package{Name: "linux-headers-amd64", Version: "6.1.1", SourceName: "linux-meta", SourceVersion: "6.1.1"})
-				h.KernelRelease = "6.1.0-1-amd64"
-				h.Release = "debian:12"
-				advisories = append(advisories, patchwatch.Advisory{ID: "DSA-K-" + h.Name, Fixes: []patchwatch.Fix{{Release: "debian:12", Package: "linux", Kind: patchwatch.KindSource, FixedVersion: "1.0-2"}}})
-			}
-		}
+		advisories, hosts := genKernelFleet(t, 7, true)
 		ix := matcher.NewIndex(rapid.SliceOfDistinct(rapid.SampledFrom(append(advisories, patchwatch.Advisory{ID: "none"})), func(a patchwatch.Advisory) string { return a.ID }).Draw(t, "changed"))
 		for _, h := range hosts {
 			part := *h

@@ -137,28 +137,51 @@ func (s *Store) HostsAfter(ctx context.Context, after string, limit int) ([]patc
 // page by page allocates one page of inventories, not one per page.
 func (s *Store) HostsAfterReusing(ctx context.Context, after string, limit int, reuse []patchwatch.Host) ([]patchwatch.Host, error) {
 	out := reuse[:0]
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		out = out[:0]
+	err := s.eachHostAfter(ctx, after, limit, func(tx *bbolt.Tx, k, v []byte) error {
+		out = grow(out)
+		return decodeHostInto(tx, k, v, &s.tuples, &out[len(out)-1])
+	})
+	return out, err
+}
+
+// eachHostAfter calls fn with up to limit stored hosts after the named one
+// (from the first when after is empty), in name order, in one read
+// transaction.
+func (s *Store) eachHostAfter(ctx context.Context, after string, limit int, fn func(tx *bbolt.Tx, k, v []byte) error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketHosts).Cursor()
-		k, v := c.First()
-		if after != "" {
-			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
-				k, v = c.Next()
-			}
-		}
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			if len(out) == cap(out) {
-				out = append(out, patchwatch.Host{})
-			} else {
-				out = out[:len(out)+1]
-			}
-			if err := decodeHostInto(tx, k, v, &s.tuples, &out[len(out)-1]); err != nil {
+		n := 0
+		for k, v := firstAfter(c, after); k != nil && n < limit; k, v = c.Next() {
+			if err := fn(tx, k, v); err != nil {
 				return err
 			}
+			n++
 		}
 		return ctx.Err()
 	})
-	return out, err
+}
+
+// grow returns s one longer, reusing its capacity and what the new last
+// element held (a page decoded into the one before).
+func grow[T any](s []T) []T {
+	if len(s) == cap(s) {
+		var zero T
+		return append(s, zero)
+	}
+	return s[:len(s)+1]
+}
+
+// firstAfter positions c on the first key after after (the first key
+// when after is empty).
+func firstAfter(c *bbolt.Cursor, after string) ([]byte, []byte) {
+	if after == "" {
+		return c.First()
+	}
+	k, v := c.Seek([]byte(after))
+	if k != nil && string(k) == after {
+		return c.Next()
+	}
+	return k, v
 }
 
 // CountHosts returns how many hosts are stored.

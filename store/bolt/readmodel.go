@@ -199,14 +199,7 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 		}
 		if owner == "" {
 			c := recs.Cursor()
-			k, v := c.First()
-			if after != "" {
-				k, v = c.Seek([]byte(after))
-				if k != nil && string(k) == after {
-					k, v = c.Next()
-				}
-			}
-			for ; k != nil; k, v = c.Next() {
+			for k, v := firstAfter(c, after); k != nil; k, v = c.Next() {
 				if err := visit(k, v); err != nil {
 					return err
 				}

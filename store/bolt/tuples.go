@@ -368,36 +368,21 @@ func tuplesInto(tx *bbolt.Tx, ids []uint32, cache *tupleCache, into []patchwatch
 // HostTuplesAfter returns up to limit hosts after the named one (from the
 // first when after is empty), in name order, each without its packages but
 // with its package tuple IDs, decoded into reuse (a page the caller is done
-// with). A host stored before schema 6 comes whole, with nil IDs.
+// with). A host stored before schema 6 comes whole, with no IDs.
 func (s *Store) HostTuplesAfter(ctx context.Context, after string, limit int, reuse []store.HostTuples) ([]store.HostTuples, error) {
 	out := reuse[:0]
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		out = out[:0]
-		c := tx.Bucket(bucketHosts).Cursor()
-		k, v := c.First()
-		if after != "" {
-			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
-				k, v = c.Next()
-			}
+	err := s.eachHostAfter(ctx, after, limit, func(_ *bbolt.Tx, k, v []byte) error {
+		out = grow(out)
+		ht := &out[len(out)-1]
+		ids, err := decodeHostHead(k, v, &ht.Host, ht.IDs)
+		if err != nil {
+			return err
 		}
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			if len(out) == cap(out) {
-				out = append(out, store.HostTuples{})
-			} else {
-				out = out[:len(out)+1]
-			}
-			ht := &out[len(out)-1]
-			ids, err := decodeHostHead(k, v, &ht.Host, ht.IDs)
-			if err != nil {
-				return err
-			}
-			if ids == nil {
-				ht.IDs = ht.IDs[:0]
-				continue
-			}
-			ht.IDs = ids
+		if ids == nil {
+			ids = ht.IDs[:0]
 		}
-		return ctx.Err()
+		ht.IDs = ids
+		return nil
 	})
 	return out, err
 }
