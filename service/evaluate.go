@@ -60,20 +60,20 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	// candidates): of each candidate only those are read.
 	finder, _ := e.s.(tupleFinder)
 	type scan struct {
-		concerned []uint64
+		concerned tupleSet
 		err       error
 	}
 	scanned := make(chan scan, 1)
 	if finder != nil {
 		go func() {
-			concerned, err := finder.TupleIDs(ctx, matcher.NewIndex(changed).MayConcern)
-			scanned <- scan{concerned, err}
+			bits, last, err := finder.TupleIDs(ctx, matcher.NewIndex(changed).MayConcern)
+			scanned <- scan{tupleSet{bits, last}, err}
 		}()
 	} else {
 		scanned <- scan{}
 	}
 	// The scan is waited for on every return.
-	var concerned []uint64
+	var concerned tupleSet
 	scanDone := false
 	waitScan := func() error {
 		if scanDone {
@@ -193,7 +193,7 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 						var h patchwatch.Host
 						var err error
 						if finder != nil {
-							h, err = e.concernedPart(gctx, finder, &stored[i], concerned)
+							h, err = e.concernedPart(gctx, finder, &stored[i], &concerned)
 						} else if h, err = e.s.Host(gctx, chunk[i]); errors.Is(err, store.ErrNotFound) {
 							continue // removed meanwhile
 						}
@@ -239,15 +239,32 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 // find the tuples a predicate accepts and read named hosts as tuple IDs.
 type tupleFinder interface {
 	tupleStore
-	TupleIDs(ctx context.Context, keep func(name, source []byte) bool) ([]uint64, error)
+	TupleIDs(ctx context.Context, keep func(name, source []byte) bool) (accepted []uint64, last uint32, err error)
 	HostTuplesNamed(ctx context.Context, names []string) ([]store.HostTuples, error)
 }
 
+// tupleSet is the tuples a scan accepted, as a bitmap by ID, and the
+// highest ID it saw.
+type tupleSet struct {
+	bits []uint64
+	last uint32
+}
+
+// mayHold reports whether the tuple of id may be in the set: accepted by
+// the scan, or stored after it (a report that came in meanwhile).
+func (t *tupleSet) mayHold(id uint32) bool {
+	if id > t.last {
+		return true
+	}
+	w := int(id / 64)
+	return w < len(t.bits) && t.bits[w]&(1<<(id%64)) != 0
+}
+
 // concernedPart returns a stored host with only the packages of the
-// tuples in concerned (a bitmap by ID): those matching against the changed
+// tuples concerned may hold: those matching against the changed
 // advisories may read. A rebuild host, which rematchHost matches whole,
 // and a host stored without tuple IDs come whole.
-func (e *Service) concernedPart(ctx context.Context, finder tupleFinder, ht *store.HostTuples, concerned []uint64) (patchwatch.Host, error) {
+func (e *Service) concernedPart(ctx context.Context, finder tupleFinder, ht *store.HostTuples, concerned *tupleSet) (patchwatch.Host, error) {
 	h := ht.Host
 	if len(ht.IDs) == 0 {
 		return h, nil
@@ -256,7 +273,7 @@ func (e *Service) concernedPart(ctx context.Context, finder tupleFinder, ht *sto
 	if !isRebuild(h.Family, h.Release) {
 		ids = make([]uint32, 0, 64)
 		for _, id := range ht.IDs {
-			if w := int(id / 64); w < len(concerned) && concerned[w]&(1<<(id%64)) != 0 {
+			if concerned.mayHold(id) {
 				ids = append(ids, id)
 			}
 		}

@@ -406,15 +406,20 @@ func (s *Store) PackageTuples(ctx context.Context, ids []uint32, into []patchwat
 
 // TupleIDs returns, as a bitmap indexed by ID, the stored package tuples
 // keep accepts by their binary and source names (a scan of every distinct
-// tuple, not of every host). keep must not retain the names: they are the
-// database's own bytes, valid only while it is called.
-func (s *Store) TupleIDs(ctx context.Context, keep func(name, source []byte) bool) ([]uint64, error) {
+// tuple, not of every host), and the highest tuple ID it saw: a tuple
+// stored later has a higher one, and the scan says nothing of it. keep
+// must not retain the names: they are the database's own bytes, valid only
+// while it is called.
+func (s *Store) TupleIDs(ctx context.Context, keep func(name, source []byte) bool) ([]uint64, uint32, error) {
 	var bits []uint64
+	var last uint32
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTuples).ForEach(func(k, v []byte) error {
 			if len(k) != 4 {
 				return nil
 			}
+			id := binary.BigEndian.Uint32(k)
+			last = max(last, id)
 			fields, err := tupleFields(v)
 			if err != nil {
 				return fmt.Errorf("package tuple %x: %w", k, err)
@@ -422,7 +427,6 @@ func (s *Store) TupleIDs(ctx context.Context, keep func(name, source []byte) boo
 			if !keep(fields[0], fields[3]) {
 				return nil
 			}
-			id := binary.BigEndian.Uint32(k)
 			if w := int(id / 64); w >= len(bits) {
 				bits = append(bits, make([]uint64, w+1-len(bits))...)
 			}
@@ -431,9 +435,9 @@ func (s *Store) TupleIDs(ctx context.Context, keep func(name, source []byte) boo
 		})
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return bits, ctx.Err()
+	return bits, last, ctx.Err()
 }
 
 // HostTuplesNamed returns the named hosts as HostTuplesAfter does, in the

@@ -61,9 +61,12 @@ func TestHostTuples(t *testing.T) {
 		t.Fatalf("after a: %+v, %v", after, err)
 	}
 
-	bits, err := s.TupleIDs(ctx, func(name, source []byte) bool { return bytes.Equal(source, []byte("glibc")) || len(source) == 0 })
+	bits, last, err := s.TupleIDs(ctx, func(name, source []byte) bool { return bytes.Equal(source, []byte("glibc")) || len(source) == 0 })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if last != 3 {
+		t.Errorf("highest tuple ID %d, want 3", last)
 	}
 	has := func(id uint32) bool { return int(id/64) < len(bits) && bits[id/64]&(1<<(id%64)) != 0 }
 	if !has(idsA[1]) || !has(after[0].IDs[1]) || has(idsA[0]) {
