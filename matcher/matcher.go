@@ -738,3 +738,23 @@ func (a Order) Compare(b Order) int {
 	}
 	return strings.Compare(a.Advisory, b.Advisory)
 }
+
+// AdvisoryIDs returns the IDs of the indexed advisories keep accepts.
+func (ix *Index) AdvisoryIDs(keep func(*patchwatch.Advisory) bool) []string {
+	seen := map[*patchwatch.Advisory]bool{}
+	var out []string
+	for _, byPackage := range ix.fixes {
+		for _, refs := range byPackage {
+			for _, ref := range refs {
+				if a := ref.advisory; !seen[a] {
+					seen[a] = true
+					if keep(a) {
+						out = append(out, a.ID)
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

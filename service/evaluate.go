@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -425,16 +426,79 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 	log := e.log.With("job", "re-evaluation")
 	log.Info("full re-evaluation started", "hosts", total, "advisories", ix.Len(), "reason", why)
 	e.reportProgress(ctx, 0, total, startedAt, false, nil)
-	workers := runtime.GOMAXPROCS(0)
-	caches := make([]*facts, workers)
-	for i := range caches {
-		caches[i] = newFacts(e.s)
-	}
 	// A store that interns package tuples gives each host as tuple IDs:
 	// the packages whose verdict is known to add nothing are never read.
 	tuples, _ := e.s.(tupleStore)
 	if !shared || reindex {
 		tuples = nil
+	}
+	after := ""
+	stats, err := e.evaluatePages(ctx, pass{c: c, shared: shared, reindex: reindex, tuples: tuples, total: total, log: log, started: started, startedAt: startedAt,
+		next: func(ctx context.Context, reuse []store.HostTuples) ([]store.HostTuples, error) {
+			hosts, err := e.pageAfter(ctx, tuples, after, reuse)
+			if len(hosts) > 0 {
+				after = hosts[len(hosts)-1].Host.Name
+			}
+			return hosts, err
+		}})
+	done = stats.hosts
+	if err != nil {
+		return err
+	}
+	if err := e.s.SetEvaluationPending(ctx, ""); err != nil {
+		return err
+	}
+	if err := e.s.SetEvaluatedReleases(ctx, releases); err != nil {
+		return err
+	}
+	if err := e.s.SetEvaluatedRules(ctx, e.rulesFingerprint()); err != nil {
+		return err
+	}
+	log.Info("full re-evaluation finished", "hosts", done, "hosts_changed", stats.changed, "duration", time.Since(started).Round(time.Millisecond),
+		"tuples_judged", verdicts.Len(), "packages", stats.packages, "packages_read", stats.read)
+	return nil
+}
+
+// evaluationComparer is implemented by stores that can tell, in a read,
+// which evaluations would change nothing stored: the full re-evaluation's
+// workers ask it, and its one writer commits only the others.
+type evaluationComparer interface {
+	Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool, error)
+}
+
+// pass is one run of the evaluation pipeline: pages of stored hosts (next
+// returns the next, empty at the end) matched against c.
+type pass struct {
+	c               *catalogState
+	shared, reindex bool
+	tuples          tupleStore
+	next            func(ctx context.Context, reuse []store.HostTuples) ([]store.HostTuples, error)
+	total           int
+	log             *slog.Logger
+	// started is the wall clock (for durations), startedAt the service's.
+	started, startedAt time.Time
+}
+
+// passStats is what a pass did.
+type passStats struct {
+	hosts, changed int
+	read, packages int64
+}
+
+// evaluatePages runs a pass: pages are read one ahead, each page's hosts
+// matched on every core, each worker asking the store which of its
+// evaluations change nothing, and the changed ones committed by one writer
+// while the next page is matched. Progress is logged and reported.
+func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) {
+	c, shared, reindex, tuples, total, log := p.c, p.shared, p.reindex, p.tuples, p.total, p.log
+	started, startedAt := p.started, p.startedAt
+	ix := c.index
+	var stats passStats
+	done := 0
+	workers := runtime.GOMAXPROCS(0)
+	caches := make([]*facts, workers)
+	for i := range caches {
+		caches[i] = newFacts(e.s)
 	}
 	// Chunks are matched while the previous one commits.
 	comparer, _ := e.s.(evaluationComparer)
@@ -471,9 +535,8 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 	g.Go(func() error {
 		defer close(pages)
 		var bufs [3][]store.HostTuples
-		after := ""
 		for n := 0; ; n++ {
-			hosts, err := e.pageAfter(gctx, tuples, after, bufs[n%3])
+			hosts, err := p.next(gctx, bufs[n%3])
 			if err != nil {
 				return err
 			}
@@ -481,7 +544,6 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 			if len(hosts) == 0 {
 				return nil
 			}
-			after = hosts[len(hosts)-1].Host.Name
 			select {
 			case pages <- hosts:
 			case <-gctx.Done():
@@ -553,28 +615,9 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 		}
 		return nil
 	})
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	if err := e.s.SetEvaluationPending(ctx, ""); err != nil {
-		return err
-	}
-	if err := e.s.SetEvaluatedReleases(ctx, releases); err != nil {
-		return err
-	}
-	if err := e.s.SetEvaluatedRules(ctx, e.rulesFingerprint()); err != nil {
-		return err
-	}
-	log.Info("full re-evaluation finished", "hosts", done, "hosts_changed", written.Load(), "duration", time.Since(started).Round(time.Millisecond),
-		"tuples_judged", verdicts.Len(), "packages", packages.Load(), "packages_read", read.Load())
-	return nil
-}
-
-// evaluationComparer is implemented by stores that can tell, in a read,
-// which evaluations would change nothing stored: the full re-evaluation's
-// workers ask it, and its one writer commits only the others.
-type evaluationComparer interface {
-	Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool, error)
+	err := g.Wait()
+	stats.hosts, stats.changed, stats.read, stats.packages = done, int(written.Load()), read.Load(), packages.Load()
+	return stats, err
 }
 
 // tupleStore is implemented by stores that intern package tuples and can

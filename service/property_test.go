@@ -99,6 +99,14 @@ func bruteForce(t *rapid.T, ctx context.Context, s *bolt.Store, now time.Time) m
 		t.Fatal(err)
 	}
 	ix := matcher.NewIndex(advisories)
+	var cves []string
+	for _, a := range advisories {
+		cves = append(cves, a.CVEs...)
+	}
+	kev, err := s.KEV(ctx, cves)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hosts, err := s.HostsAfter(ctx, "", 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +126,7 @@ func bruteForce(t *rapid.T, ctx context.Context, s *bolt.Store, now time.Time) m
 			}
 		}
 		fs := hix.Match(&hosts[i])
-		matcher.Enrich(&hosts[i], fs, matcher.Context{Rules: patchwatch.DefaultUrgencyRules(), Now: now})
+		matcher.Enrich(&hosts[i], fs, matcher.Context{KEV: kev, Rules: patchwatch.DefaultUrgencyRules(), Now: now})
 		out[hosts[i].Name] = fs
 	}
 	return out
@@ -180,7 +188,30 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 		}
 		for step := range rapid.IntRange(1, 6).Draw(t, "steps") {
 			now = now.Add(time.Hour)
-			switch rapid.IntRange(0, 5).Draw(t, "action") {
+			switch rapid.IntRange(0, 6).Draw(t, "action") {
+			case 6: // a KEV update, handled as poll does: only the hosts it can change
+				var entries []patchwatch.KEVEntry
+				for i := range 8 {
+					if rapid.Bool().Draw(t, fmt.Sprint("kev", i)) {
+						entries = append(entries, patchwatch.KEVEntry{CVE: fmt.Sprintf("CVE-2026-A%d", i),
+							DateAdded: rapid.SampledFrom([]string{"2026-05-01", "2026-06-01"}).Draw(t, "added"), DueDate: "2026-06-21"})
+					}
+				}
+				changed, dropped, err := svc.KEVChanges(ctx, entries)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.ReplaceKEV(ctx, entries, "kev", nil); err != nil {
+					t.Fatal(err)
+				}
+				if dropped {
+					err = svc.Reevaluate(ctx, "the KEV catalog changed")
+				} else {
+					_, err = svc.ReassessCVEs(ctx, changed)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
 			case 5: // a withdrawal, re-matched as poll does (a stub without fixes)
 				id := fmt.Sprintf("A%d", rapid.IntRange(0, 7).Draw(t, "withdrawn"))
 				removed, err := s.WithdrawAdvisories(ctx, "", []store.Withdrawal{{ID: id}}, nil, now)

@@ -33,8 +33,13 @@ type poller interface {
 // hosts it concerns afterwards.
 type changeSet struct {
 	advisories []patchwatch.Advisory
-	// all is set when a change concerns every host (KEV, tracker urgencies).
+	// all is set when a change concerns every host (tracker urgencies, a
+	// KEV update that drops entries).
 	all bool
+	// kev are the CVEs whose KEV entries a new catalog added or changed;
+	// kevChanges tells them (nil: every host is re-evaluated instead).
+	kev        []string
+	kevChanges func(ctx context.Context, entries []patchwatch.KEVEntry) (changed []string, dropped bool, err error)
 	// stored counts the advisories committed so far (backfill progress).
 	stored atomic.Int64
 }
@@ -157,7 +162,17 @@ func (k kevPoller) Run(ctx context.Context, s pollStore, changes *changeSet) ([]
 	entries := 0
 	changed, err := k.p.Poll(ctx, cursor, func(ctx context.Context, c kev.Catalog, cursor []byte) error {
 		entries = len(c.Entries)
-		changes.all = true
+		// Compared before it replaces the stored catalog: only the hosts
+		// with findings of the CVEs it adds or changes are re-evaluated.
+		if changes.kevChanges == nil {
+			changes.all = true
+		} else if cves, dropped, err := changes.kevChanges(ctx, c.Entries); err != nil {
+			return err
+		} else if dropped {
+			changes.all = true
+		} else {
+			changes.kev = append(changes.kev, cves...)
+		}
 		return s.ReplaceKEV(ctx, c.Entries, kev.FeedName, cursor)
 	})
 	return []any{"changed", changed, "entries", entries}, err
@@ -235,7 +250,7 @@ func buildPollers(cfg config.Config, log *slog.Logger) []poller {
 // feed's status.
 func pollOnce(ctx context.Context, s pollStore, svc *service.Service, pollers []poller, log *slog.Logger, rec *feedRecorder) error {
 	var errs []error
-	changes := &changeSet{}
+	changes := &changeSet{kevChanges: svc.KEVChanges}
 	statuses := make([]patchwatch.FeedStatus, 0, len(pollers))
 	feedErrs := make([]error, 0, len(pollers))
 	for _, p := range pollers {
@@ -262,9 +277,19 @@ func pollOnce(ctx context.Context, s pollStore, svc *service.Service, pollers []
 		if err := svc.SyncHosts(ctx, nil); err != nil {
 			errs = append(errs, err)
 		} else {
-			log.Info("every host re-evaluated: the KEV catalog or the tracker's urgencies changed", "duration", time.Since(start).Round(time.Millisecond))
+			log.Info("every host re-evaluated: the KEV catalog dropped entries or the tracker's urgencies changed", "duration", time.Since(start).Round(time.Millisecond))
 		}
-	} else if n, err := svc.Rematch(ctx, changes.advisories); err != nil {
+		return errors.Join(errs...)
+	}
+	if len(changes.kev) > 0 {
+		start := time.Now()
+		if n, err := svc.ReassessCVEs(ctx, changes.kev); err != nil {
+			errs = append(errs, err)
+		} else {
+			log.Info("hosts re-evaluated: their findings' KEV entries changed", "hosts", n, "cves", len(changes.kev), "duration", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if n, err := svc.Rematch(ctx, changes.advisories); err != nil {
 		errs = append(errs, err)
 	} else if n > 0 {
 		log.Info("hosts re-evaluated", "hosts", n, "advisories", len(changes.advisories))

@@ -172,21 +172,37 @@ func fleetSteps(b *testing.B, st cliStore, n int, closed func(), database ...str
 		b.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "findings stored: %d\n", findings)
-	// A KEV update (CISA's catalog, ~1,400 CVEs, replaced whole) asks for
-	// a full re-evaluation, as poll runs it: with serve's catalog and tuple
-	// verdicts warm, and writing only the hosts whose findings changed.
-	step(b, "kev-update-reevaluation", func(b *testing.B) {
+	// A KEV update (CISA's catalog, ~1,400 CVEs, replaced whole), as poll
+	// runs it: the hosts with findings of the CVEs it adds or changes are
+	// re-evaluated (every host when it drops one), with serve's catalog
+	// and tuple verdicts warm, writing only the hosts whose findings
+	// changed.
+	kevUpdate := func(b *testing.B, first int) {
 		var entries []patchwatch.KEVEntry
-		for i := 0; i < len(gen.Advisories); i += 35 {
+		for i := first; i < len(gen.Advisories); i += 35 {
 			entries = append(entries, patchwatch.KEVEntry{CVE: gen.Advisories[i].CVEs[0], DateAdded: "2026-11-20", DueDate: "2026-12-11"})
+		}
+		changed, dropped, err := svc.KEVChanges(ctx, entries)
+		if err != nil {
+			b.Fatal(err)
 		}
 		if err := st.ReplaceKEV(ctx, entries, "kev", nil); err != nil {
 			b.Fatal(err)
 		}
-		if err := svc.Reevaluate(ctx, "the KEV catalog changed"); err != nil {
+		if dropped {
+			err = svc.Reevaluate(ctx, "the KEV catalog changed")
+		} else {
+			_, err = svc.ReassessCVEs(ctx, changed)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
-	})
+		b.ReportMetric(float64(len(changed)), "cves-changed")
+	}
+	step(b, "kev-update-reevaluation", func(b *testing.B) { kevUpdate(b, 0) })
+	// The next day's catalog drops all of those and lists others: every
+	// host is re-evaluated, as after a change of the urgency rules.
+	step(b, "full-reevaluation-kev-dropped", func(b *testing.B) { kevUpdate(b, 17) })
 	step(b, "lower-bound", func(b *testing.B) {
 		tuples := lowerBound(gen, n)
 		b.ReportMetric(float64(tuples), "distinct-tuples")
