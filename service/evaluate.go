@@ -433,7 +433,7 @@ func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
 		tuples = nil
 	}
 	after := ""
-	stats, err := e.evaluatePages(ctx, pass{c: c, shared: shared, reindex: reindex, tuples: tuples, total: total, log: log, started: started, startedAt: startedAt,
+	stats, err := e.evaluatePages(ctx, pass{c: c, shared: shared, reindex: reindex, compare: true, tuples: tuples, total: total, log: log, started: started, startedAt: startedAt,
 		next: func(ctx context.Context, reuse []store.HostTuples) ([]store.HostTuples, error) {
 			hosts, err := e.pageAfter(ctx, tuples, after, reuse)
 			if len(hosts) > 0 {
@@ -471,10 +471,13 @@ type evaluationComparer interface {
 type pass struct {
 	c               *catalogState
 	shared, reindex bool
-	tuples          tupleStore
-	next            func(ctx context.Context, reuse []store.HostTuples) ([]store.HostTuples, error)
-	total           int
-	log             *slog.Logger
+	// compare has the workers ask the store which evaluations change
+	// nothing (a pass over hosts picked because they changed skips it).
+	compare bool
+	tuples  tupleStore
+	next    func(ctx context.Context, reuse []store.HostTuples) ([]store.HostTuples, error)
+	total   int
+	log     *slog.Logger
 	// started is the wall clock (for durations), startedAt the service's.
 	started, startedAt time.Time
 }
@@ -502,6 +505,9 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 	}
 	// Chunks are matched while the previous one commits.
 	comparer, _ := e.s.(evaluationComparer)
+	if !p.compare {
+		comparer = nil
+	}
 	type chunkWrite struct {
 		changed []store.Evaluation
 		hosts   int

@@ -103,6 +103,9 @@ func (e *Service) ReassessCVEs(ctx context.Context, cves []string) (n int, err e
 	e.reportProgress(ctx, 0, len(names), startedAt, false, nil)
 	tuples, _ := e.s.(tupleFinder)
 	next := 0
+	// The hosts were picked because a KEV entry of their findings changed:
+	// nearly all change, so the workers do not ask which do not (the write
+	// still skips what is stored already).
 	stats, err := e.evaluatePages(ctx, pass{c: c, shared: true, total: len(names), log: log, started: started, startedAt: startedAt, tuples: tupleStoreOf(tuples),
 		next: func(ctx context.Context, reuse []store.HostTuples) ([]store.HostTuples, error) {
 			// An empty page ends the pass: go on past chunks whose hosts
