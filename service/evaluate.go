@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,16 +76,11 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	}
 	// The scan is waited for on every return.
 	var concerned tupleSet
-	scanDone := false
-	waitScan := func() error {
-		if scanDone {
-			return nil
-		}
-		scanDone = true
+	waitScan := sync.OnceValue(func() error {
 		r := <-scanned
 		concerned = r.concerned
 		return r.err
-	}
+	})
 	defer waitScan()
 	var pairs []store.ReleasePackage
 	ids := make(map[string]bool, len(changed))
