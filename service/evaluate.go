@@ -462,6 +462,13 @@ type evaluationComparer interface {
 	Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool, error)
 }
 
+// evaluationPreparer is implemented by stores that can do part of a
+// write's work ahead, in the workers (Evaluation.Prepared); a comparer's
+// Unchanged prepares the evaluations that changed.
+type evaluationPreparer interface {
+	PrepareEvaluations(ctx context.Context, batch []store.Evaluation) error
+}
+
 // pass is one run of the evaluation pipeline: pages of stored hosts (next
 // returns the next, empty at the end) matched against c.
 type pass struct {
@@ -504,6 +511,7 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 	if !p.compare {
 		comparer = nil
 	}
+	preparer, _ := e.s.(evaluationPreparer)
 	type chunkWrite struct {
 		changed []store.Evaluation
 		hosts   int
@@ -583,19 +591,28 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 						}
 						batch[i] = ev
 					}
-					if comparer == nil {
+					if comparer == nil && preparer == nil {
 						return nil
 					}
 					evs := make([]store.Evaluation, len(mine))
 					for k, i := range mine {
 						evs[k] = batch[i]
 					}
-					same, err := comparer.Unchanged(gctx, evs)
-					if err != nil {
-						return err
+					if comparer == nil {
+						if err := preparer.PrepareEvaluations(gctx, evs); err != nil {
+							return err
+						}
+					} else {
+						same, err := comparer.Unchanged(gctx, evs)
+						if err != nil {
+							return err
+						}
+						for k := range mine {
+							unchanged[mine[k]] = same[k]
+						}
 					}
 					for k, i := range mine {
-						unchanged[i] = same[k]
+						batch[i].Prepared = evs[k].Prepared
 					}
 					return nil
 				})

@@ -114,6 +114,11 @@ type Evaluation struct {
 	Findings       []patchwatch.Finding
 	RebootRequired bool
 	Index          []ReleasePackage
+	// Prepared is work a store did on the evaluation ahead of its write,
+	// outside the serialised transaction (bbolt encodes the findings), for
+	// its SyncBatch: the caller only carries it along. It depends on the
+	// evaluation alone, never on what is stored.
+	Prepared any
 }
 
 // HostTuples is a stored host whose packages are interned as tuples: the

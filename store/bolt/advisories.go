@@ -85,7 +85,7 @@ func (s *Store) CommitFeed(ctx context.Context, feed string, advisories []patchw
 		return nil, err
 	}
 	outcomes := make([]store.Outcome, len(advisories))
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		s.decoded.writing(uint64(tx.ID()))
 		for i, a := range advisories {
 			o, err := upsert(tx, a)

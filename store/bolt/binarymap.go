@@ -124,7 +124,7 @@ func (s *Store) LearnBinarySources(ctx context.Context, h *patchwatch.Host) ([]s
 		return nil, err
 	}
 	var fresh []store.ReleasePackage
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		var err error
 		fresh, err = learnPairsTx(tx, missing)
 		return err

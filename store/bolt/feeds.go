@@ -29,7 +29,7 @@ func (s *Store) ReplaceKEV(ctx context.Context, entries []patchwatch.KEVEntry, f
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		if err := tx.DeleteBucket(bucketKEV); err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Store) ReplaceUrgencies(ctx context.Context, urgencies []patchwatch.CVE
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		if err := tx.DeleteBucket(bucketUrgency); err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func (s *Store) PutFeedStatus(ctx context.Context, st patchwatch.FeedStatus) err
 	if err != nil {
 		return fmt.Errorf("encode feed status %s: %w", st.Feed, err)
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketFeedStatus)
 		if err != nil {
 			return err

@@ -18,7 +18,7 @@ import (
 // returns the events of the change.
 func (s *Store) SyncFindings(ctx context.Context, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		var err error
 		events, err = syncFindingsTx(tx, h, findings, rebootRequired, now)
 		return err
@@ -27,22 +27,34 @@ func (s *Store) SyncFindings(ctx context.Context, h patchwatch.Host, findings []
 }
 
 func syncFindingsTx(tx *bbolt.Tx, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
-	rec, err := hostRecordTx(tx, h.Name)
+	rec, err := hostSkeletonTx(tx, h.Name, nil)
 	if err != nil {
 		return nil, err
 	}
-	return syncFindingsPrevTx(tx, h, rec, findings, rebootRequired, now)
+	return syncFindingsPrevTx(tx, h, rec, findings, rebootRequired, now, &batchHelp{})
+}
+
+// batchHelp is what a batched write brings to one host's: an intern table
+// shared by the batch's hosts for the strings of the records it decodes,
+// space for those records (reused from one host to the next: Reconcile
+// copies what it keeps), and the host's findings encoded ahead (each may
+// be nil).
+type batchHelp struct {
+	intern  map[string]string
+	records []patchwatch.FindingRecord
+	encoded [][]byte
 }
 
 // syncFindingsPrevTx is syncFindingsTx given the host's stored record (nil
 // when it has none).
-func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRecord, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
-	prev, err := hostRecords(tx, h.Name)
+func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRecord, findings []patchwatch.Finding, rebootRequired bool, now time.Time, help *batchHelp) ([]patchwatch.Event, error) {
+	prev, err := hostRecordsInto(tx, h.Name, help.records, help.intern)
 	if err != nil {
 		return nil, err
 	}
+	help.records = prev
 	next, events := patchwatch.Reconcile(h.Name, h.Owner, prev, findings, now)
-	if err := putRecords(tx, h.Name, next); err != nil {
+	if err := putRecords(tx, h.Name, prev, next); err != nil {
 		return nil, err
 	}
 	// The notifier's input is queued in the same transaction as the change.
@@ -71,21 +83,22 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 			return nil, err
 		}
 	}
-	return events, putReadModelPrevTx(tx, &h, rec, findings, next, st.RebootRequiredSince)
+	return events, putReadModelPrevTx(tx, &h, rec, findings, help.encoded, next, st.RebootRequiredSince)
 }
 
 func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
-	return hostRecordsInto(tx, host, nil)
+	return hostRecordsInto(tx, host, nil, nil)
 }
 
-// hostRecordsInto is hostRecords appending to into[:0].
-func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord) ([]patchwatch.FindingRecord, error) {
+// hostRecordsInto is hostRecords appending to into[:0], its strings
+// interned in intern when set.
+func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord, intern map[string]string) ([]patchwatch.FindingRecord, error) {
 	out := into[:0]
 	prefix := append([]byte(host), 0)
 	c := tx.Bucket(bucketFindings).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var r patchwatch.FindingRecord
-		if err := decodeFindingRecord(v, &r); err != nil {
+		if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
 			return nil, fmt.Errorf("decode finding %s: %w", k, err)
 		}
 		out = append(out, r)
@@ -93,9 +106,19 @@ func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord)
 	return out, nil
 }
 
-func putRecords(tx *bbolt.Tx, host string, records []patchwatch.FindingRecord) error {
+// putRecords writes a host's records (sorted by advisory) where they
+// differ from what is stored, prev (as decoded, sorted alike): a record
+// equal to its stored one is neither encoded nor looked up.
+func putRecords(tx *bbolt.Tx, host string, prev, records []patchwatch.FindingRecord) error {
 	b := tx.Bucket(bucketFindings)
+	j := 0
 	for _, r := range records {
+		for j < len(prev) && prev[j].Advisory < r.Advisory {
+			j++
+		}
+		if j < len(prev) && prev[j] == r {
+			continue
+		}
 		data := encodeFindingRecord(&r)
 		k := append(append([]byte(host), 0), r.Advisory...)
 		if bytes.Equal(b.Get(k), data) {
@@ -187,7 +210,7 @@ func (s *Store) HostStates(ctx context.Context) (map[string]store.HostState, err
 // ErrNotFound if it is not stored.
 func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		hosts := tx.Bucket(bucketHosts)
 		if hosts.Get([]byte(name)) == nil {
 			if tx.Bucket(bucketEnrollments).Get([]byte(name)) != nil {
@@ -200,7 +223,7 @@ func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]p
 			return err
 		}
 		next, evs := patchwatch.ResolveHost(prev, now)
-		if err := putRecords(tx, name, next); err != nil {
+		if err := putRecords(tx, name, prev, next); err != nil {
 			return err
 		}
 		events = evs

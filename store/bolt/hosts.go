@@ -19,7 +19,7 @@ func (s *Store) PutHost(ctx context.Context, h patchwatch.Host, index []store.Re
 		return err
 	}
 	seen := s.newTxIDs()
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		data, err := encodeHost(tx, &h, seen, nil)
 		if err != nil {
 			return err
@@ -50,7 +50,7 @@ func (s *Store) PutHosts(ctx context.Context, hosts []store.HostEntry) error {
 		}
 	}
 	seen := s.newTxIDs()
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		for i := range hosts {
 			h := &hosts[i].Host
 			data, err := encodeHost(tx, h, seen, nil)

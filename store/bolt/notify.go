@@ -56,7 +56,7 @@ func (s *Store) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, er
 
 // CommitNotify applies a notifier step in one transaction.
 func (s *Store) CommitNotify(ctx context.Context, b store.NotifyBatch) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
 		for _, seq := range b.Consumed {
 			if err := events.Delete(binary.BigEndian.AppendUint64(nil, seq)); err != nil {
@@ -149,10 +149,10 @@ func (s *Store) Deliveries(ctx context.Context) ([]patchwatch.Delivery, error) {
 
 // PutDelivery stores or updates one delivery.
 func (s *Store) PutDelivery(ctx context.Context, d patchwatch.Delivery) error {
-	return s.db.Update(func(tx *bbolt.Tx) error { return putDelivery(tx, d) })
+	return s.update(func(tx *bbolt.Tx) error { return putDelivery(tx, d) })
 }
 
 // DeleteDelivery removes a sent delivery.
 func (s *Store) DeleteDelivery(ctx context.Context, id string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketOutbox).Delete([]byte(id)) })
+	return s.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketOutbox).Delete([]byte(id)) })
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 	if err != nil {
 		return err
 	}
-	return putReadModelPrevTx(tx, h, prev, findings, records, rebootSince)
+	return putReadModelPrevTx(tx, h, prev, findings, nil, records, rebootSince)
 }
 
 // putReadModelPrevTx is putReadModelTx given the host's stored record
@@ -49,25 +50,18 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 // only a finding new to it, or a new owner, is indexed (a Seek into the
 // advisory index for each of a fleet's million findings was a large part
 // of a full re-evaluation's write).
-func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostRecord, findings []patchwatch.Finding, records []patchwatch.FindingRecord, rebootSince time.Time) error {
+func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostRecord, findings []patchwatch.Finding, encoded [][]byte, records []patchwatch.FindingRecord, rebootSince time.Time) error {
 	recs := tx.Bucket(bucketHostRecords)
 	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
 	details := tx.Bucket(bucketFindingDetails)
 	byAdvisory := tx.Bucket(bucketAdvisoryIndex)
+	if err := putDetails(details, h.Name, findings, encoded); err != nil {
+		return err
+	}
 	open := make(map[string]bool, len(findings))
 	for i := range findings {
 		f := &findings[i]
 		open[f.Advisory] = true
-		data, err := encodeFinding(f)
-		if err != nil {
-			return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, h.Name, err)
-		}
-		k := pairKey(h.Name, f.Advisory)
-		if !bytes.Equal(details.Get(k), data) {
-			if err := details.Put(k, data); err != nil {
-				return err
-			}
-		}
 		if prev != nil && prev.HasFinding(f.Advisory) {
 			continue
 		}
@@ -106,6 +100,57 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 		return nil
 	}
 	return recs.Put([]byte(h.Name), data)
+}
+
+// putDetails writes the details of a host's findings that differ from
+// what is stored. The stored ones are read in one pass over the host's
+// keys (a lookup each would search the bucket from its root), all before
+// the first write, and each finding is encoded into one reused buffer:
+// only a changed one gets its own copy, which bbolt holds until commit.
+func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Finding, encoded [][]byte) error {
+	order := make([]int, len(findings))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(findings[a].Advisory, findings[b].Advisory) })
+	prefix := append([]byte(host), 0)
+	stored := make([][]byte, len(findings))
+	c := details.Cursor()
+	j := 0
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && j < len(order); k, v = c.Next() {
+		adv := k[len(prefix):]
+		for j < len(order) && findings[order[j]].Advisory < string(adv) {
+			j++
+		}
+		if j < len(order) && findings[order[j]].Advisory == string(adv) {
+			stored[order[j]] = v
+			j++
+		}
+	}
+	var buf []byte
+	for i := range findings {
+		f := &findings[i]
+		var data []byte
+		if encoded != nil {
+			data = encoded[i] // its own, untouched until commit
+		} else {
+			var err error
+			if buf, err = appendFinding(buf, f); err != nil {
+				return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, host, err)
+			}
+			data = buf
+		}
+		if stored[i] != nil && bytes.Equal(stored[i], data) {
+			continue
+		}
+		if encoded == nil {
+			data = bytes.Clone(data)
+		}
+		if err := details.Put(pairKey(host, f.Advisory), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // putMissing adds an index key with an empty value unless it is there: a
@@ -153,6 +198,20 @@ func hostRecordTx(tx *bbolt.Tx, host string) (*patchwatch.HostRecord, error) {
 	}
 	var rec patchwatch.HostRecord
 	if err := decodeHostRecord(v, &rec); err != nil {
+		return nil, fmt.Errorf("decode record of host %s: %w", host, err)
+	}
+	return &rec, nil
+}
+
+// hostSkeletonTx is hostRecordTx as a skeleton (decodeHostSkeleton), its
+// strings interned in intern when set: the record a write replaces.
+func hostSkeletonTx(tx *bbolt.Tx, host string, intern map[string]string) (*patchwatch.HostRecord, error) {
+	v := tx.Bucket(bucketHostRecords).Get([]byte(host))
+	if v == nil {
+		return nil, nil
+	}
+	var rec patchwatch.HostRecord
+	if err := decodeHostSkeleton(v, &rec, intern); err != nil {
 		return nil, fmt.Errorf("decode record of host %s: %w", host, err)
 	}
 	return &rec, nil
@@ -318,7 +377,7 @@ func (s *Store) EvaluationPending(ctx context.Context) (string, error) {
 // SetEvaluationPending records (why not empty) or clears the need for a
 // full re-evaluation.
 func (s *Store) SetEvaluationPending(ctx context.Context, why string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		if why == "" {
 			return tx.Bucket(bucketMeta).Delete(keyEvaluation)
 		}
@@ -333,11 +392,14 @@ func (s *Store) SetEvaluationPending(ctx context.Context, why string) error {
 func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
 	seen := s.newTxIDs()
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		events = nil
+		// The strings the records share (advisory IDs, owners, states)
+		// are decoded once for the batch.
+		help := batchHelp{intern: make(map[string]string, 4096)}
 		for i := range batch {
 			ev := &batch[i]
-			rec, err := hostRecordTx(tx, ev.Host.Name)
+			rec, err := hostSkeletonTx(tx, ev.Host.Name, help.intern)
 			if err != nil {
 				return err
 			}
@@ -349,7 +411,8 @@ func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now tim
 					return err
 				}
 			}
-			evs, err := syncFindingsPrevTx(tx, ev.Host, rec, ev.Findings, ev.RebootRequired, now)
+			help.encoded = preparedDetails(ev)
+			evs, err := syncFindingsPrevTx(tx, ev.Host, rec, ev.Findings, ev.RebootRequired, now, &help)
 			if err != nil {
 				return err
 			}
@@ -437,7 +500,7 @@ func (s *Store) SetEvaluatedReleases(ctx context.Context, releases []string) err
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedReleases, data) })
+	return s.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedReleases, data) })
 }
 
 var keyEvaluatedRules = []byte("evaluated_rules")
@@ -455,5 +518,5 @@ func (s *Store) EvaluatedRules(ctx context.Context) (string, error) {
 
 // SetEvaluatedRules records the fingerprint of the urgency rules in force.
 func (s *Store) SetEvaluatedRules(ctx context.Context, fingerprint string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedRules, []byte(fingerprint)) })
+	return s.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyEvaluatedRules, []byte(fingerprint)) })
 }

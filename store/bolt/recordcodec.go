@@ -80,6 +80,9 @@ type recordDecoder struct {
 	// of a walk (advisory IDs, CVEs, package names, owners recur on many
 	// hosts): fewer allocations, less for the collector to trace.
 	intern map[string]string
+	// skim skips string lists (a brief's CVEs and packages, a check's
+	// items), which a skeleton leaves out.
+	skim bool
 }
 
 func (d *recordDecoder) uint() uint64 {
@@ -170,11 +173,25 @@ func (d *recordDecoder) strs() []string {
 		d.err = errShortRecord
 		return nil
 	}
+	if d.skim {
+		for range n - 1 {
+			d.raw()
+		}
+		return nil
+	}
 	out := make([]string, n-1)
 	for i := range out {
 		out[i] = d.str()
 	}
 	return out
+}
+
+func (d *recordDecoder) skipTime() {
+	if d.bool() {
+		d.int()
+		d.uint()
+		d.int()
+	}
 }
 
 func (d *recordDecoder) time() time.Time {
@@ -245,16 +262,19 @@ func encodeHostRecord(r *patchwatch.HostRecord) []byte {
 	return e.b
 }
 
-// openRecord returns a decoder of a binary value, or nil after decoding
-// a JSON one into r (or failing on an unknown form).
-func openRecord(v []byte, r any, intern map[string]string) (*recordDecoder, error) {
+// openRecord sets d to decode a binary value and returns true, or
+// returns false after decoding a JSON one into r (or failing on an
+// unknown form). The caller's d stays on its stack: one allocation less
+// per record of a walk.
+func openRecord(v []byte, r any, intern map[string]string, d *recordDecoder) (bool, error) {
 	switch {
 	case len(v) > 0 && v[0] == '{':
-		return nil, json.Unmarshal(v, r)
+		return false, json.Unmarshal(v, r)
 	case len(v) == 0 || v[0] != recordCodecV1:
-		return nil, errors.New("unknown record encoding")
+		return false, errors.New("unknown record encoding")
 	}
-	return &recordDecoder{b: v[1:], intern: intern}, nil
+	*d = recordDecoder{b: v[1:], intern: intern}
+	return true, nil
 }
 
 func decodeHostRecord(v []byte, r *patchwatch.HostRecord) error {
@@ -264,10 +284,88 @@ func decodeHostRecord(v []byte, r *patchwatch.HostRecord) error {
 // decodeHostRecordInterned decodes a host record sharing its strings
 // through intern (nil: none shared).
 func decodeHostRecordInterned(v []byte, r *patchwatch.HostRecord, intern map[string]string) error {
-	d, err := openRecord(v, r, intern)
-	if d == nil {
+	return decodeHostRecordAs(v, r, intern, false)
+}
+
+// decodeHostSkeleton decodes a host record without its string lists (the
+// CVEs and packages of its briefs, the items of its checks): what a write
+// needs of the record it replaces (owner, report time, which findings at
+// which urgency), at a fraction of the cost.
+func decodeHostSkeleton(v []byte, r *patchwatch.HostRecord, intern map[string]string) error {
+	return decodeHostRecordAs(v, r, intern, true)
+}
+
+// briefsMatchEncoded reports, without decoding it, whether an encoded
+// host record's briefs name the findings, each at its urgency, severity
+// and status (usually in the same order); known is false for a record it
+// cannot read so (JSON, or malformed), which the caller decodes instead.
+func briefsMatchEncoded(v []byte, findings []patchwatch.Finding) (match, known bool) {
+	if len(v) == 0 || v[0] != recordCodecV1 {
+		return false, false
+	}
+	d := recordDecoder{b: v[1:], skim: true}
+	for range 5 { // name, owner, project, release, family
+		d.raw()
+	}
+	d.int()
+	d.bool()
+	d.bool()
+	d.bool()
+	d.skipTime()
+	d.skipTime()
+	for range d.count() {
+		d.raw()
+		d.raw()
+		d.raw()
+		d.strs()
+		d.raw()
+		d.raw()
+	}
+	if n := d.count(); n != len(findings) || d.err != nil {
+		return false, d.err == nil
+	}
+	// The briefs are few: read them once, then look each finding up.
+	type brief struct {
+		advisory, status  []byte
+		urgency, severity int64
+	}
+	var stack [32]brief
+	briefs := stack[:0]
+	for range len(findings) {
+		b := brief{advisory: d.raw(), urgency: d.int(), severity: d.int(), status: d.raw()}
+		d.skipTime()
+		d.skipTime()
+		d.strs()
+		d.strs()
+		briefs = append(briefs, b)
+	}
+	if d.done() != nil {
+		return false, false
+	}
+	for i := range findings {
+		f := &findings[i]
+		j := i
+		if string(briefs[j].advisory) != f.Advisory {
+			for j = 0; j < len(briefs) && string(briefs[j].advisory) != f.Advisory; j++ {
+			}
+			if j == len(briefs) {
+				return false, true
+			}
+		}
+		b := &briefs[j]
+		if b.urgency != int64(f.Urgency) || b.severity != int64(f.Severity) || string(b.status) != string(f.Status) {
+			return false, true
+		}
+	}
+	return true, true
+}
+
+func decodeHostRecordAs(v []byte, r *patchwatch.HostRecord, intern map[string]string, skim bool) error {
+	var d recordDecoder
+	if ok, err := openRecord(v, r, intern, &d); !ok {
 		return err
 	}
+	d.skim = skim
 	*r = patchwatch.HostRecord{
 		Name: d.unique(), Owner: d.str(), Project: d.str(), Release: d.str(), Family: patchwatch.Family(d.str()),
 		Packages: int(d.int()), SourceInfo: d.bool(), SourcesKnown: d.bool(), RebootRequired: d.bool(), RebootSince: d.time(), ReportedAt: d.time(),
@@ -309,8 +407,8 @@ func decodeFindingRecord(v []byte, r *patchwatch.FindingRecord) error {
 }
 
 func decodeFindingRecordInterned(v []byte, r *patchwatch.FindingRecord, intern map[string]string) error {
-	d, err := openRecord(v, r, intern)
-	if d == nil {
+	var d recordDecoder
+	if ok, err := openRecord(v, r, intern, &d); !ok {
 		return err
 	}
 	*r = patchwatch.FindingRecord{Host: d.str(), Owner: d.str(), Advisory: d.str(), Urgency: patchwatch.Urgency(d.int()),
@@ -400,12 +498,41 @@ func (d *recordDecoder) float() float64 { return math.Float64frombits(d.uint()) 
 // encodeFinding writes a finding's details, the value listings decode
 // most: its rare nested parts (a silence) ride along as JSON.
 func encodeFinding(f *patchwatch.Finding) ([]byte, error) {
-	return appendFinding(make([]byte, 0, 256+64*len(f.Packages)), f)
+	return appendFinding(make([]byte, 0, findingSizeHint(f)), f)
+}
+
+// findingSizeHint is about the size of f's encoding, a little over for
+// most: its strings and a few bytes for each field.
+func findingSizeHint(f *patchwatch.Finding) int {
+	n := 64 + len(f.Host) + len(f.Advisory) + len(f.Title) + len(f.URL) + len(f.Command) + len(f.SourceSeverity) + len(f.Subscription)
+	for _, s := range f.UrgencyReasons {
+		n += len(s) + 2
+	}
+	for _, s := range f.CVEs {
+		n += len(s) + 2
+	}
+	for _, s := range f.Notes {
+		n += len(s) + 2
+	}
+	for i := range f.Packages {
+		p := &f.Packages[i]
+		n += 12 + len(p.Name) + len(p.Installed) + len(p.Fixed) + len(p.Source) + len(p.Via)
+	}
+	for i := range f.KEV {
+		k := &f.KEV[i]
+		n += 16 + len(k.CVE) + len(k.Name) + len(k.DateAdded) + len(k.DueDate) + len(k.Ransomware)
+	}
+	return n + 96 // the silence, times and flags
 }
 
 // appendFinding is encodeFinding into buf[:0].
 func appendFinding(buf []byte, f *patchwatch.Finding) ([]byte, error) {
-	e := recordEncoder{b: buf[:0]}
+	return appendFindingTo(buf[:0], f)
+}
+
+// appendFindingTo appends f's encoding to buf.
+func appendFindingTo(buf []byte, f *patchwatch.Finding) ([]byte, error) {
+	e := recordEncoder{b: buf}
 	e.b = append(e.b, recordCodecV1)
 	e.str(f.Host)
 	e.str(f.Advisory)
@@ -456,8 +583,8 @@ func appendFinding(buf []byte, f *patchwatch.Finding) ([]byte, error) {
 }
 
 func decodeFinding(v []byte, f *patchwatch.Finding) error {
-	d, err := openRecord(v, f, nil)
-	if d == nil {
+	var d recordDecoder
+	if ok, err := openRecord(v, f, nil, &d); !ok {
 		return err
 	}
 	*f = patchwatch.Finding{Host: d.str(), Advisory: d.str(), Source: patchwatch.Source(d.str()), Title: d.str(),

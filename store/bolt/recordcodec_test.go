@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -143,6 +144,103 @@ func TestRecordCodecRejects(t *testing.T) {
 	}
 }
 
+// withoutLists is r as decodeHostSkeleton reads it: no CVEs or packages
+// in its briefs, no items in its checks.
+func withoutLists(r patchwatch.HostRecord) patchwatch.HostRecord {
+	r.Checks = slices.Clone(r.Checks)
+	for i := range r.Checks {
+		r.Checks[i].Items = nil
+	}
+	r.Findings = slices.Clone(r.Findings)
+	for i := range r.Findings {
+		r.Findings[i].CVEs, r.Findings[i].Packages = nil, nil
+	}
+	return r
+}
+
+// TestHostSkeleton: a skeleton has every field of the record but the
+// string lists, and decodes a JSON record as well.
+func TestHostSkeleton(t *testing.T) {
+	rec := fullHostRecord()
+	for _, data := range [][]byte{encodeHostRecord(&rec), mustJSON(t, rec)} {
+		var skel patchwatch.HostRecord
+		if err := decodeHostSkeleton(data, &skel, map[string]string{}); err != nil {
+			t.Fatal(err)
+		}
+		want := withoutLists(rec)
+		if data[0] == '{' {
+			want = rec // a JSON record is decoded whole
+		}
+		if !reflect.DeepEqual(skel.Findings, want.Findings) || !reflect.DeepEqual(skel.Checks, want.Checks) || skel.Owner != want.Owner || !skel.ReportedAt.Equal(want.ReportedAt) {
+			t.Fatalf("skeleton of %.20q:\n got %+v\nwant %+v", data, skel, want)
+		}
+	}
+}
+
+func distinctBriefs(r *patchwatch.HostRecord) bool {
+	seen := map[string]bool{}
+	for _, b := range r.Findings {
+		if seen[b.Advisory] {
+			return false
+		}
+		seen[b.Advisory] = true
+	}
+	return true
+}
+
+// findingsOf returns findings that the record's briefs brief, in reverse.
+func findingsOf(r *patchwatch.HostRecord) []patchwatch.Finding {
+	var out []patchwatch.Finding
+	for i := len(r.Findings) - 1; i >= 0; i-- {
+		b := &r.Findings[i]
+		out = append(out, patchwatch.Finding{Host: r.Name, Advisory: b.Advisory, Urgency: b.Urgency, Severity: b.Severity, Status: b.Status})
+	}
+	return out
+}
+
+// TestBriefsMatchEncoded: the encoded briefs are compared field by field
+// without decoding the record; JSON is left to the caller.
+func TestBriefsMatchEncoded(t *testing.T) {
+	rec := fullHostRecord()
+	data := encodeHostRecord(&rec)
+	findings := findingsOf(&rec)
+	if match, known := briefsMatchEncoded(data, findings); !match || !known {
+		t.Fatalf("own briefs: match %v known %v", match, known)
+	}
+	for name, change := range map[string]func(f []patchwatch.Finding) []patchwatch.Finding{
+		"urgency":  func(f []patchwatch.Finding) []patchwatch.Finding { f[0].Urgency++; return f },
+		"severity": func(f []patchwatch.Finding) []patchwatch.Finding { f[1].Severity++; return f },
+		"status": func(f []patchwatch.Finding) []patchwatch.Finding {
+			f[0].Status = patchwatch.StatusPendingReboot
+			return f
+		},
+		"advisory": func(f []patchwatch.Finding) []patchwatch.Finding { f[1].Advisory = "USN-1-1"; return f },
+		"fewer":    func(f []patchwatch.Finding) []patchwatch.Finding { return f[:1] },
+		"more": func(f []patchwatch.Finding) []patchwatch.Finding {
+			return append(f, patchwatch.Finding{Advisory: "USN-2-1"})
+		},
+	} {
+		if match, known := briefsMatchEncoded(data, change(slices.Clone(findings))); match || !known {
+			t.Errorf("%s changed: match %v known %v", name, match, known)
+		}
+	}
+	if _, known := briefsMatchEncoded(mustJSON(t, rec), findings); known {
+		t.Error("a JSON record is read as encoded")
+	}
+	if _, known := briefsMatchEncoded(data[:len(data)-3], findings); known {
+		t.Error("a truncated record is read")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func FuzzDecodeHostRecord(f *testing.F) {
 	full := fullHostRecord()
 	f.Add(encodeHostRecord(&full))
@@ -158,6 +256,16 @@ func FuzzDecodeHostRecord(f *testing.F) {
 		}
 		var r patchwatch.HostRecord
 		if decodeHostRecord(data, &r) == nil {
+			// A skeleton of what decodes is the record without its lists.
+			var skel patchwatch.HostRecord
+			if err := decodeHostSkeleton(data, &skel, map[string]string{}); err != nil || !reflect.DeepEqual(skel, withoutLists(r)) {
+				t.Fatalf("skeleton of %x: %v\n%+v\n%+v", data, err, skel, withoutLists(r))
+			}
+			// Its briefs match the findings they brief (when each advisory
+			// is briefed once, as a write leaves them).
+			if match, known := briefsMatchEncoded(data, findingsOf(&r)); distinctBriefs(&r) && (!known || !match) {
+				t.Fatalf("briefs of %x do not match their own findings (known %v)", data, known)
+			}
 			// What decodes survives another round trip.
 			var again patchwatch.HostRecord
 			if err := decodeHostRecord(encodeHostRecord(&r), &again); err != nil || !reflect.DeepEqual(again, r) {

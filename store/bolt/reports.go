@@ -27,7 +27,7 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []stor
 	}
 	var events []patchwatch.Event
 	var seen *txIDs
-	err = s.db.Batch(func(tx *bbolt.Tx) error {
+	err = s.batch(func(tx *bbolt.Tx) error {
 		events = nil
 		// Fresh for every run: Batch may run this again alone after the
 		// combined transaction failed.

@@ -26,7 +26,7 @@ func (s *Store) PutSession(ctx context.Context, hash []byte, sess patchwatch.Ses
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketSessions)
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", bucketSessions, err)
@@ -65,7 +65,7 @@ func getSession(tx *bbolt.Tx, hash []byte) (patchwatch.Session, error) {
 // ErrNotFound when there is none.
 func (s *Store) TakeSession(ctx context.Context, hash []byte) (patchwatch.Session, error) {
 	var sess patchwatch.Session
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		var err error
 		if sess, err = getSession(tx, hash); err != nil {
 			return err
@@ -78,7 +78,7 @@ func (s *Store) TakeSession(ctx context.Context, hash []byte) (patchwatch.Sessio
 // DeleteSession removes one session; removing an unknown one is no error
 // (signing out twice is harmless).
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		if b := tx.Bucket(bucketSessions); b != nil {
 			return b.Delete(hash)
 		}
@@ -123,7 +123,7 @@ func deleteSessionsWhere(tx *bbolt.Tx, doomed func(patchwatch.Session) bool) (in
 // the given token IDs (revoked tokens), and returns how many it removed.
 func (s *Store) DeleteSessions(ctx context.Context, now time.Time, tokenIDs ...string) (int, error) {
 	removed := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		var err error
 		removed, err = deleteSessionsWhere(tx, func(sess patchwatch.Session) bool {
 			return !sess.Active(now) || slices.Contains(tokenIDs, sess.TokenID)

@@ -17,7 +17,7 @@ func (s *Store) PutSilence(ctx context.Context, sl patchwatch.Silence) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketSilences).Put([]byte(sl.ID), data)
 	})
 }
@@ -44,7 +44,7 @@ func (s *Store) Silences(ctx context.Context) ([]patchwatch.Silence, error) {
 
 // DeleteSilence removes a silence; store.ErrNotFound if there is none with id.
 func (s *Store) DeleteSilence(ctx context.Context, id string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketSilences)
 		if b.Get([]byte(id)) == nil {
 			return fmt.Errorf("silence %s: %w", id, store.ErrNotFound)

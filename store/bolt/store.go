@@ -98,7 +98,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.ReadOnly {
 		err = db.View(func(tx *bbolt.Tx) error { return checkSchema(tx) })
 	} else {
-		err = db.Update(migrate)
+		err = db.Update(func(tx *bbolt.Tx) error { packed(tx); return migrate(tx) })
 	}
 	if err != nil {
 		db.Close()

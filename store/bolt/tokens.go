@@ -33,7 +33,7 @@ func (s *Store) PutToken(ctx context.Context, hash []byte, t patchwatch.Token) e
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error { return putTokenTx(tx, hash, t) })
+	return s.update(func(tx *bbolt.Tx) error { return putTokenTx(tx, hash, t) })
 }
 
 func putTokenTx(tx *bbolt.Tx, hash []byte, t patchwatch.Token) error {
@@ -128,7 +128,7 @@ func (s *Store) Tokens(ctx context.Context) ([]patchwatch.Token, error) {
 // RevokeToken marks a token revoked and ends the console sessions that
 // stand on it; store.ErrNotFound if there is none with id.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error { return revokeTokenTx(tx, id) })
+	return s.update(func(tx *bbolt.Tx) error { return revokeTokenTx(tx, id) })
 }
 
 func revokeTokenTx(tx *bbolt.Tx, id string) error {
@@ -146,7 +146,7 @@ func revokeTokenTx(tx *bbolt.Tx, id string) error {
 // RevokeHostTokens revokes every host token of a host, so that a host
 // that enrolls again holds one live token.
 func (s *Store) RevokeHostTokens(ctx context.Context, host string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error { return revokeHostTokensTx(tx, host) })
+	return s.update(func(tx *bbolt.Tx) error { return revokeHostTokensTx(tx, host) })
 }
 
 func revokeHostTokensTx(tx *bbolt.Tx, host string) error {
@@ -175,7 +175,7 @@ func revokeHostTokensTx(tx *bbolt.Tx, host string) error {
 func (s *Store) Enroll(ctx context.Context, e store.Enroll) (patchwatch.Enrollment, patchwatch.Token, error) {
 	var claim patchwatch.Enrollment
 	host := e.HostToken
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		// The enroll token as stored now: its use count may have moved
 		// since the request was authenticated.
 		by, byHash, err := tokenByIDTx(tx, e.By.ID)

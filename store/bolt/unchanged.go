@@ -18,7 +18,8 @@ import (
 // say what the evaluation does. It only reads, so the full re-evaluation's
 // workers ask it in parallel and hand the serialised write transaction
 // only the hosts that changed (most of a pass after a KEV update). A false
-// is never wrong: SyncBatch then finds out for itself.
+// is never wrong: SyncBatch then finds out for itself. The evaluations
+// that changed are prepared for SyncBatch (PrepareEvaluations).
 func (s *Store) Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool, error) {
 	out := make([]bool, len(batch))
 	var sc scratch
@@ -29,16 +30,73 @@ func (s *Store) Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool
 				return err
 			}
 			out[i] = same
+			if !same {
+				if err := prepare(&batch[i]); err != nil {
+					return err
+				}
+			}
 		}
 		return ctx.Err()
 	})
 	return out, err
 }
 
+// PrepareEvaluations encodes each evaluation's findings (into its
+// Prepared), so that SyncBatch's one writer only compares and stores
+// them: the full re-evaluation's workers call it in parallel.
+func (s *Store) PrepareEvaluations(ctx context.Context, batch []store.Evaluation) error {
+	for i := range batch {
+		if err := prepare(&batch[i]); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// prepared is a bbolt Evaluation.Prepared: the encoding of each finding,
+// in one buffer.
+type prepared struct {
+	details [][]byte
+}
+
+func prepare(ev *store.Evaluation) error {
+	ends := make([]int, len(ev.Findings))
+	size := 0
+	for i := range ev.Findings {
+		size += findingSizeHint(&ev.Findings[i])
+	}
+	buf := make([]byte, 0, size)
+	for i := range ev.Findings {
+		f := &ev.Findings[i]
+		var err error
+		if buf, err = appendFindingTo(buf, f); err != nil {
+			return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, ev.Host.Name, err)
+		}
+		ends[i] = len(buf)
+	}
+	p := &prepared{details: make([][]byte, len(ends))}
+	start := 0
+	for i, end := range ends {
+		p.details[i] = buf[start:end:end]
+		start = end
+	}
+	ev.Prepared = p
+	return nil
+}
+
+// preparedDetails returns the encodings prepare made for ev, or nil.
+func preparedDetails(ev *store.Evaluation) [][]byte {
+	if p, ok := ev.Prepared.(*prepared); ok && len(p.details) == len(ev.Findings) {
+		return p.details
+	}
+	return nil
+}
+
 // scratch is space unchangedTx reuses from one host to the next.
 type scratch struct {
 	buf     []byte
 	records []patchwatch.FindingRecord
+	intern  map[string]string
 }
 
 // unchangedTx is Unchanged for one evaluation.
@@ -51,7 +109,40 @@ func unchangedTx(tx *bbolt.Tx, ev *store.Evaluation, sc *scratch) (bool, error) 
 	if storedRec == nil {
 		return false, nil
 	}
-	prev, err := hostRecordsInto(tx, h.Name, sc.records)
+	if sc.intern == nil {
+		sc.intern = make(map[string]string, 4096)
+	}
+	// First the record's briefs, which are cheap to read: a finding whose
+	// urgency, status or severity changed (what a KEV update or a change
+	// of the rules does to most hosts it touches) shows there.
+	if match, known := briefsMatchEncoded(storedRec, ev.Findings); known && !match {
+		return false, nil
+	}
+	// Then the details, read in one pass over the host's keys: as many
+	// as there are findings, each equal to its finding's encoding (a KEV
+	// entry's change shows here, though not in the briefs).
+	prefix := append([]byte(h.Name), 0)
+	c := tx.Bucket(bucketFindingDetails).Cursor()
+	n := 0
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		f := findFinding(ev.Findings, k[len(prefix):])
+		if f == nil {
+			return false, nil
+		}
+		data, err := appendFinding(sc.buf, f)
+		if err != nil {
+			return false, err
+		}
+		sc.buf = data
+		if !bytes.Equal(v, data) {
+			return false, nil
+		}
+		n++
+	}
+	if n != len(ev.Findings) {
+		return false, nil
+	}
+	prev, err := hostRecordsInto(tx, h.Name, sc.records, sc.intern)
 	if err != nil {
 		return false, err
 	}
@@ -81,36 +172,13 @@ func unchangedTx(tx *bbolt.Tx, ev *store.Evaluation, sc *scratch) (bool, error) 
 	var rebootSince time.Time
 	if ev.RebootRequired {
 		var stored patchwatch.HostRecord
-		if err := decodeHostRecord(storedRec, &stored); err != nil {
+		if err := decodeHostSkeleton(storedRec, &stored, sc.intern); err != nil {
 			return false, fmt.Errorf("decode record of host %s: %w", h.Name, err)
 		}
 		if stored.RebootSince.IsZero() {
 			return false, nil
 		}
 		rebootSince = stored.RebootSince
-	}
-	// The details, read in one pass over the host's keys: as many as
-	// there are findings, each equal to its finding's encoding.
-	prefix := append([]byte(h.Name), 0)
-	c := tx.Bucket(bucketFindingDetails).Cursor()
-	n := 0
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		f := findFinding(ev.Findings, k[len(prefix):])
-		if f == nil {
-			return false, nil
-		}
-		data, err := appendFinding(sc.buf, f)
-		if err != nil {
-			return false, err
-		}
-		sc.buf = data
-		if !bytes.Equal(v, data) {
-			return false, nil
-		}
-		n++
-	}
-	if n != len(ev.Findings) {
-		return false, nil
 	}
 	rec := patchwatch.NewHostRecord(h, ev.Findings, prev, rebootSince)
 	return bytes.Equal(storedRec, encodeHostRecord(&rec)), nil

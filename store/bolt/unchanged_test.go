@@ -69,3 +69,60 @@ func TestUnchanged(t *testing.T) {
 		check("once written", ev, true)
 	}
 }
+
+// TestPreparedWrite: a batch whose findings were encoded ahead (by
+// Unchanged or PrepareEvaluations) is stored as one that was not, and an
+// evaluation whose Prepared does not fit its findings is encoded anew.
+func TestPreparedWrite(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	t0 := time.Date(2026, 1, 8, 0, 0, 0, 0, time.UTC)
+	h := patchwatch.Host{Name: "db1", Owner: "ops@example.com", Release: "debian:12", Family: patchwatch.FamilyDebian, SourceInfo: true,
+		Packages: []patchwatch.Package{{Name: "sudo", Version: "1.9.13p3-1", SourceName: "sudo", SourceVersion: "1.9.13p3-1"}}, ReportedAt: t0}
+	finding := func(advisory string, u patchwatch.Urgency) patchwatch.Finding {
+		return patchwatch.Finding{Host: "db1", Advisory: advisory, Status: patchwatch.StatusUpdate, Urgency: u, Title: advisory + " title",
+			Packages: []patchwatch.FindingPackage{{Name: "sudo", Installed: "1.9.13p3-1", Fixed: "1.9.13p3-1+deb12u1"}}}
+	}
+	if _, err := s.ApplyReport(ctx, h, []store.ReleasePackage{{Release: "debian:12", Package: "sudo"}}, []patchwatch.Finding{finding("DSA-1-1", patchwatch.UrgencyLow)}, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	want := []patchwatch.Finding{finding("DSA-1-1", patchwatch.UrgencyHigh), finding("DSA-2-1", patchwatch.UrgencyMedium), finding("DSA-3-1", patchwatch.UrgencyLow)}
+	batch := []store.Evaluation{{Host: h, Findings: want}}
+	same, err := s.Unchanged(ctx, batch)
+	if err != nil || same[0] {
+		t.Fatalf("Unchanged: %v %v", same, err)
+	}
+	if batch[0].Prepared == nil {
+		t.Fatal("a changed evaluation is not prepared")
+	}
+	if _, err := s.SyncBatch(ctx, batch, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.HostFindings(ctx, "db1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("stored %d findings, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Advisory != want[i].Advisory || got[i].Urgency != want[i].Urgency || got[i].Title != want[i].Title {
+			t.Errorf("finding %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// Prepared for other findings than the batch's: ignored.
+	stale := []store.Evaluation{{Host: h, Findings: want[:2]}}
+	if err := s.PrepareEvaluations(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	stale[0].Findings = want[:1]
+	if _, err := s.SyncBatch(ctx, stale, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.HostFindings(ctx, "db1"); err != nil || len(got) != 1 || got[0].Advisory != "DSA-1-1" || got[0].Urgency != patchwatch.UrgencyHigh {
+		t.Fatalf("after a mismatched Prepared: %+v %v", got, err)
+	}
+	if same, err := s.Unchanged(ctx, []store.Evaluation{{Host: h, Findings: want[:1]}}); err != nil || !same[0] {
+		t.Fatalf("stored write not unchanged: %v %v", same, err)
+	}
+}

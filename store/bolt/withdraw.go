@@ -26,7 +26,7 @@ func (s *Store) WithdrawAdvisories(ctx context.Context, feed string, withdrawals
 		return nil, err
 	}
 	var removed []patchwatch.Advisory
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		removed = nil
 		for _, w := range withdrawals {
 			a, ok, err := withdraw(ctx, tx, w, now)
