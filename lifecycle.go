@@ -58,27 +58,53 @@ type Event struct {
 // reopen (a downgrade), and a rise in urgency or a move to pending-reboot
 // is an event of its own.
 func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now time.Time) ([]FindingRecord, []Event) {
-	byAdvisory := make(map[string]*FindingRecord, len(prev))
-	next := make([]FindingRecord, len(prev))
+	// Records are found by index, never by pointer: a new finding appends
+	// to next, which moves it, and a pointer taken before would change
+	// the old copy (an urgency rise or a reopening lost, and told again at
+	// the next evaluation).
+	next := make([]FindingRecord, len(prev), len(prev)+len(current))
 	copy(next, prev)
-	for i := range next {
-		byAdvisory[next[i].Advisory] = &next[i]
+	seen := make([]bool, len(prev), cap(next))
+	var byAdvisory map[string]int
+	if len(prev)+len(current) > smallReconcile {
+		byAdvisory = make(map[string]int, len(prev)+len(current))
+		for i := range next {
+			byAdvisory[next[i].Advisory] = i
+		}
+	}
+	find := func(advisory string) int {
+		if byAdvisory != nil {
+			if i, ok := byAdvisory[advisory]; ok {
+				return i
+			}
+			return -1
+		}
+		for i := range next {
+			if next[i].Advisory == advisory {
+				return i
+			}
+		}
+		return -1
 	}
 	var events []Event
-	seen := make(map[string]bool, len(current))
 	for _, f := range current {
-		seen[f.Advisory] = true
-		r := byAdvisory[f.Advisory]
-		reopened := false
-		switch {
-		case r == nil:
+		i := find(f.Advisory)
+		if i < 0 {
 			next = append(next, FindingRecord{Host: host, Owner: owner, Advisory: f.Advisory, Urgency: f.Urgency, Status: f.Status, FirstSeen: now, LastSeen: now})
-			byAdvisory[f.Advisory] = &next[len(next)-1]
+			seen = append(seen, true)
+			if byAdvisory != nil {
+				byAdvisory[f.Advisory] = len(next) - 1
+			}
 			events = append(events, Event{Kind: EventOpened, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
 			if f.Status == StatusPendingReboot {
 				events = append(events, Event{Kind: EventPendingReboot, Host: host, Advisory: f.Advisory, Urgency: f.Urgency, At: now})
 			}
 			continue
+		}
+		seen[i] = true
+		r := &next[i] // used before the next append
+		reopened := false
+		switch {
 		case !r.Open():
 			r.ResolvedAt, r.ResolvedBy = time.Time{}, ""
 			r.FirstSeen = now
@@ -97,7 +123,7 @@ func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now 
 	}
 	for i := range next {
 		r := &next[i]
-		if r.Open() && !seen[r.Advisory] {
+		if r.Open() && !seen[i] {
 			r.ResolvedAt, r.ResolvedBy = now, "fixed"
 			events = append(events, Event{Kind: EventResolved, Host: host, Advisory: r.Advisory, Urgency: r.Urgency, At: now})
 		}
@@ -105,6 +131,10 @@ func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now 
 	slices.SortFunc(next, func(a, b FindingRecord) int { return strings.Compare(a.Advisory, b.Advisory) })
 	return next, events
 }
+
+// smallReconcile is how many records Reconcile searches one by one
+// rather than through a map.
+const smallReconcile = 24
 
 // ResolveHost closes every open record of a host that disappeared.
 func ResolveHost(prev []FindingRecord, now time.Time) ([]FindingRecord, []Event) {

@@ -256,6 +256,26 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 				if g, w := comparable(got), comparable(fs); g != w {
 					t.Fatalf("step %d, host %s: stored findings\n%s\nfresh match\n%s", step, host, g, w)
 				}
+				// The open finding records are the findings, each at its
+				// urgency and status (what the notifier's events follow).
+				records, err := s.FindingRecords(ctx, host)
+				if err != nil {
+					t.Fatal(err)
+				}
+				open := map[string]patchwatch.FindingRecord{}
+				for _, r := range records {
+					if r.Open() {
+						open[r.Advisory] = r
+					}
+				}
+				if len(open) != len(fs) {
+					t.Fatalf("step %d, host %s: %d open records for %d findings", step, host, len(open), len(fs))
+				}
+				for _, f := range fs {
+					if r, ok := open[f.Advisory]; !ok || r.Urgency != f.Urgency || r.Status != f.Status {
+						t.Fatalf("step %d, host %s: finding %s (%s, %s) has record %+v", step, host, f.Advisory, f.Urgency, f.Status, r)
+					}
+				}
 				total += len(fs)
 			}
 			all, err := svc.OutstandingAll(ctx, service.Filter{})
