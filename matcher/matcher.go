@@ -475,13 +475,15 @@ func (c *collector) add(ref *fixRef, i int, st *pkgState, status patchwatch.Stat
 // completed each one.
 // The collector is released: it must not be used again.
 func (c *collector) findings(finish func(*patchwatch.Finding)) []patchwatch.Finding {
-	out := make([]patchwatch.Finding, len(c.out))
-	copy(out, c.out)
-	c.release()
-	for i := range out {
-		finish(&out[i])
+	for i := range c.out {
+		finish(&c.out[i])
 	}
-	SortFindings(out)
+	// Copied out of the pooled slice once, in order.
+	out := make([]patchwatch.Finding, len(c.out))
+	for i, j := range findingOrder(c.out) {
+		out[i] = c.out[j]
+	}
+	c.release()
 	return out
 }
 
@@ -702,9 +704,35 @@ func fixCommand(h *patchwatch.Host, f *patchwatch.Finding) string {
 // SortFindings orders findings most urgent first, then most severe, then
 // newest, then by host and advisory ID, so output is stable.
 func SortFindings(fs []patchwatch.Finding) {
-	// The order is total (host and advisory break every tie), so an
-	// unstable sort gives the same result and moves far less.
-	slices.SortFunc(fs, func(a, b patchwatch.Finding) int { return OrderOf(&a).Compare(OrderOf(&b)) })
+	if len(fs) < 2 {
+		return
+	}
+	sorted := make([]patchwatch.Finding, len(fs))
+	for i, j := range findingOrder(fs) {
+		sorted[i] = fs[j]
+	}
+	copy(fs, sorted)
+}
+
+// findingOrder returns the indexes of fs in the order of SortFindings.
+// The sort moves the small keys, not the findings (hundreds of bytes each,
+// copied twice a comparison); the order is total (host and advisory break
+// every tie), so an unstable sort gives the same result.
+func findingOrder(fs []patchwatch.Finding) []int {
+	type key struct {
+		order Order
+		i     int
+	}
+	keys := make([]key, len(fs))
+	for i := range fs {
+		keys[i] = key{OrderOf(&fs[i]), i}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return a.order.Compare(b.order) })
+	out := make([]int, len(keys))
+	for i := range keys {
+		out[i] = keys[i].i
+	}
+	return out
 }
 
 // Order is where a finding stands in the order of SortFindings, for
