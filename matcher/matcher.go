@@ -707,8 +707,12 @@ func SortFindings(fs []patchwatch.Finding) {
 	if len(fs) < 2 {
 		return
 	}
+	order := findingOrder(fs)
+	if slices.IsSorted(order) {
+		return // often so: findings come sorted, and most keep their order
+	}
 	sorted := make([]patchwatch.Finding, len(fs))
-	for i, j := range findingOrder(fs) {
+	for i, j := range order {
 		sorted[i] = fs[j]
 	}
 	copy(fs, sorted)
