@@ -155,6 +155,7 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 		return 0, err
 	}
 	names := sortedKeys(candidates)
+	preparer, _ := e.s.(evaluationPreparer)
 	// Chunks are matched while the previous one commits.
 	writes := make(chan []store.Evaluation)
 	g, gctx := errgroup.WithContext(ctx)
@@ -202,6 +203,11 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 							return fmt.Errorf("re-evaluate %s: %w", h.Name, err)
 						}
 						batch[i], found[i] = store.Evaluation{Host: h, Findings: findings, RebootRequired: rebootRequired(&h, findings)}, true
+						if preparer != nil {
+							if err := preparer.PrepareEvaluations(gctx, batch[i:i+1]); err != nil {
+								return err
+							}
+						}
 					}
 					return nil
 				})
