@@ -365,7 +365,9 @@ type collector struct {
 	// while short.
 	done    []matchKey
 	doneSet map[matchKey]bool
-	pool    *sync.Pool
+	// keys is space for sorting out's findings.
+	keys []findingKey
+	pool *sync.Pool
 }
 
 const smallCollector = 16
@@ -388,7 +390,8 @@ func (ix *Index) newCollector(h *patchwatch.Host) *collector {
 func (c *collector) release() {
 	clear(c.out)
 	pool := c.pool
-	*c = collector{out: c.out[:0], done: c.done[:0]}
+	clear(c.keys)
+	*c = collector{out: c.out[:0], done: c.done[:0], keys: c.keys[:0]}
 	pool.Put(c)
 }
 
@@ -480,8 +483,9 @@ func (c *collector) findings(finish func(*patchwatch.Finding)) []patchwatch.Find
 	}
 	// Copied out of the pooled slice once, in order.
 	out := make([]patchwatch.Finding, len(c.out))
-	for i, j := range findingOrder(c.out) {
-		out[i] = c.out[j]
+	c.keys = findingOrder(c.out, c.keys)
+	for i, k := range c.keys {
+		out[i] = c.out[k.i]
 	}
 	c.release()
 	return out
@@ -704,39 +708,38 @@ func fixCommand(h *patchwatch.Host, f *patchwatch.Finding) string {
 // SortFindings orders findings most urgent first, then most severe, then
 // newest, then by host and advisory ID, so output is stable.
 func SortFindings(fs []patchwatch.Finding) {
-	if len(fs) < 2 {
-		return
+	sorted := true
+	for i := 1; i < len(fs) && sorted; i++ {
+		sorted = OrderOf(&fs[i-1]).Compare(OrderOf(&fs[i])) <= 0
 	}
-	order := findingOrder(fs)
-	if slices.IsSorted(order) {
+	if sorted {
 		return // often so: findings come sorted, and most keep their order
 	}
-	sorted := make([]patchwatch.Finding, len(fs))
-	for i, j := range order {
-		sorted[i] = fs[j]
+	keys := findingOrder(fs, nil)
+	moved := make([]patchwatch.Finding, len(fs))
+	for i, k := range keys {
+		moved[i] = fs[k.i]
 	}
-	copy(fs, sorted)
+	copy(fs, moved)
 }
 
-// findingOrder returns the indexes of fs in the order of SortFindings.
-// The sort moves the small keys, not the findings (hundreds of bytes each,
-// copied twice a comparison); the order is total (host and advisory break
-// every tie), so an unstable sort gives the same result.
-func findingOrder(fs []patchwatch.Finding) []int {
-	type key struct {
-		order Order
-		i     int
-	}
-	keys := make([]key, len(fs))
+// findingKey is a finding's place in the order and its index.
+type findingKey struct {
+	order Order
+	i     int
+}
+
+// findingOrder returns, in keys[:0], the keys of fs in the order of
+// SortFindings. The sort moves the small keys, not the findings (hundreds
+// of bytes each, copied twice a comparison); the order is total (host and
+// advisory break every tie), so an unstable sort gives the same result.
+func findingOrder(fs []patchwatch.Finding, keys []findingKey) []findingKey {
+	keys = keys[:0]
 	for i := range fs {
-		keys[i] = key{OrderOf(&fs[i]), i}
+		keys = append(keys, findingKey{OrderOf(&fs[i]), i})
 	}
-	slices.SortFunc(keys, func(a, b key) int { return a.order.Compare(b.order) })
-	out := make([]int, len(keys))
-	for i := range keys {
-		out[i] = keys[i].i
-	}
-	return out
+	slices.SortFunc(keys, func(a, b findingKey) int { return a.order.Compare(b.order) })
+	return keys
 }
 
 // Order is where a finding stands in the order of SortFindings, for
