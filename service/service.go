@@ -160,15 +160,71 @@ func (e *Service) enrich(ctx context.Context, h *patchwatch.Host, findings []pat
 // change in its findings, in one durable transaction (batched with
 // concurrent reports), and returns the events of the change.
 func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.Event, error) {
-	findings, err := e.Findings(ctx, &h)
-	if err != nil {
-		return nil, err
+	index := packageIndex(&h)
+	var findings []patchwatch.Finding
+	var events []patchwatch.Event
+	var err error
+	rp, prepares := e.s.(reportPreparer)
+	var c *catalogState
+	if prepares && !binaryOnly(&h) {
+		if c, err = e.current(ctx, true); err != nil {
+			return nil, err
+		}
 	}
-	events, err := e.s.ApplyReport(ctx, h, packageIndex(&h), findings, rebootRequired(&h, findings), e.now())
+	if c != nil {
+		// The store looks the report's tuples up once: for the matching,
+		// which leaves out what the verdict memo knows adds nothing, and
+		// for the write.
+		ids, prepared, err := rp.PrepareReport(ctx, &h, index)
+		if err != nil {
+			return nil, err
+		}
+		if findings, err = e.matchReport(ctx, &h, ids, c); err != nil {
+			return nil, err
+		}
+		events, err = rp.ApplyPreparedReport(ctx, h, index, prepared, findings, rebootRequired(&h, findings), e.now())
+	} else {
+		if findings, err = e.Findings(ctx, &h); err != nil {
+			return nil, err
+		}
+		events, err = e.s.ApplyReport(ctx, h, index, findings, rebootRequired(&h, findings), e.now())
+	}
 	if err != nil {
 		return nil, err
 	}
 	return events, e.learnBinarySources(ctx, &h)
+}
+
+// reportPreparer is implemented by stores that look a report's package
+// tuples up ahead of its write (the IDs of those already stored, 0 for
+// the others) and reuse the lookup when they store it.
+type reportPreparer interface {
+	PrepareReport(ctx context.Context, h *patchwatch.Host, index []store.ReleasePackage) (ids []uint32, prepared any, err error)
+	ApplyPreparedReport(ctx context.Context, h patchwatch.Host, index []store.ReleasePackage, prepared any, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error)
+}
+
+// matchReport is matchCataloged of a report whose tuple IDs are known,
+// as the full re-evaluation matches a stored host: the packages the
+// verdict memo knows add nothing are left out (a new tuple, ID 0, never
+// is), and the rest are matched by ID.
+func (e *Service) matchReport(ctx context.Context, h *patchwatch.Host, ids []uint32, c *catalogState) ([]patchwatch.Finding, error) {
+	if len(ids) != len(h.Packages) {
+		return e.matchCataloged(ctx, h, c)
+	}
+	part := *h
+	part.Packages = make([]patchwatch.Package, 0, 64)
+	kept := make([]uint32, 0, 64)
+	view := c.index.View(h, c.verdicts)
+	for i, id := range ids {
+		if id != 0 && view.Skippable(id) {
+			continue
+		}
+		part.Packages = append(part.Packages, h.Packages[i])
+		kept = append(kept, id)
+	}
+	view.Close()
+	part.PackageCount = len(h.Packages)
+	return e.enrich(ctx, &part, c.index.MatchTuples(&part, kept, c.verdicts), newFacts(e.s))
 }
 
 // packageIndex returns the (release, package name) pairs under which a

@@ -25,9 +25,40 @@ func (s *Store) ApplyReport(ctx context.Context, h patchwatch.Host, index []stor
 	if err != nil {
 		return nil, err
 	}
+	return s.applyReport(h, index, pre, findings, rebootRequired, now)
+}
+
+// PrepareReport does, ahead of a report's write, what ApplyReport does
+// before its transaction: the host's JSON, and the IDs of its package
+// tuples and pairs already committed. It returns the tuple IDs, ids[i]
+// that of h.Packages[i] (0: not stored yet), with which the service
+// matches the report through its verdict memo, and what
+// ApplyPreparedReport takes to store the same host and index.
+func (s *Store) PrepareReport(ctx context.Context, h *patchwatch.Host, index []store.ReleasePackage) (ids []uint32, prepared any, err error) {
+	if err := h.Validate(); err != nil {
+		return nil, nil, err
+	}
+	pre, err := s.prepareHost(h, index)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pre.tuples, pre, ctx.Err()
+}
+
+// ApplyPreparedReport is ApplyReport of the host and index PrepareReport
+// prepared.
+func (s *Store) ApplyPreparedReport(ctx context.Context, h patchwatch.Host, index []store.ReleasePackage, prepared any, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
+	pre, ok := prepared.(*preparedHost)
+	if !ok || len(pre.tuples) != len(h.Packages) || len(pre.pairs) != len(index) {
+		return s.ApplyReport(ctx, h, index, findings, rebootRequired, now)
+	}
+	return s.applyReport(h, index, pre, findings, rebootRequired, now)
+}
+
+func (s *Store) applyReport(h patchwatch.Host, index []store.ReleasePackage, pre *preparedHost, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
 	var events []patchwatch.Event
 	var seen *txIDs
-	err = s.batch(func(tx *bbolt.Tx) error {
+	err := s.batch(func(tx *bbolt.Tx) error {
 		events = nil
 		// Fresh for every run: Batch may run this again alone after the
 		// combined transaction failed.
