@@ -175,8 +175,9 @@ func (e *Service) PutHost(ctx context.Context, h patchwatch.Host) ([]patchwatch.
 		// The store looks the report's tuples up once: for the matching,
 		// which leaves out what the verdict memo knows adds nothing, and
 		// for the write.
-		ids, prepared, err := rp.PrepareReport(ctx, &h, index)
-		if err != nil {
+		var ids []uint32
+		var prepared any
+		if ids, prepared, err = rp.PrepareReport(ctx, &h, index); err != nil {
 			return nil, err
 		}
 		if findings, err = e.matchReport(ctx, &h, ids, c); err != nil {
