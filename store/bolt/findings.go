@@ -108,7 +108,10 @@ func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord,
 
 // putRecords writes a host's records (sorted by advisory) where they
 // differ from what is stored, prev (as decoded, sorted alike): a record
-// equal to its stored one is neither encoded nor looked up.
+// equal to its stored one is neither encoded nor looked up. The others
+// are compared as stored bytes too, as == tells apart equal times in
+// zones decoded anew (a clock outside UTC), whose Put would only dirty
+// a page.
 func putRecords(tx *bbolt.Tx, host string, prev, records []patchwatch.FindingRecord) error {
 	b := tx.Bucket(bucketFindings)
 	j := 0
