@@ -58,11 +58,18 @@ type Event struct {
 // reopen (a downgrade), and a rise in urgency or a move to pending-reboot
 // is an event of its own.
 func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now time.Time) ([]FindingRecord, []Event) {
+	return ReconcileInto(nil, host, owner, prev, current, now)
+}
+
+// ReconcileInto is Reconcile building the records in into's array when it
+// has room (a caller done with the records of the host before); into
+// must not share an array with prev.
+func ReconcileInto(into []FindingRecord, host, owner string, prev []FindingRecord, current []Finding, now time.Time) ([]FindingRecord, []Event) {
 	// Records are found by index, never by pointer: a new finding appends
 	// to next, which moves it, and a pointer taken before would change
 	// the old copy (an urgency rise or a reopening lost, and told again at
 	// the next evaluation).
-	next := make([]FindingRecord, len(prev), len(prev)+len(current))
+	next := slices.Grow(into[:0], len(prev)+len(current))[:len(prev)]
 	copy(next, prev)
 	seen := make([]bool, len(prev), cap(next))
 	var byAdvisory map[string]int
@@ -87,7 +94,8 @@ func Reconcile(host, owner string, prev []FindingRecord, current []Finding, now 
 		return -1
 	}
 	var events []Event
-	for _, f := range current {
+	for k := range current {
+		f := &current[k]
 		i := find(f.Advisory)
 		if i < 0 {
 			next = append(next, FindingRecord{Host: host, Owner: owner, Advisory: f.Advisory, Urgency: f.Urgency, Status: f.Status, FirstSeen: now, LastSeen: now})

@@ -1,6 +1,7 @@
 package patchwatch
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -51,5 +52,29 @@ func TestReconcileNewBeforeKnown(t *testing.T) {
 	// Evaluated again, nothing changes and nothing is told.
 	if again, events := Reconcile("h", "", next, current, now.Add(time.Hour)); len(events) != 0 || len(again) != 3 {
 		t.Errorf("second pass: %+v %+v", again, events)
+	}
+}
+
+// TestReconcileIntoReusedArray holds ReconcileInto, given an array left
+// over from another host's records, to what Reconcile returns.
+func TestReconcileIntoReusedArray(t *testing.T) {
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	before := now.Add(-48 * time.Hour)
+	prev := []FindingRecord{
+		{Host: "vm1", Owner: "ana", Advisory: "USN-1-1", Urgency: UrgencyLow, Status: StatusUpdate, FirstSeen: before, LastSeen: before},
+		{Host: "vm1", Owner: "ana", Advisory: "USN-2-1", Urgency: UrgencyHigh, Status: StatusUpdate, FirstSeen: before, LastSeen: before, ResolvedAt: before, ResolvedBy: "fixed"},
+	}
+	current := []Finding{
+		{Host: "vm1", Advisory: "USN-0-1", Urgency: UrgencyCritical, Status: StatusUpdate},
+		{Host: "vm1", Advisory: "USN-2-1", Urgency: UrgencyHigh, Status: StatusUpdate},
+	}
+	wantRecords, wantEvents := Reconcile("vm1", "ana", prev, current, now)
+	left := make([]FindingRecord, 5, 8)
+	for i := range left {
+		left[i] = FindingRecord{Host: "other", Advisory: "DSA-9-1", ResolvedAt: before}
+	}
+	gotRecords, gotEvents := ReconcileInto(left, "vm1", "ana", prev, current, now)
+	if !reflect.DeepEqual(gotRecords, wantRecords) || !reflect.DeepEqual(gotEvents, wantEvents) {
+		t.Fatalf("ReconcileInto = %+v, %+v; want %+v, %+v", gotRecords, gotEvents, wantRecords, wantEvents)
 	}
 }

@@ -16,6 +16,10 @@ type Context struct {
 
 	// KEV holds the CISA KEV entries of (at least) the findings' CVEs.
 	KEV map[string]patchwatch.KEVEntry
+	// KEVOf, when set, gives the KEV entries of a finding's CVEs in place
+	// of KEV: a caller that meets one advisory on many hosts remembers
+	// them by advisory.
+	KEVOf func(f *patchwatch.Finding) []patchwatch.KEVEntry
 	// Urgency returns the Debian security tracker's urgency of cve in the
 	// source package pkg on release, or "" when it states none.
 	Urgency func(release, pkg, cve string) string
@@ -34,10 +38,14 @@ func Enrich(h *patchwatch.Host, findings []patchwatch.Finding, c Context) {
 		if c.Urgency != nil && (f.Source == patchwatch.SourceDSA || f.Source == patchwatch.SourceDLA) && f.Severity == patchwatch.SeverityUnknown {
 			trackerSeverity(h, f, c.Urgency)
 		}
-		f.KEV = nil
-		for _, cve := range f.CVEs {
-			if e, ok := c.KEV[cve]; ok {
-				f.KEV = append(f.KEV, e)
+		if c.KEVOf != nil {
+			f.KEV = c.KEVOf(f)
+		} else {
+			f.KEV = nil
+			for _, cve := range f.CVEs {
+				if e, ok := c.KEV[cve]; ok {
+					f.KEV = append(f.KEV, e)
+				}
 			}
 		}
 		c.Rules.AssessFinding(f, h.Checks, c.Now)

@@ -716,11 +716,26 @@ func SortFindings(fs []patchwatch.Finding) {
 		return // often so: findings come sorted, and most keep their order
 	}
 	keys := findingOrder(fs, nil)
-	moved := make([]patchwatch.Finding, len(fs))
-	for i, k := range keys {
-		moved[i] = fs[k.i]
+	// keys[j].i is the finding that goes to j: each cycle of that
+	// permutation is followed once, with one finding held aside, instead
+	// of copying every finding out and back.
+	for start := range keys {
+		if keys[start].i == start {
+			continue
+		}
+		held := fs[start]
+		j := start
+		for {
+			from := keys[j].i
+			keys[j].i = j
+			if from == start {
+				fs[j] = held
+				break
+			}
+			fs[j] = fs[from]
+			j = from
+		}
 	}
-	copy(fs, moved)
 }
 
 // findingKey is a finding's place in the order and its index.

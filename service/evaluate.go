@@ -169,8 +169,8 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	})
 	g.Go(func() error {
 		defer close(writes)
-		for start := 0; start < len(names); start += evaluationChunk {
-			chunk := names[start:min(start+evaluationChunk, len(names))]
+		for start := 0; start < len(names); start += e.chunk {
+			chunk := names[start:min(start+e.chunk, len(names))]
 			var stored []store.HostTuples
 			if finder != nil {
 				var err error
@@ -518,16 +518,17 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 		comparer = nil
 	}
 	preparer, _ := e.s.(evaluationPreparer)
-	type chunkWrite struct {
-		changed []store.Evaluation
-		hosts   int
-	}
-	writes := make(chan chunkWrite)
+	// Chunks queue for the writer, so that the workers go on matching
+	// while it commits; those that queued meanwhile are committed
+	// together (a write that adds many findings, as the first evaluation
+	// does, rewrites the advisory index's pages at every commit).
+	writes := make(chan chunkWrite, writeQueue)
 	var read, packages, written atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		lastLog := time.Now()
 		for w := range writes {
+			w = gatherWrites(w, writes)
 			written.Add(int64(len(w.changed)))
 			if len(w.changed) > 0 {
 				if _, err := e.s.SyncBatch(gctx, w.changed, e.now()); err != nil {
@@ -544,19 +545,21 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 		}
 		return nil
 	})
-	// Pages are read one ahead of the matching, into three buffers in
-	// turn: the one read next was last used by the chunk the writer has
-	// finished (sending a chunk to the writer waits for the one before).
+	// Pages are read one ahead of the matching, into buffers in turn: the
+	// one read next was last used by a chunk the writer has finished (one
+	// page is read, one matched, writeQueue wait for the writer, which
+	// writes up to writeQueue+1; sending a chunk to the writer waits while
+	// the queue is full).
 	pages := make(chan []store.HostTuples)
 	g.Go(func() error {
 		defer close(pages)
-		var bufs [3][]store.HostTuples
+		var bufs [2*writeQueue + 3][]store.HostTuples
 		for n := 0; ; n++ {
-			hosts, err := p.next(gctx, bufs[n%3])
+			hosts, err := p.next(gctx, bufs[n%len(bufs)])
 			if err != nil {
 				return err
 			}
-			bufs[n%3] = hosts
+			bufs[n%len(bufs)] = hosts
 			if len(hosts) == 0 {
 				return nil
 			}
@@ -645,6 +648,38 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 	return stats, err
 }
 
+// writeQueue is how many matched chunks may wait for a pass's writer;
+// it commits those waiting in one transaction.
+const writeQueue = 3
+
+// chunkWrite is a matched chunk for a pass's writer: the evaluations that
+// changed, of hosts hosts.
+type chunkWrite struct {
+	changed []store.Evaluation
+	hosts   int
+}
+
+// gatherWrites adds to w the chunks already waiting in writes.
+func gatherWrites(w chunkWrite, writes <-chan chunkWrite) chunkWrite {
+	merged := false
+	for {
+		select {
+		case next, ok := <-writes:
+			if !ok {
+				return w
+			}
+			if !merged {
+				// w.changed shares its array with its page's batch.
+				w.changed, merged = slices.Clone(w.changed), true
+			}
+			w.changed = append(w.changed, next.changed...)
+			w.hosts += next.hosts
+		default:
+			return w
+		}
+	}
+}
+
 // tupleStore is implemented by stores that intern package tuples and can
 // give a page of hosts as tuple IDs, reading only the tuples asked for.
 type tupleStore interface {
@@ -656,7 +691,7 @@ type tupleStore interface {
 // from tuples when not nil, else whole.
 func (e *Service) pageAfter(ctx context.Context, tuples tupleStore, after string, reuse []store.HostTuples) ([]store.HostTuples, error) {
 	if tuples != nil {
-		return tuples.HostTuplesAfter(ctx, after, evaluationChunk, reuse)
+		return tuples.HostTuplesAfter(ctx, after, e.chunk, reuse)
 	}
 	whole := make([]patchwatch.Host, len(reuse))
 	for i := range reuse {
@@ -724,9 +759,9 @@ type pageReuser interface {
 // the store can.
 func (e *Service) hostsAfter(ctx context.Context, after string, done []patchwatch.Host) ([]patchwatch.Host, error) {
 	if r, ok := e.s.(pageReuser); ok {
-		return r.HostsAfterReusing(ctx, after, evaluationChunk, done)
+		return r.HostsAfterReusing(ctx, after, e.chunk, done)
 	}
-	return e.s.HostsAfter(ctx, after, evaluationChunk)
+	return e.s.HostsAfter(ctx, after, e.chunk)
 }
 
 // ReevaluateIfPending runs the full re-evaluation that the database asks

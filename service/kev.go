@@ -111,7 +111,7 @@ func (e *Service) ReassessCVEs(ctx context.Context, cves []string) (n int, err e
 			// An empty page ends the pass: go on past chunks whose hosts
 			// were all removed meanwhile.
 			for next < len(names) {
-				chunk := names[next:min(next+evaluationChunk, len(names))]
+				chunk := names[next:min(next+e.chunk, len(names))]
 				next += len(chunk)
 				page, err := e.namedHosts(ctx, tuples, chunk, reuse)
 				if err != nil || len(page) > 0 {

@@ -166,6 +166,9 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 			storage = contractOnly{s}
 		}
 		svc := service.New(storage, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
+		// Chunks of a host or a few: a fleet job's pages, queued writes
+		// and writes committed together all come into play.
+		service.SetChunk(svc, rapid.IntRange(1, 3).Draw(t, "chunk"))
 		var initial []patchwatch.Advisory
 		for i := range rapid.IntRange(0, 5).Draw(t, "advisories") {
 			initial = append(initial, drawAdvisory(t, fmt.Sprintf("A%d", i), now))

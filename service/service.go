@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ type Service struct {
 	catalog catalog
 	// progress is the full re-evaluation's, for feeds and the metrics.
 	progress progress
+	// chunk is how many hosts a fleet job takes at a time
+	// (evaluationChunk; tests take fewer, to run many chunks).
+	chunk int
 }
 
 // New returns a Service over s; clock nil means time.Now.
@@ -41,7 +45,7 @@ func New(s Storage, rules patchwatch.UrgencyRules, clock func() time.Time) *Serv
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Service{s: s, rules: rules, clock: clock, log: slog.New(slog.DiscardHandler)}
+	return &Service{s: s, rules: rules, clock: clock, log: slog.New(slog.DiscardHandler), chunk: evaluationChunk}
 }
 
 // SetLogger sets where the service logs the progress of long jobs.
@@ -113,18 +117,27 @@ type facts struct {
 	s         AdvisorySource
 	kev       map[string]patchwatch.KEVEntry
 	kevLoaded map[string]bool
-	urgencies map[[2]string]map[string]string
+	// advisoryKEV holds, by advisory, the KEV entries of its CVEs: the
+	// same advisory is found on many hosts, and a kernel notice names
+	// hundreds of CVEs.
+	advisoryKEV map[string][]patchwatch.KEVEntry
+	urgencies   map[[2]string]map[string]string
 }
 
 func newFacts(s AdvisorySource) *facts {
-	return &facts{s: s, kev: map[string]patchwatch.KEVEntry{}, kevLoaded: map[string]bool{}, urgencies: map[[2]string]map[string]string{}}
+	return &facts{s: s, kev: map[string]patchwatch.KEVEntry{}, kevLoaded: map[string]bool{},
+		advisoryKEV: map[string][]patchwatch.KEVEntry{}, urgencies: map[[2]string]map[string]string{}}
 }
 
 // enrich gives matched findings their KEV entries, tracker severity and
 // urgency at now.
 func (e *Service) enrich(ctx context.Context, h *patchwatch.Host, findings []patchwatch.Finding, fc *facts) ([]patchwatch.Finding, error) {
 	var missing []string
-	for _, f := range findings {
+	for i := range findings {
+		f := &findings[i]
+		if _, ok := fc.advisoryKEV[f.Advisory]; ok {
+			continue
+		}
 		for _, cve := range f.CVEs {
 			if !fc.kevLoaded[cve] {
 				fc.kevLoaded[cve] = true
@@ -139,6 +152,21 @@ func (e *Service) enrich(ctx context.Context, h *patchwatch.Host, findings []pat
 		}
 		maps.Copy(fc.kev, found)
 	}
+	kevOf := func(f *patchwatch.Finding) []patchwatch.KEVEntry {
+		entries, ok := fc.advisoryKEV[f.Advisory]
+		if !ok {
+			for _, cve := range f.CVEs {
+				if entry, ok := fc.kev[cve]; ok {
+					entries = append(entries, entry)
+				}
+			}
+			// Shared by every finding of the advisory: nothing changes
+			// a finding's KEV list in place.
+			entries = slices.Clip(entries)
+			fc.advisoryKEV[f.Advisory] = entries
+		}
+		return entries
+	}
 	var lookupErr error
 	urgency := func(release, pkg, cve string) string {
 		key := [2]string{release, pkg}
@@ -152,7 +180,7 @@ func (e *Service) enrich(ctx context.Context, h *patchwatch.Host, findings []pat
 		}
 		return byCVE[cve]
 	}
-	matcher.Enrich(h, findings, matcher.Context{KEV: fc.kev, Urgency: urgency, Rules: e.rules, Now: e.now()})
+	matcher.Enrich(h, findings, matcher.Context{KEV: fc.kev, KEVOf: kevOf, Urgency: urgency, Rules: e.rules, Now: e.now()})
 	return findings, lookupErr
 }
 

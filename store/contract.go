@@ -117,7 +117,8 @@ type Evaluation struct {
 	// Prepared is work a store did on the evaluation ahead of its write,
 	// outside the serialised transaction (bbolt encodes the findings), for
 	// its SyncBatch: the caller only carries it along. It depends on the
-	// evaluation alone, never on what is stored.
+	// evaluation alone, never on what is stored. SyncBatch may reuse its
+	// space once it returns: an evaluation is written once.
 	Prepared any
 }
 

@@ -42,6 +42,9 @@ func syncFindingsTx(tx *bbolt.Tx, h patchwatch.Host, findings []patchwatch.Findi
 type batchHelp struct {
 	intern  map[string]string
 	records []patchwatch.FindingRecord
+	// next is the array of the last host's reconciled records, done with
+	// once its write is.
+	next    []patchwatch.FindingRecord
 	encoded [][]byte
 }
 
@@ -53,7 +56,8 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 		return nil, err
 	}
 	help.records = prev
-	next, events := patchwatch.Reconcile(h.Name, h.Owner, prev, findings, now)
+	next, events := patchwatch.ReconcileInto(help.next, h.Name, h.Owner, prev, findings, now)
+	help.next = next
 	if err := putRecords(tx, h.Name, prev, next); err != nil {
 		return nil, err
 	}
@@ -97,11 +101,11 @@ func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord,
 	prefix := append([]byte(host), 0)
 	c := tx.Bucket(bucketFindings).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var r patchwatch.FindingRecord
-		if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
+		// Decoded in place: a record taken by address escapes.
+		out = append(out, patchwatch.FindingRecord{})
+		if err := decodeFindingRecordOf(v, &out[len(out)-1], intern, host); err != nil {
 			return nil, fmt.Errorf("decode finding %s: %w", k, err)
 		}
-		out = append(out, r)
 	}
 	return out, nil
 }

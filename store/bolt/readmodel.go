@@ -396,7 +396,8 @@ func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now tim
 		events = nil
 		// The strings the records share (advisory IDs, owners, states)
 		// are decoded once for the batch.
-		help := batchHelp{intern: make(map[string]string, 4096)}
+		help := batchHelp{intern: s.internTable()}
+		defer s.releaseInternTable(help.intern)
 		for i := range batch {
 			ev := &batch[i]
 			rec, err := hostSkeletonTx(tx, ev.Host.Name, help.intern)
@@ -426,6 +427,7 @@ func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now tim
 	if err == nil {
 		seen.committed()
 	}
+	s.releasePrepared(batch)
 	return events, err
 }
 

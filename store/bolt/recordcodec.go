@@ -80,8 +80,8 @@ type recordDecoder struct {
 	// of a walk (advisory IDs, CVEs, package names, owners recur on many
 	// hosts): fewer allocations, less for the collector to trace.
 	intern map[string]string
-	// skim skips string lists (a brief's CVEs and packages, a check's
-	// items), which a skeleton leaves out.
+	// skim skips string lists (a brief's CVEs and packages) and a host's
+	// checks, which a skeleton leaves out.
 	skim bool
 }
 
@@ -151,9 +151,21 @@ func (d *recordDecoder) raw() []byte {
 // name, a check's evidence): not interned.
 func (d *recordDecoder) unique() string { return string(d.raw()) }
 
-func (d *recordDecoder) str() string {
+func (d *recordDecoder) str() string { return d.intern1(d.raw()) }
+
+// known reads a string that is likely s (the host a record is of): s
+// itself when it is, without a lookup.
+func (d *recordDecoder) known(s string) string {
 	b := d.raw()
-	if d.intern == nil {
+	if string(b) == s {
+		return s
+	}
+	return d.intern1(b)
+}
+
+// intern1 is str for bytes already read.
+func (d *recordDecoder) intern1(b []byte) string {
+	if d.intern == nil || len(b) == 0 {
 		return string(b)
 	}
 	if s, ok := d.intern[string(b)]; ok {
@@ -163,6 +175,21 @@ func (d *recordDecoder) str() string {
 	d.intern[s] = s
 	return s
 }
+
+// status reads a finding's status: one of the few, without a lookup.
+func (d *recordDecoder) status() patchwatch.Status {
+	b := d.raw()
+	for _, s := range statuses {
+		if string(b) == string(s) {
+			return s
+		}
+	}
+	return patchwatch.Status(d.intern1(b))
+}
+
+// statuses are the statuses a finding has, most common first.
+var statuses = [...]patchwatch.Status{patchwatch.StatusUpdate, patchwatch.StatusPendingReboot, patchwatch.StatusNoFix,
+	patchwatch.StatusSubscription, patchwatch.StatusUnknownVersion}
 
 func (d *recordDecoder) strs() []string {
 	n := d.uint()
@@ -184,6 +211,19 @@ func (d *recordDecoder) strs() []string {
 		out[i] = d.str()
 	}
 	return out
+}
+
+// skipChecks skips n checks of a host record (d.skim set: their item
+// lists too).
+func (d *recordDecoder) skipChecks(n int) {
+	for range n {
+		d.raw() // id
+		d.raw() // status
+		d.raw() // evidence
+		d.strs()
+		d.raw() // state
+		d.raw() // command
+	}
 }
 
 func (d *recordDecoder) skipTime() {
@@ -288,9 +328,9 @@ func decodeHostRecordInterned(v []byte, r *patchwatch.HostRecord, intern map[str
 }
 
 // decodeHostSkeleton decodes a host record without its string lists (the
-// CVEs and packages of its briefs, the items of its checks): what a write
-// needs of the record it replaces (owner, report time, which findings at
-// which urgency), at a fraction of the cost.
+// CVEs and packages of its briefs) and its checks: what a write needs of
+// the record it replaces (owner, report time, which findings at which
+// urgency), at a fraction of the cost.
 func decodeHostSkeleton(v []byte, r *patchwatch.HostRecord, intern map[string]string) error {
 	return decodeHostRecordAs(v, r, intern, true)
 }
@@ -313,14 +353,7 @@ func briefsMatchEncoded(v []byte, findings []patchwatch.Finding) (match, known b
 	d.bool()
 	d.skipTime()
 	d.skipTime()
-	for range d.count() {
-		d.raw()
-		d.raw()
-		d.raw()
-		d.strs()
-		d.raw()
-		d.raw()
-	}
+	d.skipChecks(d.count())
 	if n := d.count(); n != len(findings) || d.err != nil {
 		return false, d.err == nil
 	}
@@ -370,7 +403,9 @@ func decodeHostRecordAs(v []byte, r *patchwatch.HostRecord, intern map[string]st
 		Name: d.unique(), Owner: d.str(), Project: d.str(), Release: d.str(), Family: patchwatch.Family(d.str()),
 		Packages: int(d.int()), SourceInfo: d.bool(), SourcesKnown: d.bool(), RebootRequired: d.bool(), RebootSince: d.time(), ReportedAt: d.time(),
 	}
-	if n := d.count(); n > 0 {
+	if n := d.count(); n > 0 && skim {
+		d.skipChecks(n)
+	} else if n > 0 {
 		r.Checks = make([]patchwatch.CheckResult, n)
 		for i := range r.Checks {
 			r.Checks[i] = patchwatch.CheckResult{ID: d.str(), Status: d.str(), Evidence: d.unique(), Items: d.strs(), State: d.str(), Command: d.unique()}
@@ -380,7 +415,7 @@ func decodeHostRecordAs(v []byte, r *patchwatch.HostRecord, intern map[string]st
 		r.Findings = make([]patchwatch.FindingBrief, n)
 		for i := range r.Findings {
 			r.Findings[i] = patchwatch.FindingBrief{Advisory: d.str(), Urgency: patchwatch.Urgency(d.int()), Severity: patchwatch.Severity(d.int()),
-				Status: patchwatch.Status(d.str()), Published: d.time(), FirstSeen: d.time(), CVEs: d.strs(), Packages: d.strs()}
+				Status: d.status(), Published: d.time(), FirstSeen: d.time(), CVEs: d.strs(), Packages: d.strs()}
 		}
 	}
 	return d.done()
@@ -407,12 +442,18 @@ func decodeFindingRecord(v []byte, r *patchwatch.FindingRecord) error {
 }
 
 func decodeFindingRecordInterned(v []byte, r *patchwatch.FindingRecord, intern map[string]string) error {
+	return decodeFindingRecordOf(v, r, intern, "")
+}
+
+// decodeFindingRecordOf is decodeFindingRecordInterned for a record of
+// host (as its key says), whose name it then shares.
+func decodeFindingRecordOf(v []byte, r *patchwatch.FindingRecord, intern map[string]string, host string) error {
 	var d recordDecoder
 	if ok, err := openRecord(v, r, intern, &d); !ok {
 		return err
 	}
-	*r = patchwatch.FindingRecord{Host: d.str(), Owner: d.str(), Advisory: d.str(), Urgency: patchwatch.Urgency(d.int()),
-		Status: patchwatch.Status(d.str()), FirstSeen: d.time(), LastSeen: d.time(), ResolvedAt: d.time(), ResolvedBy: d.str(),
+	*r = patchwatch.FindingRecord{Host: d.known(host), Owner: d.str(), Advisory: d.str(), Urgency: patchwatch.Urgency(d.int()),
+		Status: d.status(), FirstSeen: d.time(), LastSeen: d.time(), ResolvedAt: d.time(), ResolvedBy: d.str(),
 		Reopened: int(d.int())}
 	return d.done()
 }

@@ -22,7 +22,8 @@ import (
 // that changed are prepared for SyncBatch (PrepareEvaluations).
 func (s *Store) Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool, error) {
 	out := make([]bool, len(batch))
-	var sc scratch
+	sc := scratch{intern: s.internTable()}
+	defer s.releaseInternTable(sc.intern)
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		for i := range batch {
 			same, err := unchangedTx(tx, &batch[i], &sc)
@@ -31,7 +32,7 @@ func (s *Store) Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool
 			}
 			out[i] = same
 			if !same {
-				if err := prepare(&batch[i]); err != nil {
+				if err := s.prepare(&batch[i]); err != nil {
 					return err
 				}
 			}
@@ -46,7 +47,7 @@ func (s *Store) Unchanged(ctx context.Context, batch []store.Evaluation) ([]bool
 // them: the full re-evaluation's workers call it in parallel.
 func (s *Store) PrepareEvaluations(ctx context.Context, batch []store.Evaluation) error {
 	for i := range batch {
-		if err := prepare(&batch[i]); err != nil {
+		if err := s.prepare(&batch[i]); err != nil {
 			return err
 		}
 	}
@@ -54,18 +55,25 @@ func (s *Store) PrepareEvaluations(ctx context.Context, batch []store.Evaluation
 }
 
 // prepared is a bbolt Evaluation.Prepared: the encoding of each finding,
-// in one buffer.
+// in one buffer, which SyncBatch hands back to the store's pool once
+// committed (bbolt holds a value until then).
 type prepared struct {
 	details [][]byte
+	buf     *[]byte
 }
 
-func prepare(ev *store.Evaluation) error {
+func (s *Store) prepare(ev *store.Evaluation) error {
 	ends := make([]int, len(ev.Findings))
 	size := 0
 	for i := range ev.Findings {
 		size += findingSizeHint(&ev.Findings[i])
 	}
-	buf := make([]byte, 0, size)
+	held, _ := s.encodings.Get().(*[]byte)
+	if held == nil || cap(*held) < size {
+		b := make([]byte, 0, size)
+		held = &b
+	}
+	buf := (*held)[:0]
 	for i := range ev.Findings {
 		f := &ev.Findings[i]
 		var err error
@@ -74,7 +82,8 @@ func prepare(ev *store.Evaluation) error {
 		}
 		ends[i] = len(buf)
 	}
-	p := &prepared{details: make([][]byte, len(ends))}
+	*held = buf
+	p := &prepared{details: make([][]byte, len(ends)), buf: held}
 	start := 0
 	for i, end := range ends {
 		p.details[i] = buf[start:end:end]
@@ -84,12 +93,39 @@ func prepare(ev *store.Evaluation) error {
 	return nil
 }
 
+// releasePrepared returns the buffers of a batch's prepared encodings to
+// the pool, once nothing holds them.
+func (s *Store) releasePrepared(batch []store.Evaluation) {
+	for i := range batch {
+		if p, ok := batch[i].Prepared.(*prepared); ok && p.buf != nil {
+			s.encodings.Put(p.buf)
+			p.buf, p.details = nil, nil
+		}
+	}
+}
+
 // preparedDetails returns the encodings prepare made for ev, or nil.
 func preparedDetails(ev *store.Evaluation) [][]byte {
 	if p, ok := ev.Prepared.(*prepared); ok && len(p.details) == len(ev.Findings) {
 		return p.details
 	}
 	return nil
+}
+
+// internTable returns an intern table from the pool, or a new one.
+func (s *Store) internTable() map[string]string {
+	if m, ok := s.interns.Get().(map[string]string); ok {
+		return m
+	}
+	return make(map[string]string, 4096)
+}
+
+// releaseInternTable returns m to the pool; one grown past what a batch
+// of records holds (the strings of many hosts' owners) is let go.
+func (s *Store) releaseInternTable(m map[string]string) {
+	if len(m) <= 1<<16 {
+		s.interns.Put(m)
+	}
 }
 
 // scratch is space unchangedTx reuses from one host to the next.
@@ -108,9 +144,6 @@ func unchangedTx(tx *bbolt.Tx, ev *store.Evaluation, sc *scratch) (bool, error) 
 	storedRec := tx.Bucket(bucketHostRecords).Get([]byte(h.Name))
 	if storedRec == nil {
 		return false, nil
-	}
-	if sc.intern == nil {
-		sc.intern = make(map[string]string, 4096)
 	}
 	// First the record's briefs, which are cheap to read: a finding whose
 	// urgency, status or severity changed (what a KEV update or a change
