@@ -262,7 +262,12 @@ func indexHostTx(tx *bbolt.Tx, name string, index []store.ReleasePackage, seen *
 		changes = seen.bits // applied by seen.flush at the end of the transaction
 	}
 	own := tx.Bucket(bucketHostPairs)
-	digest := store.IndexDigest(index)
+	var digest []byte
+	if pre != nil {
+		digest = pre.digest
+	} else {
+		digest = store.IndexDigest(index)
+	}
 	prev := own.Get([]byte(name))
 	if len(prev) >= sha256.Size && bytes.Equal(prev[:sha256.Size], digest) {
 		return nil

@@ -48,11 +48,13 @@ func appendTuple(out []byte, p *patchwatch.Package) []byte {
 }
 
 // preparedHost is what a host's write can do before its transaction: its
-// JSON without packages, and the IDs of its tuples and pairs that are
-// known committed (0 where not: IDs start at 1), looked up under one lock
-// so that the serialised write transaction does only what is new.
+// JSON without packages, the digest of its index, and the IDs of its
+// tuples and pairs that are known committed (0 where not: IDs start at
+// 1), looked up under one lock so that the serialised write transaction
+// does only what is new.
 type preparedHost struct {
 	head          []byte
+	digest        []byte
 	tuples, pairs []uint32
 }
 
@@ -63,7 +65,7 @@ func (s *Store) prepareHost(h *patchwatch.Host, index []store.ReleasePackage) (*
 	if err != nil {
 		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
 	}
-	p := &preparedHost{head: data, tuples: make([]uint32, len(h.Packages)), pairs: make([]uint32, len(index))}
+	p := &preparedHost{head: data, digest: store.IndexDigest(index), tuples: make([]uint32, len(h.Packages)), pairs: make([]uint32, len(index))}
 	var key []byte
 	c := &s.ids
 	c.mu.RLock()
