@@ -184,9 +184,31 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		for i := range rapid.IntRange(1, 5).Draw(t, "hosts") {
-			if _, err := svc.PutHost(ctx, drawHost(t, fmt.Sprintf("h%d", i), now)); err != nil {
+		if rapid.Bool().Draw(t, "bulk load") {
+			// Loaded in bulk into an empty database, then a report while
+			// the first evaluation is pending (the advisory index is
+			// deferred until it ends), then the evaluation.
+			var hosts []patchwatch.Host
+			for i := range rapid.IntRange(1, 5).Draw(t, "hosts") {
+				hosts = append(hosts, drawHost(t, fmt.Sprintf("h%d", i), now))
+			}
+			if err := svc.ImportHosts(ctx, hosts); err != nil {
 				t.Fatal(err)
+			}
+			if rapid.Bool().Draw(t, "report while pending") {
+				if _, err := svc.PutHost(ctx, drawHost(t, "h0", now)); err != nil {
+					t.Fatal(err)
+				}
+				checkAdvisoryHosts(t, ctx, s, map[string][]patchwatch.Finding{"h0": mustFindings(t, ctx, svc, "h0")}, -1)
+			}
+			if err := svc.Reevaluate(ctx, "hosts were loaded in bulk"); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			for i := range rapid.IntRange(1, 5).Draw(t, "hosts") {
+				if _, err := svc.PutHost(ctx, drawHost(t, fmt.Sprintf("h%d", i), now)); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		for step := range rapid.IntRange(1, 6).Draw(t, "steps") {
@@ -281,6 +303,7 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 				}
 				total += len(fs)
 			}
+			checkAdvisoryHosts(t, ctx, s, want, step)
 			all, err := svc.OutstandingAll(ctx, service.Filter{})
 			if err != nil {
 				t.Fatal(err)
@@ -316,6 +339,39 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkAdvisoryHosts holds the hosts the store lists for each advisory (the
+// advisory index) to those with an open finding of it in fleet, a host's
+// findings by name: of the advisories A0 to A7, those with none list no
+// host that fleet holds.
+func checkAdvisoryHosts(t *rapid.T, ctx context.Context, s *bolt.Store, fleet map[string][]patchwatch.Finding, step int) {
+	want := map[string][]string{}
+	for host, fs := range fleet {
+		for _, f := range fs {
+			want[f.Advisory] = append(want[f.Advisory], host)
+		}
+	}
+	for i := range 8 {
+		id := fmt.Sprintf("A%d", i)
+		got, err := s.HostsWithAdvisory(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = slices.DeleteFunc(got, func(h string) bool { _, ok := fleet[h]; return !ok })
+		slices.Sort(want[id])
+		if !slices.Equal(got, want[id]) {
+			t.Fatalf("step %d: hosts with %s: %v, want %v", step, id, got, want[id])
+		}
+	}
+}
+
+func mustFindings(t *rapid.T, ctx context.Context, svc *service.Service, host string) []patchwatch.Finding {
+	fs, err := svc.OutstandingAll(ctx, service.Filter{Host: host, IncludeSilenced: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
 
 // contractOnly hides every method of its store beyond the contract.

@@ -75,6 +75,9 @@ func (s *Store) PutHosts(ctx context.Context, hosts []store.HostEntry) error {
 		if err := seen.flush(tx); err != nil {
 			return err
 		}
+		if err := deferAdvisoryIndexIfEmpty(tx); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte("hosts were loaded in bulk"))
 	})
 	if err == nil {

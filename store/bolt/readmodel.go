@@ -55,6 +55,7 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
 	details := tx.Bucket(bucketFindingDetails)
 	byAdvisory := tx.Bucket(bucketAdvisoryIndex)
+	deferred := advisoryIndexDeferred(tx)
 	if err := putDetails(details, h.Name, findings, encoded); err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 	for i := range findings {
 		f := &findings[i]
 		open[f.Advisory] = true
-		if prev != nil && prev.HasFinding(f.Advisory) {
+		if deferred || prev != nil && prev.HasFinding(f.Advisory) {
 			continue
 		}
 		if err := putMissing(byAdvisory, pairKey(f.Advisory, h.Name)); err != nil {
@@ -76,6 +77,9 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 			}
 			if err := details.Delete(pairKey(h.Name, b.Advisory)); err != nil {
 				return err
+			}
+			if deferred {
+				continue
 			}
 			if err := byAdvisory.Delete(pairKey(b.Advisory, h.Name)); err != nil {
 				return err
@@ -288,19 +292,14 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 }
 
 // HostsWithAdvisory returns, in name order, the hosts on which advisory
-// id has an open finding, through the advisory index.
+// id has an open finding, through the advisory index (advisoryindex.go).
 func (s *Store) HostsWithAdvisory(ctx context.Context, id string) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketAdvisoryIndex)
-		if b == nil {
-			return nil
+		if tx.Bucket(bucketAdvisoryIndex) == nil {
+			return nil // schema 5 opened read-only
 		}
-		prefix := pairKey(id, "")
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			out = append(out, string(k[len(prefix):]))
-		}
+		out = advisoryHostsTx(tx, id)
 		return nil
 	})
 	return out, err
@@ -379,6 +378,11 @@ func (s *Store) EvaluationPending(ctx context.Context) (string, error) {
 func (s *Store) SetEvaluationPending(ctx context.Context, why string) error {
 	return s.update(func(tx *bbolt.Tx) error {
 		if why == "" {
+			// The findings are complete: an index deferred for them is
+			// built now.
+			if err := buildDeferredAdvisoryIndex(tx); err != nil {
+				return err
+			}
 			return tx.Bucket(bucketMeta).Delete(keyEvaluation)
 		}
 		return tx.Bucket(bucketMeta).Put(keyEvaluation, []byte(why))

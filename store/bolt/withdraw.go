@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -82,10 +81,8 @@ func withdraw(ctx context.Context, tx *bbolt.Tx, w store.Withdrawal, now time.Ti
 	}
 	// Binary-only hosts are indexed under binaries the fixes may not name:
 	// the hosts with an open finding of the advisory are the rest.
-	prefix := append([]byte(id), 0)
-	c := tx.Bucket(bucketAdvisoryIndex).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if host := string(k[len(prefix):]); !slices.Contains(hosts, host) {
+	for _, host := range advisoryHostsTx(tx, id) {
+		if !slices.Contains(hosts, host) {
 			hosts = append(hosts, host)
 		}
 	}

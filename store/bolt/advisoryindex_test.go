@@ -1,0 +1,123 @@
+package bolt
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/store"
+)
+
+func indexKeys(t *testing.T, s *Store) []string {
+	t.Helper()
+	var keys []string
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketAdvisoryIndex).ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func deferred(t *testing.T, s *Store) bool {
+	t.Helper()
+	var d bool
+	if err := s.db.View(func(tx *bbolt.Tx) error { d = advisoryIndexDeferred(tx); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestDeferredAdvisoryIndex: a bulk load into a database without findings
+// defers the advisory index; meanwhile the hosts of an advisory are found
+// all the same, and the end of the full re-evaluation builds the index
+// the writes would have.
+func TestDeferredAdvisoryIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "pw.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	host := func(name string) patchwatch.Host {
+		return patchwatch.Host{Name: name, Owner: "ana@example.org", Release: "debian:12", Family: patchwatch.FamilyDebian, SourceInfo: true, ReportedAt: t0,
+			Packages: []patchwatch.Package{{Name: "sudo", Version: "1.9.13p3-1", SourceName: "sudo", SourceVersion: "1.9.13p3-1"}}}
+	}
+	index := []store.ReleasePackage{{Release: "debian:12", Package: "sudo"}}
+	finding := func(h, advisory string) patchwatch.Finding {
+		return patchwatch.Finding{Host: h, Advisory: advisory, Status: patchwatch.StatusUpdate, Urgency: patchwatch.UrgencyHigh,
+			Packages: []patchwatch.FindingPackage{{Name: "sudo", Installed: "1.9.13p3-1", Fixed: "1.9.13p3-1+deb12u1"}}}
+	}
+	var entries []store.HostEntry
+	for _, n := range []string{"vm1", "vm2", "vm3"} {
+		entries = append(entries, store.HostEntry{Host: host(n), Index: index})
+	}
+	if err := s.PutHosts(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	if !deferred(t, s) {
+		t.Fatal("a bulk load into an empty database does not defer the index")
+	}
+	// The first evaluation's writes, a report among them.
+	batch := []store.Evaluation{
+		{Host: host("vm1"), Findings: []patchwatch.Finding{finding("vm1", "DSA-5-1"), finding("vm1", "DSA-7-1")}},
+		{Host: host("vm3"), Findings: []patchwatch.Finding{finding("vm3", "DSA-7-1")}},
+	}
+	if _, err := s.SyncBatch(ctx, batch, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyReport(ctx, host("vm2"), index, []patchwatch.Finding{finding("vm2", "DSA-5-1")}, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if keys := indexKeys(t, s); len(keys) != 0 {
+		t.Fatalf("deferred index written: %q", keys)
+	}
+	want := map[string][]string{"DSA-5-1": {"vm1", "vm2"}, "DSA-7-1": {"vm1", "vm3"}, "DSA-9-1": nil}
+	check := func(when string) {
+		t.Helper()
+		for id, hosts := range want {
+			if got, err := s.HostsWithAdvisory(ctx, id); err != nil || !slices.Equal(got, hosts) {
+				t.Fatalf("%s: hosts with %s: %v %v, want %v", when, id, got, err, hosts)
+			}
+		}
+	}
+	check("deferred")
+	// A finding resolved while deferred (vm3 fixed) is not in the index built.
+	if _, err := s.SyncBatch(ctx, []store.Evaluation{{Host: host("vm3")}}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	want["DSA-7-1"] = []string{"vm1"}
+	check("deferred, one resolved")
+	if err := s.SetEvaluationPending(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if deferred(t, s) {
+		t.Fatal("still deferred after the full re-evaluation")
+	}
+	if got, want := indexKeys(t, s), []string{"DSA-5-1\x00vm1", "DSA-5-1\x00vm2", "DSA-7-1\x00vm1"}; !slices.Equal(got, want) {
+		t.Fatalf("index built: %q, want %q", got, want)
+	}
+	check("built")
+	// From now on the writes keep it, and a bulk load into a database
+	// with findings does not defer it.
+	if err := s.PutHosts(ctx, []store.HostEntry{{Host: host("vm4"), Index: index}}); err != nil {
+		t.Fatal(err)
+	}
+	if deferred(t, s) {
+		t.Fatal("a bulk load into a database with findings defers the index")
+	}
+	if _, err := s.SyncBatch(ctx, []store.Evaluation{{Host: host("vm4"), Findings: []patchwatch.Finding{finding("vm4", "DSA-9-1")}}}, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	want["DSA-9-1"] = []string{"vm4"}
+	check("kept")
+}
