@@ -46,14 +46,14 @@ func (e *Service) learnBinarySources(ctx context.Context, h *patchwatch.Host) er
 		return nil
 	}
 	digest := e.taught.digest(h)
-	if e.taught.seen(h.Name, digest) {
+	if e.taught.seen(digest) {
 		return nil
 	}
 	fresh, err := e.s.LearnBinarySources(ctx, h)
 	if err != nil {
 		return err
 	}
-	e.taught.remember(h.Name, digest)
+	e.taught.remember(digest)
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -149,43 +149,65 @@ func teaches(h *patchwatch.Host) bool {
 	return false
 }
 
-// taughtInventories remembers, per host, a digest of the inventory that
-// last fed the binary map, so that a report repeating its inventory (most
-// reports) costs no lookup in the map. It is safe for concurrent use.
+// taughtInventories remembers digests of what inventories taught the binary
+// map: the (binary, source, tracks) pairs of their releases. Hosts built
+// from one image teach the same pairs, whatever their versions, as does a
+// report repeating its inventory; one seen costs no lookup in the map (its
+// pairs are there, and a pair's flag only ever turns untracked). It is
+// safe for concurrent use and keeps at most maxTaught digests.
 type taughtInventories struct {
-	mu     sync.Mutex
-	seed   maphash.Seed
-	byHost map[string]uint64
+	mu      sync.Mutex
+	seed    maphash.Seed
+	digests map[uint64]struct{}
 }
+
+const maxTaught = 1 << 14
 
 func (t *taughtInventories) digest(h *patchwatch.Host) uint64 {
 	t.mu.Lock()
-	if t.byHost == nil {
-		t.byHost, t.seed = map[string]uint64{}, maphash.MakeSeed()
+	if t.digests == nil {
+		t.digests, t.seed = map[uint64]struct{}{}, maphash.MakeSeed()
 	}
 	seed := t.seed
 	t.mu.Unlock()
 	var m maphash.Hash
 	m.SetSeed(seed)
-	m.WriteString(h.Release)
-	for _, p := range h.Packages {
-		for _, s := range [...]string{p.Name, p.Version, p.SourceName, p.SourceVersion} {
-			m.WriteString(s)
+	for _, release := range store.TeachingReleases(h) {
+		m.WriteString(release)
+		m.WriteByte(0)
+	}
+	for i := range h.Packages {
+		p := &h.Packages[i]
+		if p.SourceName == "" || p.SourceName == p.Name {
+			continue
+		}
+		m.WriteString(p.Name)
+		m.WriteByte(0)
+		m.WriteString(p.SourceName)
+		if store.PairTracksVersion(p) {
+			m.WriteByte(1)
+		} else {
 			m.WriteByte(0)
 		}
 	}
 	return m.Sum64()
 }
 
-func (t *taughtInventories) seen(host string, digest uint64) bool {
+func (t *taughtInventories) seen(digest uint64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d, ok := t.byHost[host]
-	return ok && d == digest
+	_, ok := t.digests[digest]
+	return ok
 }
 
-func (t *taughtInventories) remember(host string, digest uint64) {
+func (t *taughtInventories) remember(digest uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.byHost[host] = digest
+	for k := range t.digests {
+		if len(t.digests) < maxTaught {
+			break
+		}
+		delete(t.digests, k) // an arbitrary one: map order is random
+	}
+	t.digests[digest] = struct{}{}
 }

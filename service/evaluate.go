@@ -828,10 +828,14 @@ func (e *Service) ImportHosts(ctx context.Context, hosts []patchwatch.Host) erro
 		if !teaches(h) {
 			continue
 		}
+		digest := e.taught.digest(h)
+		if e.taught.seen(digest) {
+			continue
+		}
 		if _, err := e.s.LearnBinarySources(ctx, h); err != nil {
 			return err
 		}
-		e.taught.remember(h.Name, e.taught.digest(h))
+		e.taught.remember(digest)
 	}
 	return nil
 }

@@ -94,11 +94,15 @@ func AdvisoryBinaryPairs(a *patchwatch.Advisory) []BinaryPair {
 // given, so that a report repeating its inventory rewrites no index entry.
 func IndexDigest(index []ReleasePackage) []byte {
 	h := sha256.New()
+	// Written in blocks: a Write per name converts (and allocates) each.
+	buf := make([]byte, 0, 4096)
 	for _, rp := range index {
-		h.Write([]byte(rp.Release))
-		h.Write([]byte{0})
-		h.Write([]byte(rp.Package))
-		h.Write([]byte{0})
+		buf = append(append(append(append(buf, rp.Release...), 0), rp.Package...), 0)
+		if len(buf) >= 3584 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
 	}
+	h.Write(buf)
 	return h.Sum(nil)
 }

@@ -280,35 +280,10 @@ func indexHostTx(tx *bbolt.Tx, name string, index []store.ReleasePackage, seen *
 	if len(prev) >= sha256.Size {
 		old = decodePairIDs(prev[sha256.Size:])
 	}
-	pairIDs := tx.Bucket(bucketPairIDs)
-	ids := make([]uint32, 0, len(index))
-	for i, rp := range index {
-		if pre != nil && pre.pairs[i] != 0 {
-			ids = append(ids, pre.pairs[i])
-			continue
-		}
-		key := pairKey(rp.Release, rp.Package)
-		id, ok := uint32(0), false
-		if seen != nil {
-			if id, ok = seen.pairs[string(key)]; !ok {
-				id, ok = seen.shared.lookup(false, key)
-			}
-		}
-		if !ok {
-			if id, _, err = sequenceID(pairIDs, nil, key, true); err != nil {
-				return err
-			}
-			if seen != nil {
-				seen.newPairs[string(key)] = id
-			}
-		}
-		if seen != nil {
-			seen.pairs[string(key)] = id
-		}
-		ids = append(ids, id)
+	ids, err := hostPairIDs(tx, index, digest, seen, pre)
+	if err != nil {
+		return err
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	// Both lists are sorted: one merge finds what was added and removed.
 	i, j := 0, 0
 	for i < len(ids) || j < len(old) {
@@ -335,6 +310,59 @@ func indexHostTx(tx *bbolt.Tx, name string, index []store.ReleasePackage, seen *
 		out = binary.AppendUvarint(out, uint64(id))
 	}
 	return own.Put([]byte(name), out)
+}
+
+// hostPairIDs returns the sorted IDs of an index's pairs (of the given
+// digest), adding those not stored yet. The set of an index already seen
+// is shared and must not be changed; otherwise the IDs come from the
+// prepared ones, those the transaction or earlier commits used and the
+// B-tree, and the set is remembered.
+func hostPairIDs(tx *bbolt.Tx, index []store.ReleasePackage, digest []byte, seen *txIDs, pre *preparedHost) ([]uint32, error) {
+	if pre != nil && pre.pairSet != nil {
+		return pre.pairSet, nil
+	}
+	if seen != nil {
+		if set, ok := seen.pairSet(digest); ok {
+			return set, nil
+		}
+	}
+	pairIDs := tx.Bucket(bucketPairIDs)
+	ids := make([]uint32, 0, len(index))
+	for i, rp := range index {
+		if pre != nil && pre.pairs[i] != 0 {
+			ids = append(ids, pre.pairs[i])
+			continue
+		}
+		key := pairKey(rp.Release, rp.Package)
+		id, ok := uint32(0), false
+		if seen != nil {
+			if id, ok = seen.pairs[string(key)]; !ok {
+				id, ok = seen.shared.lookup(false, key)
+			}
+		}
+		if !ok {
+			var err error
+			if id, _, err = sequenceID(pairIDs, nil, key, true); err != nil {
+				return nil, err
+			}
+			if seen != nil {
+				seen.newPairs[string(key)] = id
+			}
+		}
+		if seen != nil {
+			seen.pairs[string(key)] = id
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if seen != nil {
+		if seen.pairSets == nil {
+			seen.pairSets = map[[sha256.Size]byte][]uint32{}
+		}
+		seen.pairSets[[sha256.Size]byte(digest)] = ids
+	}
+	return ids, nil
 }
 
 // unindexHostTx removes a host from the package index.

@@ -49,7 +49,7 @@ func (s *Store) PrepareReport(ctx context.Context, h *patchwatch.Host, index []s
 // prepared.
 func (s *Store) ApplyPreparedReport(ctx context.Context, h patchwatch.Host, index []store.ReleasePackage, prepared any, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {
 	pre, ok := prepared.(*preparedHost)
-	if !ok || len(pre.tuples) != len(h.Packages) || len(pre.pairs) != len(index) {
+	if !ok || !pre.usable(&h, index) {
 		return s.ApplyReport(ctx, h, index, findings, rebootRequired, now)
 	}
 	return s.applyReport(h, index, pre, findings, rebootRequired, now)

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -56,6 +57,15 @@ type preparedHost struct {
 	head          []byte
 	digest        []byte
 	tuples, pairs []uint32
+	// pairSet, when not nil, is the host's whole set of pair IDs, sorted:
+	// that of an index of the same digest already committed (pairs is
+	// then nil).
+	pairSet []uint32
+}
+
+// usable reports whether p was prepared for h and index.
+func (p *preparedHost) usable(h *patchwatch.Host, index []store.ReleasePackage) bool {
+	return len(p.tuples) == len(h.Packages) && (p.pairSet != nil || len(p.pairs) == len(index))
 }
 
 func (s *Store) prepareHost(h *patchwatch.Host, index []store.ReleasePackage) (*preparedHost, error) {
@@ -65,20 +75,86 @@ func (s *Store) prepareHost(h *patchwatch.Host, index []store.ReleasePackage) (*
 	if err != nil {
 		return nil, fmt.Errorf("encode host %s: %w", h.Name, err)
 	}
-	p := &preparedHost{head: data, digest: store.IndexDigest(index), tuples: make([]uint32, len(h.Packages)), pairs: make([]uint32, len(index))}
+	p := &preparedHost{head: data, digest: store.IndexDigest(index), tuples: make([]uint32, len(h.Packages))}
 	var key []byte
+	var missing int
 	c := &s.ids
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	for i := range h.Packages {
 		key = appendTuple(key[:0], &h.Packages[i])
-		p.tuples[i] = c.tuples[string(key)]
+		if p.tuples[i] = c.tuples[string(key)]; p.tuples[i] == 0 {
+			missing++
+		}
 	}
-	for i, rp := range index {
-		key = append(append(append(key[:0], rp.Release...), 0), rp.Package...)
-		p.pairs[i] = c.pairs[string(key)]
+	if set, ok := c.pairSets[[sha256.Size]byte(p.digest)]; ok {
+		p.pairSet = set
+	} else {
+		p.pairs = make([]uint32, len(index))
+		for i, rp := range index {
+			key = append(append(append(key[:0], rp.Release...), 0), rp.Package...)
+			if p.pairs[i] = c.pairs[string(key)]; p.pairs[i] == 0 {
+				missing++
+			}
+		}
+	}
+	c.mu.RUnlock()
+	if missing > 0 {
+		if err := s.lookUpCommitted(p, h, index); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
+}
+
+// lookUpCommitted finds, in a read transaction, the IDs of a prepared
+// host's tuples and pairs missing from the committed cache (after a
+// restart, every one), and caches those found: the serialised write then
+// looks up only what is new.
+func (s *Store) lookUpCommitted(p *preparedHost, h *patchwatch.Host, index []store.ReleasePackage) error {
+	var tupleKeys, pairKeys []string
+	var tupleIDs, pairIDs []uint32
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var key []byte
+		ids := tx.Bucket(bucketTupleIDs)
+		for i, id := range p.tuples {
+			if id != 0 {
+				continue
+			}
+			key = appendTuple(key[:0], &h.Packages[i])
+			if v := ids.Get(key); len(v) == 4 {
+				p.tuples[i] = binary.BigEndian.Uint32(v)
+				tupleKeys, tupleIDs = append(tupleKeys, string(key)), append(tupleIDs, p.tuples[i])
+			}
+		}
+		ids = tx.Bucket(bucketPairIDs)
+		for i, id := range p.pairs {
+			if id != 0 {
+				continue
+			}
+			key = append(append(append(key[:0], index[i].Release...), 0), index[i].Package...)
+			if v := ids.Get(key); len(v) == 4 {
+				p.pairs[i] = binary.BigEndian.Uint32(v)
+				pairKeys, pairIDs = append(pairKeys, string(key)), append(pairIDs, p.pairs[i])
+			}
+		}
+		return nil
+	})
+	if err != nil || len(tupleKeys)+len(pairKeys) == 0 {
+		return err
+	}
+	c := &s.ids
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tuples == nil {
+		c.tuples, c.pairs = map[string]uint32{}, map[string]uint32{}
+	}
+	for i, k := range tupleKeys {
+		c.tuples[k] = tupleIDs[i]
+	}
+	for i, k := range pairKeys {
+		c.pairs[k] = pairIDs[i]
+	}
+	return nil
 }
 
 var errBadTuple = errors.New("malformed package tuple")
@@ -150,8 +226,10 @@ type txIDs struct {
 	tuples, pairs map[string]uint32
 	// newTuples and newPairs are those not yet in shared.
 	newTuples, newPairs map[string]uint32
-	bits                bitChanges
-	shared              *committedIDs
+	// pairSets are the pair ID sets of the hosts indexed, by digest.
+	pairSets map[[sha256.Size]byte][]uint32
+	bits     bitChanges
+	shared   *committedIDs
 }
 
 func (s *Store) newTxIDs() *txIDs {
@@ -172,6 +250,27 @@ func (t *txIDs) committed() { t.shared.remember(t) }
 type committedIDs struct {
 	mu            sync.RWMutex
 	tuples, pairs map[string]uint32
+	// pairSets are the sorted pair ID sets of recently indexed hosts, by
+	// their index digest: hosts built from one image share their package
+	// names, and a report naming those of one already indexed needs none
+	// of its thousands of pair lookups. At most maxPairSets are kept.
+	pairSets map[[sha256.Size]byte][]uint32
+}
+
+// maxPairSets bounds committedIDs.pairSets (~2,000 IDs each: 8 KB).
+const maxPairSets = 512
+
+// pairSet returns the pair ID set of an index digest the transaction or an
+// earlier commit has written.
+func (t *txIDs) pairSet(digest []byte) ([]uint32, bool) {
+	if set, ok := t.pairSets[[sha256.Size]byte(digest)]; ok {
+		return set, true
+	}
+	c := t.shared
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	set, ok := c.pairSets[[sha256.Size]byte(digest)]
+	return set, ok
 }
 
 func (c *committedIDs) lookup(tuple bool, key []byte) (uint32, bool) {
@@ -196,6 +295,24 @@ func (c *committedIDs) remember(t *txIDs) {
 	}
 	for k, id := range t.newPairs {
 		c.pairs[k] = id
+	}
+	if len(t.pairSets) == 0 {
+		return
+	}
+	if c.pairSets == nil {
+		c.pairSets = map[[sha256.Size]byte][]uint32{}
+	}
+	for digest, set := range t.pairSets {
+		if _, ok := c.pairSets[digest]; ok {
+			continue
+		}
+		for k := range c.pairSets {
+			if len(c.pairSets) < maxPairSets {
+				break
+			}
+			delete(c.pairSets, k) // an arbitrary one: map order is random
+		}
+		c.pairSets[digest] = set
 	}
 }
 
