@@ -1,7 +1,11 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,13 +21,19 @@ func indexKeys(t *testing.T, s *Store) []string {
 	t.Helper()
 	var keys []string
 	if err := s.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketAdvisoryIndex).ForEach(func(k, _ []byte) error {
-			keys = append(keys, string(k))
+		names := tx.Bucket(bucketHostNames)
+		return tx.Bucket(bucketAdvisoryBits).ForEach(func(k, v []byte) error {
+			shard := binary.BigEndian.Uint32(k)
+			for word := binary.BigEndian.Uint64(v); word != 0; word &= word - 1 {
+				name := names.Get(u32(shard*hostsPerShard + uint32(bits.TrailingZeros64(word))))
+				keys = append(keys, string(k[4:])+"\x00"+string(name))
+			}
 			return nil
 		})
 	}); err != nil {
 		t.Fatal(err)
 	}
+	slices.Sort(keys)
 	return keys
 }
 
@@ -120,4 +130,119 @@ func TestDeferredAdvisoryIndex(t *testing.T) {
 	}
 	want["DSA-9-1"] = []string{"vm4"}
 	check("kept")
+}
+
+// TestAdvisoryIndexShardsAndMigrationFrom7: the index finds an advisory's
+// hosts across shards of host IDs as findings open and close and hosts go;
+// a schema 7 database (advisory NUL host keys) answers the same opened
+// read-only, and opened to write migrates to the sharded index.
+func TestAdvisoryIndexShardsAndMigrationFrom7(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "pw.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	index := []store.ReleasePackage{{Release: "debian:12", Package: "sudo"}}
+	report := func(name string, advisories ...string) {
+		t.Helper()
+		h := patchwatch.Host{Name: name, Release: "debian:12", Family: patchwatch.FamilyDebian, SourceInfo: true, ReportedAt: t0,
+			Packages: []patchwatch.Package{{Name: "sudo", Version: "1.9.13p3-1", SourceName: "sudo", SourceVersion: "1.9.13p3-1"}}}
+		var findings []patchwatch.Finding
+		for _, a := range advisories {
+			findings = append(findings, patchwatch.Finding{Host: name, Advisory: a, Status: patchwatch.StatusUpdate, Urgency: patchwatch.UrgencyHigh,
+				Packages: []patchwatch.FindingPackage{{Name: "sudo", Installed: "1.9.13p3-1", Fixed: "1.9.13p3-1+deb12u1"}}})
+		}
+		if _, err := s.ApplyReport(ctx, h, index, findings, false, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][]string{"DSA-1-1": nil, "DSA-2-1": nil, "DSA-3-1": nil}
+	for i := range 150 { // host IDs 1 to 150: three shards
+		name := fmt.Sprintf("h%03d", i)
+		var advisories []string
+		for _, a := range []struct {
+			id    string
+			every int
+		}{{"DSA-1-1", 3}, {"DSA-2-1", 5}, {"DSA-3-1", 149}} {
+			if i%a.every == 0 {
+				advisories = append(advisories, a.id)
+				want[a.id] = append(want[a.id], name)
+			}
+		}
+		report(name, advisories...)
+	}
+	// h000 is fixed, h003 loses DSA-1-1 and gains DSA-2-1, h005 goes.
+	report("h000")
+	report("h003", "DSA-2-1")
+	if _, err := s.RemoveHost(ctx, "h005", t0); err != nil {
+		t.Fatal(err)
+	}
+	drop := func(id string, names ...string) {
+		want[id] = slices.DeleteFunc(want[id], func(n string) bool { return slices.Contains(names, n) })
+	}
+	drop("DSA-1-1", "h000", "h003")
+	drop("DSA-2-1", "h000", "h005")
+	drop("DSA-3-1", "h000")
+	want["DSA-2-1"] = append(want["DSA-2-1"], "h003")
+	slices.Sort(want["DSA-2-1"])
+	check := func(s *Store, when string) {
+		t.Helper()
+		for id, hosts := range want {
+			if got, err := s.HostsWithAdvisory(ctx, id); err != nil || !slices.Equal(got, hosts) {
+				t.Fatalf("%s: hosts with %s: %v %v, want %v", when, id, got, err, hosts)
+			}
+		}
+	}
+	check(s, "schema 8")
+	built := indexKeys(t, s)
+
+	// Schema 7's layout, from the finding details.
+	if err := s.db.Update(func(tx *bbolt.Tx) error {
+		old, err := tx.CreateBucket(bucketOldAdvisoryIndex)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketFindingDetails).ForEach(func(k, _ []byte) error {
+			host, advisory, _ := bytes.Cut(k, []byte{0})
+			return old.Put(pairKey(string(advisory), string(host)), nil)
+		}); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketAdvisoryBits); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 7))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(ro, "schema 7 read-only")
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(s, "migrated from 7")
+	if got := indexKeys(t, s); !slices.Equal(got, built) {
+		t.Errorf("migrated index %q, want %q", got, built)
+	}
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketOldAdvisoryIndex) != nil {
+			t.Error("schema 7's index is still there")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -22,7 +22,8 @@ import (
 //	host_records    host -> HostRecord (summary and open-finding briefs)
 //	finding_details host NUL advisory -> Finding, for open findings
 //	owner_hosts     lower(owner) NUL host -> empty
-//	advisory_hosts  advisory NUL host -> empty, for open findings
+//	advisory_host_bits  the hosts of each advisory's open findings
+//	                    (advisoryindex.go)
 
 func pairKey(a, b string) []byte {
 	k := make([]byte, 0, len(a)+len(b)+1)
@@ -54,11 +55,12 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 	recs := tx.Bucket(bucketHostRecords)
 	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
 	details := tx.Bucket(bucketFindingDetails)
-	byAdvisory := tx.Bucket(bucketAdvisoryIndex)
 	deferred := advisoryIndexDeferred(tx)
 	if err := putDetails(details, h.Name, findings, encoded); err != nil {
 		return err
 	}
+	var byAdvisory hostAdvisories
+	indexed := false
 	open := make(map[string]bool, len(findings))
 	for i := range findings {
 		f := &findings[i]
@@ -66,7 +68,13 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 		if deferred || prev != nil && prev.HasFinding(f.Advisory) {
 			continue
 		}
-		if err := putMissing(byAdvisory, pairKey(f.Advisory, h.Name)); err != nil {
+		if !indexed {
+			var err error
+			if byAdvisory, indexed, err = hostAdvisoriesTx(tx, h.Name, true); err != nil {
+				return err
+			}
+		}
+		if err := byAdvisory.set(f.Advisory, true); err != nil {
 			return err
 		}
 	}
@@ -81,7 +89,7 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 			if deferred {
 				continue
 			}
-			if err := byAdvisory.Delete(pairKey(b.Advisory, h.Name)); err != nil {
+			if err := setAdvisoryHostTx(tx, h.Name, b.Advisory, false); err != nil {
 				return err
 			}
 		}
@@ -178,7 +186,7 @@ func removeReadModelTx(tx *bbolt.Tx, host string) error {
 		if err := tx.Bucket(bucketFindingDetails).Delete(pairKey(host, b.Advisory)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketAdvisoryIndex).Delete(pairKey(b.Advisory, host)); err != nil {
+		if err := setAdvisoryHostTx(tx, host, b.Advisory, false); err != nil {
 			return err
 		}
 	}
@@ -296,7 +304,7 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 func (s *Store) HostsWithAdvisory(ctx context.Context, id string) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketAdvisoryIndex) == nil {
+		if tx.Bucket(bucketFindingDetails) == nil {
 			return nil // schema 5 opened read-only
 		}
 		out = advisoryHostsTx(tx, id)

@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -43,16 +43,19 @@ var (
 	bucketNotified     = []byte("notified")      // host NUL advisory -> last notified time
 	bucketNotifyMeta   = []byte("notify_meta")   // digest schedules and snapshots
 
-	bucketHostRecords    = []byte("host_records")        // host -> HostRecord (readmodel.go)
-	bucketFindingDetails = []byte("finding_details")     // host NUL advisory -> Finding
-	bucketOwnerIndex     = []byte("owner_hosts")         // lower(owner) NUL host -> empty
-	bucketAdvisoryIndex  = []byte("advisory_hosts")      // advisory NUL host -> empty
-	bucketTuples         = []byte("package_tuples")      // id -> package tuple (tuples.go)
-	bucketTupleIDs       = []byte("package_tuple_ids")   // package tuple -> id
-	bucketHostIDs        = []byte("host_ids")            // host -> id (hostindex.go)
-	bucketHostNames      = []byte("host_names")          // id -> host
-	bucketPairIDs        = []byte("package_pair_ids")    // release NUL package -> id
-	bucketPackageBlocks  = []byte("package_host_blocks") // shard, block of pair ids -> host bitmaps
+	bucketHostRecords    = []byte("host_records")    // host -> HostRecord (readmodel.go)
+	bucketFindingDetails = []byte("finding_details") // host NUL advisory -> Finding
+	bucketOwnerIndex     = []byte("owner_hosts")     // lower(owner) NUL host -> empty
+	// bucketOldAdvisoryIndex is schema 7's advisory index (advisory NUL
+	// host -> empty), replaced by advisory_host_bits in schema 8.
+	bucketOldAdvisoryIndex = []byte("advisory_hosts")
+	bucketAdvisoryBits     = []byte("advisory_host_bits")  // shard, advisory -> host bitmap (advisoryindex.go)
+	bucketTuples           = []byte("package_tuples")      // id -> package tuple (tuples.go)
+	bucketTupleIDs         = []byte("package_tuple_ids")   // package tuple -> id
+	bucketHostIDs          = []byte("host_ids")            // host -> id (hostindex.go)
+	bucketHostNames        = []byte("host_names")          // id -> host
+	bucketPairIDs          = []byte("package_pair_ids")    // release NUL package -> id
+	bucketPackageBlocks    = []byte("package_host_blocks") // shard, block of pair ids -> host bitmaps
 	// bucketOldPackageHosts is schema 6's package index bitmaps (shard,
 	// pair id -> bitmap), regrouped into blocks by the migration to 7.
 	bucketOldPackageHosts = []byte("package_hosts")
@@ -145,7 +148,9 @@ func checkSchema(tx *bbolt.Tx) error {
 // blocks of pair IDs (package_host_blocks, hostindex.go), re-encodes the
 // host records, finding details and finding records in their binary form
 // (recordcodec.go) and adds the urgency index (urgency_hosts), built from
-// the host records.
+// the host records. Version 8 keys the advisory index by shard of host IDs
+// (advisory_host_bits, advisoryindex.go), built from the finding details,
+// and drops version 7's (advisory_hosts).
 func migrate(tx *bbolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -159,7 +164,7 @@ func migrate(tx *bbolt.Tx) error {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", store.ErrSchema, current, SchemaVersion)
 	}
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
-		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryIndex, bucketTuples, bucketTupleIDs,
+		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryBits, bucketTuples, bucketTupleIDs,
 		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageBlocks, bucketHostPairs,
 		bucketBinarySources, bucketSourceBinaries, bucketUrgencyIndex} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -190,6 +195,11 @@ func migrate(tx *bbolt.Tx) error {
 	if current < 7 {
 		if err := migratePackageBlocks(tx); err != nil {
 			return fmt.Errorf("migrate to schema 7: %w", err)
+		}
+	}
+	if current > 0 && current < 8 {
+		if err := migrateAdvisoryIndex(tx); err != nil {
+			return fmt.Errorf("migrate to schema 8: %w", err)
 		}
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))

@@ -151,7 +151,7 @@ func dropFromReadModelTx(tx *bbolt.Tx, host, advisory string) error {
 	if err := tx.Bucket(bucketFindingDetails).Delete(pairKey(host, advisory)); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketAdvisoryIndex).Delete(pairKey(advisory, host)); err != nil {
+	if err := setAdvisoryHostTx(tx, host, advisory, false); err != nil {
 		return err
 	}
 	rec, err := hostRecordTx(tx, host)
