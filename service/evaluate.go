@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -105,14 +106,12 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 			candidates[n] = true
 		}
 	}
-	for id := range ids {
-		names, err := e.s.HostsWithAdvisory(ctx, id)
-		if err != nil {
-			return 0, err
-		}
-		for _, n := range names {
-			candidates[n] = true
-		}
+	withOpen, err := e.s.HostsWithAdvisories(ctx, slices.Collect(maps.Keys(ids)))
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range withOpen {
+		candidates[n] = true
 	}
 	// A rebuild (AlmaLinux, Rocky) is matched against Red Hat's advisories
 	// until its own first arrive, and again once its last are gone: when

@@ -84,17 +84,10 @@ func (e *Service) ReassessCVEs(ctx context.Context, cves []string) (n int, err e
 	advisories := c.index.AdvisoryIDs(func(a *patchwatch.Advisory) bool {
 		return slices.ContainsFunc(a.CVEs, func(cve string) bool { return named[cve] })
 	})
-	hosts := map[string]bool{}
-	for _, id := range advisories {
-		names, err := e.s.HostsWithAdvisory(ctx, id)
-		if err != nil {
-			return 0, err
-		}
-		for _, name := range names {
-			hosts[name] = true
-		}
+	names, err := e.s.HostsWithAdvisories(ctx, advisories)
+	if err != nil {
+		return 0, err
 	}
-	names := sortedKeys(hosts)
 	started, startedAt := time.Now(), e.now()
 	done := 0
 	defer func() { e.reportProgress(ctx, done, len(names), startedAt, true, err) }()

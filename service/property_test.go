@@ -354,7 +354,7 @@ func checkAdvisoryHosts(t *rapid.T, ctx context.Context, s *bolt.Store, fleet ma
 	}
 	for i := range 8 {
 		id := fmt.Sprintf("A%d", i)
-		got, err := s.HostsWithAdvisory(ctx, id)
+		got, err := s.HostsWithAdvisories(ctx, []string{id})
 		if err != nil {
 			t.Fatal(err)
 		}

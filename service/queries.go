@@ -173,9 +173,9 @@ func (e *Service) eachCandidate(ctx context.Context, flt *Filter, fn func(*patch
 		}
 		return fn(&r)
 	case flt.Advisory != "":
-		hosts, err := e.s.HostsWithAdvisory(ctx, flt.Advisory)
+		hosts, err := e.s.HostsWithAdvisories(ctx, []string{flt.Advisory})
 		if err == nil && len(hosts) == 0 && strings.ToUpper(flt.Advisory) != flt.Advisory {
-			hosts, err = e.s.HostsWithAdvisory(ctx, strings.ToUpper(flt.Advisory))
+			hosts, err = e.s.HostsWithAdvisories(ctx, []string{strings.ToUpper(flt.Advisory)})
 		}
 		if err != nil {
 			return err

@@ -73,8 +73,9 @@ type ReadModel interface {
 	// EachHostRecord walks host records in name order, of one owner when
 	// owner is set (case-insensitive), past the host named after.
 	EachHostRecord(ctx context.Context, owner, after string, fn func(*patchwatch.HostRecord) error) error
-	// HostsWithAdvisory returns the hosts with an open finding of id.
-	HostsWithAdvisory(ctx context.Context, id string) ([]string, error)
+	// HostsWithAdvisories returns, in name order, the hosts with an open
+	// finding of any of ids.
+	HostsWithAdvisories(ctx context.Context, ids []string) ([]string, error)
 	// HostsWithUrgency returns, in name order, the hosts with an open
 	// finding whose stored urgency is one of urgencies.
 	HostsWithUrgency(ctx context.Context, urgencies []patchwatch.Urgency) ([]string, error)

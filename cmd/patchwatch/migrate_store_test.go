@@ -106,7 +106,7 @@ func snapshot(t *testing.T, s storetest.Storage) map[string]any {
 		e, err := s.Enrollment(ctx, h.Name)
 		get("enrollment "+h.Name, e, err)
 	}
-	v2, err := s.HostsWithAdvisory(ctx, "DSA-1-1")
+	v2, err := s.HostsWithAdvisories(ctx, []string{"DSA-1-1"})
 	get("with DSA-1-1", v2, err)
 	v3, err := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "debian:12", Package: "openssl"}, {Release: "debian:12", Package: "zlib1g"}})
 	get("indexed", v3, err)

@@ -99,55 +99,105 @@ func setAdvisoryHostTx(tx *bbolt.Tx, host, advisory string, on bool) error {
 }
 
 // advisoryHostsTx returns, in name order, the hosts with an open finding
-// of advisory id: through the index, one read per shard, or while it is
+// of any of the advisories ids: through the index, or while it is
 // deferred through the details' keys.
-func advisoryHostsTx(tx *bbolt.Tx, id string) []string {
+func advisoryHostsTx(tx *bbolt.Tx, ids ...string) []string {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
 	var out []string
 	if advisoryIndexDeferred(tx) {
 		c := tx.Bucket(bucketFindingDetails).Cursor()
+		var last []byte
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if host, advisory, ok := bytes.Cut(k, []byte{0}); ok && string(advisory) == id {
+			if host, advisory, ok := bytes.Cut(k, []byte{0}); ok && want[string(advisory)] && !bytes.Equal(host, last) {
 				out = append(out, string(host))
+				last = host
 			}
 		}
 		return out
 	}
 	b, names := tx.Bucket(bucketAdvisoryBits), tx.Bucket(bucketHostNames)
 	if b == nil {
-		return oldAdvisoryHostsTx(tx, id)
+		return oldAdvisoryHostsTx(tx, want)
 	}
 	shards := uint32(tx.Bucket(bucketHostIDs).Sequence()/hostsPerShard) + 1
-	key := advisoryBitsKey(0, id)
-	for shard := range shards {
-		binary.BigEndian.PutUint32(key, shard)
-		v := b.Get(key)
-		if len(v) != 8 {
-			continue
-		}
-		for word := binary.BigEndian.Uint64(v); word != 0; word &= word - 1 {
-			if name := names.Get(u32(shard*hostsPerShard + uint32(bits.TrailingZeros64(word)))); name != nil {
-				out = append(out, string(name))
-			}
+	var found map[uint32]bool
+	if len(want) <= walkAdvisoryIndexAbove {
+		found = advisoryHostIDsByReads(b, want, shards)
+	} else {
+		// Many advisories (a KEV update names thousands): one walk of the
+		// index costs less than a read per advisory and shard.
+		found = advisoryHostIDsByWalk(b, want)
+	}
+	for id := range found {
+		if name := names.Get(u32(id)); name != nil {
+			out = append(out, string(name))
 		}
 	}
 	slices.Sort(out)
 	return out
 }
 
+// advisoryHostIDsByReads returns the IDs of the hosts under the wanted
+// advisories, reading each advisory's value in every shard.
+func advisoryHostIDsByReads(b *bbolt.Bucket, want map[string]bool, shards uint32) map[uint32]bool {
+	found := map[uint32]bool{}
+	for id := range want {
+		key := advisoryBitsKey(0, id)
+		for shard := range shards {
+			binary.BigEndian.PutUint32(key, shard)
+			addHostBits(found, shard, b.Get(key))
+		}
+	}
+	return found
+}
+
+// advisoryHostIDsByWalk is advisoryHostIDsByReads walking the whole index.
+func advisoryHostIDsByWalk(b *bbolt.Bucket, want map[string]bool) map[uint32]bool {
+	found := map[uint32]bool{}
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) > 4 && want[string(k[4:])] {
+			addHostBits(found, binary.BigEndian.Uint32(k), v)
+		}
+	}
+	return found
+}
+
+func addHostBits(found map[uint32]bool, shard uint32, v []byte) {
+	if len(v) != 8 {
+		return
+	}
+	for word := binary.BigEndian.Uint64(v); word != 0; word &= word - 1 {
+		found[shard*hostsPerShard+uint32(bits.TrailingZeros64(word))] = true
+	}
+}
+
+// walkAdvisoryIndexAbove is how many advisories a lookup reads one by one
+// in every shard before it walks the whole index instead: both costs grow
+// with the shards, and a shard holds a few hundred advisories, whose walk
+// costs about what reading some twenty of them does.
+const walkAdvisoryIndexAbove = 16
+
 // oldAdvisoryHostsTx reads schema 7's index, of a database opened
 // read-only (not migrated).
-func oldAdvisoryHostsTx(tx *bbolt.Tx, id string) []string {
+func oldAdvisoryHostsTx(tx *bbolt.Tx, ids map[string]bool) []string {
 	b := tx.Bucket(bucketOldAdvisoryIndex)
 	if b == nil {
 		return nil
 	}
 	var out []string
-	prefix := pairKey(id, "")
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		out = append(out, string(k[len(prefix):]))
+	for id := range ids {
+		prefix := pairKey(id, "")
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, string(k[len(prefix):]))
+		}
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // buildAdvisoryIndex builds the index from the finding details' keys, in

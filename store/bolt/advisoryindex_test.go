@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/bits"
 	"path/filepath"
 	"slices"
@@ -95,7 +96,7 @@ func TestDeferredAdvisoryIndex(t *testing.T) {
 	check := func(when string) {
 		t.Helper()
 		for id, hosts := range want {
-			if got, err := s.HostsWithAdvisory(ctx, id); err != nil || !slices.Equal(got, hosts) {
+			if got, err := s.HostsWithAdvisories(ctx, []string{id}); err != nil || !slices.Equal(got, hosts) {
 				t.Fatalf("%s: hosts with %s: %v %v, want %v", when, id, got, err, hosts)
 			}
 		}
@@ -190,13 +191,29 @@ func TestAdvisoryIndexShardsAndMigrationFrom7(t *testing.T) {
 	check := func(s *Store, when string) {
 		t.Helper()
 		for id, hosts := range want {
-			if got, err := s.HostsWithAdvisory(ctx, id); err != nil || !slices.Equal(got, hosts) {
+			if got, err := s.HostsWithAdvisories(ctx, []string{id}); err != nil || !slices.Equal(got, hosts) {
 				t.Fatalf("%s: hosts with %s: %v %v, want %v", when, id, got, err, hosts)
 			}
 		}
 	}
 	check(s, "schema 8")
 	built := indexKeys(t, s)
+	// Several advisories at once, by reads and by a walk of the index.
+	union := slices.Concat(want["DSA-1-1"], want["DSA-2-1"])
+	slices.Sort(union)
+	union = slices.Compact(union)
+	if got, err := s.HostsWithAdvisories(ctx, []string{"DSA-2-1", "DSA-1-1", "DSA-404-1"}); err != nil || !slices.Equal(got, union) {
+		t.Fatalf("hosts with DSA-1-1 or DSA-2-1: %v %v, want %v", got, err, union)
+	}
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		b, wanted := tx.Bucket(bucketAdvisoryBits), map[string]bool{"DSA-1-1": true, "DSA-2-1": true}
+		if byReads, byWalk := advisoryHostIDsByReads(b, wanted, 3), advisoryHostIDsByWalk(b, wanted); len(byReads) != len(union) || !maps.Equal(byReads, byWalk) {
+			t.Errorf("by reads %v, by a walk %v: want %d hosts each", byReads, byWalk, len(union))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Schema 7's layout, from the finding details.
 	if err := s.db.Update(func(tx *bbolt.Tx) error {

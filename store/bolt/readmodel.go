@@ -299,15 +299,16 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 	return err
 }
 
-// HostsWithAdvisory returns, in name order, the hosts on which advisory
-// id has an open finding, through the advisory index (advisoryindex.go).
-func (s *Store) HostsWithAdvisory(ctx context.Context, id string) ([]string, error) {
+// HostsWithAdvisories returns, in name order, the hosts on which any of
+// the advisories ids has an open finding, through the advisory index
+// (advisoryindex.go).
+func (s *Store) HostsWithAdvisories(ctx context.Context, ids []string) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bucketFindingDetails) == nil {
 			return nil // schema 5 opened read-only
 		}
-		out = advisoryHostsTx(tx, id)
+		out = advisoryHostsTx(tx, ids...)
 		return nil
 	})
 	return out, err

@@ -73,7 +73,7 @@ func TestWithdrawAdvisories(t *testing.T) {
 	if rec, err := s.HostRecord(ctx, "db1"); err != nil || len(rec.Findings) != 1 || rec.Findings[0].Advisory != kept.ID {
 		t.Errorf("host record after withdrawal = %+v, %v", rec.Findings, err)
 	}
-	if hosts, _ := s.HostsWithAdvisory(ctx, a.ID); len(hosts) != 0 {
+	if hosts, _ := s.HostsWithAdvisories(ctx, []string{a.ID}); len(hosts) != 0 {
 		t.Errorf("advisory index still lists %v", hosts)
 	}
 	after, _ := s.PendingEvents(ctx)

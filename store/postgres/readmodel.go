@@ -97,12 +97,12 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 	}
 }
 
-// HostsWithAdvisory returns, in name order, the hosts on which advisory
-// id has an open finding.
-func (s *Store) HostsWithAdvisory(ctx context.Context, id string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT host FROM finding_details WHERE advisory = $1 ORDER BY host`, id)
+// HostsWithAdvisories returns, in name order, the hosts on which any of
+// the advisories ids has an open finding.
+func (s *Store) HostsWithAdvisories(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT host FROM finding_details WHERE advisory = ANY($1::text[]) ORDER BY host`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read hosts of advisory %s: %w", id, err)
+		return nil, fmt.Errorf("read hosts of %d advisories: %w", len(ids), err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

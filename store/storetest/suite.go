@@ -226,8 +226,8 @@ func testReportFindingsInStep(t *testing.T, s Storage) {
 	if got := findingIDs(must(s.HostFindings(ctx, "vm1"))(t)); !slices.Equal(got, []string{"USN-1-1", "USN-2-1"}) {
 		t.Fatalf("HostFindings = %v", got)
 	}
-	if got := must(s.HostsWithAdvisory(ctx, "USN-2-1"))(t); !slices.Equal(got, []string{"vm1"}) {
-		t.Fatalf("HostsWithAdvisory = %v", got)
+	if got := must(s.HostsWithAdvisories(ctx, []string{"USN-2-1"}))(t); !slices.Equal(got, []string{"vm1"}) {
+		t.Fatalf("HostsWithAdvisories = %v", got)
 	}
 	details := must(s.FindingDetails(ctx, []store.HostAdvisory{{Host: "vm1", Advisory: "USN-2-1"}, {Host: "vm9", Advisory: "USN-2-1"}, {Host: "vm1", Advisory: "USN-1-1"}}))(t)
 	if got := findingIDs(details); !slices.Equal(got, []string{"USN-2-1", "USN-1-1"}) {
@@ -244,7 +244,7 @@ func testReportFindingsInStep(t *testing.T, s Storage) {
 	if len(events) != 1 || events[0].Kind != patchwatch.EventResolved || events[0].Advisory != "USN-2-1" {
 		t.Fatalf("events %+v, want USN-2-1 resolved", events)
 	}
-	if got := must(s.HostsWithAdvisory(ctx, "USN-2-1"))(t); len(got) != 0 {
+	if got := must(s.HostsWithAdvisories(ctx, []string{"USN-2-1"}))(t); len(got) != 0 {
 		t.Fatalf("resolved finding still indexed on %v", got)
 	}
 	if got := findingIDs(must(s.HostFindings(ctx, "vm1"))(t)); !slices.Equal(got, []string{"USN-1-1"}) {
@@ -302,8 +302,8 @@ func testHostIndexAndRematch(t *testing.T, s Storage) {
 	a := advisory("USN-9-1", t0, fix(release, "zlib", "1.0-2"))
 	must(s.UpsertAdvisories(ctx, []patchwatch.Advisory{a}))(t)
 	must(svc.Rematch(ctx, []patchwatch.Advisory{a}))(t)
-	if got := must(s.HostsWithAdvisory(ctx, "USN-9-1"))(t); !slices.Equal(got, []string{"vm0", "vm1", "vm2", "vm4"}) {
-		t.Fatalf("after rematch HostsWithAdvisory = %v", got)
+	if got := must(s.HostsWithAdvisories(ctx, []string{"USN-9-1"}))(t); !slices.Equal(got, []string{"vm0", "vm1", "vm2", "vm4"}) {
+		t.Fatalf("after rematch HostsWithAdvisories = %v", got)
 	}
 	page := must(s.HostsAfter(ctx, "vm1", 2))(t)
 	if len(page) != 2 || page[0].Name != "vm2" || page[1].Name != "vm3" {
@@ -379,8 +379,8 @@ func testSyncBatchSkipsNewer(t *testing.T, s Storage) {
 	if len(events) != 1 || events[0].Host != "vm2" {
 		t.Fatalf("events %+v, want vm2's only", events)
 	}
-	if got := must(s.HostsWithAdvisory(ctx, "USN-9-1"))(t); !slices.Equal(got, []string{"vm2"}) {
-		t.Fatalf("HostsWithAdvisory = %v", got)
+	if got := must(s.HostsWithAdvisories(ctx, []string{"USN-9-1"}))(t); !slices.Equal(got, []string{"vm2"}) {
+		t.Fatalf("HostsWithAdvisories = %v", got)
 	}
 	if _, err := s.HostRecord(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a gone host got a record: %v", err)

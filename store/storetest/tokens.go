@@ -154,7 +154,7 @@ func testRemoveHost(t *testing.T, s Storage) {
 	if _, err := s.HostRecord(ctx, "vm1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removed host's record: %v", err)
 	}
-	if got := must(s.HostsWithAdvisory(ctx, "USN-1-1"))(t); len(got) != 0 {
+	if got := must(s.HostsWithAdvisories(ctx, []string{"USN-1-1"}))(t); len(got) != 0 {
 		t.Fatalf("removed host still has findings: %v", got)
 	}
 	if got := must(s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: release, Package: "zlib"}}))(t); len(got) != 0 {
