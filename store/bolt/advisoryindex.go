@@ -2,9 +2,11 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"math/bits"
 	"slices"
+	"strings"
 
 	bbolt "go.etcd.io/bbolt"
 )
@@ -210,8 +212,15 @@ func buildAdvisoryIndex(tx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	entries := map[string]uint64{}
-	var host hostAdvisories
+	// One entry per finding, its advisory ID shared by all of its
+	// findings, sorted into key order (shard, advisory) and merged.
+	type entry struct {
+		advisory string
+		host     uint32
+	}
+	var entries []entry
+	ids := map[string]string{}
+	var host uint32
 	var last []byte
 	c := tx.Bucket(bucketFindingDetails).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -220,21 +229,32 @@ func buildAdvisoryIndex(tx *bbolt.Tx) error {
 			continue
 		}
 		if !bytes.Equal(name, last) {
-			if host, _, err = hostAdvisoriesTx(tx, string(name), true); err != nil {
+			if host, _, err = sequenceID(tx.Bucket(bucketHostIDs), tx.Bucket(bucketHostNames), name, true); err != nil {
 				return err
 			}
 			last = append(last[:0], name...)
 		}
-		entries[string(advisoryBitsKey(host.shard, string(advisory)))] |= host.bit
+		id, ok := ids[string(advisory)]
+		if !ok {
+			id = string(advisory)
+			ids[id] = id
+		}
+		entries = append(entries, entry{id, host})
 	}
-	keys := make([]string, 0, len(entries))
-	for k := range entries {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := cmp.Compare(a.host/hostsPerShard, b.host/hostsPerShard); c != 0 {
+			return c
+		}
+		return strings.Compare(a.advisory, b.advisory)
+	})
 	b.FillPercent = denseFill
-	for _, k := range keys {
-		if err := b.Put([]byte(k), binary.BigEndian.AppendUint64(nil, entries[k])); err != nil {
+	for i := 0; i < len(entries); {
+		shard, advisory := entries[i].host/hostsPerShard, entries[i].advisory
+		var word uint64
+		for ; i < len(entries) && entries[i].host/hostsPerShard == shard && entries[i].advisory == advisory; i++ {
+			word |= 1 << (entries[i].host % hostsPerShard)
+		}
+		if err := b.Put(advisoryBitsKey(shard, advisory), binary.BigEndian.AppendUint64(nil, word)); err != nil {
 			return err
 		}
 	}

@@ -442,15 +442,41 @@ func decodeHostHead(name, v []byte, h *patchwatch.Host, ids []uint32) ([]uint32,
 	}
 	rest = rest[k:]
 	ids = slices.Grow(ids[:0], int(count))[:count]
-	for i := range ids {
-		id, k := binary.Uvarint(rest)
-		if k <= 0 {
-			return nil, fmt.Errorf("decode host %s: malformed package list", name)
-		}
-		rest = rest[k:]
-		ids[i] = uint32(id)
+	if !decodeIDs(rest, ids) {
+		return nil, fmt.Errorf("decode host %s: malformed package list", name)
 	}
 	return ids, nil
+}
+
+// decodeIDs decodes len(ids) uvarint tuple IDs from b into ids, reporting
+// whether b held them. IDs of up to three bytes (below 2^21) are decoded
+// inline: a full pass decodes 150 million at 100,000 hosts, and
+// binary.Uvarint's loop took three times as long.
+func decodeIDs(b []byte, ids []uint32) bool {
+	for i := range ids {
+		if len(b) >= 3 {
+			b0 := b[0]
+			if b0 < 0x80 {
+				ids[i], b = uint32(b0), b[1:]
+				continue
+			}
+			b1 := b[1]
+			if b1 < 0x80 {
+				ids[i], b = uint32(b0&0x7f)|uint32(b1)<<7, b[2:]
+				continue
+			}
+			if b2 := b[2]; b2 < 0x80 {
+				ids[i], b = uint32(b0&0x7f)|uint32(b1&0x7f)<<7|uint32(b2)<<14, b[3:]
+				continue
+			}
+		}
+		id, k := binary.Uvarint(b)
+		if k <= 0 || id > 1<<32-1 {
+			return false
+		}
+		ids[i], b = uint32(id), b[k:]
+	}
+	return true
 }
 
 // tuplesInto sets into[i] to the tuple of ids[i], from cache where it can

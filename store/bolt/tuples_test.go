@@ -3,12 +3,15 @@ package bolt_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/store"
+	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
 // TestHostTuples: hosts read as tuple IDs come without their packages,
@@ -80,4 +83,35 @@ func TestHostTuples(t *testing.T) {
 	if len(named) != 2 || named[0].Host.Name != "b" || named[1].Host.Name != "a" || !reflect.DeepEqual(named[1].IDs, idsA) {
 		t.Errorf("named b, gone, a: %+v", named)
 	}
+}
+
+// FuzzDecodeIDs: the inline decoding of tuple IDs agrees with
+// binary.Uvarint on any bytes.
+func FuzzDecodeIDs(f *testing.F) {
+	var seed []byte
+	for _, id := range []uint64{1, 127, 128, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<32 - 1} {
+		seed = binary.AppendUvarint(seed, id)
+	}
+	f.Add(seed, 8)
+	f.Add([]byte{0x80, 0x80}, 1)
+	f.Fuzz(func(t *testing.T, b []byte, n int) {
+		if n < 0 || n > 64 {
+			return
+		}
+		got := make([]uint32, n)
+		ok := bolt.DecodeIDs(b, got)
+		want := make([]uint32, n)
+		wantOK, rest := true, b
+		for i := range want {
+			id, k := binary.Uvarint(rest)
+			if k <= 0 || id > 1<<32-1 {
+				wantOK = false
+				break
+			}
+			want[i], rest = uint32(id), rest[k:]
+		}
+		if ok != wantOK || ok && !slices.Equal(got, want) {
+			t.Fatalf("decodeIDs(%x, %d) = %v %v, binary.Uvarint gives %v %v", b, n, got, ok, want, wantOK)
+		}
+	})
 }

@@ -1,0 +1,4 @@
+package bolt
+
+// DecodeIDs is decodeIDs, for the external tests.
+var DecodeIDs = decodeIDs
