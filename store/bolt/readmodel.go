@@ -26,10 +26,12 @@ import (
 //	                    (advisoryindex.go)
 
 func pairKey(a, b string) []byte {
-	k := make([]byte, 0, len(a)+len(b)+1)
-	k = append(k, a...)
-	k = append(k, 0)
-	return append(k, b...)
+	return appendPairKey(make([]byte, 0, len(a)+len(b)+1), a, b)
+}
+
+// appendPairKey appends pairKey(a, b) to dst.
+func appendPairKey(dst []byte, a, b string) []byte {
+	return append(append(append(dst, a...), 0), b...)
 }
 
 func ownerKey(owner, host string) []byte { return pairKey(strings.ToLower(owner), host) }

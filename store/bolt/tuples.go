@@ -91,7 +91,7 @@ func (s *Store) prepareHost(h *patchwatch.Host, index []store.ReleasePackage) (*
 	} else {
 		p.pairs = make([]uint32, len(index))
 		for i, rp := range index {
-			key = append(append(append(key[:0], rp.Release...), 0), rp.Package...)
+			key = appendPairKey(key[:0], rp.Release, rp.Package)
 			if p.pairs[i] = c.pairs[string(key)]; p.pairs[i] == 0 {
 				missing++
 			}
@@ -131,7 +131,7 @@ func (s *Store) lookUpCommitted(p *preparedHost, h *patchwatch.Host, index []sto
 			if id != 0 {
 				continue
 			}
-			key = append(append(append(key[:0], index[i].Release...), 0), index[i].Package...)
+			key = appendPairKey(key[:0], index[i].Release, index[i].Package)
 			if v := ids.Get(key); len(v) == 4 {
 				p.pairs[i] = binary.BigEndian.Uint32(v)
 				pairKeys, pairIDs = append(pairKeys, string(key)), append(pairIDs, p.pairs[i])
