@@ -529,21 +529,29 @@ func judge(st *pkgState, ref *fixRef, bySource bool) (patchwatch.Status, string,
 	return patchwatch.StatusUpdate, raw, ""
 }
 
-// statusRank orders statuses by how much they ask of the owner.
-var statusRank = map[patchwatch.Status]int{
-	"":                              0,
-	patchwatch.StatusPendingReboot:  1,
-	patchwatch.StatusUnknownVersion: 2,
-	patchwatch.StatusNoFix:          3,
-	patchwatch.StatusSubscription:   4,
-	patchwatch.StatusUpdate:         5,
+// statusRank orders statuses by how much they ask of the owner (a switch:
+// a map lookup per matched package was a tenth of building findings).
+func statusRank(s patchwatch.Status) int {
+	switch s {
+	case patchwatch.StatusPendingReboot:
+		return 1
+	case patchwatch.StatusUnknownVersion:
+		return 2
+	case patchwatch.StatusNoFix:
+		return 3
+	case patchwatch.StatusSubscription:
+		return 4
+	case patchwatch.StatusUpdate:
+		return 5
+	}
+	return 0
 }
 
 func worseStatus(current, next patchwatch.Status, subscription string) patchwatch.Status {
 	if next == patchwatch.StatusUpdate && subscription != "" {
 		next = patchwatch.StatusSubscription
 	}
-	if statusRank[next] > statusRank[current] {
+	if statusRank(next) > statusRank(current) {
 		return next
 	}
 	return current
