@@ -144,8 +144,8 @@ func (s *Store) Export(ctx context.Context, sink store.Sink) error {
 			func() error {
 				return each(bucketEvents, func(k, v []byte) error {
 					var e patchwatch.NotifyEvent
-					if err := decode(v, &e); err != nil {
-						return err
+					if err := decodeEvent(v, &e); err != nil {
+						return fmt.Errorf("decode event %x: %w", k, err)
 					}
 					e.Seq = binary.BigEndian.Uint64(k)
 					return sink.Event(e)

@@ -111,7 +111,8 @@ func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord,
 }
 
 // putRecords writes a host's records (sorted by advisory) where they
-// differ from what is stored, prev (as decoded, sorted alike): a record
+// differ from what is stored, prev (every stored record of host, as
+// decoded, sorted alike): a record
 // equal to its stored one is neither encoded nor looked up. The others
 // are compared as stored bytes too, as == tells apart equal times in
 // zones decoded anew (a clock outside UTC), whose Put would only dirty
@@ -128,7 +129,9 @@ func putRecords(tx *bbolt.Tx, host string, prev, records []patchwatch.FindingRec
 		}
 		data := encodeFindingRecord(&r)
 		k := append(append([]byte(host), 0), r.Advisory...)
-		if bytes.Equal(b.Get(k), data) {
+		// prev is every record stored for host: one it lacks is new, and
+		// needs no lookup (a first evaluation writes a million).
+		if j < len(prev) && prev[j].Advisory == r.Advisory && bytes.Equal(b.Get(k), data) {
 			continue
 		}
 		if err := b.Put(k, data); err != nil {

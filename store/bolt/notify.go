@@ -22,10 +22,7 @@ func queueEvents(tx *bbolt.Tx, owner, project string, events []patchwatch.Event)
 		if err != nil {
 			return err
 		}
-		data, err := json.Marshal(patchwatch.NotifyEvent{Seq: seq, Owner: owner, Project: project, Event: e})
-		if err != nil {
-			return err
-		}
+		data := encodeEvent(&patchwatch.NotifyEvent{Seq: seq, Owner: owner, Project: project, Event: e})
 		if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), data); err != nil {
 			return err
 		}
@@ -44,7 +41,7 @@ func (s *Store) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, er
 		}
 		return b.ForEach(func(k, v []byte) error {
 			var e patchwatch.NotifyEvent
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decodeEvent(v, &e); err != nil {
 				return fmt.Errorf("decode event %x: %w", k, err)
 			}
 			out = append(out, e)

@@ -437,6 +437,34 @@ func encodeFindingRecord(r *patchwatch.FindingRecord) []byte {
 	return e.b
 }
 
+// encodeEvent is a notifier event in the records' binary form: a fleet's
+// first evaluation queues a million, and encoding/json took a sixth of
+// its writer's time. Events queued before are JSON and still decode.
+func encodeEvent(ev *patchwatch.NotifyEvent) []byte {
+	e := recordEncoder{b: make([]byte, 0, 48+len(ev.Owner)+len(ev.Project)+len(ev.Kind)+len(ev.Host)+len(ev.Advisory))}
+	e.b = append(e.b, recordCodecV1)
+	e.uint(ev.Seq)
+	e.str(ev.Owner)
+	e.str(ev.Project)
+	e.str(ev.Kind)
+	e.str(ev.Host)
+	e.str(ev.Advisory)
+	e.int(int64(ev.Urgency))
+	e.int(int64(ev.Previous))
+	e.time(ev.At)
+	return e.b
+}
+
+func decodeEvent(v []byte, ev *patchwatch.NotifyEvent) error {
+	var d recordDecoder
+	if ok, err := openRecord(v, ev, nil, &d); !ok {
+		return err
+	}
+	*ev = patchwatch.NotifyEvent{Seq: d.uint(), Owner: d.str(), Project: d.str(), Event: patchwatch.Event{
+		Kind: d.str(), Host: d.str(), Advisory: d.str(), Urgency: patchwatch.Urgency(d.int()), Previous: patchwatch.Urgency(d.int()), At: d.time()}}
+	return d.done()
+}
+
 func decodeFindingRecord(v []byte, r *patchwatch.FindingRecord) error {
 	return decodeFindingRecordInterned(v, r, nil)
 }

@@ -125,6 +125,43 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 			t.Fatalf("finding record:\n got %+v\nwant %+v", got, want)
 		}
 	}
+	if n := reflect.TypeFor[patchwatch.Event]().NumField(); n != 6 {
+		t.Fatalf("Event has %d fields: encode the new ones in recordcodec.go", n)
+	}
+	if n := reflect.TypeFor[patchwatch.NotifyEvent]().NumField(); n != 4 {
+		t.Fatalf("NotifyEvent has %d fields: encode the new ones in recordcodec.go", n)
+	}
+	for _, ev := range []patchwatch.NotifyEvent{
+		{Seq: 1 << 40, Owner: "Ann@example.org", Project: "p<1>", Event: patchwatch.Event{Kind: patchwatch.EventUrgencyRaised, Host: "vm1", Advisory: "USN-1-1",
+			Urgency: patchwatch.UrgencyCritical, Previous: patchwatch.UrgencyMedium, At: t0.In(time.FixedZone("", 3600))}},
+		{Seq: 2, Event: patchwatch.Event{Kind: patchwatch.EventOpened, Host: "vm2", Advisory: "DSA-1-1", At: t0}},
+		{},
+	} {
+		// The same instant and offset as a JSON round trip gives (whose
+		// location is Local where the offset is the machine's).
+		same := func(a, b patchwatch.NotifyEvent) bool {
+			_, oa := a.At.Zone()
+			_, ob := b.At.Zone()
+			if !a.At.Equal(b.At) || oa != ob {
+				return false
+			}
+			a.At, b.At = time.Time{}, time.Time{}
+			return reflect.DeepEqual(a, b)
+		}
+		var got, want patchwatch.NotifyEvent
+		if err := decodeEvent(encodeEvent(&ev), &got); err != nil {
+			t.Fatal(err)
+		}
+		viaJSON(ev, &want)
+		if !same(got, want) {
+			t.Fatalf("event:\n got %+v\nwant %+v", got, want)
+		}
+		// Events queued as JSON by earlier builds still decode.
+		js, _ := json.Marshal(ev)
+		if err := decodeEvent(js, &got); err != nil || !same(got, want) {
+			t.Fatalf("JSON event: %v\n got %+v\nwant %+v", err, got, want)
+		}
+	}
 }
 
 // TestRecordCodecRejects: truncated, trailing and unknown values are
@@ -141,6 +178,14 @@ func TestRecordCodecRejects(t *testing.T) {
 	var f patchwatch.FindingRecord
 	if err := decodeFindingRecord([]byte{1, 200}, &f); err == nil {
 		t.Fatal("decoded a truncated finding record")
+	}
+	ev := patchwatch.NotifyEvent{Seq: 7, Event: patchwatch.Event{Kind: patchwatch.EventOpened, Host: "h", Advisory: "a", At: time.Unix(1, 0)}}
+	evData := encodeEvent(&ev)
+	var e patchwatch.NotifyEvent
+	for _, bad := range [][]byte{nil, {9}, evData[:len(evData)-1], append(evData[:len(evData):len(evData)], 0)} {
+		if err := decodeEvent(bad, &e); err == nil {
+			t.Fatalf("decoded event %x", bad)
+		}
 	}
 }
 
@@ -247,6 +292,7 @@ func FuzzDecodeHostRecord(f *testing.F) {
 	if data, err := encodeFinding(&ff); err == nil {
 		f.Add(data)
 	}
+	f.Add(encodeEvent(&patchwatch.NotifyEvent{Seq: 3, Owner: "o", Event: patchwatch.Event{Kind: patchwatch.EventResolved, Host: "h", Advisory: "a", At: time.Unix(5, 6)}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 0 && data[0] == '{' {
 			return // JSON: goccy's own
@@ -271,6 +317,13 @@ func FuzzDecodeHostRecord(f *testing.F) {
 		}
 		var fr patchwatch.FindingRecord
 		_ = decodeFindingRecord(data, &fr)
+		var ev patchwatch.NotifyEvent
+		if decodeEvent(data, &ev) == nil {
+			var back patchwatch.NotifyEvent
+			if err := decodeEvent(encodeEvent(&ev), &back); err != nil || !reflect.DeepEqual(back, ev) {
+				t.Fatalf("event round trip of %x: %v\n%+v\n%+v", data, err, back, ev)
+			}
+		}
 		var fd patchwatch.Finding
 		if decodeFinding(data, &fd) == nil {
 			again, err := encodeFinding(&fd)
