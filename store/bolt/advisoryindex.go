@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"math/bits"
 	"slices"
 	"strings"
 
@@ -73,10 +72,7 @@ func hostAdvisoriesTx(tx *bbolt.Tx, host string, create bool) (hostAdvisories, b
 // unchanged is not written (a Put still dirties its page).
 func (h hostAdvisories) set(advisory string, on bool) error {
 	key := advisoryBitsKey(h.shard, advisory)
-	var old uint64
-	if v := h.b.Get(key); len(v) == 8 {
-		old = binary.BigEndian.Uint64(v)
-	}
+	old := bitmapValue(h.b.Get(key))
 	next := old &^ h.bit
 	if on {
 		next = old | h.bit
@@ -108,8 +104,8 @@ func advisoryHostsTx(tx *bbolt.Tx, ids ...string) []string {
 	for _, id := range ids {
 		want[id] = true
 	}
-	var out []string
 	if advisoryIndexDeferred(tx) {
+		var out []string
 		c := tx.Bucket(bucketFindingDetails).Cursor()
 		var last []byte
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -133,13 +129,7 @@ func advisoryHostsTx(tx *bbolt.Tx, ids ...string) []string {
 		// index costs less than a read per advisory and shard.
 		found = advisoryHostIDsByWalk(b, want)
 	}
-	for id := range found {
-		if name := names.Get(u32(id)); name != nil {
-			out = append(out, string(name))
-		}
-	}
-	slices.Sort(out)
-	return out
+	return hostNames(names, found)
 }
 
 // advisoryHostIDsByReads returns the IDs of the hosts under the wanted
@@ -150,7 +140,7 @@ func advisoryHostIDsByReads(b *bbolt.Bucket, want map[string]bool, shards uint32
 		key := advisoryBitsKey(0, id)
 		for shard := range shards {
 			binary.BigEndian.PutUint32(key, shard)
-			addHostBits(found, shard, b.Get(key))
+			addHostBits(found, shard, bitmapValue(b.Get(key)))
 		}
 	}
 	return found
@@ -162,19 +152,18 @@ func advisoryHostIDsByWalk(b *bbolt.Bucket, want map[string]bool) map[uint32]boo
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(k) > 4 && want[string(k[4:])] {
-			addHostBits(found, binary.BigEndian.Uint32(k), v)
+			addHostBits(found, binary.BigEndian.Uint32(k), bitmapValue(v))
 		}
 	}
 	return found
 }
 
-func addHostBits(found map[uint32]bool, shard uint32, v []byte) {
+// bitmapValue decodes an index value's host bitmap (0 when absent).
+func bitmapValue(v []byte) uint64 {
 	if len(v) != 8 {
-		return
+		return 0
 	}
-	for word := binary.BigEndian.Uint64(v); word != 0; word &= word - 1 {
-		found[shard*hostsPerShard+uint32(bits.TrailingZeros64(word))] = true
-	}
+	return binary.BigEndian.Uint64(v)
 }
 
 // walkAdvisoryIndexAbove is how many advisories a lookup reads one by one

@@ -405,7 +405,6 @@ func (s *Store) HostsWithPackages(ctx context.Context, pairs []store.ReleasePack
 
 // hostsWithPackagesTx is HostsWithPackages inside tx, in name order.
 func hostsWithPackagesTx(ctx context.Context, tx *bbolt.Tx, pairs []store.ReleasePackage) ([]string, error) {
-	var out []string
 	hostIDs := tx.Bucket(bucketHostIDs)
 	if hostIDs == nil {
 		return nil, nil
@@ -425,22 +424,31 @@ func hostsWithPackagesTx(ctx context.Context, tx *bbolt.Tx, pairs []store.Releas
 			continue
 		}
 		for shard := range shards {
-			word := blockPair(blocks.Get(blockKey(shard, pair/pairsPerBlock)), pair)
-			for b := 0; word != 0; b, word = b+1, word>>1 {
-				if word&1 != 0 {
-					found[shard*hostsPerShard+uint32(b)] = true
-				}
-			}
+			addHostBits(found, shard, blockPair(blocks.Get(blockKey(shard, pair/pairsPerBlock)), pair))
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 	}
-	for id := range found {
+	return hostNames(names, found), nil
+}
+
+// addHostBits adds to found the IDs of the hosts set in a shard's bitmap.
+func addHostBits(found map[uint32]bool, shard uint32, word uint64) {
+	for ; word != 0; word &= word - 1 {
+		found[shard*hostsPerShard+uint32(bits.TrailingZeros64(word))] = true
+	}
+}
+
+// hostNames returns the names of the hosts of ids still stored (the
+// host_names bucket), in name order.
+func hostNames(names *bbolt.Bucket, ids map[uint32]bool) []string {
+	var out []string
+	for id := range ids {
 		if name := names.Get(u32(id)); name != nil {
 			out = append(out, string(name))
 		}
 	}
 	slices.Sort(out)
-	return out, nil
+	return out
 }
