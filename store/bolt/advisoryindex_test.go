@@ -53,11 +53,7 @@ func deferred(t *testing.T, s *Store) bool {
 // the writes would have.
 func TestDeferredAdvisoryIndex(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "pw.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := tempStore(t)
 	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	host := func(name string) patchwatch.Host {
 		return patchwatch.Host{Name: name, Owner: "ana@example.org", Release: "debian:12", Family: patchwatch.FamilyDebian, SourceInfo: true, ReportedAt: t0,

@@ -142,13 +142,17 @@ func (s *Store) Export(ctx context.Context, sink store.Sink) error {
 				})
 			},
 			func() error {
-				return each(bucketEvents, func(k, v []byte) error {
-					var e patchwatch.NotifyEvent
-					if err := decodeEvent(v, &e); err != nil {
-						return fmt.Errorf("decode event %x: %w", k, err)
+				var events []patchwatch.NotifyEvent
+				return each(bucketEvents, func(k, v []byte) (err error) {
+					if events, err = appendEvents(events[:0], k, v); err != nil {
+						return err
 					}
-					e.Seq = binary.BigEndian.Uint64(k)
-					return sink.Event(e)
+					for _, e := range events {
+						if err := sink.Event(e); err != nil {
+							return err
+						}
+					}
+					return nil
 				})
 			},
 			func() error {

@@ -67,7 +67,8 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 	}
 	states := tx.Bucket(bucketHostState)
 	var st store.HostState
-	if v := states.Get([]byte(h.Name)); v != nil {
+	stored := states.Get([]byte(h.Name))
+	if v := stored; v != nil {
 		if err := json.Unmarshal(v, &st); err != nil {
 			return nil, fmt.Errorf("decode state of host %s: %w", h.Name, err)
 		}
@@ -82,7 +83,7 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(states.Get([]byte(h.Name)), data) {
+	if !bytes.Equal(stored, data) {
 		if err := states.Put([]byte(h.Name), data); err != nil {
 			return nil, err
 		}

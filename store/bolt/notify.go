@@ -15,15 +15,153 @@ import (
 	"github.com/patchwatch/patchwatch/store"
 )
 
+// queueEvents queues the events of one change of a host (one owner's) in
+// one value, keyed by its first sequence number, the others following it:
+// a first evaluation queues a million events, and a key for each was a
+// third of its writer's puts. A lone event keeps a value of its own.
 func queueEvents(tx *bbolt.Tx, owner, project string, events []patchwatch.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
 	b := tx.Bucket(bucketEvents)
-	for _, e := range events {
-		seq, err := b.NextSequence()
+	first := b.Sequence() + 1
+	if err := b.SetSequence(b.Sequence() + uint64(len(events))); err != nil {
+		return err
+	}
+	queued := make([]patchwatch.NotifyEvent, len(events))
+	for i, e := range events {
+		queued[i] = patchwatch.NotifyEvent{Seq: first + uint64(i), Owner: owner, Project: project, Event: e}
+	}
+	return b.Put(eventKey(first), encodeEvents(queued))
+}
+
+func eventKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// eventBatchV1 tags a value of several events, each encoded as a lone
+// event's value is (recordCodecV1), after its length. JSON values (events
+// queued by earlier builds) start with '{'.
+const eventBatchV1 = 2
+
+// encodeEvents encodes events (at least one, in sequence order) as one
+// value: a lone one as before batches were.
+func encodeEvents(events []patchwatch.NotifyEvent) []byte {
+	if len(events) == 1 {
+		return encodeEvent(&events[0])
+	}
+	out := binary.AppendUvarint([]byte{eventBatchV1}, uint64(len(events)))
+	for i := range events {
+		one := encodeEvent(&events[i])
+		out = binary.AppendUvarint(out, uint64(len(one)))
+		out = append(out, one...)
+	}
+	return out
+}
+
+// appendEvents appends to out the events of the value v stored at key k.
+// A lone event's sequence number is its key (JSON ones carry none).
+func appendEvents(out []patchwatch.NotifyEvent, k, v []byte) ([]patchwatch.NotifyEvent, error) {
+	if len(v) == 0 || v[0] != eventBatchV1 {
+		var e patchwatch.NotifyEvent
+		if err := decodeEvent(v, &e); err != nil {
+			return out, fmt.Errorf("decode event %x: %w", k, err)
+		}
+		if len(k) == 8 {
+			e.Seq = binary.BigEndian.Uint64(k)
+		}
+		return append(out, e), nil
+	}
+	rest := v[1:]
+	n, size := binary.Uvarint(rest)
+	// Each event takes at least two bytes, so a count past that is no
+	// batch (and allocates nothing).
+	if size <= 0 || n < 2 || n > uint64(len(rest)) {
+		return out, fmt.Errorf("decode events %x: bad count", k)
+	}
+	rest = rest[size:]
+	for range n {
+		l, size := binary.Uvarint(rest)
+		if size <= 0 || l > uint64(len(rest)-size) {
+			return out, fmt.Errorf("decode events %x: truncated", k)
+		}
+		var e patchwatch.NotifyEvent
+		if err := decodeEvent(rest[size:size+int(l)], &e); err != nil {
+			return out, fmt.Errorf("decode events %x: %w", k, err)
+		}
+		out = append(out, e)
+		rest = rest[size+int(l):]
+	}
+	if len(rest) != 0 {
+		return out, fmt.Errorf("decode events %x: unexpected bytes after the events", k)
+	}
+	return out, nil
+}
+
+// holding returns the key and value of the queued event seq: its own, or
+// the value it was queued in with others, which starts below it. Nil when
+// it is not queued.
+func holding(c *bbolt.Cursor, seq uint64) (k, v []byte) {
+	k, v = c.Seek(eventKey(seq))
+	if len(k) == 8 && binary.BigEndian.Uint64(k) == seq {
+		return k, v
+	}
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if len(k) != 8 || binary.BigEndian.Uint64(k) > seq || len(v) == 0 || v[0] != eventBatchV1 {
+		return nil, nil
+	}
+	return k, v
+}
+
+// consumeEvents deletes the events of seqs. One queued with others (in
+// a value keyed by the first's sequence number) is taken out of its
+// value, which is deleted once empty; what is left keeps its key, below
+// all of its sequence numbers and above the value before's.
+func consumeEvents(b *bbolt.Bucket, seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	seqs = slices.Compact(slices.Sorted(slices.Values(seqs)))
+	type held struct {
+		key, value []byte
+		drop       []uint64
+	}
+	var values []*held
+	c := b.Cursor()
+	for _, seq := range seqs {
+		k, v := holding(c, seq)
+		if k == nil {
+			continue // consumed already
+		}
+		if n := len(values); n > 0 && bytes.Equal(values[n-1].key, k) {
+			values[n-1].drop = append(values[n-1].drop, seq)
+			continue
+		}
+		values = append(values, &held{key: bytes.Clone(k), value: bytes.Clone(v), drop: []uint64{seq}})
+	}
+	// The writes wait for the walk: a bucket is not written under a cursor.
+	for _, h := range values {
+		if len(h.value) == 0 || h.value[0] != eventBatchV1 {
+			if err := b.Delete(h.key); err != nil {
+				return err
+			}
+			continue
+		}
+		events, err := appendEvents(nil, h.key, h.value)
 		if err != nil {
 			return err
 		}
-		data := encodeEvent(&patchwatch.NotifyEvent{Seq: seq, Owner: owner, Project: project, Event: e})
-		if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), data); err != nil {
+		left := slices.DeleteFunc(events, func(e patchwatch.NotifyEvent) bool { _, found := slices.BinarySearch(h.drop, e.Seq); return found })
+		if len(left) == 0 {
+			err = b.Delete(h.key)
+		} else {
+			err = b.Put(h.key, encodeEvents(left))
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -39,13 +177,9 @@ func (s *Store) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, er
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			var e patchwatch.NotifyEvent
-			if err := decodeEvent(v, &e); err != nil {
-				return fmt.Errorf("decode event %x: %w", k, err)
-			}
-			out = append(out, e)
-			return nil
+		return b.ForEach(func(k, v []byte) (err error) {
+			out, err = appendEvents(out, k, v)
+			return err
 		})
 	})
 	return out, err
@@ -54,11 +188,8 @@ func (s *Store) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, er
 // CommitNotify applies a notifier step in one transaction.
 func (s *Store) CommitNotify(ctx context.Context, b store.NotifyBatch) error {
 	return s.update(func(tx *bbolt.Tx) error {
-		events := tx.Bucket(bucketEvents)
-		for _, seq := range b.Consumed {
-			if err := events.Delete(binary.BigEndian.AppendUint64(nil, seq)); err != nil {
-				return err
-			}
+		if err := consumeEvents(tx.Bucket(bucketEvents), b.Consumed); err != nil {
+			return err
 		}
 		for _, d := range b.Deliveries {
 			if err := putDelivery(tx, d); err != nil {

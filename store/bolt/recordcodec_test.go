@@ -293,6 +293,7 @@ func FuzzDecodeHostRecord(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add(encodeEvent(&patchwatch.NotifyEvent{Seq: 3, Owner: "o", Event: patchwatch.Event{Kind: patchwatch.EventResolved, Host: "h", Advisory: "a", At: time.Unix(5, 6)}}))
+	f.Add(encodeEvents([]patchwatch.NotifyEvent{{Seq: 4, Owner: "o", Event: patchwatch.Event{Kind: patchwatch.EventOpened, Host: "h", Advisory: "a"}}, {Seq: 5, Project: "p"}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 0 && data[0] == '{' {
 			return // JSON: goccy's own
@@ -322,6 +323,13 @@ func FuzzDecodeHostRecord(f *testing.F) {
 			var back patchwatch.NotifyEvent
 			if err := decodeEvent(encodeEvent(&ev), &back); err != nil || !reflect.DeepEqual(back, ev) {
 				t.Fatalf("event round trip of %x: %v\n%+v\n%+v", data, err, back, ev)
+			}
+		}
+		// A value of several events: what decodes encodes back to it.
+		if events, err := appendEvents(nil, nil, data); err == nil && len(data) > 0 && data[0] == eventBatchV1 {
+			back, err := appendEvents(nil, nil, encodeEvents(events))
+			if err != nil || !reflect.DeepEqual(back, events) {
+				t.Fatalf("events round trip of %x: %v\n%+v\n%+v", data, err, back, events)
 			}
 		}
 		var fd patchwatch.Finding

@@ -51,11 +51,10 @@ func indexUrgenciesTx(tx *bbolt.Tx, host string, before, now *patchwatch.HostRec
 		if slices.Contains(had, u) {
 			continue // indexed with the record before
 		}
-		k := urgencyKey(u, host)
-		if b.Get(k) == nil {
-			if err := b.Put(k, nil); err != nil {
-				return err
-			}
+		// Not indexed, as the record before had none at u: no lookup
+		// first (a first evaluation adds 300,000 entries).
+		if err := b.Put(urgencyKey(u, host), nil); err != nil {
+			return err
 		}
 	}
 	return nil
