@@ -3,6 +3,7 @@ package patchwatch
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -157,12 +158,14 @@ func (r UrgencyRules) Assess(f UrgencyFacts, now time.Time) (Urgency, []string) 
 	case SeverityLow, SeverityNegligible:
 		u = UrgencyLow
 	}
+	// Reasons are concatenated, not formatted: a full re-evaluation gives
+	// a million findings theirs.
 	if u != 0 {
 		word := f.SourceSeverity
 		if word == "" {
 			word = f.Severity.String()
 		}
-		reasons = append(reasons, fmt.Sprintf("source severity %s", word))
+		reasons = append(reasons, "source severity "+word)
 	}
 	if f.CVSS > 0 {
 		band := UrgencyLow
@@ -176,9 +179,9 @@ func (r UrgencyRules) Assess(f UrgencyFacts, now time.Time) (Urgency, []string) 
 		}
 		if u == 0 {
 			u = band
-			reasons = append(reasons, fmt.Sprintf("no stated severity; CVSS %.1f", f.CVSS))
+			reasons = append(reasons, "no stated severity; CVSS "+strconv.FormatFloat(f.CVSS, 'f', 1, 64))
 		} else if band >= UrgencyHigh {
-			raise(band, fmt.Sprintf("CVSS %.1f", f.CVSS))
+			raise(band, "CVSS "+strconv.FormatFloat(f.CVSS, 'f', 1, 64))
 		}
 	}
 	if u == 0 {
@@ -186,7 +189,7 @@ func (r UrgencyRules) Assess(f UrgencyFacts, now time.Time) (Urgency, []string) 
 		reasons = append(reasons, "severity unknown")
 	}
 	for _, e := range f.KEV {
-		why := fmt.Sprintf("%s is exploited in the wild (CISA KEV since %s", e.CVE, e.DateAdded)
+		why := e.CVE + " is exploited in the wild (CISA KEV since " + e.DateAdded
 		if e.DueDate != "" {
 			why += ", due " + e.DueDate
 		}

@@ -47,6 +47,10 @@ type Verdicts struct {
 	// several releases).
 	skip      []uint64
 	tableNums map[verdictTable]int
+	// canon holds each table's key as its verdicts carry it: a host's key
+	// is replaced by it, so that comparing the two (once per package)
+	// compares one string with itself, not two copies of a release name.
+	canon map[verdictTable]verdictTable
 }
 
 type verdictTable struct {
@@ -107,6 +111,9 @@ func (v *Verdicts) forHost(key verdictTable) *hostVerdicts {
 		return nil
 	}
 	v.mu.RLock()
+	if known, ok := v.canon[key]; ok {
+		key = known
+	}
 	return &hostVerdicts{v: v, key: key, table: v.tables[key]}
 }
 
@@ -166,6 +173,10 @@ func (hv *hostVerdicts) done() {
 	if table == nil {
 		table = map[string][]*tupleVerdict{}
 		v.tables[hv.key] = table
+		if v.canon == nil {
+			v.canon = map[verdictTable]verdictTable{}
+		}
+		v.canon[hv.key] = hv.key
 	}
 	for _, e := range hv.judged {
 		if int(v.n.Load()) >= v.limit {
@@ -238,6 +249,9 @@ func (ix *Index) View(h *patchwatch.Host, v *Verdicts) *TupleView {
 	}
 	v.mu.RLock()
 	key := ix.verdictKey(h)
+	if known, ok := v.canon[key]; ok {
+		key = known
+	}
 	t := &TupleView{v: v, key: key}
 	if num, ok := v.tableNums[key]; ok && num < 64 {
 		t.bit = 1 << num

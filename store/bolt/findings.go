@@ -40,7 +40,7 @@ func syncFindingsTx(tx *bbolt.Tx, h patchwatch.Host, findings []patchwatch.Findi
 // copies what it keeps), and the host's findings encoded ahead (each may
 // be nil).
 type batchHelp struct {
-	intern  map[string]string
+	intern  *interner
 	records []patchwatch.FindingRecord
 	// next is the array of the last host's reconciled records, done with
 	// once its write is.
@@ -97,7 +97,7 @@ func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) 
 
 // hostRecordsInto is hostRecords appending to into[:0], its strings
 // interned in intern when set.
-func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord, intern map[string]string) ([]patchwatch.FindingRecord, error) {
+func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord, intern *interner) ([]patchwatch.FindingRecord, error) {
 	out := into[:0]
 	prefix := append([]byte(host), 0)
 	c := tx.Bucket(bucketFindings).Cursor()
@@ -156,7 +156,7 @@ func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.F
 			out, err = hostRecords(tx, host)
 			return err
 		}
-		intern := map[string]string{}
+		intern := newInterner()
 		return b.ForEach(func(k, v []byte) error {
 			var r patchwatch.FindingRecord
 			if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
@@ -178,7 +178,7 @@ func (s *Store) EachFindingRecord(ctx context.Context, fn func(*patchwatch.Findi
 		if b == nil {
 			return nil
 		}
-		intern := map[string]string{}
+		intern := newInterner()
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			var r patchwatch.FindingRecord
@@ -187,9 +187,6 @@ func (s *Store) EachFindingRecord(ctx context.Context, fn func(*patchwatch.Findi
 			}
 			if err := fn(&r); err != nil {
 				return err
-			}
-			if len(intern) > 1<<16 {
-				clear(intern) // hosts come one after another
 			}
 		}
 		return ctx.Err()

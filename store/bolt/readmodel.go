@@ -219,7 +219,7 @@ func hostRecordTx(tx *bbolt.Tx, host string) (*patchwatch.HostRecord, error) {
 
 // hostSkeletonTx is hostRecordTx as a skeleton (decodeHostSkeleton), its
 // strings interned in intern when set: the record a write replaces.
-func hostSkeletonTx(tx *bbolt.Tx, host string, intern map[string]string) (*patchwatch.HostRecord, error) {
+func hostSkeletonTx(tx *bbolt.Tx, host string, intern *interner) (*patchwatch.HostRecord, error) {
 	v := tx.Bucket(bucketHostRecords).Get([]byte(host))
 	if v == nil {
 		return nil, nil
@@ -259,7 +259,7 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 		if recs == nil {
 			return nil // schema 5 opened read-only
 		}
-		intern := make(map[string]string, 1024)
+		intern := newInterner()
 		visit := func(name, v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -79,7 +79,7 @@ type recordDecoder struct {
 	// intern, when set, shares one copy of each string among the records
 	// of a walk (advisory IDs, CVEs, package names, owners recur on many
 	// hosts): fewer allocations, less for the collector to trace.
-	intern map[string]string
+	intern *interner
 	// skim skips string lists (a brief's CVEs and packages) and a host's
 	// checks, which a skeleton leaves out.
 	skim bool
@@ -165,15 +165,7 @@ func (d *recordDecoder) known(s string) string {
 
 // intern1 is str for bytes already read.
 func (d *recordDecoder) intern1(b []byte) string {
-	if d.intern == nil || len(b) == 0 {
-		return string(b)
-	}
-	if s, ok := d.intern[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	d.intern[s] = s
-	return s
+	return d.intern.str(b)
 }
 
 // status reads a finding's status: one of the few, without a lookup.
@@ -306,7 +298,7 @@ func encodeHostRecord(r *patchwatch.HostRecord) []byte {
 // returns false after decoding a JSON one into r (or failing on an
 // unknown form). The caller's d stays on its stack: one allocation less
 // per record of a walk.
-func openRecord(v []byte, r any, intern map[string]string, d *recordDecoder) (bool, error) {
+func openRecord(v []byte, r any, intern *interner, d *recordDecoder) (bool, error) {
 	switch {
 	case len(v) > 0 && v[0] == '{':
 		return false, json.Unmarshal(v, r)
@@ -323,7 +315,7 @@ func decodeHostRecord(v []byte, r *patchwatch.HostRecord) error {
 
 // decodeHostRecordInterned decodes a host record sharing its strings
 // through intern (nil: none shared).
-func decodeHostRecordInterned(v []byte, r *patchwatch.HostRecord, intern map[string]string) error {
+func decodeHostRecordInterned(v []byte, r *patchwatch.HostRecord, intern *interner) error {
 	return decodeHostRecordAs(v, r, intern, false)
 }
 
@@ -331,7 +323,7 @@ func decodeHostRecordInterned(v []byte, r *patchwatch.HostRecord, intern map[str
 // CVEs and packages of its briefs) and its checks: what a write needs of
 // the record it replaces (owner, report time, which findings at which
 // urgency), at a fraction of the cost.
-func decodeHostSkeleton(v []byte, r *patchwatch.HostRecord, intern map[string]string) error {
+func decodeHostSkeleton(v []byte, r *patchwatch.HostRecord, intern *interner) error {
 	return decodeHostRecordAs(v, r, intern, true)
 }
 
@@ -393,7 +385,7 @@ func briefsMatchEncoded(v []byte, findings []patchwatch.Finding) (match, known b
 	return true, true
 }
 
-func decodeHostRecordAs(v []byte, r *patchwatch.HostRecord, intern map[string]string, skim bool) error {
+func decodeHostRecordAs(v []byte, r *patchwatch.HostRecord, intern *interner, skim bool) error {
 	var d recordDecoder
 	if ok, err := openRecord(v, r, intern, &d); !ok {
 		return err
@@ -469,13 +461,13 @@ func decodeFindingRecord(v []byte, r *patchwatch.FindingRecord) error {
 	return decodeFindingRecordInterned(v, r, nil)
 }
 
-func decodeFindingRecordInterned(v []byte, r *patchwatch.FindingRecord, intern map[string]string) error {
+func decodeFindingRecordInterned(v []byte, r *patchwatch.FindingRecord, intern *interner) error {
 	return decodeFindingRecordOf(v, r, intern, "")
 }
 
 // decodeFindingRecordOf is decodeFindingRecordInterned for a record of
 // host (as its key says), whose name it then shares.
-func decodeFindingRecordOf(v []byte, r *patchwatch.FindingRecord, intern map[string]string, host string) error {
+func decodeFindingRecordOf(v []byte, r *patchwatch.FindingRecord, intern *interner, host string) error {
 	var d recordDecoder
 	if ok, err := openRecord(v, r, intern, &d); !ok {
 		return err

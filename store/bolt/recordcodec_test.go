@@ -206,7 +206,7 @@ func TestHostSkeleton(t *testing.T) {
 	rec := fullHostRecord()
 	for _, data := range [][]byte{encodeHostRecord(&rec), mustJSON(t, rec)} {
 		var skel patchwatch.HostRecord
-		if err := decodeHostSkeleton(data, &skel, map[string]string{}); err != nil {
+		if err := decodeHostSkeleton(data, &skel, newInterner()); err != nil {
 			t.Fatal(err)
 		}
 		want := withoutLists(rec)
@@ -302,7 +302,7 @@ func FuzzDecodeHostRecord(f *testing.F) {
 		if decodeHostRecord(data, &r) == nil {
 			// A skeleton of what decodes is the record without its lists.
 			var skel patchwatch.HostRecord
-			if err := decodeHostSkeleton(data, &skel, map[string]string{}); err != nil || !reflect.DeepEqual(skel, withoutLists(r)) {
+			if err := decodeHostSkeleton(data, &skel, newInterner()); err != nil || !reflect.DeepEqual(skel, withoutLists(r)) {
 				t.Fatalf("skeleton of %x: %v\n%+v\n%+v", data, err, skel, withoutLists(r))
 			}
 			// Its briefs match the findings they brief (when each advisory

@@ -76,9 +76,8 @@ type Store struct {
 	ids     committedIDs
 	// knownPairs are binary map pairs known committed (binarymap.go).
 	knownPairs knownPairs
-	// interns are intern tables for decoding records, kept from one
-	// batch to the next (a table per batch was a tenth of what a full
-	// re-evaluation allocated).
+	// interns are interners for decoding records, kept from one batch to
+	// the next (interner.go).
 	interns sync.Pool
 	// encodings are the buffers of prepared findings (unchanged.go).
 	encodings sync.Pool

@@ -112,27 +112,24 @@ func preparedDetails(ev *store.Evaluation) [][]byte {
 	return nil
 }
 
-// internTable returns an intern table from the pool, or a new one.
-func (s *Store) internTable() map[string]string {
-	if m, ok := s.interns.Get().(map[string]string); ok {
-		return m
+// internTable returns an interner from the pool, or a new one.
+func (s *Store) internTable() *interner {
+	if in, ok := s.interns.Get().(*interner); ok {
+		return in
 	}
-	return make(map[string]string, 4096)
+	return newInterner()
 }
 
-// releaseInternTable returns m to the pool; one grown past what a batch
-// of records holds (the strings of many hosts' owners) is let go.
-func (s *Store) releaseInternTable(m map[string]string) {
-	if len(m) <= 1<<16 {
-		s.interns.Put(m)
-	}
+// releaseInternTable returns in to the pool.
+func (s *Store) releaseInternTable(in *interner) {
+	s.interns.Put(in)
 }
 
 // scratch is space unchangedTx reuses from one host to the next.
 type scratch struct {
 	buf     []byte
 	records []patchwatch.FindingRecord
-	intern  map[string]string
+	intern  *interner
 }
 
 // unchangedTx is Unchanged for one evaluation.
