@@ -238,7 +238,10 @@ func runHosts(ctx context.Context, env *Env, args []string) error {
 	defer q.close()
 	var rows []service.HostSummary
 	if q.remote != nil {
-		err = q.remote.get(ctx, "/api/v1/hosts", url.Values{"owner": {*owner}, "reboot_required": {strconv.FormatBool(*rebootOnly)}}, &rows)
+		err = eachListed(ctx, q.remote, "/api/v1/hosts", url.Values{"owner": {*owner}, "reboot_required": {strconv.FormatBool(*rebootOnly)}}, func(r *service.HostSummary) error {
+			rows = append(rows, *r)
+			return nil
+		})
 	} else {
 		rows, err = q.svc.HostSummaries(ctx, service.HostFilter{Owner: *owner, RebootRequired: *rebootOnly, StaleAfter: *staleAfter})
 	}

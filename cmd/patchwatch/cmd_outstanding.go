@@ -49,12 +49,25 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 	}
 	flt := service.Filter{Host: *host, Owner: *owner, MinSeverity: floor, MinUrgency: urgencyFloor,
 		IncludeSilenced: *includeSilenced, OverdueOnly: *overdueOnly}
-	if q.remote == nil && q.format == "json" {
-		// The whole fleet's findings stream out as they are read.
+	v := url.Values{"include_silenced": {strconv.FormatBool(*includeSilenced)}, "overdue": {strconv.FormatBool(*overdueOnly)}}
+	for k, val := range map[string]string{"host": *host, "owner": *owner, "severity": *minSeverity, "urgency": *minUrgency} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if q.format == "json" {
+		// The whole fleet's findings stream out as they are read (or, in
+		// remote mode, as the server's listing arrives).
 		out := bufio.NewWriterSize(env.Stdout, 64<<10)
 		// Encoded on every core, written in order.
 		list := jsonarray.NewParallel(out, runtime.GOMAXPROCS(0))
-		_, err := q.svc.EachOutstanding(ctx, flt, service.Page{}, func(f *patchwatch.Finding) error { return list.Add(f) })
+		add := func(f *patchwatch.Finding) error { return list.Add(f) }
+		var err error
+		if q.remote != nil {
+			err = eachListed(ctx, q.remote, "/api/v1/findings", v, add)
+		} else {
+			_, err = q.svc.EachOutstanding(ctx, flt, service.Page{}, add)
+		}
 		if cerr := list.Close(); err == nil {
 			err = cerr
 		}
@@ -71,13 +84,10 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 	}
 	var findings []patchwatch.Finding
 	if q.remote != nil {
-		v := url.Values{"include_silenced": {strconv.FormatBool(*includeSilenced)}, "overdue": {strconv.FormatBool(*overdueOnly)}}
-		for k, val := range map[string]string{"host": *host, "owner": *owner, "severity": *minSeverity, "urgency": *minUrgency} {
-			if val != "" {
-				v.Set(k, val)
-			}
-		}
-		err = q.remote.get(ctx, "/api/v1/findings", v, &findings)
+		err = eachListed(ctx, q.remote, "/api/v1/findings", v, func(f *patchwatch.Finding) error {
+			findings = append(findings, *f)
+			return nil
+		})
 	} else {
 		findings, err = q.svc.OutstandingAll(ctx, flt)
 	}

@@ -215,6 +215,9 @@ func TestEndToEndBinaries(t *testing.T) {
 			t.Errorf("remote outstanding lacks %s: %v", want, got)
 		}
 	}
+	if out := query("admin.token", "outstanding", "--host", "focal-vm"); !strings.Contains(out, "USN-5614-1") || strings.Contains(out, "bullseye-vm") {
+		t.Errorf("remote outstanding of one host, as a table:\n%s", out)
+	}
 	if out := query("admin.token", "hosts"); !strings.Contains(out, "focal-vm") || !strings.Contains(out, "bullseye-vm") {
 		t.Errorf("remote hosts:\n%s", out)
 	}
