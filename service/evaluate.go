@@ -160,7 +160,7 @@ func (e *Service) Rematch(ctx context.Context, changed []patchwatch.Advisory) (i
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		for batch := range writes {
-			if _, err := e.s.SyncBatch(gctx, batch, e.now()); err != nil {
+			if err := e.s.SyncBatch(gctx, batch, e.now()); err != nil {
 				return err
 			}
 		}
@@ -530,7 +530,7 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 			w = gatherWrites(w, writes)
 			written.Add(int64(len(w.changed)))
 			if len(w.changed) > 0 {
-				if _, err := e.s.SyncBatch(gctx, w.changed, e.now()); err != nil {
+				if err := e.s.SyncBatch(gctx, w.changed, e.now()); err != nil {
 					return err
 				}
 			}

@@ -55,8 +55,9 @@ type FindingWriter interface {
 	// SyncFindings stores one host's re-evaluated findings.
 	SyncFindings(ctx context.Context, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error)
 	// SyncBatch stores several hosts' re-evaluated findings, skipping
-	// those that reported (or were removed) since they were read.
-	SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) ([]patchwatch.Event, error)
+	// those that reported (or were removed) since they were read; the
+	// events of the changes are queued for the notifier.
+	SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) error
 }
 
 // HostLoader bulk-loads hosts without evaluating them.

@@ -79,7 +79,7 @@ func TestDeferredAdvisoryIndex(t *testing.T) {
 		{Host: host("vm1"), Findings: []patchwatch.Finding{finding("vm1", "DSA-5-1"), finding("vm1", "DSA-7-1")}},
 		{Host: host("vm3"), Findings: []patchwatch.Finding{finding("vm3", "DSA-7-1")}},
 	}
-	if _, err := s.SyncBatch(ctx, batch, t0); err != nil {
+	if err := s.SyncBatch(ctx, batch, t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ApplyReport(ctx, host("vm2"), index, []patchwatch.Finding{finding("vm2", "DSA-5-1")}, false, t0); err != nil {
@@ -99,7 +99,7 @@ func TestDeferredAdvisoryIndex(t *testing.T) {
 	}
 	check("deferred")
 	// A finding resolved while deferred (vm3 fixed) is not in the index built.
-	if _, err := s.SyncBatch(ctx, []store.Evaluation{{Host: host("vm3")}}, t0.Add(time.Hour)); err != nil {
+	if err := s.SyncBatch(ctx, []store.Evaluation{{Host: host("vm3")}}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	want["DSA-7-1"] = []string{"vm1"}
@@ -122,7 +122,7 @@ func TestDeferredAdvisoryIndex(t *testing.T) {
 	if deferred(t, s) {
 		t.Fatal("a bulk load into a database with findings defers the index")
 	}
-	if _, err := s.SyncBatch(ctx, []store.Evaluation{{Host: host("vm4"), Findings: []patchwatch.Finding{finding("vm4", "DSA-9-1")}}}, t0.Add(2*time.Hour)); err != nil {
+	if err := s.SyncBatch(ctx, []store.Evaluation{{Host: host("vm4"), Findings: []patchwatch.Finding{finding("vm4", "DSA-9-1")}}}, t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	want["DSA-9-1"] = []string{"vm4"}

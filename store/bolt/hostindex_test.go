@@ -132,7 +132,7 @@ func TestMigrateFromSchema5(t *testing.T) {
 	if got, _ := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: "openssl"}}); len(got) != 0 {
 		t.Fatalf("old index still answers: %v", got)
 	}
-	if _, err := s.SyncBatch(ctx, []store.Evaluation{{Host: back, Index: pairs(back)}}, time.Now()); err != nil {
+	if err := s.SyncBatch(ctx, []store.Evaluation{{Host: back, Index: pairs(back)}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.HostsWithPackages(ctx, []store.ReleasePackage{{Release: "ubuntu:22.04", Package: "openssl"}}); len(got) != 1 {

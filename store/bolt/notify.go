@@ -28,11 +28,19 @@ func queueEvents(tx *bbolt.Tx, owner, project string, events []patchwatch.Event)
 	if err := b.SetSequence(b.Sequence() + uint64(len(events))); err != nil {
 		return err
 	}
-	queued := make([]patchwatch.NotifyEvent, len(events))
-	for i, e := range events {
-		queued[i] = patchwatch.NotifyEvent{Seq: first + uint64(i), Owner: owner, Project: project, Event: e}
+	if len(events) == 1 {
+		return b.Put(eventKey(first), encodeEvent(&patchwatch.NotifyEvent{Seq: first, Owner: owner, Project: project, Event: events[0]}))
 	}
-	return b.Put(eventKey(first), encodeEvents(queued))
+	// Encoded in place, each event after its length: a first evaluation
+	// queues a million.
+	out := append(make([]byte, 0, 16+len(events)*(64+len(owner)+len(project))), eventBatchV1)
+	out = binary.AppendUvarint(out, uint64(len(events)))
+	ev := patchwatch.NotifyEvent{Owner: owner, Project: project}
+	for i := range events {
+		ev.Seq, ev.Event = first+uint64(i), events[i]
+		out = appendEventEntry(out, &ev)
+	}
+	return b.Put(eventKey(first), out)
 }
 
 func eventKey(seq uint64) []byte {
@@ -52,10 +60,28 @@ func encodeEvents(events []patchwatch.NotifyEvent) []byte {
 	}
 	out := binary.AppendUvarint([]byte{eventBatchV1}, uint64(len(events)))
 	for i := range events {
-		one := encodeEvent(&events[i])
-		out = binary.AppendUvarint(out, uint64(len(one)))
-		out = append(out, one...)
+		out = appendEventEntry(out, &events[i])
 	}
+	return out
+}
+
+// appendEventEntry appends one event of a batch: its length, then its
+// encoding. The length takes one byte for an event under 128 bytes, two
+// past it, as a uvarint; the encoding is appended after a one-byte guess
+// and moved when the guess is short.
+func appendEventEntry(out []byte, ev *patchwatch.NotifyEvent) []byte {
+	at := len(out)
+	out = appendEvent(append(out, 0), ev)
+	n := len(out) - at - 1
+	if n < 0x80 {
+		out[at] = byte(n)
+		return out
+	}
+	var size [binary.MaxVarintLen64]byte
+	prefix := binary.PutUvarint(size[:], uint64(n))
+	out = append(out, size[:prefix-1]...)
+	copy(out[at+prefix:], out[at+1:at+1+n])
+	copy(out[at:], size[:prefix])
 	return out
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +163,15 @@ func TestEventValuesReject(t *testing.T) {
 	two := encodeEvents([]patchwatch.NotifyEvent{{Seq: 3, Event: patchwatch.Event{Kind: "opened"}}, {Seq: 4, Event: patchwatch.Event{Kind: "resolved"}}})
 	if got, err := appendEvents(nil, nil, two); err != nil || len(got) != 2 || got[1].Seq != 4 || got[1].Kind != "resolved" {
 		t.Fatalf("two events: %+v, %v", got, err)
+	}
+	// Events of every length class of their prefix, queued together,
+	// read back as they were.
+	var long []patchwatch.NotifyEvent
+	for i, n := range []int{1, 100, 130, 20000, 3} {
+		long = append(long, patchwatch.NotifyEvent{Seq: uint64(10 + i), Owner: strings.Repeat("o", n), Event: patchwatch.Event{Kind: "opened", Host: "h", At: time.Unix(int64(n), 0).UTC()}})
+	}
+	if got, err := appendEvents(nil, nil, encodeEvents(long)); err != nil || !reflect.DeepEqual(got, long) {
+		t.Fatalf("events of many lengths: %v", err)
 	}
 	for name, bad := range map[string][]byte{
 		"empty":          {},

@@ -403,12 +403,11 @@ func (s *Store) SetEvaluationPending(ctx context.Context, why string) error {
 // SyncBatch stores the re-evaluated findings of several hosts in one
 // transaction, like SyncFindings for each. A host whose stored report is
 // newer than the one evaluated (it reported meanwhile and was evaluated
-// then) or that is gone is skipped. It returns the events of the changes.
-func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) ([]patchwatch.Event, error) {
-	var events []patchwatch.Event
+// then) or that is gone is skipped. The events of the changes are queued
+// for the notifier (a first evaluation's million are not also returned).
+func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) error {
 	seen := s.newTxIDs()
 	err := s.update(func(tx *bbolt.Tx) error {
-		events = nil
 		// The strings the records share (advisory IDs, owners, states)
 		// are decoded once for the batch.
 		help := batchHelp{intern: s.internTable()}
@@ -428,11 +427,9 @@ func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now tim
 				}
 			}
 			help.encoded = preparedDetails(ev)
-			evs, err := syncFindingsPrevTx(tx, ev.Host, rec, ev.Findings, ev.RebootRequired, now, &help)
-			if err != nil {
+			if _, err := syncFindingsPrevTx(tx, ev.Host, rec, ev.Findings, ev.RebootRequired, now, &help); err != nil {
 				return err
 			}
-			events = append(events, evs...)
 		}
 		if err := seen.flush(tx); err != nil {
 			return err
@@ -443,7 +440,7 @@ func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now tim
 		seen.committed()
 	}
 	s.releasePrepared(batch)
-	return events, err
+	return err
 }
 
 // migrateReadModels (schema 5 to 6) builds host records from the stored

@@ -433,7 +433,12 @@ func encodeFindingRecord(r *patchwatch.FindingRecord) []byte {
 // first evaluation queues a million, and encoding/json took a sixth of
 // its writer's time. Events queued before are JSON and still decode.
 func encodeEvent(ev *patchwatch.NotifyEvent) []byte {
-	e := recordEncoder{b: make([]byte, 0, 48+len(ev.Owner)+len(ev.Project)+len(ev.Kind)+len(ev.Host)+len(ev.Advisory))}
+	return appendEvent(make([]byte, 0, 48+len(ev.Owner)+len(ev.Project)+len(ev.Kind)+len(ev.Host)+len(ev.Advisory)), ev)
+}
+
+// appendEvent appends the encoding of ev to buf.
+func appendEvent(buf []byte, ev *patchwatch.NotifyEvent) []byte {
+	e := recordEncoder{b: buf}
 	e.b = append(e.b, recordCodecV1)
 	e.uint(ev.Seq)
 	e.str(ev.Owner)

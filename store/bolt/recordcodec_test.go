@@ -369,7 +369,7 @@ func TestMigrateToSchema7(t *testing.T) {
 	if err := s.PutHosts(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SyncBatch(ctx, batch, t0); err != nil {
+	if err := s.SyncBatch(ctx, batch, t0); err != nil {
 		t.Fatal(err)
 	}
 	wantRec, err := s.HostRecord(ctx, "vm0042")

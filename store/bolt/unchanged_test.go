@@ -63,7 +63,7 @@ func TestUnchanged(t *testing.T) {
 	check("an unknown host", store.Evaluation{Host: patchwatch.Host{Name: "gone"}}, false)
 
 	for _, ev := range []store.Evaluation{reboot, {Host: h, Findings: []patchwatch.Finding{reasons}}} {
-		if _, err := s.SyncBatch(ctx, []store.Evaluation{ev}, t0.Add(time.Minute)); err != nil {
+		if err := s.SyncBatch(ctx, []store.Evaluation{ev}, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		check("once written", ev, true)
@@ -95,7 +95,7 @@ func TestPreparedWrite(t *testing.T) {
 	if batch[0].Prepared == nil {
 		t.Fatal("a changed evaluation is not prepared")
 	}
-	if _, err := s.SyncBatch(ctx, batch, t0.Add(time.Minute)); err != nil {
+	if err := s.SyncBatch(ctx, batch, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.HostFindings(ctx, "db1")
@@ -116,7 +116,7 @@ func TestPreparedWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale[0].Findings = want[:1]
-	if _, err := s.SyncBatch(ctx, stale, t0.Add(2*time.Minute)); err != nil {
+	if err := s.SyncBatch(ctx, stale, t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err = s.HostFindings(ctx, "db1"); err != nil || len(got) != 1 || got[0].Advisory != "DSA-1-1" || got[0].Urgency != patchwatch.UrgencyHigh {

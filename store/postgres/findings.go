@@ -86,15 +86,14 @@ func (s *Store) SyncFindings(ctx context.Context, h patchwatch.Host, findings []
 
 // SyncBatch stores several hosts' re-evaluated findings in one
 // transaction, skipping a host that reported since it was read (its
-// record's report time differs) or is gone.
-func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) ([]patchwatch.Event, error) {
+// record's report time differs) or is gone. The events of the changes
+// are queued for the notifier.
+func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) error {
 	names := make([]string, len(batch))
 	for i := range batch {
 		names[i] = batch[i].Host.Name
 	}
-	var events []patchwatch.Event
 	err := s.write(ctx, func(tx pgx.Tx) error {
-		events = nil
 		if err := lockKeys(ctx, tx, "host", names); err != nil {
 			return err
 		}
@@ -128,18 +127,16 @@ func (s *Store) SyncBatch(ctx context.Context, batch []store.Evaluation, now tim
 			if !exists || at != nil && !at.Equal(ev.Host.ReportedAt) {
 				continue
 			}
-			evs, err := syncFindingsTx(ctx, tx, ev.Host, ev.Findings, ev.RebootRequired, now)
-			if err != nil {
+			if _, err := syncFindingsTx(ctx, tx, ev.Host, ev.Findings, ev.RebootRequired, now); err != nil {
 				return err
 			}
-			events = append(events, evs...)
 		}
 		return ctx.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sync findings: %w", err)
+		return fmt.Errorf("sync findings: %w", err)
 	}
-	return events, nil
+	return nil
 }
 
 func syncFindingsTx(ctx context.Context, tx pgx.Tx, h patchwatch.Host, findings []patchwatch.Finding, rebootRequired bool, now time.Time) ([]patchwatch.Event, error) {

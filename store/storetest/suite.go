@@ -371,13 +371,14 @@ func testSyncBatchSkipsNewer(t *testing.T, s Storage) {
 	f := patchwatch.Finding{Host: "vm1", Advisory: "USN-9-1", Source: patchwatch.SourceUSN, Title: "x", Severity: patchwatch.SeverityHigh, Urgency: patchwatch.UrgencyHigh, Status: patchwatch.StatusUpdate}
 	g := f
 	g.Host = "vm2"
-	events := must(s.SyncBatch(ctx, []store.Evaluation{
+	before := len(must(s.PendingEvents(ctx))(t))
+	check(t, s.SyncBatch(ctx, []store.Evaluation{
 		{Host: old, Findings: []patchwatch.Finding{f}},
 		{Host: host("vm2", "ops", t0, "zlib", "1.0-1"), Findings: []patchwatch.Finding{g}},
 		{Host: host("gone", "ops", t0, "zlib", "1.0-1"), Findings: []patchwatch.Finding{g}},
-	}, now))(t)
-	if len(events) != 1 || events[0].Host != "vm2" {
-		t.Fatalf("events %+v, want vm2's only", events)
+	}, now))
+	if events := must(s.PendingEvents(ctx))(t)[before:]; len(events) != 1 || events[0].Host != "vm2" || events[0].Kind != patchwatch.EventOpened {
+		t.Fatalf("events queued %+v, want vm2's only", events)
 	}
 	if got := must(s.HostsWithAdvisories(ctx, []string{"USN-9-1"}))(t); !slices.Equal(got, []string{"vm2"}) {
 		t.Fatalf("HostsWithAdvisories = %v", got)
