@@ -168,7 +168,16 @@ func eachListed[T any](parent context.Context, r *remote, path string, q url.Val
 	if resp.StatusCode >= 300 {
 		return apiError(resp)
 	}
-	body := &listReader{r: resp.Body, left: maxListElement, read: func() { stalled.Reset(idle) }}
+	// Only the waits for the server count: a slow consumer (a pager on
+	// the output) is not a stall.
+	stalled.Stop()
+	body := &listReader{r: resp.Body, left: maxListElement, waiting: func(on bool) {
+		if on {
+			stalled.Reset(idle)
+		} else {
+			stalled.Stop()
+		}
+	}}
 	dec := json.NewDecoder(body)
 	wrap := func(err error) error {
 		if errors.Is(err, errElementTooLarge) {
@@ -198,11 +207,12 @@ func eachListed[T any](parent context.Context, r *remote, path string, q url.Val
 var errElementTooLarge = fmt.Errorf("server: a listed element is larger than %d MiB", maxListElement>>20)
 
 // listReader reads a listing, failing once more than left bytes came
-// since the last element, and telling read of every read.
+// since the last element, and telling waiting when each read begins and
+// ends.
 type listReader struct {
-	r    io.Reader
-	left int
-	read func()
+	r       io.Reader
+	left    int
+	waiting func(on bool)
 }
 
 func (l *listReader) Read(p []byte) (int, error) {
@@ -212,10 +222,9 @@ func (l *listReader) Read(p []byte) (int, error) {
 	if len(p) > l.left {
 		p = p[:l.left]
 	}
+	l.waiting(true)
 	n, err := l.r.Read(p)
+	l.waiting(false)
 	l.left -= n
-	if n > 0 {
-		l.read()
-	}
 	return n, err
 }

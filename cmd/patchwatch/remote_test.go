@@ -69,6 +69,18 @@ func TestEachListed(t *testing.T) {
 		t.Fatalf("a caller's error: %v after %d", err, n)
 	}
 
+	// A consumer slower than the idle bound (a pager on the output) is
+	// not a stalled server.
+	n = 0
+	if err := eachListed(ctx, r, "/api/v1/findings", url.Values{"owner": {"ann"}}, func(*patchwatch.Finding) error {
+		if n++; n%1000 == 1 {
+			time.Sleep(300 * time.Millisecond)
+		}
+		return nil
+	}); err != nil || n != 2000 {
+		t.Fatalf("a slow consumer: %v after %d", err, n)
+	}
+
 	for _, tt := range []struct{ path, want string }{
 		{"/api/v1/findings", "server: forbidden (HTTP 403)"},
 		{"/huge", "larger than 16 MiB"},
