@@ -146,45 +146,59 @@ func holding(c *bbolt.Cursor, seq uint64) (k, v []byte) {
 // consumeEvents deletes the events of seqs. One queued with others (in
 // a value keyed by the first's sequence number) is taken out of its
 // value, which is deleted once empty; what is left keeps its key, below
-// all of its sequence numbers and above the value before's.
+// all of its sequence numbers and above the value before's. A value is
+// looked up once for all of its events consumed (the notifier consumes
+// an owner's events together: a million after a first evaluation).
 func consumeEvents(b *bbolt.Bucket, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
 	seqs = slices.Compact(slices.Sorted(slices.Values(seqs)))
 	type held struct {
-		key, value []byte
-		drop       []uint64
+		key    []byte
+		events []patchwatch.NotifyEvent // nil: a lone event's value
+		drop   []uint64
 	}
-	var values []*held
+	var values []held
 	c := b.Cursor()
-	for _, seq := range seqs {
-		k, v := holding(c, seq)
+	for i := 0; i < len(seqs); {
+		k, v := holding(c, seqs[i])
 		if k == nil {
-			continue // consumed already
-		}
-		if n := len(values); n > 0 && bytes.Equal(values[n-1].key, k) {
-			values[n-1].drop = append(values[n-1].drop, seq)
+			i++ // consumed already
 			continue
 		}
-		values = append(values, &held{key: bytes.Clone(k), value: bytes.Clone(v), drop: []uint64{seq}})
-	}
-	// The writes wait for the walk: a bucket is not written under a cursor.
-	for _, h := range values {
-		if len(h.value) == 0 || h.value[0] != eventBatchV1 {
-			if err := b.Delete(h.key); err != nil {
-				return err
-			}
+		if len(v) == 0 || v[0] != eventBatchV1 {
+			values = append(values, held{key: bytes.Clone(k)})
+			i++
 			continue
 		}
-		events, err := appendEvents(nil, h.key, h.value)
+		events, err := appendEvents(nil, k, v)
 		if err != nil {
 			return err
 		}
-		left := slices.DeleteFunc(events, func(e patchwatch.NotifyEvent) bool { _, found := slices.BinarySearch(h.drop, e.Seq); return found })
-		if len(left) == 0 {
+		// The value's events are in sequence order: those of seqs up to
+		// its last are all it can hold.
+		last, j := events[len(events)-1].Seq, i
+		for j < len(seqs) && seqs[j] <= last {
+			j++
+		}
+		if j == i {
+			i++ // past the value's events: consumed already
+			continue
+		}
+		values = append(values, held{key: bytes.Clone(k), events: events, drop: seqs[i:j]})
+		i = j
+	}
+	// The writes wait for the walk: a bucket is not written under a cursor.
+	for _, h := range values {
+		var err error
+		left := slices.DeleteFunc(h.events, func(e patchwatch.NotifyEvent) bool { _, found := slices.BinarySearch(h.drop, e.Seq); return found })
+		switch {
+		case len(left) == len(h.events) && h.events != nil:
+			continue // none of its events was asked for
+		case len(left) == 0:
 			err = b.Delete(h.key)
-		} else {
+		default:
 			err = b.Put(h.key, encodeEvents(left))
 		}
 		if err != nil {

@@ -126,6 +126,14 @@ func TestQueuedEventsShareValues(t *testing.T) {
 	if got := seqsOf(pending); !slices.Equal(got, []uint64{2, 3, 5, 6, 7}) {
 		t.Fatalf("pending after consuming 1, 4, 8: %v", got)
 	}
+	// Consumed before: 8 is past what its value still holds, 4 within it.
+	if err := s.CommitNotify(ctx, store.NotifyBatch{Consumed: []uint64{8, 4}}); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ = s.PendingEvents(ctx)
+	if got := seqsOf(pending); !slices.Equal(got, []uint64{2, 3, 5, 6, 7}) {
+		t.Fatalf("pending after consuming 4 and 8 again: %v", got)
+	}
 	if err := s.CommitNotify(ctx, store.NotifyBatch{Consumed: []uint64{3, 5, 2}}); err != nil {
 		t.Fatal(err)
 	}
