@@ -68,8 +68,8 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 	states := tx.Bucket(bucketHostState)
 	var st store.HostState
 	stored := states.Get([]byte(h.Name))
-	if v := stored; v != nil {
-		if err := json.Unmarshal(v, &st); err != nil {
+	if stored != nil {
+		if err := json.Unmarshal(stored, &st); err != nil {
 			return nil, fmt.Errorf("decode state of host %s: %w", h.Name, err)
 		}
 	}
