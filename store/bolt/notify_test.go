@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
 	"reflect"
@@ -193,5 +194,41 @@ func TestEventValuesReject(t *testing.T) {
 		if got, err := appendEvents(nil, nil, bad); err == nil {
 			t.Errorf("%s: decoded %+v", name, got)
 		}
+	}
+}
+
+// TestEventsFromSchema8: a database of schema 8, its events a value each,
+// opens as schema 9 with nothing rewritten, its events pending as before.
+func TestEventsFromSchema8(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pw.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lone := patchwatch.NotifyEvent{Seq: 1, Owner: "ann", Event: patchwatch.Event{Kind: patchwatch.EventOpened, Host: "vm1", Advisory: "USN-1-1", At: time.Unix(100, 0).UTC()}}
+	if err := s.update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bucketEvents).Put(eventKey(1), encodeEvent(&lone)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketEvents).SetSequence(1); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 8))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var schema uint64
+	s.db.View(func(tx *bbolt.Tx) error {
+		schema = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keySchema))
+		return nil
+	})
+	pending, err := s.PendingEvents(context.Background())
+	if schema != SchemaVersion || err != nil || len(pending) != 1 || !reflect.DeepEqual(pending[0], lone) {
+		t.Fatalf("schema %d, pending %+v, %v", schema, pending, err)
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -149,7 +149,10 @@ func checkSchema(tx *bbolt.Tx) error {
 // (recordcodec.go) and adds the urgency index (urgency_hosts), built from
 // the host records. Version 8 keys the advisory index by shard of host IDs
 // (advisory_host_bits, advisoryindex.go), built from the finding details,
-// and drops version 7's (advisory_hosts).
+// and drops version 7's (advisory_hosts). Version 9 queues the events of
+// one change in one value (notify_events, notify.go); the values of
+// earlier builds still read, so nothing is rewritten: the version keeps
+// the builds that cannot read the new values off the database.
 func migrate(tx *bbolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
