@@ -198,6 +198,12 @@ func consumeEvents(b *bbolt.Bucket, seqs []uint64) error {
 			continue // none of its events was asked for
 		case len(left) == 0:
 			err = b.Delete(h.key)
+		case len(left) == 1:
+			// A lone event's value is keyed by its own sequence number,
+			// which its key tells.
+			if err = b.Delete(h.key); err == nil {
+				err = b.Put(eventKey(left[0].Seq), encodeEvent(&left[0]))
+			}
 		default:
 			err = b.Put(h.key, encodeEvents(left))
 		}

@@ -142,6 +142,31 @@ func TestQueuedEventsShareValues(t *testing.T) {
 		t.Fatalf("keys %v once 1-5 are consumed", got)
 	}
 	if err := s.update(func(tx *bbolt.Tx) error {
+		return queueEvents(tx, "ann", "", []patchwatch.Event{opened("vm6", "USN-10-1"), opened("vm6", "USN-11-1")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// One event left of a value of three: it is pending and consumed
+	// under its own sequence number.
+	if err := s.CommitNotify(ctx, store.NotifyBatch{Consumed: []uint64{9, 10}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.update(func(tx *bbolt.Tx) error {
+		return queueEvents(tx, "ann", "", []patchwatch.Event{opened("vm5", "USN-7-1"), opened("vm5", "USN-8-1"), opened("vm5", "USN-9-1")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitNotify(ctx, store.NotifyBatch{Consumed: []uint64{9, 11, 13}}); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ = s.PendingEvents(ctx)
+	if got := seqsOf(pending); !slices.Equal(got, []uint64{6, 7, 12}) || pending[2].Advisory != "USN-8-1" {
+		t.Fatalf("pending with one event left of a value: %+v", pending)
+	}
+	if err := s.CommitNotify(ctx, store.NotifyBatch{Consumed: []uint64{12}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.update(func(tx *bbolt.Tx) error {
 		return queueEvents(tx, "ann", "", []patchwatch.Event{opened("vm4", "USN-5-1"), opened("vm4", "USN-6-1")})
 	}); err != nil {
 		t.Fatal(err)
@@ -150,7 +175,7 @@ func TestQueuedEventsShareValues(t *testing.T) {
 	if err := s.Export(ctx, &sink); err != nil {
 		t.Fatal(err)
 	}
-	if got := seqsOf(sink.events); !slices.Equal(got, []uint64{6, 7, 9, 10}) {
+	if got := seqsOf(sink.events); !slices.Equal(got, []uint64{6, 7, 14, 15}) {
 		t.Fatalf("exported %v", got)
 	}
 	if e := sink.events[2]; e.Owner != "ann" || e.Host != "vm4" || e.Advisory != "USN-5-1" {
