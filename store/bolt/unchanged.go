@@ -58,8 +58,11 @@ func (s *Store) PrepareEvaluations(ctx context.Context, batch []store.Evaluation
 // in one buffer, which SyncBatch hands back to the store's pool once
 // committed (bbolt holds a value until then).
 type prepared struct {
-	details [][]byte
-	buf     *[]byte
+	// findings is the slice encoded: an evaluation given other findings
+	// since, even as many, is encoded anew.
+	findings []patchwatch.Finding
+	details  [][]byte
+	buf      *[]byte
 }
 
 func (s *Store) prepare(ev *store.Evaluation) error {
@@ -83,7 +86,7 @@ func (s *Store) prepare(ev *store.Evaluation) error {
 		ends[i] = len(buf)
 	}
 	*held = buf
-	p := &prepared{details: make([][]byte, len(ends)), buf: held}
+	p := &prepared{findings: ev.Findings, details: make([][]byte, len(ends)), buf: held}
 	start := 0
 	for i, end := range ends {
 		p.details[i] = buf[start:end:end]
@@ -99,17 +102,24 @@ func (s *Store) releasePrepared(batch []store.Evaluation) {
 	for i := range batch {
 		if p, ok := batch[i].Prepared.(*prepared); ok && p.buf != nil {
 			s.encodings.Put(p.buf)
-			p.buf, p.details = nil, nil
+			p.buf, p.details, p.findings = nil, nil, nil
 		}
 	}
 }
 
 // preparedDetails returns the encodings prepare made for ev, or nil.
 func preparedDetails(ev *store.Evaluation) [][]byte {
-	if p, ok := ev.Prepared.(*prepared); ok && len(p.details) == len(ev.Findings) {
+	if p, ok := ev.Prepared.(*prepared); ok && sameFindings(p.findings, ev.Findings) && len(p.details) == len(ev.Findings) {
 		return p.details
 	}
 	return nil
+}
+
+// sameFindings reports whether a and b are one slice of findings, of one
+// length: checking the length alone stored the encodings of the findings
+// prepared under the keys of others given since.
+func sameFindings(a, b []patchwatch.Finding) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // internTable returns an interner from the pool, or a new one.

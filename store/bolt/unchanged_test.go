@@ -72,7 +72,8 @@ func TestUnchanged(t *testing.T) {
 
 // TestPreparedWrite: a batch whose findings were encoded ahead (by
 // Unchanged or PrepareEvaluations) is stored as one that was not, and an
-// evaluation whose Prepared does not fit its findings is encoded anew.
+// evaluation whose Prepared does not fit its findings (fewer, or as many
+// others) is encoded anew.
 func TestPreparedWrite(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
@@ -124,5 +125,18 @@ func TestPreparedWrite(t *testing.T) {
 	}
 	if same, err := s.Unchanged(ctx, []store.Evaluation{{Host: h, Findings: want[:1]}}); err != nil || !same[0] {
 		t.Fatalf("stored write not unchanged: %v %v", same, err)
+	}
+	// Prepared for as many other findings: their encodings are not
+	// stored under the batch's findings' keys.
+	other := []store.Evaluation{{Host: h, Findings: []patchwatch.Finding{want[0], want[2]}}}
+	if err := s.PrepareEvaluations(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	other[0].Findings = []patchwatch.Finding{want[0], finding("DSA-4-1", patchwatch.UrgencyLow)}
+	if err := s.SyncBatch(ctx, other, t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.HostFindings(ctx, "db1"); err != nil || len(got) != 2 || got[1].Advisory != "DSA-4-1" || got[1].Title != "DSA-4-1 title" {
+		t.Fatalf("after a Prepared of as many other findings: %+v %v", got, err)
 	}
 }
