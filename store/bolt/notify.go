@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -237,15 +238,26 @@ func (s *Store) CommitNotify(ctx context.Context, b store.NotifyBatch) error {
 		if err := consumeEvents(tx.Bucket(bucketEvents), b.Consumed); err != nil {
 			return err
 		}
-		for _, d := range b.Deliveries {
+		// Written in key order: bbolt keeps a transaction's new keys in
+		// the node they fall in, and a key put before the last shifts all
+		// after it, so a first evaluation's alerts (a few hundred thousand
+		// notified findings, in map order) took minutes at 100,000 hosts.
+		deliveries := slices.SortedFunc(slices.Values(b.Deliveries), func(a, b patchwatch.Delivery) int { return strings.Compare(a.ID, b.ID) })
+		for _, d := range deliveries {
 			if err := putDelivery(tx, d); err != nil {
 				return err
 			}
 		}
 		notified := tx.Bucket(bucketNotified)
-		for k, t := range b.Notified {
-			v, _ := t.MarshalBinary()
-			if err := notified.Put(append(append([]byte(k[0]), 0), k[1]...), v); err != nil {
+		keys := make([][]byte, 0, len(b.Notified))
+		for k := range b.Notified {
+			keys = append(keys, pairKey(k[0], k[1]))
+		}
+		slices.SortFunc(keys, bytes.Compare)
+		for _, k := range keys {
+			host, advisory, _ := bytes.Cut(k, []byte{0})
+			v, _ := b.Notified[[2]string{string(host), string(advisory)}].MarshalBinary()
+			if err := notified.Put(k, v); err != nil {
 				return err
 			}
 		}
