@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -140,10 +141,15 @@ func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts, 
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		h, err := n.fleet.Host(ctx, name)
-		if err != nil {
+		rec, err := n.fleet.HostRecord(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
 			continue // removed since
 		}
+		if err != nil {
+			return nil, err
+		}
+		h := patchwatch.Host{Name: rec.Name, Owner: rec.Owner, Project: rec.Project, Release: rec.Release, Family: rec.Family,
+			SourceInfo: rec.SourceInfo, RebootRequired: rec.RebootRequired, ReportedAt: rec.ReportedAt, Checks: rec.Checks}
 		msg.Project = h.Project
 		findings, err := n.fleet.Outstanding(ctx, &h)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/patchwatch/patchwatch/feeds/usn"
 	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/service"
+	"github.com/patchwatch/patchwatch/store"
 	"github.com/patchwatch/patchwatch/store/bolt"
 )
 
@@ -181,6 +183,113 @@ func TestGroupedAlertDeliveredOnceDespiteAFailure(t *testing.T) {
 	n.Step(ctx)
 	if len(w.outbox()) != 0 {
 		t.Fatal("second reminder within the interval")
+	}
+}
+
+// TestReminderCheckCadence: Step looks for due reminders once every
+// ReminderCheck (each look reads every finding record), so a reminder that
+// falls due between looks goes out at the next one, not later; a
+// notifier that starts looks at its first step.
+func TestReminderCheckCadence(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("web1", "alice@example.org")
+	n := w.notifier(notify.Config{})
+	w.now = w.now.Add(6 * time.Minute)
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := w.outbox(); len(ds) != 1 || ds[0].Kind != "alert" {
+		t.Fatalf("alert: %+v", ds)
+	}
+	n.Deliver(ctx)
+	// The alert's step looked; the reminder falls due 72 h after it.
+	w.now = w.now.Add(72*time.Hour - time.Minute)
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.outbox()) != 0 {
+		t.Fatal("reminder before it is due")
+	}
+	w.now = w.now.Add(2 * time.Minute) // due, within ReminderCheck of the last look
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.outbox()) != 0 {
+		t.Fatal("looked for reminders again within ReminderCheck")
+	}
+	w.now = w.now.Add(notify.ReminderCheck)
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := w.outbox(); len(ds) != 1 || ds[0].Kind != "reminder" {
+		t.Fatalf("reminder at the next look: %+v", ds)
+	}
+	// A new notifier (a restart, another replica taking over) looks at once.
+	w.st.DeleteDelivery(ctx, w.outbox()[0].ID)
+	w.now = w.now.Add(72*time.Hour + time.Minute)
+	if err := w.notifier(notify.Config{}).Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := w.outbox(); len(ds) != 1 || ds[0].Kind != "reminder" {
+		t.Fatalf("reminder at a new notifier's first step: %+v", ds)
+	}
+}
+
+// failingCommits is a notifier store whose commits fail from the given
+// one on (counting from 1), until fail is set to 0.
+type failingCommits struct {
+	notify.Store
+	commits, fail int
+}
+
+func (f *failingCommits) CommitNotify(ctx context.Context, b store.NotifyBatch) error {
+	f.commits++
+	if f.fail > 0 && f.commits >= f.fail {
+		return errors.New("disk full")
+	}
+	return f.Store.CommitNotify(ctx, b)
+}
+
+// TestStepCommitsInParts: a step whose messages pass its size bound
+// commits each part with the events it consumed; when a later part fails,
+// the committed ones stay sent-to-be, the rest stays pending, and the
+// next step tells each owner once.
+func TestStepCommitsInParts(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	owners := []string{"alice@example.org", "bob@example.org", "carol@example.org"}
+	for i, o := range owners {
+		w.host(fmt.Sprintf("web%d", i), o)
+	}
+	st := &failingCommits{Store: w.st, fail: 2}
+	n, err := notify.New(notify.Config{}, st, w.svc, map[string]notify.Sender{"email": w.rec}, nil, func() time.Time { return w.now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	notify.SetFlushAt(n, 1) // every owner's alert its own commit
+	w.now = w.now.Add(6 * time.Minute)
+	if err := n.Step(ctx); err == nil {
+		t.Fatal("a failed commit did not fail the step")
+	}
+	if ds := w.outbox(); len(ds) != 1 {
+		t.Fatalf("after the first part: %d deliveries, want 1", len(ds))
+	}
+	st.fail = 0
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, d := range w.outbox() {
+		got[d.Target]++
+	}
+	for _, o := range owners {
+		if got[o] != 1 {
+			t.Errorf("%s has %d alerts, want 1 (outbox %v)", o, got[o], got)
+		}
+	}
+	if pending, err := w.st.PendingEvents(ctx); err != nil || len(pending) != 0 {
+		t.Errorf("%d events still pending (%v)", len(pending), err)
 	}
 }
 
