@@ -22,6 +22,7 @@ import (
 
 	"github.com/patchwatch/patchwatch"
 	"github.com/patchwatch/patchwatch/internal/fleetgen"
+	"github.com/patchwatch/patchwatch/notify"
 	"github.com/patchwatch/patchwatch/server"
 	"github.com/patchwatch/patchwatch/service"
 	"github.com/patchwatch/patchwatch/store/bolt"
@@ -108,6 +109,11 @@ func cliOn(b *testing.B, database []string, args ...string) int64 {
 	return out.n
 }
 
+// discardSender is a notify.Sender that sends nothing.
+type discardSender struct{}
+
+func (discardSender) Send(context.Context, patchwatch.Delivery) error { return nil }
+
 func BenchmarkFleet(b *testing.B) {
 	for _, n := range []int{1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) { benchFleet(b, n) })
@@ -172,6 +178,36 @@ func fleetSteps(b *testing.B, st cliStore, n int, closed func(), database ...str
 		b.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "findings stored: %d\n", findings)
+	// The notifier's first step after it, as serve's loop takes it once
+	// the group window has passed: every owner's alert about the new high
+	// and critical findings, grouped, rendered and queued; then a step of
+	// the steady state, which serve takes every 30 s.
+	nst, ok := st.(notify.Store)
+	if !ok {
+		b.Fatal("the store is not a notify.Store")
+	}
+	notifyAt := benchNow.Add(time.Hour)
+	nt, err := notify.New(notify.Config{Reminders: map[patchwatch.Urgency]time.Duration{patchwatch.UrgencyCritical: 24 * time.Hour, patchwatch.UrgencyHigh: 72 * time.Hour}},
+		nst, svc, map[string]notify.Sender{"email": discardSender{}}, nil, func() time.Time { return notifyAt })
+	if err != nil {
+		b.Fatal(err)
+	}
+	step(b, "notify-first-alerts", func(b *testing.B) {
+		if err := nt.Step(ctx); err != nil {
+			b.Fatal(err)
+		}
+		ds, err := nst.Deliveries(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(ds)), "deliveries")
+	})
+	notifyAt = notifyAt.Add(30 * time.Second)
+	step(b, "notify-steady-step", func(b *testing.B) {
+		if err := nt.Step(ctx); err != nil {
+			b.Fatal(err)
+		}
+	})
 	// A KEV update (CISA's catalog, ~1,400 CVEs, replaced whole), as poll
 	// runs it: the hosts with findings of the CVEs it adds or changes are
 	// re-evaluated (every host when it drops one), with serve's catalog
