@@ -306,31 +306,35 @@ func (n *Notifier) alerts(ctx context.Context, now time.Time, batch *store.Notif
 	if err != nil {
 		return err
 	}
+	// A group lists its events by index: a first evaluation queues a
+	// million, and a copy of each in its group doubled what a step held.
 	type group struct {
 		project string
-		events  []patchwatch.NotifyEvent
+		events  []int32
 		oldest  time.Time
 	}
 	groups := map[string]*group{}
 	var order []string
-	for _, e := range events {
+	for i, e := range events {
 		g := groups[e.Owner]
 		if g == nil {
 			g = &group{project: e.Project, oldest: e.At}
 			groups[e.Owner] = g
 			order = append(order, e.Owner)
 		}
-		g.events = append(g.events, e)
+		g.events = append(g.events, int32(i))
 	}
 	for _, owner := range order {
 		g := groups[owner]
 		if now.Sub(g.oldest) < n.cfg.GroupWait {
 			continue
 		}
-		for _, e := range g.events {
-			batch.Consumed = append(batch.Consumed, e.Seq)
+		own := make([]patchwatch.NotifyEvent, len(g.events))
+		for k, i := range g.events {
+			own[k] = events[i]
+			batch.Consumed = append(batch.Consumed, events[i].Seq)
 		}
-		msg, notified, err := n.ownerAlert(ctx, owner, g.events, now)
+		msg, notified, err := n.ownerAlert(ctx, owner, own, now)
 		if err != nil {
 			return err
 		}
