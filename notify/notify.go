@@ -151,7 +151,7 @@ type Notifier struct {
 	tmpl     *templates
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
-	// flushAt is flushAt but in tests.
+	// flushAt is the constant flushAt, which tests lower.
 	flushAt int
 	// remindersChecked is when Step last looked for due reminders
 	// (ReminderCheck); only Step reads and sets it.

@@ -2,10 +2,12 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -249,15 +251,13 @@ func (s *Store) CommitNotify(ctx context.Context, b store.NotifyBatch) error {
 			}
 		}
 		notified := tx.Bucket(bucketNotified)
-		keys := make([][]byte, 0, len(b.Notified))
-		for k := range b.Notified {
-			keys = append(keys, pairKey(k[0], k[1]))
-		}
-		slices.SortFunc(keys, bytes.Compare)
+		// (host, advisory) order is the keys' (host NUL advisory).
+		keys := slices.SortedFunc(maps.Keys(b.Notified), func(x, y [2]string) int {
+			return cmp.Or(strings.Compare(x[0], y[0]), strings.Compare(x[1], y[1]))
+		})
 		for _, k := range keys {
-			host, advisory, _ := bytes.Cut(k, []byte{0})
-			v, _ := b.Notified[[2]string{string(host), string(advisory)}].MarshalBinary()
-			if err := notified.Put(k, v); err != nil {
+			v, _ := b.Notified[k].MarshalBinary()
+			if err := notified.Put(pairKey(k[0], k[1]), v); err != nil {
 				return err
 			}
 		}
