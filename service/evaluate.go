@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/batchgc"
 	"github.com/patchwatch/patchwatch/matcher"
 	"github.com/patchwatch/patchwatch/store"
 )
@@ -380,6 +381,9 @@ func (e *Service) Reevaluate(ctx context.Context, why string) error {
 }
 
 func (e *Service) reevaluate(ctx context.Context, why string) (err error) {
+	// A pass allocates a dozen times its live heap: collecting less often
+	// saves a third of its CPU, for ~1 GB more peak memory at 100,000 hosts.
+	defer batchgc.Begin()()
 	started, startedAt := time.Now(), e.now()
 	done, total := 0, 0
 	defer func() { e.reportProgress(ctx, done, total, startedAt, true, err) }()

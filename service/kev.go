@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchwatch/patchwatch"
+	"github.com/patchwatch/patchwatch/internal/batchgc"
 	"github.com/patchwatch/patchwatch/store"
 )
 
@@ -88,6 +89,7 @@ func (e *Service) ReassessCVEs(ctx context.Context, cves []string) (n int, err e
 	if err != nil {
 		return 0, err
 	}
+	defer batchgc.Begin()() // as the full pass
 	started, startedAt := time.Now(), e.now()
 	done := 0
 	defer func() { e.reportProgress(ctx, done, len(names), startedAt, true, err) }()
