@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -38,11 +37,7 @@ func TestPassRaisesCollectorTarget(t *testing.T) {
 	}
 	ctx := context.Background()
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	w := &gcWatch{Store: s}
 	svc := service.New(w, patchwatch.DefaultUrgencyRules(), func() time.Time { return now })
 	adv := patchwatch.Advisory{ID: "USN-1-1", Source: patchwatch.SourceUSN, Published: now, Modified: now, CVEs: []string{"CVE-2026-0001"},

@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -32,11 +31,7 @@ func (f *failingWrite) ApplyPreparedReport(context.Context, patchwatch.Host, []s
 func TestPutHostPrepared(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	a := patchwatch.Advisory{ID: "USN-1-1", Source: patchwatch.SourceUSN, Title: "t", Published: now, Modified: now, Severity: patchwatch.SeverityHigh,
 		Fixes: []patchwatch.Fix{{Release: "ubuntu:22.04", Package: "openssl", Kind: patchwatch.KindSource, FixedVersion: "3.0.2-0ubuntu1.10"}}}
 	if _, err := s.UpsertAdvisories(ctx, []patchwatch.Advisory{a}); err != nil {

@@ -88,10 +88,18 @@ func TestReevaluationProgress(t *testing.T) {
 // whose clock reads *now.
 func openService(t *testing.T, now *time.Time) (*bolt.Store, *service.Service) {
 	t.Helper()
+	s := openStore(t)
+	return s, service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return *now })
+}
+
+// openStore opens a bbolt store in a temporary directory, closed when the
+// test ends.
+func openStore(t *testing.T) *bolt.Store {
+	t.Helper()
 	s, err := bolt.Open(filepath.Join(t.TempDir(), "pw.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, service.New(s, patchwatch.DefaultUrgencyRules(), func() time.Time { return *now })
+	return s
 }
