@@ -22,9 +22,7 @@ type gcWatch struct {
 }
 
 func (w *gcWatch) SyncBatch(ctx context.Context, batch []store.Evaluation, now time.Time) error {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	w.seen = append(w.seen, p)
+	w.seen = append(w.seen, batchgc.Current())
 	return w.Store.SyncBatch(ctx, batch, now)
 }
 
