@@ -108,6 +108,9 @@ type Config struct {
 // Store is the notifier's view of the database.
 type Store interface {
 	PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, error)
+	// OldestPendingEvent is the pending event queued first (false when
+	// none is).
+	OldestPendingEvent(ctx context.Context) (patchwatch.NotifyEvent, bool, error)
 	CommitNotify(ctx context.Context, b store.NotifyBatch) error
 	Notified(ctx context.Context) (map[[2]string]time.Time, error)
 	NotifyMeta(ctx context.Context, key string) ([]byte, error)
@@ -302,6 +305,16 @@ func (n *Notifier) remindersDue(now time.Time) bool {
 // alerts groups pending events per owner; once an owner's oldest event is
 // GroupWait old, the group becomes one message.
 func (n *Notifier) alerts(ctx context.Context, now time.Time, batch *store.NotifyBatch) error {
+	// No owner's oldest event is older than the first one queued, so
+	// until that is GroupWait old no group is due, and the step reads
+	// that one alone: after a first evaluation every step of the window
+	// read a million (1.3 s at 100,000 hosts). An event stamped earlier
+	// than one queued before it (a clock set back, a slow commit) delays
+	// its group by at most the difference.
+	first, pending, err := n.st.OldestPendingEvent(ctx)
+	if err != nil || !pending || now.Sub(first.At) < n.cfg.GroupWait {
+		return err
+	}
 	events, err := n.st.PendingEvents(ctx)
 	if err != nil {
 		return err

@@ -251,6 +251,58 @@ func (f *failingCommits) CommitNotify(ctx context.Context, b store.NotifyBatch) 
 	return f.Store.CommitNotify(ctx, b)
 }
 
+// countingReads is a notifier store that counts its reads of every
+// pending event.
+type countingReads struct {
+	notify.Store
+	reads int
+}
+
+func (c *countingReads) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, error) {
+	c.reads++
+	return c.Store.PendingEvents(ctx)
+}
+
+// TestStepWithinGroupWindowReadsOneEvent: until the first event queued is
+// GroupWait old no owner's group is due, and a step reads that event
+// alone; then it reads them all and alerts, even an owner whose events
+// came later.
+func TestStepWithinGroupWindowReadsOneEvent(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.host("web1", "alice@example.org")
+	w.now = w.now.Add(2 * time.Minute)
+	w.host("web2", "bob@example.org")
+	st := &countingReads{Store: w.st}
+	n, err := notify.New(notify.Config{}, st, w.svc, map[string]notify.Sender{"email": w.rec}, nil, func() time.Time { return w.now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		w.now = w.now.Add(time.Minute)
+		if err := n.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.reads != 0 || len(w.outbox()) != 0 {
+		t.Fatalf("within the window: %d reads of every event, %d deliveries; want none", st.reads, len(w.outbox()))
+	}
+	w.now = w.now.Add(time.Minute) // alice's events are 5 minutes old, bob's 3
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := w.outbox(); st.reads != 1 || len(ds) != 1 || ds[0].Target != "alice@example.org" {
+		t.Fatalf("at alice's window: %d reads, outbox %+v; want one read and alice's alert", st.reads, ds)
+	}
+	w.now = w.now.Add(2 * time.Minute)
+	if err := n.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds := w.outbox(); len(ds) != 2 || ds[1].Target != "bob@example.org" {
+		t.Fatalf("at bob's window: outbox %+v; want bob's alert too", ds)
+	}
+}
+
 // TestStepCommitsInParts: a step whose messages pass its size bound
 // commits each part with the events it consumed; when a later part fails,
 // the committed ones stay sent-to-be, the rest stays pending, and the

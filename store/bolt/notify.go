@@ -234,6 +234,31 @@ func (s *Store) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, er
 	return out, err
 }
 
+// OldestPendingEvent returns the pending event queued first (false when
+// none is pending), reading only the value that holds it.
+func (s *Store) OldestPendingEvent(ctx context.Context) (patchwatch.NotifyEvent, bool, error) {
+	var first []patchwatch.NotifyEvent
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		if b == nil {
+			return nil
+		}
+		// A value holds a run of sequence numbers from its key on, less
+		// those consumed, so the first value holds the lowest.
+		k, v := b.Cursor().First()
+		if k == nil {
+			return nil
+		}
+		var err error
+		first, err = appendEvents(nil, k, v)
+		return err
+	})
+	if err != nil || len(first) == 0 {
+		return patchwatch.NotifyEvent{}, false, err
+	}
+	return first[0], true, nil
+}
+
 // CommitNotify applies a notifier step in one transaction.
 func (s *Store) CommitNotify(ctx context.Context, b store.NotifyBatch) error {
 	return s.update(func(tx *bbolt.Tx) error {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,26 @@ func (s *Store) PendingEvents(ctx context.Context) ([]patchwatch.NotifyEvent, er
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// OldestPendingEvent returns the pending event queued first (false when
+// none is pending).
+func (s *Store) OldestPendingEvent(ctx context.Context) (patchwatch.NotifyEvent, bool, error) {
+	var seq int64
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT seq, data FROM notify_events ORDER BY seq LIMIT 1`).Scan(&seq, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return patchwatch.NotifyEvent{}, false, nil
+	}
+	if err != nil {
+		return patchwatch.NotifyEvent{}, false, fmt.Errorf("read the oldest event: %w", err)
+	}
+	var e patchwatch.NotifyEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		return patchwatch.NotifyEvent{}, false, fmt.Errorf("decode event %d: %w", seq, err)
+	}
+	e.Seq = uint64(seq)
+	return e, true, nil
 }
 
 // CommitNotify applies a notifier step in one transaction: events

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"SyncBatchSkipsNewer", testSyncBatchSkipsNewer},
 		{"Withdraw", testWithdraw},
 		{"NotifyOutbox", testNotifyOutbox},
+		{"OldestPendingEvent", testOldestPendingEvent},
 		{"KEVAndUrgencies", testKEVAndUrgencies},
 		{"Silences", testSilences},
 		{"BinaryMap", testBinaryMap},
@@ -433,6 +434,37 @@ func testWithdraw(t *testing.T, s Storage) {
 	}
 	if c := must(s.Cursor(ctx, "usn"))(t); string(c) != "c1" {
 		t.Fatalf("cursor %q", c)
+	}
+}
+
+// testOldestPendingEvent: the oldest pending event is the first of
+// PendingEvents, also once part of the events queued with it, or all of
+// them, are consumed; with none pending there is none.
+func testOldestPendingEvent(t *testing.T, s Storage) {
+	ctx := context.Background()
+	now := t0
+	svc := newService(s, &now)
+	if _, ok, err := s.OldestPendingEvent(ctx); err != nil || ok {
+		t.Fatalf("an oldest event with none queued (%v)", err)
+	}
+	must(s.UpsertAdvisories(ctx, []patchwatch.Advisory{advisory("USN-1-1", t0, fix(release, "zlib", "1.0-2")), advisory("USN-2-1", t0, fix(release, "curl", "8.0-2"))}))(t)
+	must(svc.PutHost(ctx, host("vm1", "ops", now, "zlib", "1.0-1", "curl", "8.0-1")))(t)
+	now = t0.Add(time.Minute)
+	must(svc.PutHost(ctx, host("vm2", "dev", now, "zlib", "1.0-1")))(t)
+	for want := 3; want > 0; want-- {
+		pending := must(s.PendingEvents(ctx))(t)
+		if len(pending) != want {
+			t.Fatalf("%d events pending, want %d", len(pending), want)
+		}
+		oldest, ok, err := s.OldestPendingEvent(ctx)
+		check(t, err)
+		if !ok || oldest.Seq != pending[0].Seq || oldest.Host != pending[0].Host || oldest.Advisory != pending[0].Advisory || !oldest.At.Equal(pending[0].At) || oldest.Owner != pending[0].Owner {
+			t.Fatalf("oldest event %+v (%v), want %+v", oldest, ok, pending[0])
+		}
+		check(t, s.CommitNotify(ctx, store.NotifyBatch{Consumed: []uint64{pending[0].Seq}}))
+	}
+	if e, ok, err := s.OldestPendingEvent(ctx); err != nil || ok {
+		t.Fatalf("oldest event %+v with all consumed (%v)", e, err)
 	}
 }
 
