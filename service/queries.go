@@ -56,8 +56,8 @@ type Page struct {
 	Limit  int
 }
 
-// manyHosts is where walking every host record in one read transaction
-// beats reading the records of an advisory's hosts one by one.
+// manyHosts is where walking one owner's host records beats reading
+// those of an advisory's hosts.
 const manyHosts = 512
 
 // ErrBadCursor is returned for a cursor this service did not hand out.
@@ -198,36 +198,23 @@ func (e *Service) eachCandidate(ctx context.Context, flt *Filter, fn func(*patch
 	}
 }
 
-// eachRecordOf calls fn with the records of the named hosts (of owner,
-// when set), in name order: one read each, or one walk of the records
-// when there are many.
+// eachRecordOf calls fn with the records of the named hosts (in name
+// order) that may be owner's, when set: read in one go, or, when there
+// are many, through a walk of owner's records.
 func (e *Service) eachRecordOf(ctx context.Context, owner string, hosts []string, fn func(*patchwatch.HostRecord) error) error {
-	if len(hosts) > manyHosts {
-		// One walk of the records costs less than a read each.
-		affected := make(map[string]bool, len(hosts))
-		for _, name := range hosts {
-			affected[name] = true
-		}
-		return e.s.EachHostRecord(ctx, owner, "", func(r *patchwatch.HostRecord) error {
-			if !affected[r.Name] {
-				return nil
-			}
-			return fn(r)
-		})
+	if owner == "" || len(hosts) <= manyHosts {
+		return e.s.EachHostRecordOf(ctx, hosts, fn)
 	}
+	affected := make(map[string]bool, len(hosts))
 	for _, name := range hosts {
-		r, err := e.s.HostRecord(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // removed since
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(&r); err != nil {
-			return err
-		}
+		affected[name] = true
 	}
-	return nil
+	return e.s.EachHostRecord(ctx, owner, "", func(r *patchwatch.HostRecord) error {
+		if !affected[r.Name] {
+			return nil
+		}
+		return fn(r)
+	})
 }
 
 // eachDetail reads the details of the listed findings a chunk at a time

@@ -74,6 +74,9 @@ type ReadModel interface {
 	// EachHostRecord walks host records in name order, of one owner when
 	// owner is set (case-insensitive), past the host named after.
 	EachHostRecord(ctx context.Context, owner, after string, fn func(*patchwatch.HostRecord) error) error
+	// EachHostRecordOf calls fn with the records of the named hosts (in
+	// name order, as given) that are stored.
+	EachHostRecordOf(ctx context.Context, names []string, fn func(*patchwatch.HostRecord) error) error
 	// HostsWithAdvisories returns, in name order, the hosts with an open
 	// finding of any of ids.
 	HostsWithAdvisories(ctx context.Context, ids []string) ([]string, error)

@@ -301,6 +301,41 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 	return err
 }
 
+// EachHostRecordOf calls fn for the records of the named hosts (in name
+// order, as given), skipping those not stored, all in one read: an
+// advisory's few thousand hosts cost a lookup each, where a walk of the
+// records decoded the whole fleet's. An error from fn stops it and is
+// returned; store.ErrStop stops it quietly.
+func (s *Store) EachHostRecordOf(ctx context.Context, names []string, fn func(*patchwatch.HostRecord) error) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		recs := tx.Bucket(bucketHostRecords)
+		if recs == nil {
+			return nil // schema 5 opened read-only
+		}
+		for _, name := range names {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			v := recs.Get([]byte(name))
+			if v == nil {
+				continue
+			}
+			var rec patchwatch.HostRecord
+			if err := decodeHostRecord(v, &rec); err != nil {
+				return fmt.Errorf("decode record of host %s: %w", name, err)
+			}
+			if err := fn(&rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrStop) {
+		return nil
+	}
+	return err
+}
+
 // HostsWithAdvisories returns, in name order, the hosts on which any of
 // the advisories ids has an open finding, through the advisory index
 // (advisoryindex.go).

@@ -97,6 +97,35 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 	}
 }
 
+// EachHostRecordOf calls fn for the records of the named hosts (in name
+// order, as given), skipping those not stored. It reads them recordPage
+// names at a time, each page its own statement, as EachHostRecord does;
+// fn's error stops it, store.ErrStop quietly.
+func (s *Store) EachHostRecordOf(ctx context.Context, names []string, fn func(*patchwatch.HostRecord) error) error {
+	for start := 0; start < len(names); start += recordPage {
+		rows, err := s.pool.Query(ctx, `SELECT name, data FROM host_records WHERE name = ANY($1) ORDER BY name`, names[start:min(start+recordPage, len(names))])
+		if err != nil {
+			return fmt.Errorf("read host records: %w", err)
+		}
+		page, err := collectJSON[patchwatch.HostRecord](rows, "record of host")
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(&page[i]); err != nil {
+				if errors.Is(err, store.ErrStop) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // HostsWithAdvisories returns, in name order, the hosts on which any of
 // the advisories ids has an open finding.
 func (s *Store) HostsWithAdvisories(ctx context.Context, ids []string) ([]string, error) {

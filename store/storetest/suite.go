@@ -350,6 +350,30 @@ func testOwnerWalk(t *testing.T, s Storage) {
 	if got := walk("", "vm1097", -1); !slices.Equal(got, []string{"vm1098", "vm1099"}) {
 		t.Fatalf("walk after vm1097: %v", got)
 	}
+	// The records of named hosts: more than a page of names, one of
+	// them unknown, in the order given; ErrStop ends the reading.
+	var names []string
+	for i := 0; i < 1100; i += 2 {
+		names = append(names, fmt.Sprintf("vm%04d", i))
+	}
+	names = slices.Insert(names, 1, "vm0001x")
+	named := func(limit int) []string {
+		var out []string
+		check(t, s.EachHostRecordOf(ctx, names, func(r *patchwatch.HostRecord) error {
+			if len(out) == limit {
+				return store.ErrStop
+			}
+			out = append(out, r.Name)
+			return nil
+		}))
+		return out
+	}
+	if got := named(-1); len(got) != 550 || got[0] != "vm0000" || got[1] != "vm0002" || got[549] != "vm1098" || !slices.IsSorted(got) {
+		t.Fatalf("records of named hosts: %d, from %v", len(got), got[:min(3, len(got))])
+	}
+	if got := named(2); !slices.Equal(got, []string{"vm0000", "vm0002"}) {
+		t.Fatalf("records of named hosts, stopped after two: %v", got)
+	}
 	// An owner change moves the host out of the old owner's index.
 	must(svc.PutHost(ctx, host("vm0000", "Team-A@example.org", now, "bash", "5.1-1")))(t)
 	if got := walk("b@example.org", "", 1); got[0] != "vm0003" {
