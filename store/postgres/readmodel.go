@@ -65,33 +65,16 @@ const recordPage = 500
 // store.ErrStop quietly.
 func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func(*patchwatch.HostRecord) error) error {
 	for {
-		var rows pgx.Rows
+		var page []patchwatch.HostRecord
+		var stop bool
 		var err error
 		if owner == "" {
-			rows, err = s.pool.Query(ctx, `SELECT name, data FROM host_records WHERE name > $1 ORDER BY name LIMIT $2`, after, recordPage)
+			page, stop, err = s.visitRecords(ctx, fn, `SELECT name, data FROM host_records WHERE name > $1 ORDER BY name LIMIT $2`, after, recordPage)
 		} else {
-			rows, err = s.pool.Query(ctx, `SELECT name, data FROM host_records WHERE owner_lower = $3 AND name > $1 ORDER BY name LIMIT $2`, after, recordPage, ownerKey(owner))
+			page, stop, err = s.visitRecords(ctx, fn, `SELECT name, data FROM host_records WHERE owner_lower = $3 AND name > $1 ORDER BY name LIMIT $2`, after, recordPage, ownerKey(owner))
 		}
-		if err != nil {
-			return fmt.Errorf("read host records: %w", err)
-		}
-		page, err := collectJSON[patchwatch.HostRecord](rows, "record of host")
-		if err != nil {
+		if stop || err != nil || len(page) < recordPage {
 			return err
-		}
-		for i := range page {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(&page[i]); err != nil {
-				if errors.Is(err, store.ErrStop) {
-					return nil
-				}
-				return err
-			}
-		}
-		if len(page) < recordPage {
-			return nil
 		}
 		after = page[len(page)-1].Name
 	}
@@ -103,27 +86,37 @@ func (s *Store) EachHostRecord(ctx context.Context, owner, after string, fn func
 // fn's error stops it, store.ErrStop quietly.
 func (s *Store) EachHostRecordOf(ctx context.Context, names []string, fn func(*patchwatch.HostRecord) error) error {
 	for start := 0; start < len(names); start += recordPage {
-		rows, err := s.pool.Query(ctx, `SELECT name, data FROM host_records WHERE name = ANY($1) ORDER BY name`, names[start:min(start+recordPage, len(names))])
-		if err != nil {
-			return fmt.Errorf("read host records: %w", err)
-		}
-		page, err := collectJSON[patchwatch.HostRecord](rows, "record of host")
-		if err != nil {
+		_, stop, err := s.visitRecords(ctx, fn, `SELECT name, data FROM host_records WHERE name = ANY($1) ORDER BY name`, names[start:min(start+recordPage, len(names))])
+		if stop || err != nil {
 			return err
-		}
-		for i := range page {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(&page[i]); err != nil {
-				if errors.Is(err, store.ErrStop) {
-					return nil
-				}
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// visitRecords reads one page of host records (a query of name and data)
+// and calls fn with each. stop is true when the walk ends here: fn
+// returned store.ErrStop (reported as no error), or something failed.
+func (s *Store) visitRecords(ctx context.Context, fn func(*patchwatch.HostRecord) error, query string, args ...any) (page []patchwatch.HostRecord, stop bool, err error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, true, fmt.Errorf("read host records: %w", err)
+	}
+	if page, err = collectJSON[patchwatch.HostRecord](rows, "record of host"); err != nil {
+		return nil, true, err
+	}
+	for i := range page {
+		if err := ctx.Err(); err != nil {
+			return nil, true, err
+		}
+		if err := fn(&page[i]); err != nil {
+			if errors.Is(err, store.ErrStop) {
+				return nil, true, nil
+			}
+			return nil, true, err
+		}
+	}
+	return page, false, nil
 }
 
 // HostsWithAdvisories returns, in name order, the hosts on which any of
