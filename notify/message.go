@@ -151,7 +151,7 @@ func (n *Notifier) ownerMessage(ctx context.Context, kind, owner string, hosts, 
 		h := patchwatch.Host{Name: rec.Name, Owner: rec.Owner, Project: rec.Project, Release: rec.Release, Family: rec.Family,
 			SourceInfo: rec.SourceInfo, RebootRequired: rec.RebootRequired, ReportedAt: rec.ReportedAt, Checks: rec.Checks}
 		msg.Project = h.Project
-		findings, err := n.fleet.Outstanding(ctx, &h)
+		findings, err := n.fleet.OutstandingOf(ctx, &rec)
 		if err != nil {
 			return nil, err
 		}

@@ -130,7 +130,8 @@ type Fleet interface {
 	// fleet's packages to send a first evaluation's alerts took a seventh
 	// of the notifier's time).
 	HostRecord(ctx context.Context, name string) (patchwatch.HostRecord, error)
-	Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchwatch.Finding, error)
+	// OutstandingOf is a host's stored findings, given its record.
+	OutstandingOf(ctx context.Context, rec *patchwatch.HostRecord) ([]patchwatch.Finding, error)
 	HostSummaries(ctx context.Context, f service.HostFilter) ([]service.HostSummary, error)
 	TimeToPatch(ctx context.Context, by string) ([]service.TimeToPatchRow, error)
 	OutstandingAll(ctx context.Context, f service.Filter) ([]patchwatch.Finding, error)
@@ -337,6 +338,7 @@ func (n *Notifier) alerts(ctx context.Context, now time.Time, batch *store.Notif
 		}
 		g.events = append(g.events, int32(i))
 	}
+	held := 0 // bytes of the messages in batch.Deliveries
 	for _, owner := range order {
 		g := groups[owner]
 		if now.Sub(g.oldest) < n.cfg.GroupWait {
@@ -358,12 +360,19 @@ func (n *Notifier) alerts(ctx context.Context, now time.Time, batch *store.Notif
 			n.log.Warn("owner has no reachable contact; the admin digest lists them", "owner", owner)
 			continue
 		}
-		batch.Deliveries = append(batch.Deliveries, n.deliveries(msg.Kind, owner, g.project, n.render(msg), now)...)
+		ds := n.deliveries(msg.Kind, owner, g.project, n.render(msg), now)
+		for i := range ds {
+			held += len(ds[i].Text) + len(ds[i].HTML) + len(ds[i].Blocks)
+		}
+		batch.Deliveries = append(batch.Deliveries, ds...)
 		for k, t := range notified {
 			batch.Notified[k] = t
 		}
-		if err := n.flushLarge(ctx, batch); err != nil {
-			return err
+		if held >= n.flushAt {
+			if err := n.flush(ctx, batch); err != nil {
+				return err
+			}
+			held = 0
 		}
 	}
 	return nil
@@ -377,17 +386,9 @@ func (n *Notifier) alerts(ctx context.Context, now time.Time, batch *store.Notif
 // them.
 const flushAt = 64 << 20
 
-// flushLarge commits batch's consumed events, deliveries and notified
-// times, and empties them, once its messages reach flushAt bytes.
-func (n *Notifier) flushLarge(ctx context.Context, batch *store.NotifyBatch) error {
-	size := 0
-	for i := range batch.Deliveries {
-		d := &batch.Deliveries[i]
-		size += len(d.Text) + len(d.HTML) + len(d.Blocks)
-	}
-	if size < n.flushAt {
-		return nil
-	}
+// flush commits batch's consumed events, deliveries and notified times,
+// and empties them: alerts does once their messages reach flushAt bytes.
+func (n *Notifier) flush(ctx context.Context, batch *store.NotifyBatch) error {
 	part := store.NotifyBatch{Consumed: batch.Consumed, Deliveries: batch.Deliveries, Notified: batch.Notified}
 	if err := n.st.CommitNotify(ctx, part); err != nil {
 		return err

@@ -322,7 +322,14 @@ func (e *Service) Outstanding(ctx context.Context, h *patchwatch.Host) ([]patchw
 	if err != nil {
 		return nil, err
 	}
-	findings, err := e.s.HostFindings(ctx, h.Name)
+	return e.OutstandingOf(ctx, &rec)
+}
+
+// OutstandingOf is Outstanding given the host's stored record, for a
+// caller that has read it already (the notifier, for every host of an
+// alert).
+func (e *Service) OutstandingOf(ctx context.Context, rec *patchwatch.HostRecord) ([]patchwatch.Finding, error) {
+	findings, err := e.s.HostFindings(ctx, rec.Name)
 	if err != nil {
 		return nil, err
 	}
