@@ -2,30 +2,49 @@ package bolt
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
+	"math/bits"
 	"slices"
+	"sort"
 	"strings"
 
 	bbolt "go.etcd.io/bbolt"
 )
 
 // The advisory index finds the hosts with an open finding of an advisory.
-// Schema 8 keys it by shard of host IDs (hostsPerShard, as the package
-// index), then advisory, each value a bitmap of the shard's hosts:
+// Schema 10 keys it by shard of advisoryShardHosts host IDs, then
+// advisory, each value the set of the shard's hosts under it:
 //
-//	advisory_host_bits  shard (uint32 BE) advisory -> uint64 BE host bitmap
+//	advisory_host_sets  shard (uint32 BE) advisory -> host set
+//
+// A set lists its hosts' offsets in the shard, ascending, as uint16 BE,
+// until it holds setBitmapAbove of them; from then on it is a bitmap of the
+// whole shard (setBitmapLen bytes, the only length a list never has).
 //
 // A new host has the newest ID, so its findings change keys of the newest
 // shard only, a few pages that the reports of a batch share. Schema 7's
 // index (advisory NUL host) made each finding an insert into a random page
-// of the whole index: a quarter of intake's time at 10,000 hosts.
+// of the whole index: a quarter of intake's time at 10,000 hosts. Schema
+// 8's shards of 64 hosts (advisory_host_bits, a uint64 bitmap each) held
+// about one host per key: 951,916 keys for 1,040,821 findings at 100,000
+// hosts, each a Put at the end of the first evaluation, where nothing else
+// runs; at 4,096 hosts a key holds seven on average (139,709 keys).
 //
 // A fleet's first evaluation adds all of the index. So a bulk load into a
 // database with no findings defers it: while deferred, writes leave it
 // alone and readers find an advisory's hosts from the finding details'
 // keys (host NUL advisory); the end of the full re-evaluation
 // (SetEvaluationPending("")) builds it in one sorted pass.
+
+// advisoryShardHosts is how many consecutive host IDs a shard holds.
+const advisoryShardHosts = 4096
+
+// setBitmapLen is the size of a shard's bitmap; a set of setBitmapAbove
+// hosts or more is one (a list of them would be as long or longer).
+const (
+	setBitmapLen   = advisoryShardHosts / 8
+	setBitmapAbove = setBitmapLen / 2
+)
 
 // keyAdvisoryIndexDeferred is the meta flag set while the index is.
 var keyAdvisoryIndexDeferred = []byte("advisory_index_deferred")
@@ -43,15 +62,15 @@ func deferAdvisoryIndexIfEmpty(tx *bbolt.Tx) error {
 	return tx.Bucket(bucketMeta).Put(keyAdvisoryIndexDeferred, []byte("until the full re-evaluation ends"))
 }
 
-func advisoryBitsKey(shard uint32, advisory string) []byte {
+func advisorySetKey(shard uint32, advisory string) []byte {
 	return append(u32(shard), advisory...)
 }
 
 // hostAdvisories is one host's place in the advisory index.
 type hostAdvisories struct {
-	b     *bbolt.Bucket
-	shard uint32
-	bit   uint64
+	b      *bbolt.Bucket
+	shard  uint32
+	offset uint16
 }
 
 // hostAdvisoriesTx returns host's place in the index; ok is false when
@@ -65,25 +84,106 @@ func hostAdvisoriesTx(tx *bbolt.Tx, host string, create bool) (hostAdvisories, b
 	if err != nil || !ok {
 		return hostAdvisories{}, false, err
 	}
-	return hostAdvisories{b: tx.Bucket(bucketAdvisoryBits), shard: id / hostsPerShard, bit: 1 << (id % hostsPerShard)}, true, nil
+	return hostAdvisories{b: tx.Bucket(bucketAdvisorySets), shard: id / advisoryShardHosts, offset: uint16(id % advisoryShardHosts)}, true, nil
 }
 
 // set adds the host under advisory (on) or takes it out; a value left
 // unchanged is not written (a Put still dirties its page).
 func (h hostAdvisories) set(advisory string, on bool) error {
-	key := advisoryBitsKey(h.shard, advisory)
-	old := bitmapValue(h.b.Get(key))
-	next := old &^ h.bit
-	if on {
-		next = old | h.bit
-	}
+	key := advisorySetKey(h.shard, advisory)
+	next, changed := hostSetWith(h.b.Get(key), h.offset, on)
 	switch {
-	case next == old:
+	case !changed:
 		return nil
-	case next == 0:
+	case next == nil:
 		return h.b.Delete(key)
 	}
-	return h.b.Put(key, binary.BigEndian.AppendUint64(nil, next))
+	return h.b.Put(key, next)
+}
+
+// hostSetWith returns set with offset in it (on) or out of it, as a new
+// value (nil when empty); changed is false when it was so already.
+func hostSetWith(set []byte, offset uint16, on bool) (next []byte, changed bool) {
+	if len(set) == setBitmapLen {
+		i, bit := offset/8, byte(1)<<(offset%8)
+		if (set[i]&bit != 0) == on {
+			return set, false
+		}
+		next = bytes.Clone(set)
+		next[i] ^= bit
+		if on {
+			return next, true
+		}
+		n := 0
+		for _, b := range next {
+			n += bits.OnesCount8(b)
+		}
+		if n >= setBitmapAbove {
+			return next, true
+		}
+		// Back to a list, the form a build gives it.
+		list := make([]byte, 0, 2*n)
+		for off := range uint16(advisoryShardHosts) {
+			if next[off/8]&(1<<(off%8)) != 0 {
+				list = binary.BigEndian.AppendUint16(list, off)
+			}
+		}
+		return list, true
+	}
+	n := len(set) / 2
+	i := sort.Search(n, func(k int) bool { return binary.BigEndian.Uint16(set[2*k:]) >= offset })
+	has := i < n && binary.BigEndian.Uint16(set[2*i:]) == offset
+	if has == on {
+		return set, false
+	}
+	if !on {
+		if n == 1 {
+			return nil, true
+		}
+		return slices.Concat(set[:2*i], set[2*i+2:]), true
+	}
+	if n+1 < setBitmapAbove {
+		return slices.Concat(set[:2*i], binary.BigEndian.AppendUint16(nil, offset), set[2*i:]), true
+	}
+	next = make([]byte, setBitmapLen)
+	for k := range n {
+		off := binary.BigEndian.Uint16(set[2*k:])
+		next[off/8] |= 1 << (off % 8)
+	}
+	next[offset/8] |= 1 << (offset % 8)
+	return next, true
+}
+
+// appendHostSet appends the set of offsets (ascending, distinct).
+func appendHostSet(dst []byte, offsets []uint16) []byte {
+	if len(offsets) < setBitmapAbove {
+		for _, off := range offsets {
+			dst = binary.BigEndian.AppendUint16(dst, off)
+		}
+		return dst
+	}
+	start := len(dst)
+	dst = append(dst, make([]byte, setBitmapLen)...)
+	for _, off := range offsets {
+		dst[start+int(off/8)] |= 1 << (off % 8)
+	}
+	return dst
+}
+
+// addHostSet adds to found the IDs of the hosts in a shard's set.
+func addHostSet(found map[uint32]bool, shard uint32, set []byte) {
+	base := shard * advisoryShardHosts
+	if len(set) == setBitmapLen {
+		for i, b := range set {
+			for ; b != 0; b &= b - 1 {
+				found[base+uint32(i*8+bits.TrailingZeros8(b))] = true
+			}
+		}
+		return
+	}
+	for k := 0; k+1 < len(set); k += 2 {
+		found[base+uint32(binary.BigEndian.Uint16(set[k:]))] = true
+	}
 }
 
 // setAdvisoryHostTx takes host out of advisory's entry (on false) or adds
@@ -116,11 +216,11 @@ func advisoryHostsTx(tx *bbolt.Tx, ids ...string) []string {
 		}
 		return out
 	}
-	b, names := tx.Bucket(bucketAdvisoryBits), tx.Bucket(bucketHostNames)
+	b, names := tx.Bucket(bucketAdvisorySets), tx.Bucket(bucketHostNames)
 	if b == nil {
-		return oldAdvisoryHostsTx(tx, want)
+		return olderAdvisoryHostsTx(tx, want)
 	}
-	shards := uint32(tx.Bucket(bucketHostIDs).Sequence()/hostsPerShard) + 1
+	shards := uint32(tx.Bucket(bucketHostIDs).Sequence()/advisoryShardHosts) + 1
 	var found map[uint32]bool
 	if len(want) <= walkAdvisoryIndexAbove {
 		found = advisoryHostIDsByReads(b, want, shards)
@@ -137,10 +237,10 @@ func advisoryHostsTx(tx *bbolt.Tx, ids ...string) []string {
 func advisoryHostIDsByReads(b *bbolt.Bucket, want map[string]bool, shards uint32) map[uint32]bool {
 	found := map[uint32]bool{}
 	for id := range want {
-		key := advisoryBitsKey(0, id)
+		key := advisorySetKey(0, id)
 		for shard := range shards {
 			binary.BigEndian.PutUint32(key, shard)
-			addHostBits(found, shard, bitmapValue(b.Get(key)))
+			addHostSet(found, shard, b.Get(key))
 		}
 	}
 	return found
@@ -152,25 +252,35 @@ func advisoryHostIDsByWalk(b *bbolt.Bucket, want map[string]bool) map[uint32]boo
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(k) > 4 && want[string(k[4:])] {
-			addHostBits(found, binary.BigEndian.Uint32(k), bitmapValue(v))
+			addHostSet(found, binary.BigEndian.Uint32(k), v)
 		}
 	}
 	return found
 }
 
-// bitmapValue decodes an index value's host bitmap (0 when absent).
-func bitmapValue(v []byte) uint64 {
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
-}
-
 // walkAdvisoryIndexAbove is how many advisories a lookup reads one by one
 // in every shard before it walks the whole index instead: both costs grow
-// with the shards, and a shard holds a few hundred advisories, whose walk
-// costs about what reading some twenty of them does.
-const walkAdvisoryIndexAbove = 16
+// with the shards, and a shard holds a few thousand keys, whose walk costs
+// about what reading a few hundred of them does.
+const walkAdvisoryIndexAbove = 256
+
+// olderAdvisoryHostsTx reads the index of a database opened read-only
+// (not migrated): schema 8's (shards of 64 hosts, a uint64 bitmap each),
+// walked whole, or schema 7's.
+func olderAdvisoryHostsTx(tx *bbolt.Tx, want map[string]bool) []string {
+	b := tx.Bucket(bucketAdvisoryBits)
+	if b == nil {
+		return oldAdvisoryHostsTx(tx, want)
+	}
+	found := map[uint32]bool{}
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) > 4 && len(v) == 8 && want[string(k[4:])] {
+			addHostBits(found, binary.BigEndian.Uint32(k), binary.BigEndian.Uint64(v))
+		}
+	}
+	return hostNames(tx.Bucket(bucketHostNames), found)
+}
 
 // oldAdvisoryHostsTx reads schema 7's index, of a database opened
 // read-only (not migrated).
@@ -192,23 +302,23 @@ func oldAdvisoryHostsTx(tx *bbolt.Tx, ids map[string]bool) []string {
 }
 
 // buildAdvisoryIndex builds the index from the finding details' keys, in
-// key order into packed pages, replacing what it held.
+// key order into packed pages, replacing what it held. It runs alone at
+// the end of a first evaluation, so it sorts integers, not strings: each
+// finding becomes (shard, rank of its advisory, offset of its host).
 func buildAdvisoryIndex(tx *bbolt.Tx) error {
-	if err := tx.DeleteBucket(bucketAdvisoryBits); err != nil {
+	if err := tx.DeleteBucket(bucketAdvisorySets); err != nil {
 		return err
 	}
-	b, err := tx.CreateBucket(bucketAdvisoryBits)
+	b, err := tx.CreateBucket(bucketAdvisorySets)
 	if err != nil {
 		return err
 	}
-	// One entry per finding, its advisory ID shared by all of its
-	// findings, sorted into key order (shard, advisory) and merged.
-	type entry struct {
-		advisory string
-		host     uint32
-	}
-	var entries []entry
-	ids := map[string]string{}
+	// First one entry per finding: the advisory's place among the
+	// distinct ones, and the host's ID.
+	var advisories []string
+	places := map[string]uint32{}
+	var entries []uint64
+	ids, names := tx.Bucket(bucketHostIDs), tx.Bucket(bucketHostNames)
 	var host uint32
 	var last []byte
 	c := tx.Bucket(bucketFindingDetails).Cursor()
@@ -218,32 +328,57 @@ func buildAdvisoryIndex(tx *bbolt.Tx) error {
 			continue
 		}
 		if !bytes.Equal(name, last) {
-			if host, _, err = sequenceID(tx.Bucket(bucketHostIDs), tx.Bucket(bucketHostNames), name, true); err != nil {
+			if host, _, err = sequenceID(ids, names, name, true); err != nil {
 				return err
 			}
 			last = append(last[:0], name...)
 		}
-		id, ok := ids[string(advisory)]
+		place, ok := places[string(advisory)]
 		if !ok {
-			id = string(advisory)
-			ids[id] = id
+			place = uint32(len(advisories))
+			advisories = append(advisories, string(advisory))
+			places[advisories[place]] = place
 		}
-		entries = append(entries, entry{id, host})
+		entries = append(entries, uint64(place)<<32|uint64(host))
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if c := cmp.Compare(a.host/hostsPerShard, b.host/hostsPerShard); c != 0 {
-			return c
-		}
-		return strings.Compare(a.advisory, b.advisory)
-	})
+	byName := make([]uint32, len(advisories))
+	for i := range byName {
+		byName[i] = uint32(i)
+	}
+	slices.SortFunc(byName, func(a, b uint32) int { return strings.Compare(advisories[a], advisories[b]) })
+	rank := make([]uint32, len(advisories))
+	for r, place := range byName {
+		rank[place] = uint32(r)
+	}
+	// shard (20 bits of a 32-bit ID) | rank (32) | offset (12): key order.
+	for i, e := range entries {
+		id := uint32(e)
+		entries[i] = uint64(id/advisoryShardHosts)<<44 | uint64(rank[e>>32])<<12 | uint64(id%advisoryShardHosts)
+	}
+	slices.Sort(entries)
 	b.FillPercent = denseFill
+	// Keys and values are cut from shared arrays: bbolt keeps them until
+	// the commit.
+	var buf []byte
+	offsets := make([]uint16, 0, advisoryShardHosts)
 	for i := 0; i < len(entries); {
-		shard, advisory := entries[i].host/hostsPerShard, entries[i].advisory
-		var word uint64
-		for ; i < len(entries) && entries[i].host/hostsPerShard == shard && entries[i].advisory == advisory; i++ {
-			word |= 1 << (entries[i].host % hostsPerShard)
+		group := entries[i] >> 12
+		offsets = offsets[:0]
+		for ; i < len(entries) && entries[i]>>12 == group; i++ {
+			if off := uint16(entries[i] % advisoryShardHosts); len(offsets) == 0 || offsets[len(offsets)-1] != off {
+				offsets = append(offsets, off)
+			}
 		}
-		if err := b.Put(advisoryBitsKey(shard, advisory), binary.BigEndian.AppendUint64(nil, word)); err != nil {
+		advisory := advisories[byName[uint32(group)]]
+		if cap(buf)-len(buf) < 4+len(advisory)+setBitmapLen {
+			buf = make([]byte, 0, 1<<16)
+		}
+		start := len(buf)
+		buf = append(binary.BigEndian.AppendUint32(buf, uint32(group>>32)), advisory...)
+		key := buf[start:len(buf):len(buf)]
+		start = len(buf)
+		buf = appendHostSet(buf, offsets)
+		if err := b.Put(key, buf[start:len(buf):len(buf)]); err != nil {
 			return err
 		}
 	}
@@ -262,16 +397,21 @@ func buildDeferredAdvisoryIndex(tx *bbolt.Tx) error {
 	return tx.Bucket(bucketMeta).Delete(keyAdvisoryIndexDeferred)
 }
 
-// migrateAdvisoryIndex (schema 7 to 8) builds the sharded index and drops
-// schema 7's, unless the index is deferred (built when the deferral ends).
+// migrateAdvisoryIndex (schema 7 or 8 to 10) builds the index and drops
+// the older ones, unless it is deferred (built when the deferral ends).
 func migrateAdvisoryIndex(tx *bbolt.Tx) error {
 	if !advisoryIndexDeferred(tx) {
 		if err := buildAdvisoryIndex(tx); err != nil {
 			return err
 		}
 	}
-	if tx.Bucket(bucketOldAdvisoryIndex) == nil {
-		return nil
+	for _, older := range [][]byte{bucketOldAdvisoryIndex, bucketAdvisoryBits} {
+		if tx.Bucket(older) == nil {
+			continue
+		}
+		if err := tx.DeleteBucket(older); err != nil {
+			return err
+		}
 	}
-	return tx.DeleteBucket(bucketOldAdvisoryIndex)
+	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
-	"math/bits"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -23,11 +23,11 @@ func indexKeys(t *testing.T, s *Store) []string {
 	var keys []string
 	if err := s.db.View(func(tx *bbolt.Tx) error {
 		names := tx.Bucket(bucketHostNames)
-		return tx.Bucket(bucketAdvisoryBits).ForEach(func(k, v []byte) error {
-			shard := binary.BigEndian.Uint32(k)
-			for word := binary.BigEndian.Uint64(v); word != 0; word &= word - 1 {
-				name := names.Get(u32(shard*hostsPerShard + uint32(bits.TrailingZeros64(word))))
-				keys = append(keys, string(k[4:])+"\x00"+string(name))
+		return tx.Bucket(bucketAdvisorySets).ForEach(func(k, v []byte) error {
+			found := map[uint32]bool{}
+			addHostSet(found, binary.BigEndian.Uint32(k), v)
+			for id := range found {
+				keys = append(keys, string(k[4:])+"\x00"+string(names.Get(u32(id))))
 			}
 			return nil
 		})
@@ -129,11 +129,12 @@ func TestDeferredAdvisoryIndex(t *testing.T) {
 	check("kept")
 }
 
-// TestAdvisoryIndexShardsAndMigrationFrom7: the index finds an advisory's
+// TestAdvisoryIndexShardsAndMigrations: the index finds an advisory's
 // hosts across shards of host IDs as findings open and close and hosts go;
-// a schema 7 database (advisory NUL host keys) answers the same opened
-// read-only, and opened to write migrates to the sharded index.
-func TestAdvisoryIndexShardsAndMigrationFrom7(t *testing.T) {
+// databases of schema 9 (shards of 64 hosts, a bitmap each) and of schema 7
+// (advisory NUL host keys) answer the same opened read-only, and opened to
+// write migrate to schema 10's index.
+func TestAdvisoryIndexShardsAndMigrations(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "pw.db")
 	s, err := Open(path, Options{})
@@ -155,8 +156,12 @@ func TestAdvisoryIndexShardsAndMigrationFrom7(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Host IDs 4,021 to 4,170: two shards.
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketHostIDs).SetSequence(advisoryShardHosts - 76) }); err != nil {
+		t.Fatal(err)
+	}
 	want := map[string][]string{"DSA-1-1": nil, "DSA-2-1": nil, "DSA-3-1": nil}
-	for i := range 150 { // host IDs 1 to 150: three shards
+	for i := range 150 {
 		name := fmt.Sprintf("h%03d", i)
 		var advisories []string
 		for _, a := range []struct {
@@ -192,7 +197,7 @@ func TestAdvisoryIndexShardsAndMigrationFrom7(t *testing.T) {
 			}
 		}
 	}
-	check(s, "schema 8")
+	check(s, "schema 10")
 	built := indexKeys(t, s)
 	// Several advisories at once, by reads and by a walk of the index.
 	union := slices.Concat(want["DSA-1-1"], want["DSA-2-1"])
@@ -202,8 +207,9 @@ func TestAdvisoryIndexShardsAndMigrationFrom7(t *testing.T) {
 		t.Fatalf("hosts with DSA-1-1 or DSA-2-1: %v %v, want %v", got, err, union)
 	}
 	if err := s.db.View(func(tx *bbolt.Tx) error {
-		b, wanted := tx.Bucket(bucketAdvisoryBits), map[string]bool{"DSA-1-1": true, "DSA-2-1": true}
-		if byReads, byWalk := advisoryHostIDsByReads(b, wanted, 3), advisoryHostIDsByWalk(b, wanted); len(byReads) != len(union) || !maps.Equal(byReads, byWalk) {
+		b, wanted := tx.Bucket(bucketAdvisorySets), map[string]bool{"DSA-1-1": true, "DSA-2-1": true}
+		shards := uint32(tx.Bucket(bucketHostIDs).Sequence()/advisoryShardHosts) + 1
+		if byReads, byWalk := advisoryHostIDsByReads(b, wanted, shards), advisoryHostIDsByWalk(b, wanted); len(byReads) != len(union) || !maps.Equal(byReads, byWalk) {
 			t.Errorf("by reads %v, by a walk %v: want %d hosts each", byReads, byWalk, len(union))
 		}
 		return nil
@@ -211,51 +217,130 @@ func TestAdvisoryIndexShardsAndMigrationFrom7(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Schema 7's layout, from the finding details.
-	if err := s.db.Update(func(tx *bbolt.Tx) error {
-		old, err := tx.CreateBucket(bucketOldAdvisoryIndex)
+	reopen := func(when string) {
+		t.Helper()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ro, err := Open(path, Options{ReadOnly: true})
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if err := tx.Bucket(bucketFindingDetails).ForEach(func(k, _ []byte) error {
-			host, advisory, _ := bytes.Cut(k, []byte{0})
-			return old.Put(pairKey(string(advisory), string(host)), nil)
+		check(ro, when+" read-only")
+		if err := ro.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = Open(path, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		check(s, "migrated from "+when)
+		if got := indexKeys(t, s); !slices.Equal(got, built) {
+			t.Errorf("migrated from %s: index %q, want %q", when, got, built)
+		}
+		if err := s.db.View(func(tx *bbolt.Tx) error {
+			for _, older := range [][]byte{bucketOldAdvisoryIndex, bucketAdvisoryBits} {
+				if tx.Bucket(older) != nil {
+					t.Errorf("migrated from %s: %s is still there", when, older)
+				}
+			}
+			return nil
 		}); err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if err := tx.DeleteBucket(bucketAdvisoryBits); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 7))
-	}); err != nil {
-		t.Fatal(err)
 	}
+	// The older layouts, from the finding details.
+	older := func(schema uint64, bucket []byte, put func(b *bbolt.Bucket, id uint32, host, advisory string) error) {
+		t.Helper()
+		if err := s.db.Update(func(tx *bbolt.Tx) error {
+			b, err := tx.CreateBucket(bucket)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketFindingDetails).ForEach(func(k, _ []byte) error {
+				host, advisory, _ := bytes.Cut(k, []byte{0})
+				id, _, err := sequenceID(tx.Bucket(bucketHostIDs), nil, host, false)
+				if err != nil {
+					return err
+				}
+				return put(b, id, string(host), string(advisory))
+			}); err != nil {
+				return err
+			}
+			if err := tx.DeleteBucket(bucketAdvisorySets); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, schema))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	older(9, bucketAdvisoryBits, func(b *bbolt.Bucket, id uint32, _, advisory string) error {
+		key := append(u32(id/64), advisory...)
+		var word uint64
+		if v := b.Get(key); len(v) == 8 {
+			word = binary.BigEndian.Uint64(v)
+		}
+		return b.Put(key, binary.BigEndian.AppendUint64(nil, word|1<<(id%64)))
+	})
+	reopen("schema 9")
+	older(7, bucketOldAdvisoryIndex, func(b *bbolt.Bucket, _ uint32, host, advisory string) error {
+		return b.Put(pairKey(advisory, host), nil)
+	})
+	reopen("schema 7")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ro, err := Open(path, Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	check(ro, "schema 7 read-only")
-	if err := ro.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	check(s, "migrated from 7")
-	if got := indexKeys(t, s); !slices.Equal(got, built) {
-		t.Errorf("migrated index %q, want %q", got, built)
-	}
-	if err := s.db.View(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketOldAdvisoryIndex) != nil {
-			t.Error("schema 7's index is still there")
+}
+
+// TestHostSets: a set changed one host at a time, across the list and
+// bitmap forms, holds what a map does and is always in the form a build
+// gives it.
+func TestHostSets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var set []byte
+	in := map[uint16]bool{}
+	bitmaps, lists := 0, 0
+	for step := range 20000 {
+		// Grow to past the bitmap's threshold, then shrink and grow again.
+		on := rng.IntN(10) < 6
+		if step > 8000 && step < 14000 {
+			on = rng.IntN(10) < 3
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+		off := uint16(rng.IntN(700))
+		next, changed := hostSetWith(set, off, on)
+		if changed == (in[off] == on) {
+			t.Fatalf("step %d: set %d to %v: changed %v, held %v", step, off, on, changed, in[off])
+		}
+		set = next
+		if on {
+			in[off] = true
+		} else {
+			delete(in, off)
+		}
+		offsets := slices.Sorted(maps.Keys(in))
+		if want := appendHostSet(nil, offsets); !bytes.Equal(set, want) && (len(set) != 0 || len(want) != 0) {
+			t.Fatalf("step %d: %d hosts as %d bytes, want %d", step, len(in), len(set), len(want))
+		}
+		if len(offsets) == 0 && set != nil {
+			t.Fatalf("step %d: empty set %x, want none", step, set)
+		}
+		if len(set) == setBitmapLen {
+			bitmaps++
+		} else if bitmaps > 0 {
+			lists++
+		}
+	}
+	if bitmaps == 0 || lists == 0 {
+		t.Fatalf("%d steps as a bitmap, %d as a list after: both forms were not exercised", bitmaps, lists)
+	}
+	found := map[uint32]bool{}
+	addHostSet(found, 2, set)
+	if len(found) != len(in) {
+		t.Fatalf("decoded %d hosts, want %d", len(found), len(in))
+	}
+	for off := range in {
+		if !found[2*advisoryShardHosts+uint32(off)] {
+			t.Fatalf("host %d missing", off)
+		}
 	}
 }

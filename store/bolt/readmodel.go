@@ -22,7 +22,7 @@ import (
 //	host_records    host -> HostRecord (summary and open-finding briefs)
 //	finding_details host NUL advisory -> Finding, for open findings
 //	owner_hosts     lower(owner) NUL host -> empty
-//	advisory_host_bits  the hosts of each advisory's open findings
+//	advisory_host_sets  the hosts of each advisory's open findings
 //	                    (advisoryindex.go)
 
 func pairKey(a, b string) []byte {

@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -47,9 +47,12 @@ var (
 	bucketFindingDetails = []byte("finding_details") // host NUL advisory -> Finding
 	bucketOwnerIndex     = []byte("owner_hosts")     // lower(owner) NUL host -> empty
 	// bucketOldAdvisoryIndex is schema 7's advisory index (advisory NUL
-	// host -> empty), replaced by advisory_host_bits in schema 8.
+	// host -> empty), replaced by advisory_host_bits in schema 8;
+	// bucketAdvisoryBits is schema 8's (shard of 64, advisory -> uint64
+	// bitmap), replaced by advisory_host_sets in schema 10.
 	bucketOldAdvisoryIndex = []byte("advisory_hosts")
-	bucketAdvisoryBits     = []byte("advisory_host_bits")  // shard, advisory -> host bitmap (advisoryindex.go)
+	bucketAdvisoryBits     = []byte("advisory_host_bits")
+	bucketAdvisorySets     = []byte("advisory_host_sets")  // shard, advisory -> host set (advisoryindex.go)
 	bucketTuples           = []byte("package_tuples")      // id -> package tuple (tuples.go)
 	bucketTupleIDs         = []byte("package_tuple_ids")   // package tuple -> id
 	bucketHostIDs          = []byte("host_ids")            // host -> id (hostindex.go)
@@ -152,7 +155,10 @@ func checkSchema(tx *bbolt.Tx) error {
 // and drops version 7's (advisory_hosts). Version 9 queues the events of
 // one change in one value (notify_events, notify.go); the values of
 // earlier builds still read, so nothing is rewritten: the version keeps
-// the builds that cannot read the new values off the database.
+// the builds that cannot read the new values off the database. Version 10
+// regroups the advisory index into shards of 4,096 hosts
+// (advisory_host_sets), built from the finding details, and drops version
+// 8's (advisory_host_bits).
 func migrate(tx *bbolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -166,7 +172,7 @@ func migrate(tx *bbolt.Tx) error {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", store.ErrSchema, current, SchemaVersion)
 	}
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
-		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisoryBits, bucketTuples, bucketTupleIDs,
+		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisorySets, bucketTuples, bucketTupleIDs,
 		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageBlocks, bucketHostPairs,
 		bucketBinarySources, bucketSourceBinaries, bucketUrgencyIndex} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -199,9 +205,9 @@ func migrate(tx *bbolt.Tx) error {
 			return fmt.Errorf("migrate to schema 7: %w", err)
 		}
 	}
-	if current > 0 && current < 8 {
+	if current > 0 && current < 10 {
 		if err := migrateAdvisoryIndex(tx); err != nil {
-			return fmt.Errorf("migrate to schema 8: %w", err)
+			return fmt.Errorf("migrate to schema 10: %w", err)
 		}
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
