@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
-	"sort"
 	"strings"
 
 	bbolt "go.etcd.io/bbolt"
@@ -102,56 +101,43 @@ func (h hostAdvisories) set(advisory string, on bool) error {
 }
 
 // hostSetWith returns set with offset in it (on) or out of it, as a new
-// value (nil when empty); changed is false when it was so already.
+// value in the form a build gives it (nil when empty); changed is false
+// when it was so already.
 func hostSetWith(set []byte, offset uint16, on bool) (next []byte, changed bool) {
 	if len(set) == setBitmapLen {
 		i, bit := offset/8, byte(1)<<(offset%8)
 		if (set[i]&bit != 0) == on {
 			return set, false
 		}
-		next = bytes.Clone(set)
-		next[i] ^= bit
-		if on {
+		// A bitmap that stays one changes one bit.
+		if on || bitmapHosts(set) > setBitmapAbove {
+			next = bytes.Clone(set)
+			next[i] ^= bit
 			return next, true
 		}
-		n := 0
-		for _, b := range next {
-			n += bits.OnesCount8(b)
-		}
-		if n >= setBitmapAbove {
-			return next, true
-		}
-		// Back to a list, the form a build gives it.
-		list := make([]byte, 0, 2*n)
-		for off := range uint16(advisoryShardHosts) {
-			if next[off/8]&(1<<(off%8)) != 0 {
-				list = binary.BigEndian.AppendUint16(list, off)
-			}
-		}
-		return list, true
 	}
-	n := len(set) / 2
-	i := sort.Search(n, func(k int) bool { return binary.BigEndian.Uint16(set[2*k:]) >= offset })
-	has := i < n && binary.BigEndian.Uint16(set[2*i:]) == offset
-	if has == on {
+	offsets := setOffsets(set, nil)
+	i, has := slices.BinarySearch(offsets, offset)
+	switch {
+	case has == on:
 		return set, false
+	case on:
+		offsets = slices.Insert(offsets, i, offset)
+	case len(offsets) == 1:
+		return nil, true
+	default:
+		offsets = slices.Delete(offsets, i, i+1)
 	}
-	if !on {
-		if n == 1 {
-			return nil, true
-		}
-		return slices.Concat(set[:2*i], set[2*i+2:]), true
+	return appendHostSet(nil, offsets), true
+}
+
+// bitmapHosts counts the hosts in a bitmap set.
+func bitmapHosts(set []byte) int {
+	n := 0
+	for _, b := range set {
+		n += bits.OnesCount8(b)
 	}
-	if n+1 < setBitmapAbove {
-		return slices.Concat(set[:2*i], binary.BigEndian.AppendUint16(nil, offset), set[2*i:]), true
-	}
-	next = make([]byte, setBitmapLen)
-	for k := range n {
-		off := binary.BigEndian.Uint16(set[2*k:])
-		next[off/8] |= 1 << (off % 8)
-	}
-	next[offset/8] |= 1 << (offset % 8)
-	return next, true
+	return n
 }
 
 // appendHostSet appends the set of offsets (ascending, distinct).
@@ -170,19 +156,27 @@ func appendHostSet(dst []byte, offsets []uint16) []byte {
 	return dst
 }
 
-// addHostSet adds to found the IDs of the hosts in a shard's set.
-func addHostSet(found map[uint32]bool, shard uint32, set []byte) {
-	base := shard * advisoryShardHosts
+// setOffsets appends to into the offsets in a set, ascending.
+func setOffsets(set []byte, into []uint16) []uint16 {
 	if len(set) == setBitmapLen {
 		for i, b := range set {
 			for ; b != 0; b &= b - 1 {
-				found[base+uint32(i*8+bits.TrailingZeros8(b))] = true
+				into = append(into, uint16(i*8+bits.TrailingZeros8(b)))
 			}
 		}
-		return
+		return into
 	}
 	for k := 0; k+1 < len(set); k += 2 {
-		found[base+uint32(binary.BigEndian.Uint16(set[k:]))] = true
+		into = append(into, binary.BigEndian.Uint16(set[k:]))
+	}
+	return into
+}
+
+// addHostSet adds to found the IDs of the hosts in a shard's set.
+func addHostSet(found map[uint32]bool, shard uint32, set []byte) {
+	var held [64]uint16
+	for _, off := range setOffsets(set, held[:0]) {
+		found[shard*advisoryShardHosts+uint32(off)] = true
 	}
 }
 
