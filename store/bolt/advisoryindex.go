@@ -358,10 +358,9 @@ func buildAdvisoryIndex(tx *bbolt.Tx) error {
 	for i := 0; i < len(entries); {
 		group := entries[i] >> 12
 		offsets = offsets[:0]
+		// A detail key is one (host, advisory): no entry repeats.
 		for ; i < len(entries) && entries[i]>>12 == group; i++ {
-			if off := uint16(entries[i] % advisoryShardHosts); len(offsets) == 0 || offsets[len(offsets)-1] != off {
-				offsets = append(offsets, off)
-			}
+			offsets = append(offsets, uint16(entries[i]%advisoryShardHosts))
 		}
 		advisory := advisories[byName[uint32(group)]]
 		if cap(buf)-len(buf) < 4+len(advisory)+setBitmapLen {
