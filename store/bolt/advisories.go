@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"sync"
 
+	gojson "github.com/goccy/go-json"
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/patchwatch/patchwatch"
@@ -20,6 +22,15 @@ func fixKey(release, pkg, id string) []byte {
 	k = append(k, pkg...)
 	k = append(k, 0)
 	return append(k, id...)
+}
+
+// decodeAdvisory decodes a stored advisory with goccy/go-json, four to
+// five times faster than encoding/json (a catalog decodes every advisory,
+// intake the thousands naming a report's packages). They are still
+// encoded with encoding/json, so that a copy fetched again unchanged keeps
+// the bytes it is compared by.
+func decodeAdvisory(v []byte, a *patchwatch.Advisory) error {
+	return gojson.Unmarshal(v, a)
 }
 
 // upsert stores one advisory inside tx, keeping the fix index in step.
@@ -39,7 +50,7 @@ func upsert(tx *bbolt.Tx, a patchwatch.Advisory) (store.Outcome, error) {
 			return store.Unchanged, nil
 		}
 		var prev patchwatch.Advisory
-		if err := json.Unmarshal(old, &prev); err != nil {
+		if err := decodeAdvisory(old, &prev); err != nil {
 			return "", fmt.Errorf("decode stored advisory %s: %w", a.ID, err)
 		}
 		if a.Modified.Before(prev.Modified) {
@@ -113,26 +124,101 @@ func (s *Store) Advisory(ctx context.Context, id string) (patchwatch.Advisory, e
 		if v == nil {
 			return fmt.Errorf("advisory %s: %w", id, store.ErrNotFound)
 		}
-		return json.Unmarshal(v, &a)
+		return decodeAdvisory(v, &a)
 	})
 	return a, err
 }
 
 // EachAdvisory calls fn for every stored advisory in ID order; an error
-// from fn stops the walk and is returned.
+// from fn stops the walk and is returned. A full re-evaluation builds its
+// catalog of every advisory through here, so the JSON is decoded on every
+// core, a batch at a time, while fn takes the batches in order.
 func (s *Store) EachAdvisory(ctx context.Context, fn func(patchwatch.Advisory) error) error {
 	return s.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketAdvisories).ForEach(func(k, v []byte) error {
+		return eachDecoded(ctx, tx.Bucket(bucketAdvisories).Cursor(), fn)
+	})
+}
+
+// advisoryBatch is a run of stored advisories, decoded by one worker.
+type advisoryBatch struct {
+	keys, values [][]byte
+	decoded      []patchwatch.Advisory
+	err          error
+	done         chan struct{}
+}
+
+func (b *advisoryBatch) decode() {
+	defer close(b.done)
+	b.decoded = make([]patchwatch.Advisory, len(b.values))
+	for i, v := range b.values {
+		if err := decodeAdvisory(v, &b.decoded[i]); err != nil {
+			b.decoded, b.err = b.decoded[:i], fmt.Errorf("decode advisory %s: %w", b.keys[i], err)
+			return
+		}
+	}
+}
+
+// eachDecoded walks c, whose values are advisories, handing batches to a
+// worker per core and fn the decoded advisories in the cursor's order. At
+// most two batches per worker are decoded ahead of fn, and every worker
+// has stopped when it returns: the values live in the transaction's
+// pages.
+func eachDecoded(ctx context.Context, c *bbolt.Cursor, fn func(patchwatch.Advisory) error) error {
+	const batchSize = 256
+	workers := runtime.GOMAXPROCS(0)
+	ahead := 2 * workers
+	todo := make(chan *advisoryBatch, ahead)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range todo {
+				b.decode()
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(todo)
+	var pending []*advisoryBatch
+	deliver := func() error {
+		b := pending[0]
+		pending = pending[1:]
+		<-b.done
+		// Those before a bad value are handed on, as one at a time would.
+		for _, a := range b.decoded {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		return b.err
+	}
+	next := &advisoryBatch{done: make(chan struct{})}
+	for k, v := c.First(); ; k, v = c.Next() {
+		if k != nil && v != nil {
+			next.keys, next.values = append(next.keys, k), append(next.values, v)
+		}
+		if len(next.values) == batchSize || k == nil && len(next.values) > 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			var a patchwatch.Advisory
-			if err := json.Unmarshal(v, &a); err != nil {
-				return fmt.Errorf("decode advisory %s: %w", k, err)
+			if len(pending) == ahead {
+				if err := deliver(); err != nil {
+					return err
+				}
 			}
-			return fn(a)
-		})
-	})
+			todo <- next
+			pending = append(pending, next)
+			next = &advisoryBatch{done: make(chan struct{})}
+		}
+		if k == nil {
+			break
+		}
+	}
+	for len(pending) > 0 {
+		if err := deliver(); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // CountAdvisories returns how many advisories are stored.
@@ -178,7 +264,7 @@ func (s *Store) AdvisoriesFor(ctx context.Context, release string, packages []st
 				return fmt.Errorf("fix index names missing advisory %s", id)
 			}
 			var a patchwatch.Advisory
-			if err := json.Unmarshal(v, &a); err != nil {
+			if err := decodeAdvisory(v, &a); err != nil {
 				return fmt.Errorf("decode advisory %s: %w", id, err)
 			}
 			s.decoded.put(id, snapshot, a)
