@@ -144,6 +144,15 @@ func comparable(fs []patchwatch.Finding) string {
 	return strings.Join(lines, "\n")
 }
 
+// listingOrder is the sequence of a listing's findings, one line each.
+func listingOrder(fs []patchwatch.Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&b, "%s %s %s %s\n", f.Urgency, f.Severity, f.Host, f.Advisory)
+	}
+	return b.String()
+}
+
 // TestStoredFindingsEqualFreshMatch keeps proving, for random fleets and
 // random advisory changes, host reports, removals and full passes, that
 // the stored findings every query reads equal a fresh brute-force match.
@@ -310,6 +319,20 @@ func TestStoredFindingsEqualFreshMatch(t *testing.T) {
 			}
 			if len(all) != total {
 				t.Fatalf("step %d: fleet query lists %d findings, fresh match %d", step, len(all), total)
+			}
+			// The fleet's listing is in SortFindings' order of the fresh
+			// match, most pressing first.
+			var fresh []patchwatch.Finding
+			for _, fs := range want {
+				fresh = append(fresh, fs...)
+			}
+			matcher.SortFindings(fresh)
+			listed, err := svc.OutstandingAll(ctx, service.Filter{IncludeSilenced: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := listingOrder(listed), listingOrder(fresh); g != w {
+				t.Fatalf("step %d: the fleet is listed in the order\n%s\nthe fresh match sorts as\n%s", step, g, w)
 			}
 			// Host records count the whole inventory, even when a pass
 			// read only the packages that could change a finding.

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -79,16 +78,16 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 		}
 		after = &k
 	}
-	v, keys, err := e.outstandingKeys(ctx, &flt, after)
+	v, l, keys, err := e.outstandingKeys(ctx, &flt, after)
 	if err != nil {
 		return "", err
 	}
 	next := ""
 	if page.Limit > 0 && len(keys) > page.Limit {
 		keys = keys[:page.Limit]
-		next = encodeCursor(keys[len(keys)-1].order())
+		next = encodeCursor(l.order(&keys[len(keys)-1]))
 	}
-	return next, e.eachDetail(ctx, v, &flt, keys, fn)
+	return next, e.eachDetail(ctx, v, l, &flt, keys, fn)
 }
 
 // OutstandingPage returns the findings that pass the filter from the
@@ -96,7 +95,7 @@ func (e *Service) EachOutstanding(ctx context.Context, flt Filter, page Page, fn
 // many pass in all. The count comes from the host records' briefs; only
 // the page's finding details are read.
 func (e *Service) OutstandingPage(ctx context.Context, flt Filter, offset, limit int) ([]patchwatch.Finding, int, error) {
-	v, keys, err := e.outstandingKeys(ctx, &flt, nil)
+	v, l, keys, err := e.outstandingKeys(ctx, &flt, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -106,7 +105,7 @@ func (e *Service) OutstandingPage(ctx context.Context, flt Filter, offset, limit
 		keys = keys[:min(limit, len(keys))]
 	}
 	findings := []patchwatch.Finding{}
-	err = e.eachDetail(ctx, v, &flt, keys, func(f *patchwatch.Finding) error {
+	err = e.eachDetail(ctx, v, l, &flt, keys, func(f *patchwatch.Finding) error {
 		findings = append(findings, *f)
 		return nil
 	})
@@ -118,27 +117,28 @@ func (e *Service) OutstandingPage(ctx context.Context, flt Filter, offset, limit
 
 // outstandingKeys returns the briefs that pass the filter, after the
 // cursor's key when there is one, in the order of SortFindings.
-func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *matcher.Order) (*view, []outKey, error) {
+func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *matcher.Order) (*view, *listing, []outKey, error) {
 	v, err := e.newView(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	l := newListing()
 	var keys []outKey
 	collect := func(r *patchwatch.HostRecord) error {
 		if flt.Owner != "" && !strings.EqualFold(r.Owner, flt.Owner) {
 			return nil
 		}
-		var host *listedHost
+		host, listed := uint32(0), false
 		for i := range r.Findings {
 			b := &r.Findings[i]
 			if !v.passes(flt, b, r) {
 				continue
 			}
-			if host == nil {
-				host = newListedHost(r)
+			if !listed {
+				host, listed = l.addHost(r), true
 			}
-			k := v.key(b, host)
-			if after != nil && k.order().Compare(*after) <= 0 {
+			k := l.key(v, b, host)
+			if after != nil && l.order(&k).Compare(*after) <= 0 {
 				continue
 			}
 			keys = append(keys, k)
@@ -146,19 +146,10 @@ func (e *Service) outstandingKeys(ctx context.Context, flt *Filter, after *match
 		return nil
 	}
 	if err := e.eachCandidate(ctx, flt, collect); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	slices.SortFunc(keys, func(a, b outKey) int { return a.compare(&b) })
-	return v, keys, nil
-}
-
-// key is a brief's place in the listing, on host, with what decorating
-// it needs.
-func (v *view) key(b *patchwatch.FindingBrief, host *listedHost) outKey {
-	_, offset := b.FirstSeen.Zone()
-	return outKey{firstSeenOffset: int32(offset), advisory: b.Advisory, host: host, published: b.Published.Unix(), firstSeen: b.FirstSeen.Unix(),
-		publishedNsec: int32(b.Published.Nanosecond()), firstSeenNsec: int32(b.FirstSeen.Nanosecond()),
-		urgency: int8(b.UrgencyAt(v.rules, v.now)), severity: int8(b.Severity)}
+	l.sort(keys)
+	return v, l, keys, nil
 }
 
 // eachCandidate calls fn with the host records that may hold findings
@@ -219,30 +210,31 @@ func (e *Service) eachRecordOf(ctx context.Context, owner string, hosts []string
 
 // eachDetail reads the details of the listed findings a chunk at a time
 // and calls fn with each that still passes the filter once decorated.
-func (e *Service) eachDetail(ctx context.Context, v *view, flt *Filter, keys []outKey, fn func(*patchwatch.Finding) error) error {
+func (e *Service) eachDetail(ctx context.Context, v *view, l *listing, flt *Filter, keys []outKey, fn func(*patchwatch.Finding) error) error {
 	const chunk = 512
 	ask := make([]store.HostAdvisory, 0, min(chunk, len(keys)))
 	for start := 0; start < len(keys); start += chunk {
 		part := keys[start:min(start+chunk, len(keys))]
 		ask = ask[:0]
-		for _, k := range part {
-			ask = append(ask, store.HostAdvisory{Host: k.host.name, Advisory: k.advisory})
+		for i := range part {
+			ask = append(ask, store.HostAdvisory{Host: l.hosts[part[i].host].name, Advisory: l.advisories[part[i].advisory]})
 		}
 		details, err := e.s.FindingDetails(ctx, ask)
 		if err != nil {
 			return err
 		}
 		j := 0
-		for _, k := range part {
+		for i := range part {
 			if j == len(details) {
 				break
 			}
-			f := &details[j]
-			if f.Host != k.host.name || f.Advisory != k.advisory {
+			k, f := &part[i], &details[j]
+			host := &l.hosts[k.host]
+			if f.Host != host.name || f.Advisory != l.advisories[k.advisory] {
 				continue // resolved since the briefs were read
 			}
 			j++
-			v.decorateAt(f, k.firstSeenTime(), k.host.owner, k.host.checks)
+			v.decorateAt(f, k.firstSeenTime(), host.owner, host.checks)
 			if !flt.keep(f) {
 				continue
 			}
@@ -252,77 +244,6 @@ func (e *Service) eachDetail(ctx context.Context, v *view, flt *Filter, keys []o
 		}
 	}
 	return nil
-}
-
-// outKey is one listed finding: its place in the order of SortFindings
-// and what decorating its details needs. A fleet-wide listing holds one
-// per open finding (a million at 100,000 hosts) before it streams, so it
-// is compact: times as Unix seconds and nanoseconds, and what is the
-// host's shared by its findings.
-type outKey struct {
-	advisory                     string
-	host                         *listedHost
-	published, firstSeen         int64
-	publishedNsec, firstSeenNsec int32
-	// firstSeenOffset is firstSeen's zone offset, kept for the output.
-	firstSeenOffset   int32
-	urgency, severity int8
-}
-
-// listedHost is what a host's listed findings share.
-type listedHost struct {
-	name, owner string
-	// checks are the host's, for its live-patch state.
-	checks []patchwatch.CheckResult
-}
-
-func newListedHost(r *patchwatch.HostRecord) *listedHost {
-	return &listedHost{name: r.Name, owner: r.Owner, checks: r.Checks}
-}
-
-func (k *outKey) firstSeenTime() time.Time {
-	if k.firstSeen == zeroUnix && k.firstSeenNsec == 0 {
-		return time.Time{}
-	}
-	t := time.Unix(k.firstSeen, int64(k.firstSeenNsec))
-	if k.firstSeenOffset == 0 {
-		return t.UTC()
-	}
-	return t.In(time.FixedZone("", int(k.firstSeenOffset)))
-}
-
-// zeroUnix is the zero time's Unix seconds.
-var zeroUnix = time.Time{}.Unix()
-
-// order returns k's place as a matcher.Order (what a cursor carries).
-func (k *outKey) order() matcher.Order {
-	published := time.Time{}
-	if k.published != zeroUnix || k.publishedNsec != 0 {
-		published = time.Unix(k.published, int64(k.publishedNsec)).UTC()
-	}
-	return matcher.Order{Urgency: patchwatch.Urgency(k.urgency), Severity: patchwatch.Severity(k.severity), Published: published, Host: k.host.name, Advisory: k.advisory}
-}
-
-// compare orders keys as matcher.Order.Compare does.
-func (k *outKey) compare(o *outKey) int {
-	if c := cmp.Compare(o.urgency, k.urgency); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(o.severity, k.severity); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(o.published, k.published); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(o.publishedNsec, k.publishedNsec); c != 0 {
-		return c
-	}
-	if k.host != o.host {
-		if c := strings.Compare(k.host.name, o.host.name); c != 0 {
-			return c
-		}
-	}
-	return strings.Compare(k.advisory, o.advisory)
 }
 
 func encodeCursor(v any) string {
@@ -756,6 +677,7 @@ func (e *Service) search(ctx context.Context, owner, needle string, also func(*v
 		first outKey
 	}
 	hits := map[string]*hit{}
+	l := newListing()
 	flt := Filter{Owner: owner}
 	err = e.s.EachHostRecord(ctx, owner, "", func(r *patchwatch.HostRecord) error {
 		if owner != "" && !strings.EqualFold(r.Owner, owner) {
@@ -764,7 +686,7 @@ func (e *Service) search(ctx context.Context, owner, needle string, also func(*v
 		if also != nil {
 			also(v, r)
 		}
-		var host *listedHost
+		host, listed := uint32(0), false
 		for i := range r.Findings {
 			b := &r.Findings[i]
 			if !strings.Contains(strings.ToLower(b.Advisory), needle) && !slices.ContainsFunc(b.CVEs, func(cve string) bool {
@@ -775,16 +697,16 @@ func (e *Service) search(ctx context.Context, owner, needle string, also func(*v
 			if !v.passes(&flt, b, r) {
 				continue
 			}
-			if host == nil {
-				host = newListedHost(r)
+			if !listed {
+				host, listed = l.addHost(r), true
 			}
-			k := v.key(b, host)
+			k := l.key(v, b, host)
 			h := hits[b.Advisory]
 			if h == nil {
 				h = &hit{AdvisoryMatch: AdvisoryMatch{ID: b.Advisory}, first: k}
 				hits[b.Advisory] = h
 			}
-			if h.Hosts == 0 || k.compare(&h.first) < 0 {
+			if h.Hosts == 0 || l.compare(&k, &h.first) < 0 {
 				h.first, h.CVEs = k, b.CVEs
 			}
 			h.Hosts++
@@ -802,7 +724,7 @@ func (e *Service) search(ctx context.Context, owner, needle string, also func(*v
 		if a.Hosts != b.Hosts {
 			return b.Hosts - a.Hosts
 		}
-		return a.first.compare(&b.first)
+		return l.compare(&a.first, &b.first)
 	})
 	out := make([]AdvisoryMatch, len(all))
 	for i, h := range all {

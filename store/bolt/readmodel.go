@@ -361,8 +361,10 @@ func (s *Store) FindingDetails(ctx context.Context, keys []store.HostAdvisory) (
 		if b == nil {
 			return nil
 		}
+		var key []byte // reused: a fleet's listing asks for a million
 		for _, k := range keys {
-			v := b.Get(pairKey(k.Host, k.Advisory))
+			key = appendPairKey(key[:0], k.Host, k.Advisory)
+			v := b.Get(key)
 			if v == nil {
 				continue
 			}
