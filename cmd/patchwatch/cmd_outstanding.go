@@ -82,92 +82,33 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 		}
 		return nil
 	}
-	var findings []patchwatch.Finding
+	table := newFindingsTable(tableInMemory)
 	if q.remote != nil {
-		err = eachListed(ctx, q.remote, "/api/v1/findings", v, func(f *patchwatch.Finding) error {
-			findings = append(findings, *f)
-			return nil
-		})
+		err = eachListed(ctx, q.remote, "/api/v1/findings", v, table.add)
 	} else {
-		findings, err = q.svc.OutstandingAll(ctx, flt)
+		_, err = q.svc.EachOutstanding(ctx, flt, service.Page{}, table.add)
+	}
+	if err == nil {
+		err = table.writeTo(env.Stdout)
 	}
 	if err != nil {
 		return err
 	}
-	if q.format == "json" {
-		err = writeJSON(env.Stdout, findings)
-	} else {
-		err = writeFindingsTable(env.Stdout, findings)
-	}
-	if err != nil {
-		return err
-	}
-	if *exitCode && len(findings) > 0 {
+	if *exitCode && table.n > 0 {
 		return &ExitError{Code: ExitFindings}
 	}
 	return nil
 }
 
+// tableInMemory is how much of each of the table's spools (rows, details)
+// stays in memory before it moves to a temporary file: a host's or an
+// owner's listing never touches the disk.
+const tableInMemory = 8 << 20
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func writeFindingsTable(w io.Writer, findings []patchwatch.Finding) error {
-	if len(findings) == 0 {
-		_, err := fmt.Fprintln(w, "No outstanding advisories.")
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tADVISORY\tURGENCY\tSEVERITY\tDEADLINE\tSTATUS\tTITLE")
-	for _, f := range findings {
-		status := string(f.Status)
-		if f.Subscription != "" {
-			status += " (" + f.Subscription + ")"
-		}
-		if f.Silenced != nil {
-			status += " [silenced]"
-		}
-		deadline := f.Deadline.Format("2006-01-02")
-		if f.Overdue {
-			deadline += " OVERDUE"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Host, f.Advisory, f.Urgency, f.Severity, deadline, status, oneLine(f.Title, 60))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, f := range findings {
-		fmt.Fprintf(w, "\n%s on %s: %s\n", f.Advisory, f.Host, oneLine(f.Title, 100))
-		fmt.Fprintf(w, "  urgency %s: %s\n", f.Urgency, strings.Join(f.UrgencyReasons, "; "))
-		if f.Silenced != nil {
-			fmt.Fprintf(w, "  silenced by %s until %s: %s\n", f.Silenced.ID, f.Silenced.Expires.Format("2006-01-02"), f.Silenced.Reason)
-		}
-		for _, p := range f.Packages {
-			via := ""
-			if p.Source != "" {
-				via = " (source " + p.Source + ")"
-			}
-			fmt.Fprintf(w, "  %s %s -> %s%s\n", p.Name, p.Installed, p.Fixed, via)
-		}
-		if f.Command != "" {
-			fmt.Fprintf(w, "  fix: %s\n", f.Command)
-		}
-		if f.Status == patchwatch.StatusSubscription {
-			fmt.Fprintf(w, "  note: the fix is published only through %s\n", f.Subscription)
-		}
-		if f.RebootHint && f.Status != patchwatch.StatusPendingReboot {
-			fmt.Fprintln(w, "  reboot: required after the update")
-		}
-		for _, n := range f.Notes {
-			fmt.Fprintf(w, "  note: %s\n", n)
-		}
-		if f.URL != "" {
-			fmt.Fprintf(w, "  %s\n", f.URL)
-		}
-	}
-	return nil
 }
 
 func runAdvisory(ctx context.Context, env *Env, args []string) error {
