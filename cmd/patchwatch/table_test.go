@@ -96,3 +96,24 @@ func TestSpoolWithoutTempDir(t *testing.T) {
 		t.Fatal("a failed spool was written out")
 	}
 }
+
+// A cell may hold any byte: a tab or a newline in a host's name stays in
+// its cell, and the rows after it keep theirs.
+func TestFindingsTableCellWithTab(t *testing.T) {
+	findings := tableFindings(2)
+	findings[0].Host = "vm\t1\nx"
+	table := newFindingsTable(1)
+	for i := range findings {
+		if err := table.add(&findings[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got bytes.Buffer
+	if err := table.writeTo(&got); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(got.String(), "\n")
+	if !strings.HasPrefix(lines[1], "vm\t1") || !strings.HasPrefix(lines[2], "x  ") || !strings.HasPrefix(lines[3], findings[1].Host+" ") {
+		t.Fatalf("rows:\n%s", strings.Join(lines[:4], "\n"))
+	}
+}
