@@ -28,7 +28,8 @@ func fixKey(release, pkg, id string) []byte {
 // five times faster than encoding/json (a catalog decodes every advisory,
 // intake the thousands naming a report's packages). They are still
 // encoded with encoding/json, so that a copy fetched again unchanged keeps
-// the bytes it is compared by.
+// the bytes it is compared by. goccy's strings share the copy of v it
+// decodes from: a catalog holds ~10% more (111 MB against 101).
 func decodeAdvisory(v []byte, a *patchwatch.Advisory) error {
 	return gojson.Unmarshal(v, a)
 }
