@@ -83,6 +83,7 @@ func runOutstanding(ctx context.Context, env *Env, args []string) error {
 		return nil
 	}
 	table := newFindingsTable(tableInMemory)
+	defer table.close()
 	if q.remote != nil {
 		err = eachListed(ctx, q.remote, "/api/v1/findings", v, table.add)
 	} else {

@@ -80,10 +80,14 @@ func (t *findingsTable) row(cells [len(tableHeader)]string) {
 	}
 }
 
-// writeTo writes the table and the details to w and releases the spools.
+// close releases the spools' files, written out or not.
+func (t *findingsTable) close() {
+	t.rows.close()
+	t.details.close()
+}
+
+// writeTo writes the table and the details to w.
 func (t *findingsTable) writeTo(w io.Writer) error {
-	defer t.rows.close()
-	defer t.details.close()
 	if t.n == 0 {
 		_, err := fmt.Fprintln(w, "No outstanding advisories.")
 		return err

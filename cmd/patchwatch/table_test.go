@@ -64,6 +64,7 @@ func TestFindingsTableAsTabwriter(t *testing.T) {
 		want := tabwriterTable(findings)
 		for _, inMemory := range []int{tableInMemory, 64, 1} {
 			table := newFindingsTable(inMemory)
+			defer table.close()
 			for i := range findings {
 				if err := table.add(&findings[i]); err != nil {
 					t.Fatal(err)
@@ -87,6 +88,7 @@ func TestFindingsTableAsTabwriter(t *testing.T) {
 func TestSpoolWithoutTempDir(t *testing.T) {
 	t.Setenv("TMPDIR", "/nonexistent/patchwatch")
 	table := newFindingsTable(16)
+	defer table.close()
 	findings := tableFindings(3)
 	err := table.add(&findings[0])
 	if err == nil || !strings.Contains(err.Error(), "spool the listing") {
@@ -103,6 +105,7 @@ func TestFindingsTableCellWithTab(t *testing.T) {
 	findings := tableFindings(2)
 	findings[0].Host = "vm\t1\nx"
 	table := newFindingsTable(1)
+	defer table.close()
 	for i := range findings {
 		if err := table.add(&findings[i]); err != nil {
 			t.Fatal(err)
