@@ -55,7 +55,7 @@ func advisoryIndexDeferred(tx *bbolt.Tx) bool {
 // deferAdvisoryIndexIfEmpty defers the index when no finding is stored
 // (so it holds nothing either).
 func deferAdvisoryIndexIfEmpty(tx *bbolt.Tx) error {
-	if k, _ := tx.Bucket(bucketFindingDetails).Cursor().First(); k != nil {
+	if k, _ := tx.Bucket(bucketHostDetails).Cursor().First(); k != nil {
 		return nil
 	}
 	return tx.Bucket(bucketMeta).Put(keyAdvisoryIndexDeferred, []byte("until the full re-evaluation ends"))
@@ -200,14 +200,16 @@ func advisoryHostsTx(tx *bbolt.Tx, ids ...string) []string {
 	}
 	if advisoryIndexDeferred(tx) {
 		var out []string
-		c := tx.Bucket(bucketFindingDetails).Cursor()
 		var last []byte
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if host, advisory, ok := bytes.Cut(k, []byte{0}); ok && want[string(advisory)] && !bytes.Equal(host, last) {
+		// A malformed value is skipped here: the index built when the
+		// deferral ends reports it.
+		_ = eachStoredDetail(tx, func(host, advisory, _ []byte) error {
+			if want[string(advisory)] && !bytes.Equal(host, last) {
 				out = append(out, string(host))
 				last = host
 			}
-		}
+			return nil
+		})
 		return out
 	}
 	b, names := tx.Bucket(bucketAdvisorySets), tx.Bucket(bucketHostNames)
@@ -315,13 +317,9 @@ func buildAdvisoryIndex(tx *bbolt.Tx) error {
 	ids, names := tx.Bucket(bucketHostIDs), tx.Bucket(bucketHostNames)
 	var host uint32
 	var last []byte
-	c := tx.Bucket(bucketFindingDetails).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		name, advisory, ok := bytes.Cut(k, []byte{0})
-		if !ok {
-			continue
-		}
+	err = eachStoredDetail(tx, func(name, advisory, _ []byte) error {
 		if !bytes.Equal(name, last) {
+			var err error
 			if host, _, err = sequenceID(ids, names, name, true); err != nil {
 				return err
 			}
@@ -334,6 +332,10 @@ func buildAdvisoryIndex(tx *bbolt.Tx) error {
 			places[advisories[place]] = place
 		}
 		entries = append(entries, uint64(place)<<32|uint64(host))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	byName := make([]uint32, len(advisories))
 	for i := range byName {

@@ -256,14 +256,17 @@ func TestAdvisoryIndexShardsAndMigrations(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketFindingDetails).ForEach(func(k, _ []byte) error {
-				host, advisory, _ := bytes.Cut(k, []byte{0})
+			if err := eachStoredDetail(tx, func(host, advisory, _ []byte) error {
 				id, _, err := sequenceID(tx.Bucket(bucketHostIDs), nil, host, false)
 				if err != nil {
 					return err
 				}
 				return put(b, id, string(host), string(advisory))
 			}); err != nil {
+				return err
+			}
+			// And the details as those schemas kept them.
+			if err := toLegacyDetails(tx); err != nil {
 				return err
 			}
 			if err := tx.DeleteBucket(bucketAdvisorySets); err != nil {

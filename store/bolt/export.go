@@ -96,11 +96,13 @@ func (s *Store) Export(ctx context.Context, sink store.Sink) error {
 				})
 			},
 			func() error {
-				return each(bucketFindingDetails, func(k, v []byte) error {
-					host, _, _ := bytes.Cut(k, []byte{0})
+				return eachStoredDetail(tx, func(host, advisory, v []byte) error {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 					var f patchwatch.Finding
 					if err := decodeFinding(v, &f); err != nil {
-						return err
+						return fmt.Errorf("export the details of %s on %s: %w", advisory, host, err)
 					}
 					return sink.FindingDetail(string(host), f)
 				})

@@ -46,6 +46,7 @@ type batchHelp struct {
 	// once its write is.
 	next    []patchwatch.FindingRecord
 	encoded [][]byte
+	details detailBuffers
 }
 
 // syncFindingsPrevTx is syncFindingsTx given the host's stored record (nil
@@ -88,7 +89,7 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 			return nil, err
 		}
 	}
-	return events, putReadModelPrevTx(tx, &h, rec, findings, help.encoded, next, st.RebootRequiredSince)
+	return events, putReadModelPrevTx(tx, &h, rec, findings, help.encoded, next, st.RebootRequiredSince, &help.details)
 }
 
 func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) {

@@ -20,7 +20,8 @@ import (
 // changes a host's findings, so a query never re-matches:
 //
 //	host_records    host -> HostRecord (summary and open-finding briefs)
-//	finding_details host NUL advisory -> Finding, for open findings
+//	host_details    host -> its open findings (hostdetails.go; schema 11,
+//	                finding_details before: host NUL advisory -> Finding)
 //	owner_hosts     lower(owner) NUL host -> empty
 //	advisory_host_sets  the hosts of each advisory's open findings
 //	                    (advisoryindex.go)
@@ -45,7 +46,7 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 	if err != nil {
 		return err
 	}
-	return putReadModelPrevTx(tx, h, prev, findings, nil, records, rebootSince)
+	return putReadModelPrevTx(tx, h, prev, findings, nil, records, rebootSince, &detailBuffers{})
 }
 
 // putReadModelPrevTx is putReadModelTx given the host's stored record
@@ -53,12 +54,12 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 // only a finding new to it, or a new owner, is indexed (a Seek into the
 // advisory index for each of a fleet's million findings was a large part
 // of a full re-evaluation's write).
-func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostRecord, findings []patchwatch.Finding, encoded [][]byte, records []patchwatch.FindingRecord, rebootSince time.Time) error {
+func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostRecord, findings []patchwatch.Finding, encoded [][]byte, records []patchwatch.FindingRecord, rebootSince time.Time, buf *detailBuffers) error {
 	recs := tx.Bucket(bucketHostRecords)
 	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
-	details := tx.Bucket(bucketFindingDetails)
+	details := tx.Bucket(bucketHostDetails)
 	deferred := advisoryIndexDeferred(tx)
-	if err := putDetails(details, h.Name, findings, encoded); err != nil {
+	if err := putDetails(details, h.Name, findings, encoded, buf); err != nil {
 		return err
 	}
 	var byAdvisory hostAdvisories
@@ -84,9 +85,6 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 		for _, b := range prev.Findings {
 			if open[b.Advisory] {
 				continue
-			}
-			if err := details.Delete(pairKey(h.Name, b.Advisory)); err != nil {
-				return err
 			}
 			if deferred {
 				continue
@@ -116,55 +114,46 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 	return recs.Put([]byte(h.Name), data)
 }
 
-// putDetails writes the details of a host's findings that differ from
-// what is stored. The stored ones are read in one pass over the host's
-// keys (a lookup each would search the bucket from its root), all before
-// the first write, and each finding is encoded into one reused buffer:
-// only a changed one gets its own copy, which bbolt holds until commit.
-func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Finding, encoded [][]byte) error {
+// putDetails writes the details of a host's findings as its one value
+// (hostdetails.go), unless that is stored already. Each finding is encoded
+// into one reused buffer (or comes encoded, each its own and untouched
+// until commit), the value built in another and copied only when it
+// changed: bbolt holds a Put's value until commit.
+func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Finding, encoded [][]byte, buf *detailBuffers) error {
 	order := make([]int, len(findings))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(findings[a].Advisory, findings[b].Advisory) })
-	prefix := append([]byte(host), 0)
-	stored := make([][]byte, len(findings))
-	c := details.Cursor()
-	j := 0
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && j < len(order); k, v = c.Next() {
-		adv := k[len(prefix):]
-		for j < len(order) && findings[order[j]].Advisory < string(adv) {
-			j++
-		}
-		if j < len(order) && findings[order[j]].Advisory == string(adv) {
-			stored[order[j]] = v
-			j++
-		}
-	}
-	var buf []byte
-	for i := range findings {
+	value := buf.value[:0]
+	for _, i := range order {
 		f := &findings[i]
 		var data []byte
 		if encoded != nil {
-			data = encoded[i] // its own, untouched until commit
+			data = encoded[i]
 		} else {
 			var err error
-			if buf, err = appendFinding(buf, f); err != nil {
+			if buf.finding, err = appendFinding(buf.finding[:0], f); err != nil {
 				return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, host, err)
 			}
-			data = buf
+			data = buf.finding
 		}
-		if stored[i] != nil && bytes.Equal(stored[i], data) {
-			continue
-		}
-		if encoded == nil {
-			data = bytes.Clone(data)
-		}
-		if err := details.Put(pairKey(host, f.Advisory), data); err != nil {
-			return err
-		}
+		value = appendDetail(value, f.Advisory, data)
 	}
-	return nil
+	buf.value = value
+	switch stored := details.Get([]byte(host)); {
+	case bytes.Equal(stored, value):
+		return nil
+	case len(value) == 0:
+		return details.Delete([]byte(host))
+	}
+	return details.Put([]byte(host), bytes.Clone(value))
+}
+
+// detailBuffers are putDetails's buffers, reused from one host to the
+// next.
+type detailBuffers struct {
+	finding, value []byte
 }
 
 // putMissing adds an index key with an empty value unless it is there: a
@@ -184,10 +173,10 @@ func removeReadModelTx(tx *bbolt.Tx, host string) error {
 	if err != nil || prev == nil {
 		return err
 	}
+	if err := tx.Bucket(bucketHostDetails).Delete([]byte(host)); err != nil {
+		return err
+	}
 	for _, b := range prev.Findings {
-		if err := tx.Bucket(bucketFindingDetails).Delete(pairKey(host, b.Advisory)); err != nil {
-			return err
-		}
 		if err := setAdvisoryHostTx(tx, host, b.Advisory, false); err != nil {
 			return err
 		}
@@ -342,7 +331,7 @@ func (s *Store) EachHostRecordOf(ctx context.Context, names []string, fn func(*p
 func (s *Store) HostsWithAdvisories(ctx context.Context, ids []string) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketFindingDetails) == nil {
+		if tx.Bucket(bucketHostDetails) == nil && tx.Bucket(bucketFindingDetails) == nil {
 			return nil // schema 5 opened read-only
 		}
 		out = advisoryHostsTx(tx, ids...)
@@ -357,14 +346,20 @@ func (s *Store) HostsWithAdvisories(ctx context.Context, ids []string) ([]string
 func (s *Store) FindingDetails(ctx context.Context, keys []store.HostAdvisory) ([]patchwatch.Finding, error) {
 	out := make([]patchwatch.Finding, 0, len(keys))
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketFindingDetails)
-		if b == nil {
-			return nil
-		}
-		var key []byte // reused: a fleet's listing asks for a million
+		// One host's value at a time: a listing asks for a million
+		// findings, in host order.
+		var host string
+		var seek *detailSeeker
 		for _, k := range keys {
-			key = appendPairKey(key[:0], k.Host, k.Advisory)
-			v := b.Get(key)
+			if seek == nil || k.Host != host {
+				host = k.Host
+				seek = &detailSeeker{value: hostDetails(tx, host)}
+				seek.at = seek.value
+			}
+			v, err := seek.find(k.Advisory)
+			if err != nil {
+				return fmt.Errorf("details of host %s: %w", host, err)
+			}
 			if v == nil {
 				continue
 			}
@@ -384,20 +379,14 @@ func (s *Store) FindingDetails(ctx context.Context, keys []store.HostAdvisory) (
 func (s *Store) HostFindings(ctx context.Context, host string) ([]patchwatch.Finding, error) {
 	var out []patchwatch.Finding
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketFindingDetails)
-		if b == nil {
-			return nil
-		}
-		prefix := pairKey(host, "")
-		c := b.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		return eachHostDetail(tx, host, func(advisory, encoding []byte) error {
 			var f patchwatch.Finding
-			if err := decodeFinding(v, &f); err != nil {
-				return fmt.Errorf("decode finding %s: %w", k, err)
+			if err := decodeFinding(encoding, &f); err != nil {
+				return fmt.Errorf("decode finding %s on %s: %w", advisory, host, err)
 			}
 			out = append(out, f)
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }

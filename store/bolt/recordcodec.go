@@ -498,6 +498,9 @@ func (d *recordDecoder) done() error {
 func reencodeRecords(tx *bbolt.Tx) error {
 	rewrite := func(bucket []byte, reencode func(v []byte) ([]byte, error)) error {
 		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil // finding_details, absent before schema 6
+		}
 		var next []byte // the first key not yet visited; nil: from the start
 		for {
 			var keys, values [][]byte

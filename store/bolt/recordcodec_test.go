@@ -384,8 +384,11 @@ func TestMigrateToSchema7(t *testing.T) {
 	if err != nil || len(wantFindings) != hosts {
 		t.Fatalf("%d finding records, %v", len(wantFindings), err)
 	}
-	// Back to schema 6: every record as JSON.
+	// Back to schema 6: every record as JSON, the details one key each.
 	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if err := toLegacyDetails(tx); err != nil {
+			return err
+		}
 		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings, bucketFindingDetails} {
 			b := tx.Bucket(bucket)
 			var keys, values [][]byte
@@ -440,9 +443,18 @@ func TestMigrateToSchema7(t *testing.T) {
 		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != SchemaVersion {
 			t.Errorf("schema %x", v)
 		}
-		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings, bucketFindingDetails} {
+		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings, bucketHostDetails} {
 			n := 0
 			_ = tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+				if string(bucket) == string(bucketHostDetails) {
+					return eachDetail(v, func(advisory, v []byte) error {
+						n++
+						if v[0] != recordCodecV1 {
+							t.Errorf("%s %s %s still %.20q", bucket, k, advisory, v)
+						}
+						return nil
+					})
+				}
 				n++
 				if v[0] != recordCodecV1 {
 					t.Errorf("%s %s still %.20q", bucket, k, v)

@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -43,9 +43,13 @@ var (
 	bucketNotified     = []byte("notified")      // host NUL advisory -> last notified time
 	bucketNotifyMeta   = []byte("notify_meta")   // digest schedules and snapshots
 
-	bucketHostRecords    = []byte("host_records")    // host -> HostRecord (readmodel.go)
-	bucketFindingDetails = []byte("finding_details") // host NUL advisory -> Finding
-	bucketOwnerIndex     = []byte("owner_hosts")     // lower(owner) NUL host -> empty
+	bucketHostRecords = []byte("host_records") // host -> HostRecord (readmodel.go)
+	// bucketFindingDetails is schema 6 to 10's finding details (host NUL
+	// advisory -> Finding), regrouped into host_details by the migration
+	// to 11.
+	bucketFindingDetails = []byte("finding_details")
+	bucketHostDetails    = []byte("host_details") // host -> its open findings' details (hostdetails.go)
+	bucketOwnerIndex     = []byte("owner_hosts")  // lower(owner) NUL host -> empty
 	// bucketOldAdvisoryIndex is schema 7's advisory index (advisory NUL
 	// host -> empty), replaced by advisory_host_bits in schema 8;
 	// bucketAdvisoryBits is schema 8's (shard of 64, advisory -> uint64
@@ -158,7 +162,9 @@ func checkSchema(tx *bbolt.Tx) error {
 // the builds that cannot read the new values off the database. Version 10
 // regroups the advisory index into shards of 4,096 hosts
 // (advisory_host_sets), built from the finding details, and drops version
-// 8's (advisory_host_bits).
+// 8's (advisory_host_bits). Version 11 keeps the details of a host's open
+// findings in one value (host_details, hostdetails.go) instead of one per
+// finding (finding_details, dropped).
 func migrate(tx *bbolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -172,7 +178,7 @@ func migrate(tx *bbolt.Tx) error {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", store.ErrSchema, current, SchemaVersion)
 	}
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
-		bucketHostRecords, bucketFindingDetails, bucketOwnerIndex, bucketAdvisorySets, bucketTuples, bucketTupleIDs,
+		bucketHostRecords, bucketHostDetails, bucketOwnerIndex, bucketAdvisorySets, bucketTuples, bucketTupleIDs,
 		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageBlocks, bucketHostPairs,
 		bucketBinarySources, bucketSourceBinaries, bucketUrgencyIndex} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -198,6 +204,12 @@ func migrate(tx *bbolt.Tx) error {
 		}
 		if err := buildUrgencyIndex(tx); err != nil {
 			return fmt.Errorf("migrate to schema 7: %w", err)
+		}
+	}
+	if current > 0 && current < 11 {
+		// Before the advisory index's migration, which reads the details.
+		if err := migrateHostDetails(tx); err != nil {
+			return fmt.Errorf("migrate to schema 11: %w", err)
 		}
 	}
 	if current < 7 {

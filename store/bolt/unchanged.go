@@ -161,11 +161,13 @@ func unchangedTx(tx *bbolt.Tx, ev *store.Evaluation, sc *scratch) (bool, error) 
 	// Then the details, read in one pass over the host's keys: as many
 	// as there are findings, each equal to its finding's encoding (a KEV
 	// entry's change shows here, though not in the briefs).
-	prefix := append([]byte(h.Name), 0)
-	c := tx.Bucket(bucketFindingDetails).Cursor()
 	n := 0
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		f := findFinding(ev.Findings, k[len(prefix):])
+	for v := tx.Bucket(bucketHostDetails).Get([]byte(h.Name)); len(v) > 0; n++ {
+		advisory, encoding, rest, err := nextDetail(v)
+		if err != nil {
+			return false, fmt.Errorf("details of host %s: %w", h.Name, err)
+		}
+		f := findFinding(ev.Findings, advisory)
 		if f == nil {
 			return false, nil
 		}
@@ -174,10 +176,10 @@ func unchangedTx(tx *bbolt.Tx, ev *store.Evaluation, sc *scratch) (bool, error) 
 			return false, err
 		}
 		sc.buf = data
-		if !bytes.Equal(v, data) {
+		if !bytes.Equal(encoding, data) {
 			return false, nil
 		}
-		n++
+		v = rest
 	}
 	if n != len(ev.Findings) {
 		return false, nil

@@ -148,7 +148,7 @@ func resolveWithdrawn(tx *bbolt.Tx, host, advisory string, now time.Time) error 
 // model (its record's briefs, the finding details and the advisory index),
 // so that queries stop listing it in the same transaction.
 func dropFromReadModelTx(tx *bbolt.Tx, host, advisory string) error {
-	if err := tx.Bucket(bucketFindingDetails).Delete(pairKey(host, advisory)); err != nil {
+	if err := dropDetail(tx, host, advisory); err != nil {
 		return err
 	}
 	if err := setAdvisoryHostTx(tx, host, advisory, false); err != nil {
