@@ -147,21 +147,18 @@ func eachStoredDetail(tx *bbolt.Tx, fn func(host, advisory, encoding []byte) err
 	return nil
 }
 
-// putHostDetails stores a host's value, or deletes it when empty, unless
-// it is stored already (a Put of equal bytes still dirties a page). v must
-// stay untouched until the transaction commits.
+// putHostDetails stores a copy of a host's value (bbolt holds a Put's
+// value until commit, and v may be a reused buffer), or deletes it when
+// empty, unless it is stored already (a Put of equal bytes still dirties
+// a page).
 func putHostDetails(b *bbolt.Bucket, host string, v []byte) error {
-	stored := b.Get([]byte(host))
-	if len(v) == 0 {
-		if stored == nil {
-			return nil
-		}
+	switch stored := b.Get([]byte(host)); {
+	case bytes.Equal(stored, v):
+		return nil
+	case len(v) == 0:
 		return b.Delete([]byte(host))
 	}
-	if bytes.Equal(stored, v) {
-		return nil
-	}
-	return b.Put([]byte(host), v)
+	return b.Put([]byte(host), bytes.Clone(v))
 }
 
 // dropDetail takes advisory's entry out of host's value.

@@ -116,9 +116,8 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 
 // putDetails writes the details of a host's findings as its one value
 // (hostdetails.go), unless that is stored already. Each finding is encoded
-// into one reused buffer (or comes encoded, each its own and untouched
-// until commit), the value built in another and copied only when it
-// changed: bbolt holds a Put's value until commit.
+// into one reused buffer (or comes encoded), the value built in another
+// and copied only when it changed.
 func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Finding, encoded [][]byte, buf *detailBuffers) error {
 	order := make([]int, len(findings))
 	for i := range order {
@@ -141,13 +140,7 @@ func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Findin
 		value = appendDetail(value, f.Advisory, data)
 	}
 	buf.value = value
-	switch stored := details.Get([]byte(host)); {
-	case bytes.Equal(stored, value):
-		return nil
-	case len(value) == 0:
-		return details.Delete([]byte(host))
-	}
-	return details.Put([]byte(host), bytes.Clone(value))
+	return putHostDetails(details, host, value)
 }
 
 // detailBuffers are putDetails's buffers, reused from one host to the
