@@ -94,6 +94,10 @@ func ReconcileInto(into []FindingRecord, host, owner string, prev []FindingRecor
 		return -1
 	}
 	var events []Event
+	if len(prev) == 0 {
+		// A host's first findings are each an event.
+		events = make([]Event, 0, len(current))
+	}
 	for k := range current {
 		f := &current[k]
 		i := find(f.Advisory)

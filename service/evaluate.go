@@ -653,8 +653,11 @@ func (e *Service) evaluatePages(ctx context.Context, p pass) (passStats, error) 
 }
 
 // writeQueue is how many matched chunks may wait for a pass's writer;
-// it commits those waiting in one transaction.
-const writeQueue = 3
+// it commits those waiting in one transaction. Eight rather than three
+// halves a first evaluation's commits, each two fdatasyncs and a rewrite
+// of the touched branch pages (9.6 and 10.4 s against 12.5 and 11.0 s at
+// 100,000 hosts, alternating), for ~150 MB more peak memory.
+const writeQueue = 8
 
 // chunkWrite is a matched chunk for a pass's writer: the evaluations that
 // changed, of hosts hosts.

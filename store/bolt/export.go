@@ -77,13 +77,14 @@ func (s *Store) Export(ctx context.Context, sink store.Sink) error {
 				})
 			},
 			func() error {
-				return each(bucketFindings, func(k, v []byte) error {
-					host, _, _ := bytes.Cut(k, []byte{0})
-					var r patchwatch.FindingRecord
-					if err := decodeFindingRecord(v, &r); err != nil {
+				return eachFindingRecord(tx, nil, func(r *patchwatch.FindingRecord) error {
+					if err := ctx.Err(); err != nil {
 						return err
 					}
-					return sink.Finding(string(host), r)
+					if err := sink.Finding(r.Host, *r); err != nil {
+						return fmt.Errorf("export finding %s/%s: %w", r.Host, r.Advisory, err)
+					}
+					return nil
 				})
 			},
 			func() error {

@@ -11,7 +11,7 @@ const denseFill = 0.9
 
 var denseBuckets = [][]byte{
 	bucketAdvisories, bucketFindings, bucketHosts, bucketEvents,
-	bucketHostRecords, bucketHostDetails,
+	bucketHostRecords, bucketHostDetails, bucketOpenRecords,
 	bucketTuples, bucketHostPairs, bucketPackageBlocks,
 }
 

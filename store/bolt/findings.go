@@ -46,7 +46,8 @@ type batchHelp struct {
 	// once its write is.
 	next    []patchwatch.FindingRecord
 	encoded [][]byte
-	details detailBuffers
+	// detailBuf and recordBuf build the host's details and open records.
+	detailBuf, recordBuf valueBuffers
 }
 
 // syncFindingsPrevTx is syncFindingsTx given the host's stored record (nil
@@ -59,7 +60,7 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 	help.records = prev
 	next, events := patchwatch.ReconcileInto(help.next, h.Name, h.Owner, prev, findings, now)
 	help.next = next
-	if err := putRecords(tx, h.Name, prev, next); err != nil {
+	if err := putRecords(tx, h.Name, prev, next, &help.recordBuf); err != nil {
 		return nil, err
 	}
 	// The notifier's input is queued in the same transaction as the change.
@@ -89,58 +90,7 @@ func syncFindingsPrevTx(tx *bbolt.Tx, h patchwatch.Host, rec *patchwatch.HostRec
 			return nil, err
 		}
 	}
-	return events, putReadModelPrevTx(tx, &h, rec, findings, help.encoded, next, st.RebootRequiredSince, &help.details)
-}
-
-func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
-	return hostRecordsInto(tx, host, nil, nil)
-}
-
-// hostRecordsInto is hostRecords appending to into[:0], its strings
-// interned in intern when set.
-func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord, intern *interner) ([]patchwatch.FindingRecord, error) {
-	out := into[:0]
-	prefix := append([]byte(host), 0)
-	c := tx.Bucket(bucketFindings).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		// Decoded in place: a record taken by address escapes.
-		out = append(out, patchwatch.FindingRecord{})
-		if err := decodeFindingRecordOf(v, &out[len(out)-1], intern, host); err != nil {
-			return nil, fmt.Errorf("decode finding %s: %w", k, err)
-		}
-	}
-	return out, nil
-}
-
-// putRecords writes a host's records (sorted by advisory) where they
-// differ from what is stored, prev (every stored record of host, as
-// decoded, sorted alike): a record
-// equal to its stored one is neither encoded nor looked up. The others
-// are compared as stored bytes too, as == tells apart equal times in
-// zones decoded anew (a clock outside UTC), whose Put would only dirty
-// a page.
-func putRecords(tx *bbolt.Tx, host string, prev, records []patchwatch.FindingRecord) error {
-	b := tx.Bucket(bucketFindings)
-	j := 0
-	for _, r := range records {
-		for j < len(prev) && prev[j].Advisory < r.Advisory {
-			j++
-		}
-		if j < len(prev) && prev[j] == r {
-			continue
-		}
-		data := encodeFindingRecord(&r)
-		k := append(append([]byte(host), 0), r.Advisory...)
-		// prev is every record stored for host: one it lacks is new, and
-		// needs no lookup (a first evaluation writes a million).
-		if j < len(prev) && prev[j].Advisory == r.Advisory && bytes.Equal(b.Get(k), data) {
-			continue
-		}
-		if err := b.Put(k, data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return events, putReadModelPrevTx(tx, &h, rec, findings, help.encoded, next, st.RebootRequiredSince, &help.detailBuf)
 }
 
 // FindingRecords returns the stored finding records of one host, or of
@@ -148,8 +98,7 @@ func putRecords(tx *bbolt.Tx, host string, prev, records []patchwatch.FindingRec
 func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.FindingRecord, error) {
 	var out []patchwatch.FindingRecord
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketFindings)
-		if b == nil {
+		if tx.Bucket(bucketFindings) == nil {
 			return nil
 		}
 		if host != "" {
@@ -157,13 +106,8 @@ func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.F
 			out, err = hostRecords(tx, host)
 			return err
 		}
-		intern := newInterner()
-		return b.ForEach(func(k, v []byte) error {
-			var r patchwatch.FindingRecord
-			if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
-				return fmt.Errorf("decode finding %s: %w", k, err)
-			}
-			out = append(out, r)
+		return eachFindingRecord(tx, newInterner(), func(r *patchwatch.FindingRecord) error {
+			out = append(out, *r)
 			return nil
 		})
 	})
@@ -175,20 +119,8 @@ func (s *Store) FindingRecords(ctx context.Context, host string) ([]patchwatch.F
 // patch) holds none of them.
 func (s *Store) EachFindingRecord(ctx context.Context, fn func(*patchwatch.FindingRecord) error) error {
 	return s.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketFindings)
-		if b == nil {
-			return nil
-		}
-		intern := newInterner()
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var r patchwatch.FindingRecord
-			if err := decodeFindingRecordInterned(v, &r, intern); err != nil {
-				return fmt.Errorf("decode finding %s: %w", k, err)
-			}
-			if err := fn(&r); err != nil {
-				return err
-			}
+		if err := eachFindingRecord(tx, newInterner(), fn); err != nil {
+			return err
 		}
 		return ctx.Err()
 	})
@@ -232,7 +164,7 @@ func (s *Store) RemoveHost(ctx context.Context, name string, now time.Time) ([]p
 			return err
 		}
 		next, evs := patchwatch.ResolveHost(prev, now)
-		if err := putRecords(tx, name, prev, next); err != nil {
+		if err := putRecords(tx, name, prev, next, &valueBuffers{}); err != nil {
 			return err
 		}
 		events = evs

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	bbolt "go.etcd.io/bbolt"
 )
@@ -147,11 +148,11 @@ func eachStoredDetail(tx *bbolt.Tx, fn func(host, advisory, encoding []byte) err
 	return nil
 }
 
-// putHostDetails stores a copy of a host's value (bbolt holds a Put's
-// value until commit, and v may be a reused buffer), or deletes it when
-// empty, unless it is stored already (a Put of equal bytes still dirties
-// a page).
-func putHostDetails(b *bbolt.Bucket, host string, v []byte) error {
+// putHostValue stores a copy of a host's value, of host_details or
+// open_records (bbolt holds a Put's value until commit, and v may be a
+// reused buffer), or deletes it when empty, unless it is stored already (a
+// Put of equal bytes still dirties a page).
+func putHostValue(b *bbolt.Bucket, host string, v []byte) error {
 	switch stored := b.Get([]byte(host)); {
 	case bytes.Equal(stored, v):
 		return nil
@@ -164,21 +165,31 @@ func putHostDetails(b *bbolt.Bucket, host string, v []byte) error {
 // dropDetail takes advisory's entry out of host's value.
 func dropDetail(tx *bbolt.Tx, host, advisory string) error {
 	b := tx.Bucket(bucketHostDetails)
-	v := b.Get([]byte(host))
-	if v == nil {
-		return nil
-	}
-	var out []byte
-	err := eachDetail(v, func(adv, encoding []byte) error {
-		if string(adv) != advisory {
-			out = appendDetail(out, string(adv), encoding)
-		}
-		return nil
-	})
+	encoding, rest, err := withoutEntry(b.Get([]byte(host)), advisory)
 	if err != nil {
 		return fmt.Errorf("details of host %s: %w", host, err)
 	}
-	return putHostDetails(b, host, out)
+	if encoding == nil {
+		return nil
+	}
+	return putHostValue(b, host, rest)
+}
+
+// withoutEntry returns the encoding of advisory's entry in a host's value
+// (nil when it has none) and the value without it.
+func withoutEntry(v []byte, advisory string) (encoding, rest []byte, err error) {
+	for at := v; len(at) > 0; {
+		adv, enc, after, err := nextDetail(at)
+		if err != nil {
+			return nil, nil, err
+		}
+		if string(adv) == advisory {
+			start := len(v) - len(at)
+			return enc, append(slices.Clip(v[:start]), after...), nil
+		}
+		at = after
+	}
+	return nil, v, nil
 }
 
 // migrateHostDetails (schema 10 and before, to 11) regroups finding_details

@@ -135,6 +135,9 @@ func TestHostDetailsMigration(t *testing.T) {
 		if err := toLegacyDetails(tx); err != nil {
 			return err
 		}
+		if err := toLegacyRecords(tx); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 10))
 	})
 	s.Close()

@@ -20,6 +20,9 @@ import (
 // changes a host's findings, so a query never re-matches:
 //
 //	host_records    host -> HostRecord (summary and open-finding briefs)
+//	open_records    host -> its open finding records (openrecords.go;
+//	                schema 12, findings keys before, which keep the
+//	                resolved ones)
 //	host_details    host -> its open findings (hostdetails.go; schema 11,
 //	                finding_details before: host NUL advisory -> Finding)
 //	owner_hosts     lower(owner) NUL host -> empty
@@ -46,7 +49,7 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 	if err != nil {
 		return err
 	}
-	return putReadModelPrevTx(tx, h, prev, findings, nil, records, rebootSince, &detailBuffers{})
+	return putReadModelPrevTx(tx, h, prev, findings, nil, records, rebootSince, &valueBuffers{})
 }
 
 // putReadModelPrevTx is putReadModelTx given the host's stored record
@@ -54,7 +57,7 @@ func putReadModelTx(tx *bbolt.Tx, h *patchwatch.Host, findings []patchwatch.Find
 // only a finding new to it, or a new owner, is indexed (a Seek into the
 // advisory index for each of a fleet's million findings was a large part
 // of a full re-evaluation's write).
-func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostRecord, findings []patchwatch.Finding, encoded [][]byte, records []patchwatch.FindingRecord, rebootSince time.Time, buf *detailBuffers) error {
+func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostRecord, findings []patchwatch.Finding, encoded [][]byte, records []patchwatch.FindingRecord, rebootSince time.Time, buf *valueBuffers) error {
 	recs := tx.Bucket(bucketHostRecords)
 	rec := patchwatch.NewHostRecord(h, findings, records, rebootSince)
 	details := tx.Bucket(bucketHostDetails)
@@ -118,7 +121,7 @@ func putReadModelPrevTx(tx *bbolt.Tx, h *patchwatch.Host, prev *patchwatch.HostR
 // (hostdetails.go), unless that is stored already. Each finding is encoded
 // into one reused buffer (or comes encoded), the value built in another
 // and copied only when it changed.
-func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Finding, encoded [][]byte, buf *detailBuffers) error {
+func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Finding, encoded [][]byte, buf *valueBuffers) error {
 	order := make([]int, len(findings))
 	for i := range order {
 		order[i] = i
@@ -132,21 +135,22 @@ func putDetails(details *bbolt.Bucket, host string, findings []patchwatch.Findin
 			data = encoded[i]
 		} else {
 			var err error
-			if buf.finding, err = appendFinding(buf.finding[:0], f); err != nil {
+			if buf.entry, err = appendFinding(buf.entry[:0], f); err != nil {
 				return fmt.Errorf("encode finding %s on %s: %w", f.Advisory, host, err)
 			}
-			data = buf.finding
+			data = buf.entry
 		}
 		value = appendDetail(value, f.Advisory, data)
 	}
 	buf.value = value
-	return putHostDetails(details, host, value)
+	return putHostValue(details, host, value)
 }
 
-// detailBuffers are putDetails's buffers, reused from one host to the
-// next.
-type detailBuffers struct {
-	finding, value []byte
+// valueBuffers are the buffers of a host value's writer (putDetails,
+// putRecords), reused from one host to the next: one entry's encoding and
+// the value.
+type valueBuffers struct {
+	entry, value []byte
 }
 
 // putMissing adds an index key with an empty value unless it is there: a

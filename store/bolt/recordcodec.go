@@ -414,7 +414,12 @@ func decodeHostRecordAs(v []byte, r *patchwatch.HostRecord, intern *interner, sk
 }
 
 func encodeFindingRecord(r *patchwatch.FindingRecord) []byte {
-	e := recordEncoder{b: make([]byte, 0, 96)}
+	return appendFindingRecord(make([]byte, 0, 96), r)
+}
+
+// appendFindingRecord appends r's encoding to buf.
+func appendFindingRecord(buf []byte, r *patchwatch.FindingRecord) []byte {
+	e := recordEncoder{b: buf}
 	e.b = append(e.b, recordCodecV1)
 	e.str(r.Host)
 	e.str(r.Owner)

@@ -389,6 +389,9 @@ func TestMigrateToSchema7(t *testing.T) {
 		if err := toLegacyDetails(tx); err != nil {
 			return err
 		}
+		if err := toLegacyRecords(tx); err != nil {
+			return err
+		}
 		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings, bucketFindingDetails} {
 			b := tx.Bucket(bucket)
 			var keys, values [][]byte
@@ -443,10 +446,10 @@ func TestMigrateToSchema7(t *testing.T) {
 		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != SchemaVersion {
 			t.Errorf("schema %x", v)
 		}
-		for _, bucket := range [][]byte{bucketHostRecords, bucketFindings, bucketHostDetails} {
+		for _, bucket := range [][]byte{bucketHostRecords, bucketOpenRecords, bucketHostDetails} {
 			n := 0
 			_ = tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-				if string(bucket) == string(bucketHostDetails) {
+				if string(bucket) != string(bucketHostRecords) {
 					return eachDetail(v, func(advisory, v []byte) error {
 						n++
 						if v[0] != recordCodecV1 {

@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Open
 // migrates older layouts forward and refuses newer ones.
-const SchemaVersion = 11
+const SchemaVersion = 12
 
 // Bucket names. Keys sort: fix index keys are release, package and advisory
 // ID separated by NUL, so one prefix scan finds the fixes for a package.
@@ -30,7 +30,7 @@ var (
 	bucketCursors    = []byte("cursors")
 	bucketKEV        = []byte("kev")
 	bucketUrgency    = []byte("debian_urgency")
-	bucketFindings   = []byte("findings")   // host NUL advisory -> FindingRecord
+	bucketFindings   = []byte("findings")   // host NUL advisory -> resolved FindingRecord
 	bucketHostState  = []byte("host_state") // host -> store.HostState
 	// bucketOldHostIndex is schema 5's package index (release NUL package
 	// NUL host), dropped by the migration to 6 (hostindex.go replaces it).
@@ -49,6 +49,7 @@ var (
 	// to 11.
 	bucketFindingDetails = []byte("finding_details")
 	bucketHostDetails    = []byte("host_details") // host -> its open findings' details (hostdetails.go)
+	bucketOpenRecords    = []byte("open_records") // host -> its open finding records (openrecords.go)
 	bucketOwnerIndex     = []byte("owner_hosts")  // lower(owner) NUL host -> empty
 	// bucketOldAdvisoryIndex is schema 7's advisory index (advisory NUL
 	// host -> empty), replaced by advisory_host_bits in schema 8;
@@ -164,7 +165,9 @@ func checkSchema(tx *bbolt.Tx) error {
 // (advisory_host_sets), built from the finding details, and drops version
 // 8's (advisory_host_bits). Version 11 keeps the details of a host's open
 // findings in one value (host_details, hostdetails.go) instead of one per
-// finding (finding_details, dropped).
+// finding (finding_details, dropped). Version 12 keeps a host's open
+// finding records in one value (open_records, openrecords.go); the
+// findings keys keep the resolved ones.
 func migrate(tx *bbolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
@@ -178,7 +181,7 @@ func migrate(tx *bbolt.Tx) error {
 		return fmt.Errorf("%w: database has version %d, this build reads up to %d", store.ErrSchema, current, SchemaVersion)
 	}
 	for _, name := range [][]byte{bucketAdvisories, bucketFixIndex, bucketHosts, bucketCursors, bucketKEV, bucketUrgency, bucketFindings, bucketHostState, bucketSilences, bucketTokens, bucketTokenIDs, bucketEvents, bucketOutbox, bucketNotified, bucketNotifyMeta,
-		bucketHostRecords, bucketHostDetails, bucketOwnerIndex, bucketAdvisorySets, bucketTuples, bucketTupleIDs,
+		bucketHostRecords, bucketHostDetails, bucketOpenRecords, bucketOwnerIndex, bucketAdvisorySets, bucketTuples, bucketTupleIDs,
 		bucketHostIDs, bucketHostNames, bucketPairIDs, bucketPackageBlocks, bucketHostPairs,
 		bucketBinarySources, bucketSourceBinaries, bucketUrgencyIndex} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -220,6 +223,11 @@ func migrate(tx *bbolt.Tx) error {
 	if current > 0 && current < 10 {
 		if err := migrateAdvisoryIndex(tx); err != nil {
 			return fmt.Errorf("migrate to schema 10: %w", err)
+		}
+	}
+	if current > 0 && current < 12 {
+		if err := migrateOpenRecords(tx); err != nil {
+			return fmt.Errorf("migrate to schema 12: %w", err)
 		}
 	}
 	return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))

@@ -106,21 +106,12 @@ func indexedHosts(ctx context.Context, tx *bbolt.Tx, fixes []patchwatch.Fix) ([]
 
 // resolveWithdrawn closes a host's open finding of the advisory, if any.
 func resolveWithdrawn(tx *bbolt.Tx, host, advisory string, now time.Time) error {
-	findings := tx.Bucket(bucketFindings)
-	key := append(append([]byte(host), 0), advisory...)
-	v := findings.Get(key)
-	if v == nil {
-		return nil
-	}
-	var r patchwatch.FindingRecord
-	if err := decodeFindingRecord(v, &r); err != nil {
-		return fmt.Errorf("decode finding %s/%s: %w", host, advisory, err)
-	}
-	if !r.Open() {
-		return nil
+	r, err := takeOpenRecord(tx, host, advisory)
+	if err != nil || r == nil {
+		return err
 	}
 	r.ResolvedAt, r.ResolvedBy = now, store.ResolvedWithdrawn
-	if err := findings.Put(key, encodeFindingRecord(&r)); err != nil {
+	if err := tx.Bucket(bucketFindings).Put(pairKey(host, advisory), encodeFindingRecord(r)); err != nil {
 		return err
 	}
 	if err := dropFromReadModelTx(tx, host, advisory); err != nil {
