@@ -62,15 +62,30 @@ func hostRecordsInto(tx *bbolt.Tx, host string, into []patchwatch.FindingRecord,
 	prefix := pairKey(host, "")
 	c := tx.Bucket(bucketFindings).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		out = append(out, patchwatch.FindingRecord{})
-		if err := decodeFindingRecordOf(v, &out[len(out)-1], intern, host); err != nil {
-			return nil, fmt.Errorf("decode finding %s: %w", k, err)
+		var err error
+		if out, err = appendResolved(out, k, v, intern, host); err != nil {
+			return nil, err
 		}
 	}
-	if open > 0 && len(out) > open {
-		slices.SortFunc(out, func(a, b patchwatch.FindingRecord) int { return strings.Compare(a.Advisory, b.Advisory) })
-	}
+	sortMerged(out, open)
 	return out, nil
+}
+
+// appendResolved appends the record stored under findings key k.
+func appendResolved(into []patchwatch.FindingRecord, k, v []byte, intern *interner, host string) ([]patchwatch.FindingRecord, error) {
+	into = append(into, patchwatch.FindingRecord{})
+	if err := decodeFindingRecordOf(v, &into[len(into)-1], intern, host); err != nil {
+		return into, fmt.Errorf("decode finding %s: %w", k, err)
+	}
+	return into, nil
+}
+
+// sortMerged puts a host's records in advisory order when both its open
+// ones (the first open, each run sorted) and resolved ones are there.
+func sortMerged(records []patchwatch.FindingRecord, open int) {
+	if open > 0 && len(records) > open {
+		slices.SortFunc(records, func(a, b patchwatch.FindingRecord) int { return strings.Compare(a.Advisory, b.Advisory) })
+	}
 }
 
 func hostRecords(tx *bbolt.Tx, host string) ([]patchwatch.FindingRecord, error) {
@@ -180,15 +195,13 @@ func eachFindingRecord(tx *bbolt.Tx, intern *interner, fn func(*patchwatch.Findi
 		}
 		open := len(records)
 		for rk != nil && bytes.Equal(hostOf(rk), host) {
-			records = append(records, patchwatch.FindingRecord{})
-			if err := decodeFindingRecordOf(rv, &records[len(records)-1], intern, name); err != nil {
-				return fmt.Errorf("decode finding %s: %w", rk, err)
+			var err error
+			if records, err = appendResolved(records, rk, rv, intern, name); err != nil {
+				return err
 			}
 			rk, rv = rc.Next()
 		}
-		if open > 0 && len(records) > open {
-			slices.SortFunc(records, func(a, b patchwatch.FindingRecord) int { return strings.Compare(a.Advisory, b.Advisory) })
-		}
+		sortMerged(records, open)
 		for i := range records {
 			if err := fn(&records[i]); err != nil {
 				return err
